@@ -1,0 +1,9 @@
+/* Subcommands of the mrnet tool: each takes argc/argv from its own name on
+ * and returns the process exit status (0 ok, 1 failure, 2 usage). */
+#ifndef MRNET_CLI_COMMANDS_H
+#define MRNET_CLI_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
+
+#endif

@@ -1,0 +1,41 @@
+/* mrnet: the command-line tool. Dispatches to one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"forward", cmd_forward, "run a checkpoint on a safetensors input (and one training step)"},
+    {"info", cmd_info, "show a checkpoint's configuration, size and route weights"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: mrnet COMMAND [options]   (mrnet COMMAND --help for details)\n\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "mrnet: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,178 @@
+/* Ops of MRNet as forward/backward pairs.
+ *
+ * Layout: activations are (B, channels, T) row-major float32; 2-D tensors are
+ * (B, features). Every op is stride 1. Conventions for backward functions:
+ *   - parameter gradients (dweight, dbias, ...) are ACCUMULATED (+=); the
+ *     caller zeroes them once per step;
+ *   - the input gradient dx is ACCUMULATED (+=) for ops whose input may feed
+ *     several consumers (conv1d, linear, se, asp, layermix, routeweight);
+ *     for the elementwise chain ops (relu, tanh, sigmoid, softmax, dropout,
+ *     batchnorm, instnorm) dx is OVERWRITTEN and may alias dy.
+ * Caches named in a forward are exactly what its backward reads.
+ * Nothing here allocates except the *_scratch_floats helpers' callers. */
+#ifndef MRNET_NN_NN_H
+#define MRNET_NN_NN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- conv1d --------------------------------------------------------------
+ * Conv1d with "same" output length: padding = dilation * (kernel - 1) / 2.
+ * weight (out, in, kernel), bias (out) or NULL. */
+typedef struct {
+    int in_ch, out_ch, kernel, dilation;
+    const float *weight;
+    const float *bias;
+} conv1d_params;
+
+/* Floats of scratch (im2col) that conv1d_forward/backward need for one
+ * sample of length T; 0 for kernel 1. */
+size_t conv1d_scratch_floats(const conv1d_params *p, int T);
+// x (B,in,T) -> y (B,out,T)
+void conv1d_forward(const conv1d_params *p, const float *x, float *y, int B, int T,
+                    float *scratch);
+// dy (B,out,T) -> dx (B,in,T) +=, dweight (out,in,k) +=, dbias (out) +=
+// dx may be NULL (input gradient not needed); dbias may be NULL when bias is.
+void conv1d_backward(const conv1d_params *p, const float *x, const float *dy, float *dx,
+                     float *dweight, float *dbias, int B, int T, float *scratch);
+
+/* ---- batch norm 1-d --------------------------------------------------------
+ * eps 1e-5, momentum 0.1 as PyTorch. T = 1 for 2-D (B, C) input. */
+typedef struct {
+    int channels;
+    float eps, momentum;
+    const float *weight, *bias;       /* (C) */
+    float *running_mean, *running_var; /* (C), updated in training */
+} batchnorm_params;
+
+// train: x (B,C,T) -> y (B,C,T); caches mean (C), rstd (C) of the batch;
+// updates running_mean/var with momentum and the unbiased variance.
+// Needs B*T > 1 (the caller checks, as PyTorch refuses).
+void batchnorm_forward_train(const batchnorm_params *p, const float *x, float *y, int B,
+                             int T, float *mean, float *rstd);
+// eval: x (B,C,T) -> y (B,C,T) with the running statistics.
+void batchnorm_forward_eval(const batchnorm_params *p, const float *x, float *y, int B,
+                            int T);
+// train-mode backward: dy (B,C,T) -> dx (B,C,T) =, dweight (C) +=, dbias (C) +=
+void batchnorm_backward(const batchnorm_params *p, const float *x, const float *mean,
+                        const float *rstd, const float *dy, float *dx, float *dweight,
+                        float *dbias, int B, int T);
+
+/* ---- instance norm (no affine, no running statistics) -------------------- */
+// x (B,C,T) -> y (B,C,T), per (b,c) over T, biased variance; caches rstd (B*C)
+void instnorm_forward(const float *x, float *y, float *rstd, int B, int C, int T, float eps);
+// dy (B,C,T) -> dx (B,C,T) =, using the normalised output y
+void instnorm_backward(const float *y, const float *rstd, const float *dy, float *dx, int B,
+                       int C, int T);
+
+/* ---- elementwise ---------------------------------------------------------- */
+// x (n) -> y (n); y may alias x
+void relu_forward(const float *x, float *y, size_t n);
+// dx = dy * (y > 0); dx may alias dy
+void relu_backward(const float *y, const float *dy, float *dx, size_t n);
+void tanh_forward(const float *x, float *y, size_t n);
+// dx = dy * (1 - y^2)
+void tanh_backward(const float *y, const float *dy, float *dx, size_t n);
+void sigmoid_forward(const float *x, float *y, size_t n);
+// dx = dy * y * (1 - y)
+void sigmoid_backward(const float *y, const float *dy, float *dx, size_t n);
+// softmax over the last axis: x (rows, T) -> y (rows, T); y may alias x
+void softmax_forward(const float *x, float *y, size_t rows, int T);
+// dx = y * (dy - sum_t(dy * y)); dx may alias dy
+void softmax_backward(const float *y, const float *dy, float *dx, size_t rows, int T);
+
+/* ---- dropout ---------------------------------------------------------------
+ * Inverted dropout: kept values scaled by 1/(1-p). The mask (n floats, each
+ * 0 or 1/(1-p)) is drawn from *rng_state (see tensor/rng.h) so a seed
+ * reproduces it. p = 0 gives a mask of ones. */
+void dropout_forward(const float *x, float *y, float *mask, size_t n, float p,
+                     uint64_t *rng_state);
+// dx = dy * mask; dx may alias dy
+void dropout_backward(const float *mask, const float *dy, float *dx, size_t n);
+
+/* ---- squeeze-excitation in groups (release MLFA_SEModule) ------------------
+ * Input (B, G*C, T) is G groups of C channels; group g has its own
+ * conv_a (Cb <- C, kernel 1) and conv_b (C <- Cb, kernel 1). */
+typedef struct {
+    int groups, channels, bottleneck; /* G, C (per group), Cb */
+    const float *const *wa, *const *ba; /* [g] -> (Cb, C), (Cb) */
+    const float *const *wb, *const *bb; /* [g] -> (C, Cb), (C) */
+} se_params;
+typedef struct {
+    float *const *dwa, *const *dba, *const *dwb, *const *dbb; /* like se_params */
+} se_grads;
+// x (B,G*C,T) -> y (B,G*C,T) = x * s; caches m (B,G*C) time means,
+// z (B,G*Cb) ReLU(conv_a(m)), s (B,G*C) sigmoid(conv_b(z))
+void se_forward(const se_params *p, const float *x, float *y, float *m, float *z, float *s,
+                int B, int T);
+// dy (B,G*C,T) -> dx (B,G*C,T) +=, parameter gradients +=; scratch (B*G*(C+Cb)) floats
+void se_backward(const se_params *p, const se_grads *g, const float *x, const float *m,
+                 const float *z, const float *s, const float *dy, float *dx, int B, int T,
+                 float *scratch);
+
+/* ---- attentive statistics pooling (release ASPLayer) -----------------------
+ * a = softmax_t(conv_b(tanh(BN(ReLU(conv_a(x)))))), conv_a: H <- C, conv_b: C <- H.
+ * mu = sum_t x a; sg = sqrt(max(sum_t x^2 a - mu^2, 1e-4)); out = [mu, sg]. */
+typedef struct {
+    int channels, hidden; /* C, H = C / 16 */
+    const float *wa, *ba; /* (H, C), (H) */
+    batchnorm_params bn;  /* H channels */
+    const float *wb, *bb; /* (C, H), (C) */
+} asp_params;
+typedef struct {
+    float *dwa, *dba, *dbn_weight, *dbn_bias, *dwb, *dbb;
+} asp_grads;
+typedef struct {          /* what the forward keeps for the backward */
+    float *h;             /* (B,H,T) ReLU(conv_a(x)) */
+    float *bn_mean, *bn_rstd; /* (H) batch statistics (training) */
+    float *th;            /* (B,H,T) tanh(BN(h)) */
+    float *a;             /* (B,C,T) attention weights */
+    float *mu, *sg;       /* (B,C) */
+} asp_cache;
+// x (B,C,T) -> out (B,2C): out[b] = [mu(b,0..C-1), sg(b,0..C-1)]
+void asp_forward(const asp_params *p, const float *x, float *out, asp_cache *c, int B, int T,
+                 bool train);
+// dout (B,2C) -> dx (B,C,T) +=, gradients +=; scratch: asp_scratch_floats() floats
+size_t asp_scratch_floats(const asp_params *p, int B, int T);
+void asp_backward(const asp_params *p, const asp_grads *g, const float *x, const asp_cache *c,
+                  const float *dout, float *dx, int B, int T, float *scratch);
+
+/* ---- linear ------------------------------------------------------------------
+ * weight (out, in), bias (out) or NULL, as torch.nn.Linear. */
+// x (B,in) -> y (B,out) = x W^T + b
+void linear_forward(const float *x, const float *weight, const float *bias, float *y, int B,
+                    int in, int out);
+// dy (B,out) -> dx (B,in) += (dx may be NULL), dweight (out,in) +=, dbias (out) +=
+void linear_backward(const float *x, const float *weight, const float *dy, float *dx,
+                     float *dweight, float *dbias, int B, int in, int out);
+
+/* ---- layer mix w and its transpose ------------------------------------------
+ * y[b, s*D + d, t] = sum_l w[l] * X[b, s, l, t, d]  (release: (x * w).sum(2),
+ * permute, reshape). */
+// X (B,S,L,T,D), w (L) -> y (B,S*D,T)
+void layermix_forward(const float *X, const float *w, float *y, int B, int S, int L, int T,
+                      int D);
+// dy (B,S*D,T) -> dw (L) +=   (the input needs no gradient)
+void layermix_backward(const float *X, const float *dy, float *dw, int B, int S, int L, int T,
+                       int D);
+
+/* ---- route weights w_all --------------------------------------------------------
+ * y[b, j*F + f] = w_all[j] * x[b, j, f] for R routes of F = 2C features;
+ * a dropped route (bit j of drop_mask) gives zeros and no gradient. */
+// x (B,R,F), w (R) -> y (B,R*F)
+void routeweight_forward(const float *x, const float *w, float *y, int B, int R, int F,
+                         unsigned drop_mask);
+// dy (B,R*F) -> dx (B,R,F) +=, dw (R) +=
+void routeweight_backward(const float *x, const float *w, const float *dy, float *dx,
+                          float *dw, int B, int R, int F, unsigned drop_mask);
+
+/* ---- weighted cross entropy (release CCE with class weights) ----------------
+ * loss = sum_b wt[y_b] * -log softmax(z_b)[y_b] / sum_b wt[y_b]; wt NULL = ones.
+ * Returns the loss and writes dlogits (B,K) = (its gradient) (overwritten).
+ * Labels must be in [0, K); the caller validates. */
+// logits (B,K), labels (B) -> loss, dlogits (B,K)
+double cross_entropy_forward_backward(const float *logits, const int *labels,
+                                      const float *class_weight, float *dlogits, int B, int K);
+
+#endif

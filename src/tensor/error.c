@@ -1,0 +1,49 @@
+#include "tensor/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char last_error[1024];
+
+const char *mrnet_last_error(void) { return last_error; }
+
+void mrnet_clear_error(void) { last_error[0] = '\0'; }
+
+const char *mrnet_status_name(mrnet_status status)
+{
+    switch (status) {
+    case MRNET_OK: return "ok";
+    case MRNET_ERR_IO: return "I/O error";
+    case MRNET_ERR_FORMAT: return "malformed file";
+    case MRNET_ERR_SHAPE: return "wrong shape";
+    case MRNET_ERR_ARG: return "invalid argument";
+    case MRNET_ERR_NOMEM: return "out of memory";
+    case MRNET_ERR_NUMERIC: return "non-finite value";
+    case MRNET_ERR_INTERRUPTED: return "interrupted";
+    case MRNET_ERR_UNSUPPORTED: return "unsupported";
+    }
+    return "unknown error";
+}
+
+mrnet_status mrnet_fail(mrnet_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+mrnet_status mrnet_fail_context(mrnet_status status, const char *fmt, ...)
+{
+    char old[sizeof last_error];
+    memcpy(old, last_error, sizeof old);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof last_error)
+        snprintf(last_error + n, sizeof last_error - (size_t)n, ": %s", old);
+    return status;
+}

@@ -1,0 +1,28 @@
+/* Helpers shared by the cmocka tests. Include after <cmocka.h>'s prerequisites. */
+#ifndef MRNET_TESTS_TESTUTIL_H
+#define MRNET_TESTS_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* A fresh, empty temporary directory for this test program (made once). */
+const char *test_tmpdir(void);
+/* test_tmpdir()/name in a static rotating buffer. */
+const char *test_path(const char *name);
+/* Path of a file in the source tree (e.g. "tests/golden/a.safetensors"). */
+const char *test_source_path(const char *relative);
+/* Writes bytes to a file; returns 0 on success. */
+int test_write_file(const char *path, const void *data, size_t n);
+/* Runs the mrnet command line with the given arguments (a shell string),
+ * stdout+stderr to test_path("cli.out"); returns the exit status. */
+int test_run_cli(const char *args_fmt, ...);
+/* Contents of test_path("cli.out") (static buffer, NUL-terminated). */
+const char *test_cli_output(void);
+/* max |a-b| over n values. */
+double test_max_abs_diff(const float *a, const float *b, size_t n);
+double test_max_abs(const float *a, size_t n);
+
+#endif

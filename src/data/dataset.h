@@ -1,0 +1,60 @@
+/* A dataset: a list of labelled items (audio or feature files) with optional
+ * split and fold, read from a folder per class, a CSV manifest, or one of the
+ * paper's datasets (GTZAN, FMA, Melon). Readers validate what they read and
+ * record every skipped entry with its reason instead of failing the batch. */
+#ifndef MRNET_DATA_DATASET_H
+#define MRNET_DATA_DATASET_H
+
+#include <stddef.h>
+#include "mrnet/mrnet.h"
+
+typedef struct {
+    char *path;      /* audio or feature file (absolute or relative to cwd) */
+    char *label;     /* class name; "" when unknown (prediction sets) */
+    int label_index; /* index into dataset.labels, -1 when unlabelled */
+    char *split;     /* "train", "valid", "test" or "" */
+    int fold;        /* cross-validation fold, -1 when none */
+    char *id;        /* source id (track id, file stem); never NULL */
+} dataset_item;
+
+typedef struct {
+    char *source; /* where it was read from, for messages */
+    char *reason;
+} dataset_skip;
+
+typedef struct {
+    dataset_item *items;
+    int n_items, cap_items;
+    char **labels; /* sorted class names */
+    int n_labels;
+    dataset_skip *skipped;
+    int n_skipped, cap_skipped;
+} dataset;
+
+void dataset_init(dataset *ds);
+void dataset_free(dataset *ds);
+/* Copies the strings; label/split/id may be NULL (stored as ""). */
+mrnet_status dataset_add(dataset *ds, const char *path, const char *label, const char *split,
+                         int fold, const char *id);
+/* Records a skipped entry (source: file or row, reason: why). */
+mrnet_status dataset_skip_add(dataset *ds, const char *source, const char *reason);
+/* Builds the sorted label list from the items' labels and sets label_index.
+ * When fixed_labels is given (e.g. a checkpoint's), uses it instead and
+ * items with other labels are skipped with a reason. */
+mrnet_status dataset_finalize_labels(dataset *ds, char *const *fixed_labels, int n_fixed);
+/* Index of a label name or -1. */
+int dataset_label_index(const dataset *ds, const char *label);
+
+/* A folder with one sub-folder per class; files with an audio or feature
+ * extension (wav flac ogg oga opus mp3 au snd aiff aif npy) are items.
+ * recursive: also descend below the class folders. */
+mrnet_status dataset_read_folder(dataset *ds, const char *root);
+/* Every audio/feature file under root (recursively), unlabelled, sorted by
+ * path: for prediction and feature extraction of a plain folder. */
+mrnet_status dataset_read_files(dataset *ds, const char *root);
+/* CSV manifest: header "path,label[,split][,fold]" (columns by name, any
+ * order; quoted fields allowed); relative paths are relative to the
+ * manifest's folder. Bad rows are skipped with their line number. */
+mrnet_status dataset_read_manifest(dataset *ds, const char *csv_path);
+
+#endif

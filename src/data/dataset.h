@@ -46,8 +46,10 @@ mrnet_status dataset_finalize_labels(dataset *ds, char *const *fixed_labels, int
 int dataset_label_index(const dataset *ds, const char *label);
 
 /* A folder with one sub-folder per class; files with an audio or feature
- * extension (wav flac ogg oga opus mp3 au snd aiff aif npy) are items.
- * recursive: also descend below the class folders. */
+ * extension (wav flac ogg oga opus mp3 au snd aiff aif npy) are items, at
+ * any depth below their class folder; hidden entries (".x") are ignored and
+ * files directly in root are skipped with a reason. Items are sorted by path.
+ * Like every reader it appends to ds and does not finalize the labels. */
 mrnet_status dataset_read_folder(dataset *ds, const char *root);
 /* Every audio/feature file under root (recursively), unlabelled, sorted by
  * path: for prediction and feature extraction of a plain folder. */
@@ -56,5 +58,12 @@ mrnet_status dataset_read_files(dataset *ds, const char *root);
  * order; quoted fields allowed); relative paths are relative to the
  * manifest's folder. Bad rows are skipped with their line number. */
 mrnet_status dataset_read_manifest(dataset *ds, const char *csv_path);
+
+/* "train"/"training"/"tr", "valid"/"validation"/"val"/"dev",
+ * "test"/"testing"/"eval"/"evaluation" (any case) -> "train", "valid",
+ * "test"; "" -> ""; anything else -> NULL. */
+const char *dataset_normalize_split(const char *split);
+/* Number of items whose split equals split (NULL: all items). */
+int dataset_count_split(const dataset *ds, const char *split);
 
 #endif

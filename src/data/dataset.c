@@ -1,0 +1,381 @@
+/* The dataset container and the generic readers (class folders, plain
+ * folders, CSV manifests). The paper datasets live in gtzan.c, fma.c and
+ * melon.c and use the same container. */
+#include "data/dataset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/datautil.h"
+#include "tensor/error.h"
+
+void dataset_init(dataset *ds) { memset(ds, 0, sizeof *ds); }
+
+static void free_labels(dataset *ds)
+{
+    for (int i = 0; i < ds->n_labels; i++)
+        free(ds->labels[i]);
+    free(ds->labels);
+    ds->labels = NULL;
+    ds->n_labels = 0;
+}
+
+static void item_free(dataset_item *it)
+{
+    free(it->path);
+    free(it->label);
+    free(it->split);
+    free(it->id);
+}
+
+void dataset_free(dataset *ds)
+{
+    for (int i = 0; i < ds->n_items; i++)
+        item_free(&ds->items[i]);
+    free(ds->items);
+    for (int i = 0; i < ds->n_skipped; i++) {
+        free(ds->skipped[i].source);
+        free(ds->skipped[i].reason);
+    }
+    free(ds->skipped);
+    free_labels(ds);
+    memset(ds, 0, sizeof *ds);
+}
+
+mrnet_status dataset_add(dataset *ds, const char *path, const char *label, const char *split,
+                         int fold, const char *id)
+{
+    if (!path || !path[0])
+        return mrnet_fail(MRNET_ERR_ARG, "dataset_add: empty path");
+    if (ds->n_items == ds->cap_items) {
+        int cap = ds->cap_items ? 2 * ds->cap_items : 64;
+        dataset_item *items = realloc(ds->items, (size_t)cap * sizeof *items);
+        if (!items)
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory growing a dataset of %d items",
+                              ds->n_items);
+        ds->items = items;
+        ds->cap_items = cap;
+    }
+    dataset_item it = {.path = data_strdup(path),
+                       .label = data_strdup(label),
+                       .label_index = -1,
+                       .split = data_strdup(split),
+                       .fold = fold,
+                       .id = data_strdup(id)};
+    if (!it.path || !it.label || !it.split || !it.id) {
+        item_free(&it);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory adding %s", path);
+    }
+    ds->items[ds->n_items++] = it;
+    return MRNET_OK;
+}
+
+mrnet_status dataset_skip_add(dataset *ds, const char *source, const char *reason)
+{
+    if (ds->n_skipped == ds->cap_skipped) {
+        int cap = ds->cap_skipped ? 2 * ds->cap_skipped : 16;
+        dataset_skip *s = realloc(ds->skipped, (size_t)cap * sizeof *s);
+        if (!s)
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory recording a skipped entry");
+        ds->skipped = s;
+        ds->cap_skipped = cap;
+    }
+    dataset_skip sk = {data_strdup(source), data_strdup(reason)};
+    if (!sk.source || !sk.reason) {
+        free(sk.source);
+        free(sk.reason);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory recording a skipped entry");
+    }
+    ds->skipped[ds->n_skipped++] = sk;
+    return MRNET_OK;
+}
+
+int dataset_label_index(const dataset *ds, const char *label)
+{
+    if (!label)
+        return -1;
+    /* Linear: a few hundred classes at most, and fixed (checkpoint) label
+     * lists are in the checkpoint's order, not sorted. */
+    for (int i = 0; i < ds->n_labels; i++)
+        if (strcmp(ds->labels[i], label) == 0)
+            return i;
+    return -1;
+}
+
+static mrnet_status labels_from_items(dataset *ds)
+{
+    strvec all = {0};
+    for (int i = 0; i < ds->n_items; i++) {
+        if (ds->items[i].label[0] == '\0')
+            continue;
+        mrnet_status st = strvec_push(&all, ds->items[i].label);
+        if (st != MRNET_OK) {
+            strvec_free(&all);
+            return st;
+        }
+    }
+    strvec_sort(&all);
+    int n = 0; /* unique, in place */
+    for (int i = 0; i < all.n; i++) {
+        if (n > 0 && strcmp(all.v[n - 1], all.v[i]) == 0)
+            free(all.v[i]);
+        else
+            all.v[n++] = all.v[i];
+    }
+    ds->labels = all.v;
+    ds->n_labels = n;
+    if (n == 0) {
+        free(all.v);
+        ds->labels = NULL;
+    }
+    return MRNET_OK;
+}
+
+static mrnet_status labels_copy(dataset *ds, char *const *fixed, int n_fixed)
+{
+    ds->labels = calloc((size_t)n_fixed, sizeof *ds->labels);
+    if (!ds->labels)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory copying %d labels", n_fixed);
+    for (int i = 0; i < n_fixed; i++) {
+        ds->labels[i] = data_strdup(fixed[i]);
+        ds->n_labels = i + 1;
+        if (!ds->labels[i])
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory copying labels");
+    }
+    return MRNET_OK;
+}
+
+mrnet_status dataset_finalize_labels(dataset *ds, char *const *fixed_labels, int n_fixed)
+{
+    free_labels(ds);
+    if (fixed_labels && n_fixed > 0) {
+        for (int i = 0; i < n_fixed; i++)
+            for (int j = 0; j < i; j++)
+                if (strcmp(fixed_labels[i], fixed_labels[j]) == 0)
+                    return mrnet_fail(MRNET_ERR_ARG, "label '%s' appears twice in the label list",
+                                      fixed_labels[i]);
+        MRNET_TRY(labels_copy(ds, fixed_labels, n_fixed));
+    } else {
+        MRNET_TRY(labels_from_items(ds));
+    }
+    /* Set indices; with a fixed list, items of other classes leave the set
+     * (compacted in place, order kept) and are reported. */
+    int kept = 0;
+    mrnet_status st = MRNET_OK;
+    for (int i = 0; i < ds->n_items; i++) {
+        dataset_item *it = &ds->items[i];
+        it->label_index = it->label[0] ? dataset_label_index(ds, it->label) : -1;
+        if (st == MRNET_OK && it->label[0] && it->label_index < 0) {
+            char reason[512];
+            snprintf(reason, sizeof reason, "class '%.200s' is not one of the %d given classes",
+                     it->label, ds->n_labels);
+            st = dataset_skip_add(ds, it->path, reason);
+            if (st == MRNET_OK) {
+                item_free(it);
+                continue;
+            }
+        }
+        ds->items[kept++] = *it;
+    }
+    ds->n_items = kept;
+    return st;
+}
+
+/* ---- readers ---- */
+
+static mrnet_status add_file(dataset *ds, const char *path, const char *label)
+{
+    char stem[512];
+    path_stem(path, stem, sizeof stem);
+    return dataset_add(ds, path, label, "", -1, stem);
+}
+
+mrnet_status dataset_read_folder(dataset *ds, const char *root)
+{
+    if (!path_is_dir(root))
+        return mrnet_fail(MRNET_ERR_IO, "%s: not a folder", root);
+    /* The class folders are the sub-folders of root; everything below a class
+     * folder (recursively) belongs to that class. */
+    strvec top = {0};
+    mrnet_status st = path_list_media(root, &top);
+    int n_before = ds->n_items;
+    /* path_list_media gives media files; the class of each is the first path
+     * component below root. Files directly in root have no class. */
+    size_t root_len = strlen(root);
+    while (root_len > 1 && root[root_len - 1] == '/')
+        root_len--;
+    for (int i = 0; st == MRNET_OK && i < top.n; i++) {
+        const char *rel = top.v[i] + root_len;
+        while (*rel == '/')
+            rel++;
+        const char *slash = strchr(rel, '/');
+        if (!slash) {
+            st = dataset_skip_add(ds, top.v[i], "not inside a class sub-folder");
+            continue;
+        }
+        char label[512];
+        size_t n = (size_t)(slash - rel);
+        if (n >= sizeof label) {
+            st = dataset_skip_add(ds, top.v[i], "class folder name too long");
+            continue;
+        }
+        memcpy(label, rel, n);
+        label[n] = '\0';
+        st = add_file(ds, top.v[i], label);
+    }
+    strvec_free(&top);
+    if (st == MRNET_OK && ds->n_items == n_before)
+        st = mrnet_fail(MRNET_ERR_FORMAT,
+                        "%s: no audio or feature files in class sub-folders "
+                        "(expected %s/<class>/<file>.wav)",
+                        root, root);
+    return st;
+}
+
+mrnet_status dataset_read_files(dataset *ds, const char *root)
+{
+    if (path_is_file(root)) /* a single file is a set of one */
+        return add_file(ds, root, "");
+    if (!path_is_dir(root))
+        return mrnet_fail(MRNET_ERR_IO, "%s: no such file or folder", root);
+    strvec files = {0};
+    mrnet_status st = path_list_media(root, &files);
+    for (int i = 0; st == MRNET_OK && i < files.n; i++)
+        st = add_file(ds, files.v[i], "");
+    if (st == MRNET_OK && files.n == 0)
+        st = mrnet_fail(MRNET_ERR_FORMAT, "%s: no audio or feature files found", root);
+    strvec_free(&files);
+    return st;
+}
+
+/* ---- CSV manifest ---- */
+
+typedef struct {
+    dataset *ds;
+    const char *path;
+    char *dir; /* manifest's folder, NULL when paths stay as written */
+    int n_columns;
+    int col_path, col_label, col_split, col_fold;
+    int n_added;
+} manifest_state;
+
+/* Accepts the usual spellings and maps them to "train", "valid", "test". */
+const char *dataset_normalize_split(const char *split)
+{
+    static const char *const names[][4] = {
+        {"train", "training", "tr", NULL},
+        {"valid", "validation", "val", "dev"},
+        {"test", "testing", "eval", "evaluation"},
+    };
+    if (!split[0])
+        return "";
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 4 && names[i][j]; j++)
+            if (str_equal_nocase(split, names[i][j]))
+                return names[i][0];
+    return NULL;
+}
+
+static mrnet_status manifest_header(manifest_state *m, long line, char **f, int n)
+{
+    m->n_columns = n;
+    m->col_path = m->col_label = m->col_split = m->col_fold = -1;
+    for (int i = 0; i < n; i++) {
+        char *name = str_trim(f[i]);
+        int *col = str_equal_nocase(name, "path")    ? &m->col_path
+                   : str_equal_nocase(name, "label") ? &m->col_label
+                   : str_equal_nocase(name, "split") ? &m->col_split
+                   : str_equal_nocase(name, "fold")  ? &m->col_fold
+                                                     : NULL;
+        if (!col)
+            continue; /* extra columns (duration, artist, ...) are allowed */
+        if (*col >= 0)
+            return mrnet_fail(MRNET_ERR_FORMAT, "%s:%ld: column '%s' appears twice", m->path,
+                              line, name);
+        *col = i;
+    }
+    if (m->col_path < 0 || m->col_label < 0)
+        return mrnet_fail(MRNET_ERR_FORMAT,
+                          "%s:%ld: header must name the columns 'path' and 'label' "
+                          "(optional: 'split', 'fold'), e.g. path,label,split,fold",
+                          m->path, line);
+    return MRNET_OK;
+}
+
+static mrnet_status manifest_row(void *ctx, long line, char **f, int n)
+{
+    manifest_state *m = ctx;
+    if (m->n_columns == 0)
+        return manifest_header(m, line, f, n);
+    char source[4200], reason[4400];
+    snprintf(source, sizeof source, "%s:%ld", m->path, line);
+    if (n != m->n_columns) {
+        snprintf(reason, sizeof reason, "expected %d fields as in the header, found %d",
+                 m->n_columns, n);
+        return dataset_skip_add(m->ds, source, reason);
+    }
+    const char *path = str_trim(f[m->col_path]);
+    const char *label = str_trim(f[m->col_label]);
+    const char *split = m->col_split >= 0 ? str_trim(f[m->col_split]) : "";
+    const char *fold_text = m->col_fold >= 0 ? str_trim(f[m->col_fold]) : "";
+    if (!path[0])
+        return dataset_skip_add(m->ds, source, "missing path");
+    const char *norm = dataset_normalize_split(split);
+    if (!norm) {
+        snprintf(reason, sizeof reason, "split '%.200s' is not train, valid or test", split);
+        return dataset_skip_add(m->ds, source, reason);
+    }
+    long fold = -1;
+    if (fold_text[0] && (!parse_int(fold_text, &fold) || fold < 0 || fold > 1000000)) {
+        snprintf(reason, sizeof reason, "fold '%.200s' is not a non-negative integer", fold_text);
+        return dataset_skip_add(m->ds, source, reason);
+    }
+    char *full = (m->dir && !path_is_absolute(path)) ? path_join(m->dir, path) : data_strdup(path);
+    if (!full)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory reading %s", source);
+    mrnet_status st;
+    if (!path_is_file(full)) {
+        snprintf(reason, sizeof reason, "%.4000s: file not found", full);
+        st = dataset_skip_add(m->ds, source, reason);
+    } else {
+        char stem[512];
+        path_stem(full, stem, sizeof stem);
+        st = dataset_add(m->ds, full, label, norm, (int)fold, stem);
+        m->n_added += st == MRNET_OK;
+    }
+    free(full);
+    return st;
+}
+
+mrnet_status dataset_read_manifest(dataset *ds, const char *csv_path)
+{
+    manifest_state m = {.ds = ds, .path = csv_path};
+    if (strchr(csv_path, '/')) {
+        m.dir = path_dirname(csv_path);
+        if (!m.dir)
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    }
+    mrnet_status st = csv_read_rows(csv_path, manifest_row, &m);
+    free(m.dir);
+    if (st != MRNET_OK)
+        return st;
+    if (m.n_columns == 0)
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: empty manifest (expected a header line "
+                          "path,label[,split][,fold])", csv_path);
+    if (m.n_added == 0)
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: no usable rows (%d skipped%s%s%s%s)", csv_path,
+                          ds->n_skipped, ds->n_skipped ? "; last: " : "",
+                          ds->n_skipped ? ds->skipped[ds->n_skipped - 1].source : "",
+                          ds->n_skipped ? ": " : "",
+                          ds->n_skipped ? ds->skipped[ds->n_skipped - 1].reason : "");
+    return MRNET_OK;
+}
+
+int dataset_count_split(const dataset *ds, const char *split)
+{
+    int n = 0;
+    for (int i = 0; i < ds->n_items; i++)
+        n += !split || strcmp(ds->items[i].split, split) == 0;
+    return n;
+}

@@ -1,0 +1,271 @@
+/* The dataset container and the generic readers: class folders, plain
+ * folders and CSV manifests (quoting, CRLF, BOM, bad rows, missing files). */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/dataset.h"
+
+static void mkdir_p(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(buf, 0755);
+            *p = '/';
+        }
+    mkdir(buf, 0755);
+}
+
+static void touch(const char *path)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    *slash = '\0';
+    mkdir_p(dir);
+    assert_int_equal(test_write_file(path, "x", 1), 0);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    assert_int_equal(test_write_file(path, text, strlen(text)), 0);
+}
+
+/* Index of the skipped entry whose source ends with suffix, or -1. */
+static int find_skip(const dataset *ds, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    for (int i = 0; i < ds->n_skipped; i++) {
+        size_t m = strlen(ds->skipped[i].source);
+        if (m >= n && strcmp(ds->skipped[i].source + m - n, suffix) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static void test_add_and_labels(void **state)
+{
+    (void)state;
+    dataset ds;
+    dataset_init(&ds);
+    assert_int_equal(dataset_add(&ds, "a.wav", "rock", "train", 1, "a"), MRNET_OK);
+    assert_int_equal(dataset_add(&ds, "b.wav", "blues", NULL, -1, NULL), MRNET_OK);
+    assert_int_equal(dataset_add(&ds, "c.wav", "rock", "test", 2, "c"), MRNET_OK);
+    assert_int_equal(dataset_add(&ds, "d.wav", NULL, NULL, -1, NULL), MRNET_OK);
+    assert_int_not_equal(dataset_add(&ds, "", "x", NULL, -1, NULL), MRNET_OK);
+    assert_string_equal(ds.items[1].split, "");
+    assert_string_equal(ds.items[1].id, "");
+    assert_int_equal(dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
+    assert_int_equal(ds.n_labels, 2);
+    assert_string_equal(ds.labels[0], "blues");
+    assert_string_equal(ds.labels[1], "rock");
+    assert_int_equal(ds.items[0].label_index, 1);
+    assert_int_equal(ds.items[1].label_index, 0);
+    assert_int_equal(ds.items[3].label_index, -1); /* unlabelled stays */
+    assert_int_equal(dataset_label_index(&ds, "rock"), 1);
+    assert_int_equal(dataset_label_index(&ds, "jazz"), -1);
+    assert_int_equal(dataset_count_split(&ds, "train"), 1);
+    assert_int_equal(dataset_count_split(&ds, NULL), 4);
+
+    /* A checkpoint's label order: kept as given; other classes leave. */
+    char *fixed[] = {"rock", "jazz"};
+    assert_int_equal(dataset_finalize_labels(&ds, fixed, 2), MRNET_OK);
+    assert_int_equal(ds.n_items, 3);
+    assert_string_equal(ds.items[0].path, "a.wav");
+    assert_int_equal(ds.items[0].label_index, 0);
+    assert_string_equal(ds.items[1].path, "c.wav");
+    assert_string_equal(ds.items[2].path, "d.wav");
+    assert_int_equal(ds.n_skipped, 1);
+    assert_string_equal(ds.skipped[0].source, "b.wav");
+    assert_non_null(strstr(ds.skipped[0].reason, "blues"));
+
+    char *dup[] = {"rock", "rock"};
+    assert_int_equal(dataset_finalize_labels(&ds, dup, 2), MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "twice"));
+    dataset_free(&ds);
+    dataset_free(&ds); /* idempotent */
+}
+
+static void test_read_folder(void **state)
+{
+    (void)state;
+    touch(test_path("folder/rock/r2.wav"));
+    touch(test_path("folder/rock/r1.MP3"));
+    touch(test_path("folder/rock/notes.txt"));
+    touch(test_path("folder/blues/live/b2.flac"));
+    touch(test_path("folder/blues/b1.au"));
+    touch(test_path("folder/.cache/x.wav"));
+    touch(test_path("folder/loose.wav"));
+    dataset ds;
+    dataset_init(&ds);
+    assert_int_equal(dataset_read_folder(&ds, test_path("folder/")), MRNET_OK);
+    assert_int_equal(ds.n_items, 4);
+    assert_non_null(strstr(ds.items[0].path, "folder/blues/b1.au"));
+    assert_string_equal(ds.items[0].label, "blues");
+    assert_string_equal(ds.items[0].id, "b1");
+    assert_non_null(strstr(ds.items[1].path, "folder/blues/live/b2.flac"));
+    assert_string_equal(ds.items[1].label, "blues");
+    assert_non_null(strstr(ds.items[2].path, "folder/rock/r1.MP3"));
+    assert_string_equal(ds.items[3].label, "rock");
+    assert_int_equal(ds.items[3].fold, -1);
+    assert_int_equal(ds.n_skipped, 1);
+    assert_true(find_skip(&ds, "loose.wav") == 0);
+    assert_int_equal(dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
+    assert_int_equal(ds.n_labels, 2);
+    dataset_free(&ds);
+
+    dataset_init(&ds);
+    assert_int_equal(dataset_read_folder(&ds, test_path("no-such-folder")), MRNET_ERR_IO);
+    assert_non_null(strstr(mrnet_last_error(), "no-such-folder"));
+    mkdir_p(test_path("empty/classless"));
+    assert_int_equal(dataset_read_folder(&ds, test_path("empty")), MRNET_ERR_FORMAT);
+    dataset_free(&ds);
+}
+
+static void test_read_files(void **state)
+{
+    (void)state;
+    touch(test_path("plain/z.wav"));
+    touch(test_path("plain/a/b.ogg"));
+    touch(test_path("plain/a.npy"));
+    touch(test_path("plain/readme.md"));
+    dataset ds;
+    dataset_init(&ds);
+    assert_int_equal(dataset_read_files(&ds, test_path("plain")), MRNET_OK);
+    assert_int_equal(ds.n_items, 3);
+    /* byte order: "a.npy" < "a/b.ogg" ('.' 0x2e < '/' 0x2f) < "z.wav" */
+    assert_non_null(strstr(ds.items[0].path, "plain/a.npy"));
+    assert_non_null(strstr(ds.items[1].path, "plain/a/b.ogg"));
+    assert_non_null(strstr(ds.items[2].path, "plain/z.wav"));
+    assert_string_equal(ds.items[2].label, "");
+    assert_int_equal(ds.items[2].label_index, -1);
+    /* a single file is a set of one */
+    assert_int_equal(dataset_read_files(&ds, test_path("plain/z.wav")), MRNET_OK);
+    assert_int_equal(ds.n_items, 4);
+    dataset_free(&ds);
+}
+
+static void test_manifest(void **state)
+{
+    (void)state;
+    touch(test_path("man/audio/one.wav"));
+    touch(test_path("man/audio/two, the sequel.wav"));
+    touch(test_path("man/audio/three.wav"));
+    touch(test_path("man/audio/four.wav"));
+    touch(test_path("abs.wav"));
+    char text[4096];
+    /* BOM, CRLF, columns in another order, an extra column, quoted fields
+     * (comma, doubled quote, a line break inside quotes on line 4). */
+    snprintf(text, sizeof text,
+             "\xEF\xBB\xBF"
+             "Label,fold,path,split,comment\r\n"                      /* 1 */
+             "rock,1,audio/one.wav,train,ok\r\n"                        /* 2 */
+             "\"pop, indie\",2,\"audio/two, the sequel.wav\",valid,\"a \"\"quote\"\"\"\r\n" /* 3 */
+             "jazz,3,audio/three.wav,test,\"spans\r\ntwo lines\"\r\n" /* 4-5 */
+             "rock,x,audio/four.wav,train,bad fold\r\n"                 /* 6 */
+             "rock,1,,train,missing path\r\n"                           /* 7 */
+             "rock,1,audio/four.wav\r\n"                                /* 8 */
+             "rock,1,audio/gone.wav,train,missing file\r\n"             /* 9 */
+             "\r\n"                                                     /* 10 */
+             "rock,,%s,training,absolute\r\n"                           /* 11 */
+             "rock,4,audio/four.wav,holdout,bad split\r\n"              /* 12 */
+             "rock,-2,audio/four.wav,test,negative fold\r\n"            /* 13 */
+             "blues, 5 ,audio/four.wav,Validation,last line without newline",
+             test_path("abs.wav"));
+    write_text(test_path("man/list.csv"), text);
+
+    dataset ds;
+    dataset_init(&ds);
+    assert_int_equal(dataset_read_manifest(&ds, test_path("man/list.csv")), MRNET_OK);
+    assert_int_equal(ds.n_items, 5);
+    assert_non_null(strstr(ds.items[0].path, "man/audio/one.wav"));
+    assert_string_equal(ds.items[0].label, "rock");
+    assert_string_equal(ds.items[0].split, "train");
+    assert_int_equal(ds.items[0].fold, 1);
+    assert_string_equal(ds.items[0].id, "one");
+    assert_non_null(strstr(ds.items[1].path, "man/audio/two, the sequel.wav"));
+    assert_string_equal(ds.items[1].label, "pop, indie");
+    assert_string_equal(ds.items[1].split, "valid");
+    assert_string_equal(ds.items[2].label, "jazz");
+    assert_int_equal(ds.items[2].fold, 3);
+    assert_string_equal(ds.items[3].path, test_path("abs.wav"));
+    assert_int_equal(ds.items[3].fold, -1);
+    assert_string_equal(ds.items[3].split, "train");
+    assert_string_equal(ds.items[4].label, "blues");
+    assert_int_equal(ds.items[4].fold, 5);
+    assert_string_equal(ds.items[4].split, "valid");
+
+    assert_int_equal(ds.n_skipped, 6);
+    int k;
+    assert_true((k = find_skip(&ds, "list.csv:6")) >= 0);
+    assert_non_null(strstr(ds.skipped[k].reason, "fold 'x'"));
+    assert_true((k = find_skip(&ds, "list.csv:7")) >= 0);
+    assert_non_null(strstr(ds.skipped[k].reason, "missing path"));
+    assert_true((k = find_skip(&ds, "list.csv:8")) >= 0);
+    assert_non_null(strstr(ds.skipped[k].reason, "expected 5 fields"));
+    assert_true((k = find_skip(&ds, "list.csv:9")) >= 0);
+    assert_non_null(strstr(ds.skipped[k].reason, "gone.wav: file not found"));
+    assert_true((k = find_skip(&ds, "list.csv:12")) >= 0);
+    assert_non_null(strstr(ds.skipped[k].reason, "holdout"));
+    assert_true((k = find_skip(&ds, "list.csv:13")) >= 0);
+    assert_non_null(strstr(ds.skipped[k].reason, "'-2'"));
+    assert_int_equal(dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
+    assert_int_equal(ds.n_labels, 4); /* blues jazz "pop, indie" rock */
+    assert_string_equal(ds.labels[2], "pop, indie");
+    dataset_free(&ds);
+}
+
+static void test_manifest_errors(void **state)
+{
+    (void)state;
+    dataset ds;
+    dataset_init(&ds);
+    assert_int_equal(dataset_read_manifest(&ds, test_path("nope.csv")), MRNET_ERR_IO);
+    assert_non_null(strstr(mrnet_last_error(), "nope.csv"));
+
+    write_text(test_path("empty.csv"), "");
+    assert_int_equal(dataset_read_manifest(&ds, test_path("empty.csv")), MRNET_ERR_FORMAT);
+    assert_non_null(strstr(mrnet_last_error(), "empty manifest"));
+
+    write_text(test_path("nolabel.csv"), "path,split\na.wav,train\n");
+    assert_int_equal(dataset_read_manifest(&ds, test_path("nolabel.csv")), MRNET_ERR_FORMAT);
+    assert_non_null(strstr(mrnet_last_error(), "nolabel.csv:1"));
+    assert_non_null(strstr(mrnet_last_error(), "'label'"));
+
+    write_text(test_path("twice.csv"), "path,label,path\n");
+    assert_int_equal(dataset_read_manifest(&ds, test_path("twice.csv")), MRNET_ERR_FORMAT);
+    assert_non_null(strstr(mrnet_last_error(), "twice"));
+
+    write_text(test_path("allbad.csv"), "path,label\nmissing.wav,rock\n");
+    assert_int_equal(dataset_read_manifest(&ds, test_path("allbad.csv")), MRNET_ERR_FORMAT);
+    assert_non_null(strstr(mrnet_last_error(), "no usable rows"));
+    assert_non_null(strstr(mrnet_last_error(), "allbad.csv:2"));
+    assert_int_equal(ds.n_items, 0);
+    dataset_free(&ds);
+}
+
+static void test_normalize_split(void **state)
+{
+    (void)state;
+    assert_string_equal(dataset_normalize_split("Training"), "train");
+    assert_string_equal(dataset_normalize_split("val"), "valid");
+    assert_string_equal(dataset_normalize_split("TEST"), "test");
+    assert_string_equal(dataset_normalize_split(""), "");
+    assert_null(dataset_normalize_split("holdout"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_add_and_labels),  cmocka_unit_test(test_read_folder),
+        cmocka_unit_test(test_read_files),      cmocka_unit_test(test_manifest),
+        cmocka_unit_test(test_manifest_errors), cmocka_unit_test(test_normalize_split),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

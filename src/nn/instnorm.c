@@ -1,0 +1,56 @@
+/* InstanceNorm1d without affine parameters or running statistics (PyTorch's
+ * default): each (sample, channel) row is normalised over time with its own
+ * mean and biased variance. Rows are independent, one thread per row. */
+#include "nn/nn.h"
+
+#include <math.h>
+
+#define IN_PARALLEL_MIN 32768
+
+// x (B,C,T) -> y (B,C,T), per (b,c) over T, biased variance; caches rstd (B*C)
+void instnorm_forward(const float *x, float *y, float *rstd, int B, int C, int T, float eps)
+{
+    const long rows = (long)B * C;
+#pragma omp parallel for schedule(static) if ((size_t)rows * T >= IN_PARALLEL_MIN)
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * T;
+        float *yr = y + (size_t)r * T;
+        /* Two passes in double: the mean of a feature row can be large next to
+         * its spread (WavLM hidden states), where sum-of-squares cancels. */
+        double sum = 0.0;
+        for (int t = 0; t < T; t++)
+            sum += xr[t];
+        const double mu = sum / T;
+        double ss = 0.0;
+        for (int t = 0; t < T; t++) {
+            const double d = xr[t] - mu;
+            ss += d * d;
+        }
+        const double rs = 1.0 / sqrt(ss / T + (double)eps);
+        rstd[r] = (float)rs;
+        const float m = (float)mu, s = (float)rs;
+        for (int t = 0; t < T; t++)
+            yr[t] = (xr[t] - m) * s;
+    }
+}
+
+// dy (B,C,T) -> dx (B,C,T) =, from the normalised output y (= xhat):
+//   dx = rstd (dy - mean_t(dy) - y mean_t(dy y)); dx may alias dy.
+void instnorm_backward(const float *y, const float *rstd, const float *dy, float *dx, int B,
+                       int C, int T)
+{
+    const long rows = (long)B * C;
+#pragma omp parallel for schedule(static) if ((size_t)rows * T >= IN_PARALLEL_MIN)
+    for (long r = 0; r < rows; r++) {
+        const float *yr = y + (size_t)r * T, *dr = dy + (size_t)r * T;
+        float *dxr = dx + (size_t)r * T;
+        double sum_dy = 0.0, sum_dy_y = 0.0;
+        for (int t = 0; t < T; t++) {
+            sum_dy += dr[t];
+            sum_dy_y += (double)dr[t] * yr[t];
+        }
+        const float s = rstd[r], mdy = (float)(sum_dy / T), mdyy = (float)(sum_dy_y / T);
+        for (int t = 0; t < T; t++)
+            dxr[t] = s * (dr[t] - mdy - yr[t] * mdyy);
+    }
+}

@@ -1,0 +1,35 @@
+/* Weighted cross entropy, the release's CCE head loss:
+ *   loss = sum_b wt[y_b] * (logsumexp(z_b) - z_b[y_b]) / sum_b wt[y_b],
+ * PyTorch's F.cross_entropy(weight=wt, reduction='mean'). Rows are tiny (K
+ * classes), so everything runs serially in double. */
+#include "nn/nn.h"
+
+#include <math.h>
+
+// logits (B,K), labels (B) -> loss, dlogits (B,K) = wt[y_b] (softmax(z_b) - onehot(y_b)) / W
+// with W = sum_b wt[y_b]. An all-zero weight sum gives NaN, as PyTorch does.
+double cross_entropy_forward_backward(const float *logits, const int *labels,
+                                      const float *class_weight, float *dlogits, int B, int K)
+{
+    double wsum = 0.0, loss = 0.0;
+    for (int b = 0; b < B; b++)
+        wsum += class_weight ? class_weight[labels[b]] : 1.0;
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K;
+        float *dz = dlogits + (size_t)b * K;
+        const int y = labels[b];
+        const double wt = class_weight ? class_weight[y] : 1.0, scale = wt / wsum;
+        /* log-softmax with the row maximum subtracted: no overflow in exp */
+        double mx = z[0];
+        for (int k = 1; k < K; k++)
+            mx = z[k] > mx ? z[k] : mx;
+        double sum = 0.0;
+        for (int k = 0; k < K; k++)
+            sum += exp(z[k] - mx);
+        const double lse = mx + log(sum);
+        loss += wt * (lse - z[y]);
+        for (int k = 0; k < K; k++)
+            dz[k] = (float)(scale * (exp(z[k] - lse) - (k == y ? 1.0 : 0.0)));
+    }
+    return loss / wsum;
+}

@@ -1,0 +1,493 @@
+#include "audio/melspec.h"
+
+#include <fftw3.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/error.h"
+
+/* Frames transformed per FFTW call: enough to amortise the call, small enough
+ * for the work buffers to stay in L2 (64 x 2048 floats = 512 KiB at most). */
+#define MELSPEC_BATCH 64
+
+/* FFTW's planner is not thread-safe; execution of an existing plan on new
+ * arrays is. */
+static pthread_mutex_t fftw_planner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct melspec {
+    melspec_config cfg;
+    int n_freqs;
+    float *window;     /* (n_fft): Hann of win_length centred, zeros around */
+    int win_lo, win_hi;/* nonzero range of window */
+    /* Sparse filterbank: band m uses bins [band_lo[m], band_lo[m]+band_len[m])
+     * with weights at weights[band_off[m] ...]. */
+    int *band_lo, *band_len, *band_off;
+    float *weights;
+    fftwf_plan plan_batch; /* MELSPEC_BATCH frames */
+};
+
+/* ---- presets and validation -------------------------------------------- */
+
+void melspec_config_preset(melspec_config *c, melspec_preset preset)
+{
+    memset(c, 0, sizeof *c);
+    c->f_min = 0.0f;
+    c->f_max = 0.0f;
+    c->power = 2.0f;
+    c->center = true;
+    c->log_mult = 1.0f;
+    c->log_offset = 0.0f;
+    c->amin = 1e-10f;
+    c->top_db = 0.0f;
+    c->window_normalize = false;
+    switch (preset) {
+    case MELSPEC_PRESET_TORCHAUDIO:
+        /* torchaudio.transforms.MelSpectrogram(): n_fft 400, win n_fft, hop
+         * win//2, 128 mels, HTK, no norm, reflect padding. */
+        c->sample_rate = 16000;
+        c->n_fft = 400;
+        c->win_length = 400;
+        c->hop_length = 200;
+        c->n_mels = 128;
+        c->pad_mode = MEL_PAD_REFLECT;
+        c->scale = MEL_SCALE_HTK;
+        c->norm = MEL_NORM_NONE;
+        c->log = MEL_LOG_NONE;
+        break;
+    case MELSPEC_PRESET_LIBROSA:
+        /* librosa.feature.melspectrogram() (0.10): sr 22050, n_fft 2048, hop
+         * 512, 128 mels, Slaney scale and norm; centre frames are padded with
+         * zeros (pad_mode 'constant' since 0.10; 'reflect' before). */
+        c->sample_rate = 22050;
+        c->n_fft = 2048;
+        c->win_length = 2048;
+        c->hop_length = 512;
+        c->n_mels = 128;
+        c->pad_mode = MEL_PAD_CONSTANT;
+        c->scale = MEL_SCALE_SLANEY;
+        c->norm = MEL_NORM_SLANEY;
+        c->log = MEL_LOG_NONE;
+        break;
+    case MELSPEC_PRESET_MELON:
+    default:
+        /* Melon Playlist Dataset (Ferraro et al. 2021): 16 kHz, Essentia,
+         * 48 bands, hop 256. The rest follows MTG's Essentia mel extractors
+         * of that time (musicnn input): frame 512, Hann with Essentia's
+         * window normalisation, Slaney bands of unit area ('unit_tri') up
+         * to 8 kHz, power, zero-centred first frame, log10(1 + 10000 x).
+         * A 30 s excerpt gives 1 + 480000/256 = 1876 frames, as in the
+         * dataset. */
+        c->sample_rate = 16000;
+        c->n_fft = 512;
+        c->win_length = 512;
+        c->hop_length = 256;
+        c->n_mels = 48;
+        c->f_max = 8000.0f;
+        c->pad_mode = MEL_PAD_CONSTANT;
+        c->scale = MEL_SCALE_SLANEY;
+        c->norm = MEL_NORM_SLANEY;
+        c->window_normalize = true;
+        c->log = MEL_LOG_LOG10;
+        c->log_mult = 10000.0f;
+        c->log_offset = 1.0f;
+        break;
+    }
+}
+
+mrnet_status melspec_preset_parse(const char *name, melspec_preset *preset)
+{
+    if (!strcmp(name, "melon"))
+        *preset = MELSPEC_PRESET_MELON;
+    else if (!strcmp(name, "torchaudio"))
+        *preset = MELSPEC_PRESET_TORCHAUDIO;
+    else if (!strcmp(name, "librosa"))
+        *preset = MELSPEC_PRESET_LIBROSA;
+    else
+        return mrnet_fail(MRNET_ERR_ARG, "unknown mel preset '%s' (melon, torchaudio, librosa)", name);
+    return MRNET_OK;
+}
+
+static float effective_f_max(const melspec_config *c)
+{
+    return c->f_max > 0.0f ? c->f_max : (float)c->sample_rate / 2.0f;
+}
+
+mrnet_status melspec_config_validate(const melspec_config *c)
+{
+    if (c->sample_rate < 1000 || c->sample_rate > 768000)
+        return mrnet_fail(MRNET_ERR_ARG, "mel: sample_rate %d out of range [1000, 768000]", c->sample_rate);
+    if (c->n_fft < 2 || c->n_fft > 65536)
+        return mrnet_fail(MRNET_ERR_ARG, "mel: n_fft %d out of range [2, 65536]", c->n_fft);
+    if (c->win_length < 1 || c->win_length > c->n_fft)
+        return mrnet_fail(MRNET_ERR_ARG, "mel: win_length %d must be in [1, n_fft=%d]", c->win_length,
+                          c->n_fft);
+    if (c->hop_length < 1 || c->hop_length > 1 << 20)
+        return mrnet_fail(MRNET_ERR_ARG, "mel: hop_length %d must be positive", c->hop_length);
+    if (c->n_mels < 1 || c->n_mels > 4096)
+        return mrnet_fail(MRNET_ERR_ARG, "mel: n_mels %d out of range [1, 4096]", c->n_mels);
+    float f_max = effective_f_max(c);
+    if (!(c->f_min >= 0.0f) || !(f_max <= (float)c->sample_rate / 2.0f) || !(c->f_min < f_max))
+        return mrnet_fail(MRNET_ERR_ARG, "mel: need 0 <= f_min (%g) < f_max (%g) <= sample_rate/2 (%g)",
+                          (double)c->f_min, (double)f_max, c->sample_rate / 2.0);
+    if (!(c->power > 0.0f) || !isfinite(c->power))
+        return mrnet_fail(MRNET_ERR_ARG, "mel: power %g must be positive", (double)c->power);
+    if ((unsigned)c->pad_mode > MEL_PAD_CONSTANT || (unsigned)c->scale > MEL_SCALE_SLANEY ||
+        (unsigned)c->norm > MEL_NORM_SLANEY || (unsigned)c->log > MEL_LOG_DB)
+        return mrnet_fail(MRNET_ERR_ARG, "mel: invalid pad_mode, scale, norm or log value");
+    if ((c->log == MEL_LOG_LN || c->log == MEL_LOG_LOG10) &&
+        (!(c->log_mult > 0.0f) || !(c->log_offset >= 0.0f) || !isfinite(c->log_mult) ||
+         !isfinite(c->log_offset)))
+        return mrnet_fail(MRNET_ERR_ARG, "mel: log needs log_mult > 0 and log_offset >= 0 (got %g, %g)",
+                          (double)c->log_mult, (double)c->log_offset);
+    if (c->log == MEL_LOG_DB && (!(c->amin > 0.0f) || !(c->top_db >= 0.0f)))
+        return mrnet_fail(MRNET_ERR_ARG, "mel: dB needs amin > 0 and top_db >= 0 (got %g, %g)",
+                          (double)c->amin, (double)c->top_db);
+    return MRNET_OK;
+}
+
+void melspec_config_describe(const melspec_config *c, char *buf, size_t size)
+{
+    static const char *const pads[] = {"reflect", "constant"};
+    static const char *const scales[] = {"htk", "slaney"};
+    static const char *const norms[] = {"none", "slaney"};
+    static const char *const logs[] = {"none", "ln", "log10", "db"};
+    snprintf(buf, size,
+             "sr=%d n_fft=%d win=%d hop=%d n_mels=%d f_min=%.9g f_max=%.9g power=%.9g center=%s "
+             "pad=%s scale=%s norm=%s window_norm=%s log=%s log_mult=%.9g log_offset=%.9g "
+             "amin=%.9g top_db=%.9g",
+             c->sample_rate, c->n_fft, c->win_length, c->hop_length, c->n_mels, (double)c->f_min,
+             (double)effective_f_max(c), (double)c->power, c->center ? "yes" : "no",
+             pads[c->pad_mode & 1], scales[c->scale & 1], norms[c->norm & 1],
+             c->window_normalize ? "yes" : "no", logs[c->log & 3], (double)c->log_mult,
+             (double)c->log_offset, (double)c->amin, (double)c->top_db);
+}
+
+/* ---- mel scale ------------------------------------------------------------ */
+
+/* Slaney's Auditory Toolbox scale (librosa htk=False, torchaudio "slaney"):
+ * linear below 1 kHz (200/3 Hz per mel), logarithmic above. */
+#define SLANEY_F_SP (200.0 / 3.0)
+#define SLANEY_MIN_LOG_HZ 1000.0
+#define SLANEY_MIN_LOG_MEL (SLANEY_MIN_LOG_HZ / SLANEY_F_SP)
+#define SLANEY_LOGSTEP (1.8562979903656263 / 27.0) /* log(6.4) / 27 */
+
+double mel_from_hz(double hz, mel_scale scale)
+{
+    if (scale == MEL_SCALE_HTK)
+        return 2595.0 * log10(1.0 + hz / 700.0);
+    if (hz >= SLANEY_MIN_LOG_HZ)
+        return SLANEY_MIN_LOG_MEL + log(hz / SLANEY_MIN_LOG_HZ) / SLANEY_LOGSTEP;
+    return hz / SLANEY_F_SP;
+}
+
+double mel_to_hz(double mel, mel_scale scale)
+{
+    if (scale == MEL_SCALE_HTK)
+        return 700.0 * (pow(10.0, mel / 2595.0) - 1.0);
+    if (mel >= SLANEY_MIN_LOG_MEL)
+        return SLANEY_MIN_LOG_HZ * exp(SLANEY_LOGSTEP * (mel - SLANEY_MIN_LOG_MEL));
+    return SLANEY_F_SP * mel;
+}
+
+/* ---- construction --------------------------------------------------------- */
+
+/* Triangles between n_mels+2 points equally spaced in mel, evaluated at the
+ * FFT bin frequencies linspace(0, sr/2, n_freqs) (torchaudio melscale_fbanks,
+ * librosa filters.mel). Computed in double, stored sparse in float. */
+static mrnet_status build_filterbank(melspec *m)
+{
+    const melspec_config *c = &m->cfg;
+    int nf = m->n_freqs, nm = c->n_mels;
+    double *f_pts = malloc(sizeof(double) * (size_t)(nm + 2));
+    double *dense = malloc(sizeof(double) * (size_t)nf * (size_t)nm);
+    m->band_lo = calloc((size_t)nm, sizeof(int));
+    m->band_len = calloc((size_t)nm, sizeof(int));
+    m->band_off = calloc((size_t)nm, sizeof(int));
+    if (!f_pts || !dense || !m->band_lo || !m->band_len || !m->band_off) {
+        free(f_pts);
+        free(dense);
+        return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory for the filterbank (%d x %d)", nf, nm);
+    }
+    double m_min = mel_from_hz(c->f_min, c->scale), m_max = mel_from_hz(effective_f_max(c), c->scale);
+    for (int i = 0; i < nm + 2; i++)
+        f_pts[i] = mel_to_hz(m_min + (m_max - m_min) * i / (nm + 1), c->scale);
+    double nyquist = c->sample_rate / 2.0;
+    int total = 0;
+    for (int b = 0; b < nm; b++) {
+        double lower_w = f_pts[b + 1] - f_pts[b], upper_w = f_pts[b + 2] - f_pts[b + 1];
+        double enorm = c->norm == MEL_NORM_SLANEY ? 2.0 / (f_pts[b + 2] - f_pts[b]) : 1.0;
+        int lo = -1, hi = -1;
+        for (int k = 0; k < nf; k++) {
+            double f = nf > 1 ? nyquist * k / (nf - 1) : 0.0;
+            double down = (f - f_pts[b]) / lower_w, up = (f_pts[b + 2] - f) / upper_w;
+            double w = fmax(0.0, fmin(down, up)) * enorm;
+            dense[(size_t)b * nf + k] = w;
+            if (w > 0.0) {
+                if (lo < 0)
+                    lo = k;
+                hi = k;
+            }
+        }
+        m->band_lo[b] = lo < 0 ? 0 : lo;
+        m->band_len[b] = lo < 0 ? 0 : hi - lo + 1;
+        m->band_off[b] = total;
+        total += m->band_len[b];
+    }
+    m->weights = malloc(sizeof(float) * (size_t)(total > 0 ? total : 1));
+    if (!m->weights) {
+        free(f_pts);
+        free(dense);
+        return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory for the filterbank");
+    }
+    for (int b = 0; b < nm; b++)
+        for (int j = 0; j < m->band_len[b]; j++)
+            m->weights[m->band_off[b] + j] = (float)dense[(size_t)b * nf + m->band_lo[b] + j];
+    free(f_pts);
+    free(dense);
+    return MRNET_OK;
+}
+
+static mrnet_status build_window(melspec *m)
+{
+    const melspec_config *c = &m->cfg;
+    m->window = fftwf_malloc(sizeof(float) * (size_t)c->n_fft);
+    if (!m->window)
+        return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory for the window");
+    memset(m->window, 0, sizeof(float) * (size_t)c->n_fft);
+    /* torch.stft / librosa centre a shorter window in the frame. */
+    m->win_lo = (c->n_fft - c->win_length) / 2;
+    m->win_hi = m->win_lo + c->win_length;
+    double sum = 0.0;
+    for (int i = 0; i < c->win_length; i++) {
+        /* Periodic Hann (torch.hann_window(periodic=True), scipy fftbins=True). */
+        double w = 0.5 - 0.5 * cos(2.0 * M_PI * i / c->win_length);
+        m->window[m->win_lo + i] = (float)w;
+        sum += w;
+    }
+    if (c->window_normalize && sum > 0.0)
+        for (int i = m->win_lo; i < m->win_hi; i++)
+            m->window[i] = (float)(m->window[i] * (2.0 / sum));
+    return MRNET_OK;
+}
+
+mrnet_status melspec_create(const melspec_config *cfg, melspec **out)
+{
+    *out = NULL;
+    MRNET_TRY(melspec_config_validate(cfg));
+    melspec *m = calloc(1, sizeof *m);
+    if (!m)
+        return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory");
+    m->cfg = *cfg;
+    if (m->cfg.f_max <= 0.0f)
+        m->cfg.f_max = (float)cfg->sample_rate / 2.0f;
+    m->n_freqs = cfg->n_fft / 2 + 1;
+    mrnet_status st = build_window(m);
+    if (st == MRNET_OK)
+        st = build_filterbank(m);
+    if (st != MRNET_OK) {
+        melspec_free(m);
+        return st;
+    }
+    int n = cfg->n_fft;
+    float *in = fftwf_malloc(sizeof(float) * (size_t)n * MELSPEC_BATCH);
+    fftwf_complex *spec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)m->n_freqs * MELSPEC_BATCH);
+    if (!in || !spec) {
+        fftwf_free(in);
+        fftwf_free(spec);
+        melspec_free(m);
+        return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory for FFT buffers");
+    }
+    /* FFTW_ESTIMATE: the same plan in every run, so features are bitwise
+     * reproducible across runs and machines with the same CPU features. */
+    pthread_mutex_lock(&fftw_planner_lock);
+    m->plan_batch = fftwf_plan_many_dft_r2c(1, &n, MELSPEC_BATCH, in, NULL, 1, n, spec, NULL, 1,
+                                            m->n_freqs, FFTW_ESTIMATE);
+    pthread_mutex_unlock(&fftw_planner_lock);
+    fftwf_free(in);
+    fftwf_free(spec);
+    if (!m->plan_batch) {
+        melspec_free(m);
+        return mrnet_fail(MRNET_ERR_UNSUPPORTED, "mel: FFTW could not plan an FFT of size %d", n);
+    }
+    *out = m;
+    return MRNET_OK;
+}
+
+void melspec_free(melspec *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&fftw_planner_lock);
+    if (m->plan_batch)
+        fftwf_destroy_plan(m->plan_batch);
+    pthread_mutex_unlock(&fftw_planner_lock);
+    fftwf_free(m->window);
+    free(m->band_lo);
+    free(m->band_len);
+    free(m->band_off);
+    free(m->weights);
+    free(m);
+}
+
+const melspec_config *melspec_get_config(const melspec *m) { return &m->cfg; }
+
+int64_t melspec_frames(const melspec *m, int64_t n)
+{
+    const melspec_config *c = &m->cfg;
+    if (n <= 0)
+        return 0;
+    int64_t padded = c->center ? n + 2 * (int64_t)(c->n_fft / 2) : n;
+    if (padded < c->n_fft)
+        return 0;
+    return 1 + (padded - c->n_fft) / c->hop_length;
+}
+
+int melspec_filterbank(const melspec *m, float *dst)
+{
+    if (dst) {
+        int nf = m->n_freqs, nm = m->cfg.n_mels;
+        memset(dst, 0, sizeof(float) * (size_t)nf * (size_t)nm);
+        for (int b = 0; b < nm; b++)
+            for (int j = 0; j < m->band_len[b]; j++)
+                dst[(size_t)(m->band_lo[b] + j) * nm + b] = m->weights[m->band_off[b] + j];
+    }
+    return m->n_freqs;
+}
+
+/* ---- computation ---------------------------------------------------------- */
+
+/* Sample i of the padded signal (i may be negative or past the end). Reflect
+ * is numpy's 'reflect' (edge not repeated), applied repeatedly for signals
+ * shorter than the padding; constant pads zeros. */
+static inline float padded_sample(const float *x, int64_t n, int64_t i, mel_pad mode)
+{
+    if (i >= 0 && i < n)
+        return x[i];
+    if (mode == MEL_PAD_CONSTANT || n == 1)
+        return mode == MEL_PAD_CONSTANT ? 0.0f : x[0];
+    int64_t period = 2 * (n - 1);
+    int64_t j = i % period;
+    if (j < 0)
+        j += period;
+    return j < n ? x[j] : x[period - j];
+}
+
+/* One frame: padded signal from `start`, times the window, into dst (n_fft). */
+static void fill_frame(const melspec *m, const float *x, int64_t n, int64_t start, float *dst)
+{
+    const float *w = m->window;
+    int nfft = m->cfg.n_fft;
+    for (int k = 0; k < m->win_lo; k++)
+        dst[k] = 0.0f;
+    for (int k = m->win_hi; k < nfft; k++)
+        dst[k] = 0.0f;
+    int64_t a = start + m->win_lo, b = start + m->win_hi;
+    if (a >= 0 && b <= n) {
+        const float *src = x + a;
+        for (int k = m->win_lo; k < m->win_hi; k++)
+            dst[k] = src[k - m->win_lo] * w[k];
+    } else {
+        for (int k = m->win_lo; k < m->win_hi; k++)
+            dst[k] = padded_sample(x, n, start + k, m->cfg.pad_mode) * w[k];
+    }
+}
+
+/* |X|^power of one frame's spectrum, in place over the bins. */
+static void spectrum_power(const fftwf_complex *spec, int n_freqs, float power, float *dst)
+{
+    if (power == 2.0f) {
+        for (int k = 0; k < n_freqs; k++)
+            dst[k] = spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1];
+    } else if (power == 1.0f) {
+        for (int k = 0; k < n_freqs; k++)
+            dst[k] = sqrtf(spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1]);
+    } else {
+        for (int k = 0; k < n_freqs; k++)
+            dst[k] = powf(spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1], power * 0.5f);
+    }
+}
+
+static void apply_log(const melspec_config *c, float *out, size_t count)
+{
+    switch (c->log) {
+    case MEL_LOG_NONE:
+        break;
+    case MEL_LOG_LN:
+        for (size_t i = 0; i < count; i++)
+            out[i] = logf(c->log_mult * out[i] + c->log_offset);
+        break;
+    case MEL_LOG_LOG10:
+        for (size_t i = 0; i < count; i++)
+            out[i] = log10f(c->log_mult * out[i] + c->log_offset);
+        break;
+    case MEL_LOG_DB: {
+        /* torchaudio AmplitudeToDB / librosa power_to_db with ref 1. */
+        float mult = c->power == 1.0f ? 20.0f : 10.0f;
+        float top = -INFINITY;
+        for (size_t i = 0; i < count; i++) {
+            out[i] = mult * log10f(fmaxf(out[i], c->amin));
+            top = fmaxf(top, out[i]);
+        }
+        if (c->top_db > 0.0f) {
+            float floor_db = top - c->top_db;
+            for (size_t i = 0; i < count; i++)
+                out[i] = fmaxf(out[i], floor_db);
+        }
+        break;
+    }
+    }
+}
+
+mrnet_status melspec_compute(const melspec *m, const float *x, int64_t n, float *out)
+{
+    const melspec_config *c = &m->cfg;
+    int64_t T = melspec_frames(m, n);
+    if (T <= 0)
+        return mrnet_fail(MRNET_ERR_ARG, "mel: %lld samples give no frame (n_fft %d, center %s)",
+                          (long long)n, c->n_fft, c->center ? "yes" : "no");
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return mrnet_fail(MRNET_ERR_NUMERIC, "mel: input sample %lld is not finite", (long long)i);
+    int nfft = c->n_fft, nf = m->n_freqs, nm = c->n_mels;
+    float *frames = fftwf_malloc(sizeof(float) * (size_t)nfft * MELSPEC_BATCH);
+    fftwf_complex *spec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)nf * MELSPEC_BATCH);
+    float *pw = malloc(sizeof(float) * (size_t)nf);
+    if (!frames || !spec || !pw) {
+        fftwf_free(frames);
+        fftwf_free(spec);
+        free(pw);
+        return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory for %d-frame work buffers", MELSPEC_BATCH);
+    }
+    int64_t offset = c->center ? -(int64_t)(nfft / 2) : 0;
+    for (int64_t t0 = 0; t0 < T; t0 += MELSPEC_BATCH) {
+        int nb = (int)(T - t0 < MELSPEC_BATCH ? T - t0 : MELSPEC_BATCH);
+        for (int j = 0; j < nb; j++)
+            fill_frame(m, x, n, offset + (t0 + j) * c->hop_length, frames + (size_t)j * nfft);
+        /* A short last batch is zero-filled rather than run through a
+         * one-frame plan: new-array execution needs the planned alignment,
+         * which frame j of an odd n_fft would not have. */
+        if (nb < MELSPEC_BATCH)
+            memset(frames + (size_t)nb * nfft, 0, sizeof(float) * (size_t)nfft * (MELSPEC_BATCH - nb));
+        fftwf_execute_dft_r2c(m->plan_batch, frames, spec);
+        for (int j = 0; j < nb; j++) {
+            spectrum_power(spec + (size_t)j * nf, nf, c->power, pw);
+            float *col = out + t0 + j;
+            for (int b = 0; b < nm; b++) {
+                const float *w = m->weights + m->band_off[b];
+                const float *p = pw + m->band_lo[b];
+                float acc = 0.0f;
+                for (int k = 0; k < m->band_len[b]; k++)
+                    acc += w[k] * p[k];
+                col[(size_t)b * T] = acc;
+            }
+        }
+    }
+    fftwf_free(frames);
+    fftwf_free(spec);
+    free(pw);
+    apply_log(c, out, (size_t)nm * (size_t)T);
+    return MRNET_OK;
+}

@@ -1,0 +1,275 @@
+#include "audio/decode.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tensor/error.h"
+
+/* More channels than any real recording; a header claiming more is broken. */
+#define AUDIO_MAX_CHANNELS 256
+
+void audio_decode_options_default(audio_decode_options *opt)
+{
+    opt->sample_rate = 16000;
+    opt->channels = AUDIO_CHANNELS_STEREO;
+    opt->offset = 0.0;
+    opt->duration = 0.0;
+    opt->quality = RESAMPLE_HQ;
+}
+
+mrnet_status audio_channels_parse(const char *name, audio_channels *out)
+{
+    if (!strcmp(name, "stereo"))
+        *out = AUDIO_CHANNELS_STEREO;
+    else if (!strcmp(name, "mono"))
+        *out = AUDIO_CHANNELS_MONO;
+    else if (!strcmp(name, "keep"))
+        *out = AUDIO_CHANNELS_KEEP;
+    else
+        return mrnet_fail(MRNET_ERR_ARG, "unknown channel policy '%s' (stereo, mono, keep)", name);
+    return MRNET_OK;
+}
+
+const char *audio_channels_name(audio_channels c)
+{
+    return c == AUDIO_CHANNELS_MONO ? "mono" : c == AUDIO_CHANNELS_KEEP ? "keep" : "stereo";
+}
+
+void audio_buffer_free(audio_buffer *b)
+{
+    if (!b)
+        return;
+    free(b->samples);
+    b->samples = NULL;
+    b->frames = 0;
+}
+
+static void format_name(int format, char *buf, size_t size)
+{
+    SF_FORMAT_INFO major = {.format = format & SF_FORMAT_TYPEMASK};
+    SF_FORMAT_INFO sub = {.format = format & SF_FORMAT_SUBMASK};
+    const char *mname = "unknown", *sname = "unknown";
+    if (sf_command(NULL, SFC_GET_FORMAT_INFO, &major, sizeof major) == 0 && major.name)
+        mname = major.name;
+    if (sf_command(NULL, SFC_GET_FORMAT_INFO, &sub, sizeof sub) == 0 && sub.name)
+        sname = sub.name;
+    snprintf(buf, size, "%s, %s", mname, sname);
+}
+
+/* Opens with the checks every caller needs: exists, not empty, readable by
+ * libsndfile, sane channel count and rate. */
+static mrnet_status open_checked(const char *path, SNDFILE **sf, SF_INFO *info)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return mrnet_fail(MRNET_ERR_IO, "%s: is a folder, not an audio file", path);
+    if (st.st_size == 0)
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: empty file (0 bytes)", path);
+    memset(info, 0, sizeof *info);
+    *sf = sf_open(path, SFM_READ, info);
+    if (!*sf)
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: not a readable audio file: %s", path, sf_strerror(NULL));
+    if (info->channels < 1 || info->channels > AUDIO_MAX_CHANNELS) {
+        sf_close(*sf);
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: header says %d channels", path, info->channels);
+    }
+    if (info->samplerate < 1 || info->samplerate > 1000000) {
+        sf_close(*sf);
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: header says a sample rate of %d Hz", path, info->samplerate);
+    }
+    return MRNET_OK;
+}
+
+mrnet_status audio_probe(const char *path, audio_info *out)
+{
+    SNDFILE *sf = NULL;
+    SF_INFO info;
+    MRNET_TRY(open_checked(path, &sf, &info));
+    out->channels = info.channels;
+    out->sample_rate = info.samplerate;
+    out->frames = (info.frames >= 0 && info.frames < SF_COUNT_MAX) ? (int64_t)info.frames : -1;
+    format_name(info.format, out->format, sizeof out->format);
+    sf_close(sf);
+    return MRNET_OK;
+}
+
+/* Reads up to `want` frames (want < 0: to the end) as interleaved floats into
+ * a growing buffer. Sets *decode_error when libsndfile reported one. */
+static mrnet_status read_interleaved(const char *path, SNDFILE *sf, int ch, int64_t want, float **data,
+                                     int64_t *got, int *decode_error)
+{
+    int64_t cap = want > 0 ? want : 1 << 16, n = 0;
+    if (cap > ((int64_t)1 << 22) && want > 0)
+        cap = (int64_t)1 << 22; /* a header may lie about the length: grow as data arrives */
+    float *buf = malloc(sizeof(float) * (size_t)cap * (size_t)ch);
+    if (!buf)
+        return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
+    for (;;) {
+        if (want >= 0 && n >= want)
+            break;
+        if (n == cap) {
+            int64_t ncap = cap * 2;
+            if (want > 0 && ncap > want)
+                ncap = want;
+            float *nb = realloc(buf, sizeof(float) * (size_t)ncap * (size_t)ch);
+            if (!nb) {
+                free(buf);
+                return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory after %lld frames", path, (long long)n);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        int64_t chunk = cap - n;
+        if (chunk > 65536)
+            chunk = 65536;
+        sf_count_t r = sf_readf_float(sf, buf + (size_t)n * (size_t)ch, (sf_count_t)chunk);
+        if (r <= 0)
+            break;
+        n += r;
+    }
+    *decode_error = sf_error(sf);
+    *data = buf;
+    *got = n;
+    return MRNET_OK;
+}
+
+/* Interleaved (frames, file_ch) -> planar (out_ch, frames) per the policy. */
+static float *apply_channel_policy(const float *in, int file_ch, int64_t frames, audio_channels policy,
+                                   int *out_ch)
+{
+    int oc = policy == AUDIO_CHANNELS_MONO ? 1 : policy == AUDIO_CHANNELS_STEREO ? 2 : file_ch;
+    float *out = malloc(sizeof(float) * (size_t)oc * (size_t)(frames > 0 ? frames : 1));
+    if (!out)
+        return NULL;
+    if (policy == AUDIO_CHANNELS_MONO) {
+        float scale = 1.0f / (float)file_ch;
+        for (int64_t t = 0; t < frames; t++) {
+            float acc = 0.0f;
+            for (int c = 0; c < file_ch; c++)
+                acc += in[t * file_ch + c];
+            out[t] = acc * scale;
+        }
+    } else {
+        for (int c = 0; c < oc; c++) {
+            int src = c < file_ch ? c : file_ch - 1; /* mono -> both channels */
+            float *dst = out + (size_t)c * (size_t)frames;
+            for (int64_t t = 0; t < frames; t++)
+                dst[t] = in[t * file_ch + src];
+        }
+    }
+    *out_ch = oc;
+    return out;
+}
+
+mrnet_status audio_decode(const char *path, const audio_decode_options *opt, audio_buffer *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!(opt->offset >= 0.0) || !isfinite(opt->offset) || !isfinite(opt->duration))
+        return mrnet_fail(MRNET_ERR_ARG, "%s: invalid offset %g s / duration %g s", path, opt->offset, opt->duration);
+    if (opt->sample_rate < 0 || (unsigned)opt->channels > AUDIO_CHANNELS_KEEP)
+        return mrnet_fail(MRNET_ERR_ARG, "%s: invalid sample rate %d or channel policy", path, opt->sample_rate);
+    SNDFILE *sf = NULL;
+    SF_INFO info;
+    MRNET_TRY(open_checked(path, &sf, &info));
+    int ch = info.channels, rate = info.samplerate;
+    int64_t file_frames = (info.frames >= 0 && info.frames < SF_COUNT_MAX) ? (int64_t)info.frames : -1;
+    out->file_channels = ch;
+    out->file_rate = rate;
+    out->file_frames = file_frames;
+    format_name(info.format, out->format, sizeof out->format);
+
+    int64_t start = (int64_t)llround(opt->offset * rate);
+    int64_t want = opt->duration > 0.0 ? (int64_t)llround(opt->duration * rate) : -1;
+    if (file_frames >= 0 && start >= file_frames && start > 0) {
+        sf_close(sf);
+        return mrnet_fail(MRNET_ERR_ARG, "%s: offset %.3f s is past the end (%.3f s)", path, opt->offset,
+                          (double)file_frames / rate);
+    }
+    if (start > 0) {
+        /* Seek where the format allows (PCM, FLAC, Vorbis, Opus, MP3 via
+         * mpg123); otherwise decode and drop. */
+        if (!info.seekable || sf_seek(sf, (sf_count_t)start, SEEK_SET) < 0) {
+            float skip[4096];
+            int64_t left = start, per = (int64_t)(sizeof skip / sizeof skip[0]) / ch;
+            while (left > 0) {
+                sf_count_t r = sf_readf_float(sf, skip, (sf_count_t)(left < per ? left : per));
+                if (r <= 0)
+                    break;
+                left -= r;
+            }
+            if (left > 0) {
+                sf_close(sf);
+                return mrnet_fail(MRNET_ERR_ARG, "%s: offset %.3f s is past the end of the audio", path,
+                                  opt->offset);
+            }
+        }
+    }
+    float *inter = NULL;
+    int64_t got = 0;
+    int decode_error = 0;
+    mrnet_status s = read_interleaved(path, sf, ch, want, &inter, &got, &decode_error);
+    const char *why = decode_error ? sf_error_number(decode_error) : NULL;
+    char why_copy[160] = "";
+    if (why)
+        snprintf(why_copy, sizeof why_copy, "%s", why);
+    sf_close(sf);
+    if (s != MRNET_OK)
+        return s;
+    if (got == 0) {
+        free(inter);
+        if (decode_error)
+            return mrnet_fail(MRNET_ERR_FORMAT, "%s: no audio could be decoded: %s", path, why_copy);
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: no audio frames%s", path, start > 0 ? " after the offset" : "");
+    }
+    for (int64_t i = 0; i < got * ch; i++)
+        if (!isfinite(inter[i])) {
+            free(inter);
+            return mrnet_fail(MRNET_ERR_NUMERIC, "%s: sample %lld of channel %d is not finite", path,
+                              (long long)(i / ch), (int)(i % ch));
+        }
+    int64_t expected = want >= 0 ? want : (file_frames >= 0 ? file_frames - start : -1);
+    if (decode_error)
+        snprintf(out->warning, sizeof out->warning, "decoding stopped after %.3f s: %s", (double)got / rate,
+                 why_copy);
+    else if (want < 0 && expected > 0 && got < expected)
+        snprintf(out->warning, sizeof out->warning, "truncated: header says %.3f s, decoded %.3f s",
+                 (double)expected / rate, (double)got / rate);
+
+    int oc = 0;
+    float *planar = apply_channel_policy(inter, ch, got, opt->channels, &oc);
+    free(inter);
+    if (!planar)
+        return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
+    int target = opt->sample_rate > 0 ? opt->sample_rate : rate;
+    if (target != rate) {
+        float *res = NULL;
+        int64_t n_res = 0;
+        s = audio_resample(path, planar, oc, got, rate, target, opt->quality, &res, &n_res);
+        free(planar);
+        if (s != MRNET_OK)
+            return s;
+        planar = res;
+        got = n_res;
+        if (got == 0) {
+            free(planar);
+            return mrnet_fail(MRNET_ERR_FORMAT, "%s: too short to resample to %d Hz", path, target);
+        }
+    }
+    float peak = 0.0f;
+    for (int64_t i = 0; i < got * oc; i++)
+        peak = fmaxf(peak, fabsf(planar[i]));
+    if (peak == 0.0f && !out->warning[0])
+        snprintf(out->warning, sizeof out->warning, "silent: every sample is zero");
+    out->samples = planar;
+    out->channels = oc;
+    out->frames = got;
+    out->sample_rate = target;
+    return MRNET_OK;
+}

@@ -350,8 +350,8 @@ def main():
     for e, lr in zip(SCHEDULE_EPOCHS, lrs):
         print(f"  epoch {e:5d}: lr {lr:.12g}")
     print("spec formula 5e-4 + 5e-4 (1 + cos(pi e / 1000)) / 2 differs from torch at epochs", mismatch)
-    total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
-    print(f"total size of {a.out}: {total / 1e6:.2f} MB")
+    total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out) if f.endswith(".safetensors"))
+    print(f"total size of the safetensors files in {a.out}: {total / 1e6:.2f} MB")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,126 @@
+/* The MRNet network inside the library: layer descriptors pointing into the
+ * flat parameter/gradient/statistics buffers, and the activation workspace.
+ * Shapes use B batch, T frames, C width, W = floor(3C/scale) Res2Net width. */
+#ifndef MRNET_MODEL_MODEL_H
+#define MRNET_MODEL_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mrnet/mrnet.h"
+#include "nn/nn.h"
+
+#define MRNET_MAX_SCALE 16
+#define MRNET_MAX_SE_GROUPS 8
+
+typedef struct {
+    int out, in, kernel, dilation;
+    float *weight, *bias;   /* (out, in, kernel), (out) */
+    float *dweight, *dbias;
+} conv_layer;
+
+typedef struct {
+    int channels;
+    float *weight, *bias, *running_mean, *running_var; /* (C) each */
+    int64_t *num_batches_tracked;
+    float *dweight, *dbias;
+} bn_layer;
+
+typedef struct {
+    int out, in;
+    float *weight, *bias; /* (out, in), (out) */
+    float *dweight, *dbias;
+} linear_layer;
+
+/* Conv -> ReLU -> BN, the unit used everywhere in this network. */
+typedef struct {
+    conv_layer conv;
+    bn_layer bn;
+} cbr_layer;
+
+typedef struct { /* release Bottle2neck */
+    cbr_layer conv1;                       /* C -> scale*W, kernel 1 */
+    cbr_layer convs[MRNET_MAX_SCALE - 1];  /* W -> W, kernel 3, dilation d */
+    cbr_layer conv3;                       /* scale*W -> 3C, kernel 1 */
+    conv_layer se_a[MRNET_MAX_SE_GROUPS];  /* C' -> Cb per group */
+    conv_layer se_b[MRNET_MAX_SE_GROUPS];  /* Cb -> C' per group */
+    conv_layer residual;                   /* C -> 3C, kernel 1 */
+} mrblock_layers;
+
+typedef struct { /* release ASPLayer */
+    conv_layer conv_a; /* C -> H */
+    bn_layer bn;       /* H */
+    conv_layer conv_b; /* H -> C */
+} asp_layers;
+
+typedef enum { TENSOR_PARAM = 0, TENSOR_RUNNING = 1, TENSOR_COUNT = 2 } tensor_kind;
+
+/* Activations and their gradients, planned for (max_batch, max_frames). */
+typedef struct model_workspace model_workspace;
+
+struct mrnet_model {
+    mrnet_config cfg;
+    int width, se_bottleneck, asp_hidden;
+
+    /* flat storage */
+    float *params, *grads, *running;
+    int64_t *counts;
+    size_t n_params, n_head_params, n_running, n_counts;
+    mrnet_tensor_info *tensors;
+    int n_tensors;
+
+    /* layers */
+    float *w, *dw;         /* layer mix (L) */
+    float *w_all, *dw_all; /* route weights (7) */
+    cbr_layer fst;
+    mrblock_layers blocks[MRNET_BLOCKS];
+    cbr_layer reprocessing[MRNET_BLOCKS], r_global, l_conv;
+    asp_layers att[MRNET_ROUTES];
+    bn_layer bn5, bn6;
+    linear_layer fc6;
+    linear_layer head_fc1;
+    bn_layer head_bn1;
+
+    /* training options and state */
+    float dropout;
+    unsigned drop_routes;
+    uint64_t rng;
+    char **labels;
+    int n_labels;
+
+    const float *input; /* of the last forward; the backward reads it */
+    model_workspace *ws;
+    int ws_batch, ws_frames;
+    bool have_train_forward; /* backward needs a training forward first */
+    int last_batch, last_frames;
+};
+
+/* Builds the tensor table and layer descriptors (params.c). */
+mrnet_status model_build_tensors(mrnet_model *m);
+/* A model with tensors allocated, not initialised (model.c). */
+mrnet_status model_alloc(const mrnet_config *cfg, mrnet_model **out);
+/* PyTorch default initialisation (model.c). */
+void model_init_parameters(mrnet_model *m, uint64_t seed);
+
+/* Checkpoint pieces shared with training checkpoints (checkpoint.c). */
+struct st_writer;
+mrnet_status model_add_tensors(const mrnet_model *m, struct st_writer *w);
+mrnet_status model_add_metadata(const mrnet_model *m, struct st_writer *w);
+
+/* Workspace planning (workspace.c). */
+mrnet_status model_workspace_reserve(mrnet_model *m, int max_batch, int max_frames);
+void model_workspace_free(model_workspace *ws);
+
+/* nn parameter views of the layer descriptors. */
+static inline conv1d_params conv_view(const conv_layer *c)
+{
+    return (conv1d_params){c->in, c->out, c->kernel, c->dilation, c->weight, c->bias};
+}
+static inline batchnorm_params bn_view(const bn_layer *b)
+{
+    return (batchnorm_params){b->channels, 1e-5f, 0.1f, b->weight, b->bias, b->running_mean,
+                              b->running_var};
+}
+
+#endif

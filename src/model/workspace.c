@@ -1,0 +1,179 @@
+/* Plans the workspace: the same carve sequence measures (base NULL) and then
+ * assigns, so the size always matches the layout. */
+#include "model/workspace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/error.h"
+
+typedef struct {
+    float *base;
+    size_t used;
+} carver;
+
+/* Carves n floats, rounded up to 16 (64-byte alignment for AVX-512 loads). */
+static float *carve(carver *c, size_t n)
+{
+    float *p = c->base ? c->base + c->used : NULL;
+    c->used += (n + 15) / 16 * 16;
+    return p;
+}
+
+static void carve_cbr(carver *c, cbr_cache *cc, size_t channels, size_t N)
+{
+    cc->z = carve(c, channels * N);
+    cc->y = carve(c, channels * N);
+    cc->mean = carve(c, channels);
+    cc->rstd = carve(c, channels);
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+static size_t scratch_floats(const mrnet_model *m, int B, int T)
+{
+    const mrnet_config *cfg = &m->cfg;
+    conv1d_params fst = conv_view(&m->fst.conv);
+    conv1d_params split = conv_view(&m->blocks[0].convs[0].conv);
+    size_t n = conv1d_scratch_floats(&fst, T);
+    for (int i = 0; i < MRNET_BLOCKS; i++) {
+        split = conv_view(&m->blocks[i].convs[0].conv);
+        n = max_size(n, conv1d_scratch_floats(&split, T));
+    }
+    size_t se = (size_t)B * (size_t)cfg->se_groups * (size_t)(3 * cfg->channels / cfg->se_groups +
+                                                              m->se_bottleneck);
+    n = max_size(n, se);
+    asp_params ap = {.channels = cfg->channels, .hidden = m->asp_hidden};
+    return max_size(n, asp_scratch_floats(&ap, B, T));
+}
+
+static void layout(const mrnet_model *m, model_workspace *ws, carver *c, int B, int T)
+{
+    const mrnet_config *cfg = &m->cfg;
+    size_t N = (size_t)B * (size_t)T, C = (size_t)cfg->channels, SD = (size_t)cfg->in_channels *
+                                                                      (size_t)cfg->in_dim;
+    size_t SW = (size_t)cfg->scale * (size_t)m->width, W = (size_t)m->width;
+    size_t E = (size_t)cfg->embed, K = (size_t)cfg->classes, H = (size_t)m->asp_hidden;
+    size_t R = MRNET_ROUTES, Bs = (size_t)B;
+
+    ws->mix = carve(c, SD * N);
+    ws->norm = carve(c, SD * N);
+    ws->norm_rstd = carve(c, Bs * SD);
+    ws->x_drop0 = carve(c, SD * N);
+    ws->mask0 = carve(c, SD * N);
+    carve_cbr(c, &ws->fst, C, N);
+    for (int i = 0; i < MRNET_BLOCKS; i++) {
+        block_cache *bc = &ws->blocks[i];
+        ws->x[i] = i == 0 ? ws->fst.y : carve(c, C * N);
+        bc->x_drop = carve(c, C * N);
+        bc->mask = carve(c, C * N);
+        carve_cbr(c, &bc->conv1, SW, N);
+        for (int j = 0; j < cfg->scale - 1; j++) {
+            bc->split_in[j] = carve(c, W * N);
+            carve_cbr(c, &bc->convs[j], W, N);
+        }
+        bc->cat = carve(c, SW * N);
+        carve_cbr(c, &bc->conv3, 3 * C, N);
+        bc->se_m = carve(c, Bs * 3 * C);
+        bc->se_z = carve(c, Bs * (size_t)cfg->se_groups * (size_t)m->se_bottleneck);
+        bc->se_s = carve(c, Bs * 3 * C);
+        ws->low[i] = carve(c, C * N);
+        ws->mid_in[i] = carve(c, 2 * C * N);
+        carve_cbr(c, &ws->reprocessing[i], C, N);
+    }
+    ws->block_out = carve(c, 3 * C * N);
+    ws->long_cat = carve(c, 3 * C * N);
+    carve_cbr(c, &ws->r_global, C, N);
+    carve_cbr(c, &ws->l_conv, C, N);
+    for (size_t j = 0; j < R; j++) {
+        asp_cache *a = &ws->asp[j];
+        a->h = carve(c, H * N);
+        a->bn_mean = carve(c, H);
+        a->bn_rstd = carve(c, H);
+        a->th = carve(c, H * N);
+        a->a = carve(c, C * N);
+        a->mu = carve(c, Bs * C);
+        a->sg = carve(c, Bs * C);
+    }
+    ws->asp_out = carve(c, Bs * 2 * C);
+    ws->pooled = carve(c, Bs * R * 2 * C);
+    ws->routed = carve(c, Bs * R * 2 * C);
+    ws->f5 = carve(c, Bs * R * 2 * C);
+    ws->f5_mean = carve(c, R * 2 * C);
+    ws->f5_rstd = carve(c, R * 2 * C);
+    ws->f6 = carve(c, Bs * E);
+    ws->emb = carve(c, Bs * E);
+    ws->emb_mean = carve(c, E);
+    ws->emb_rstd = carve(c, E);
+    ws->hz = carve(c, Bs * K);
+    ws->logits = carve(c, Bs * K);
+    ws->hz_mean = carve(c, K);
+    ws->hz_rstd = carve(c, K);
+    ws->scratch = carve(c, scratch_floats(m, B, T));
+
+    ws->g_logits = carve(c, Bs * K);
+    ws->g_hz = carve(c, Bs * K);
+    ws->g_emb = carve(c, Bs * E);
+    ws->g_f6 = carve(c, Bs * E);
+    ws->g_f5 = carve(c, Bs * R * 2 * C);
+    ws->g_routed = carve(c, Bs * R * 2 * C);
+    ws->g_pooled = carve(c, Bs * R * 2 * C);
+    ws->g_asp_out = carve(c, Bs * 2 * C);
+    for (size_t j = 0; j < R; j++)
+        ws->g_route[j] = carve(c, C * N);
+    ws->g_mid_in = carve(c, 2 * C * N);
+    ws->g_global = carve(c, C * N);
+    ws->g_long_cat = carve(c, 3 * C * N);
+    ws->g_tmp = carve(c, C * N);
+    ws->g_block_out = carve(c, 3 * C * N);
+    ws->g_v = carve(c, 3 * C * N);
+    ws->g_h3 = carve(c, 3 * C * N);
+    ws->g_cat = carve(c, SW * N);
+    ws->g_u = carve(c, SW * N);
+    ws->g_h1 = carve(c, SW * N);
+    ws->g_split = carve(c, W * N);
+    ws->g_r = carve(c, W * N);
+    ws->g_x_drop = carve(c, C * N);
+    ws->g_x = carve(c, C * N);
+    ws->g_fst_z = carve(c, C * N);
+    ws->g_x_drop0 = carve(c, SD * N);
+    ws->g_norm = carve(c, SD * N);
+}
+
+void model_workspace_free(model_workspace *ws)
+{
+    if (ws) {
+        free(ws->base);
+        free(ws);
+    }
+}
+
+mrnet_status model_workspace_reserve(mrnet_model *m, int max_batch, int max_frames)
+{
+    if (max_batch < 1 || max_frames < 1)
+        return mrnet_fail(MRNET_ERR_ARG, "workspace: batch %d and frames %d must be positive",
+                          max_batch, max_frames);
+    if (m->ws && max_batch <= m->ws_batch && max_frames <= m->ws_frames)
+        return MRNET_OK;
+    model_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for the workspace");
+    carver measure = {0};
+    layout(m, ws, &measure, max_batch, max_frames);
+    ws->floats = measure.used;
+    ws->base = aligned_alloc(64, ws->floats * sizeof(float));
+    if (!ws->base) {
+        free(ws);
+        return mrnet_fail(MRNET_ERR_NOMEM,
+                          "out of memory: the workspace for batch %d x %d frames needs %.1f GiB",
+                          max_batch, max_frames, (double)measure.used * 4 / (1u << 30));
+    }
+    carver assign = {.base = ws->base};
+    layout(m, ws, &assign, max_batch, max_frames);
+    model_workspace_free(m->ws);
+    m->ws = ws;
+    m->ws_batch = max_batch;
+    m->ws_frames = max_frames;
+    m->have_train_forward = false;
+    return MRNET_OK;
+}

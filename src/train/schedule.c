@@ -1,0 +1,18 @@
+/* Cosine annealing with warm restarts (torch CosineAnnealingWarmRestarts),
+ * stepped once per epoch as the recipe does: epoch e (1-based) runs at the lr
+ * after e scheduler steps. Cycle i has length T0 * T_mult^i. */
+#include <math.h>
+
+#include "mrnet/mrnet.h"
+
+double mrnet_cosine_restart_lr(long epoch, double lr_max, double lr_min, long T0, long T_mult)
+{
+    if (T0 < 1)
+        T0 = 1;
+    long t_cur = epoch < 0 ? 0 : epoch, t_i = T0;
+    while (t_cur >= t_i) { /* the restart at the cycle's end starts the next one */
+        t_cur -= t_i;
+        t_i = T_mult > 1 ? t_i * T_mult : t_i;
+    }
+    return lr_min + (lr_max - lr_min) * (1.0 + cos(M_PI * (double)t_cur / (double)t_i)) / 2.0;
+}

@@ -187,8 +187,8 @@ static void check_train(const char *ckpt, const char *io_name, unsigned drop)
         }
     }
     mrnet_adamw *opt;
-    assert_int_equal(mrnet_adamw_create(mrnet_model_param_count(m, true), 0.9f, 0.999f, 1e-8f,
-                                        (float)wd, true, &opt), MRNET_OK);
+    assert_int_equal(mrnet_adamw_create(mrnet_model_param_count(m, true), 0.9, 0.999, 1e-8,
+                                        wd, true, &opt), MRNET_OK);
     mrnet_adamw_step(opt, mrnet_model_params(m), mrnet_model_grads(m), lr);
     for (int i = 0; i < mrnet_model_tensor_count(m); i++) {
         const mrnet_tensor_info *t = mrnet_model_tensor(m, i);
@@ -261,7 +261,7 @@ static void adamw_golden(void **s)
         float *p = malloc(n * sizeof(float));
         memcpy(p, p0, n * sizeof(float));
         mrnet_adamw *opt;
-        assert_int_equal(mrnet_adamw_create(n, 0.9f, 0.999f, (float)eps, (float)wd, true, &opt), MRNET_OK);
+        assert_int_equal(mrnet_adamw_create(n, 0.9, 0.999, eps, wd, true, &opt), MRNET_OK);
         for (int step = 1; step <= 4; step++) {
             snprintf(name, sizeof name, "grad%d.%d", step, i);
             mrnet_adamw_step(opt, p, tensor(f, name, n), lr);

@@ -53,7 +53,7 @@ SCHEDULE_EPOCHS = [1, 2, 3, 250, 500, 999, 1000, 1001, 1002, 2000, 2999, 3000, 3
 def f32(t):
     if t.dtype == torch.int64:
         return t.detach().cpu().numpy().astype(np.int64)
-    return t.detach().to(torch.float32).cpu().numpy()
+    return t.detach().to(torch.float32).cpu().numpy().copy()  # never a view of a live tensor
 
 
 def bn_modules(module, prefix=""):

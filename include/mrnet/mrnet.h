@@ -144,8 +144,8 @@ mrnet_status mrnet_model_save(const mrnet_model *model, const char *path,
 /* ---- Optimizer and schedule ------------------------------------------------ */
 typedef struct mrnet_adamw mrnet_adamw;
 /* AdamW (PyTorch 1.13 semantics, optional amsgrad) over n parameters. */
-mrnet_status mrnet_adamw_create(size_t n, float beta1, float beta2, float eps,
-                                float weight_decay, bool amsgrad, mrnet_adamw **out);
+mrnet_status mrnet_adamw_create(size_t n, double beta1, double beta2, double eps,
+                                double weight_decay, bool amsgrad, mrnet_adamw **out);
 void mrnet_adamw_free(mrnet_adamw *opt);
 /* One step at learning rate lr: params -= update(grads). */
 void mrnet_adamw_step(mrnet_adamw *opt, float *params, const float *grads, double lr);

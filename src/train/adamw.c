@@ -11,14 +11,14 @@
 
 struct mrnet_adamw {
     size_t n;
-    float beta1, beta2, eps, weight_decay;
+    double beta1, beta2, eps, weight_decay; /* double, as Python holds them */
     bool amsgrad;
     int64_t steps;
     float *exp_avg, *exp_avg_sq, *max_exp_avg_sq;
 };
 
-mrnet_status mrnet_adamw_create(size_t n, float beta1, float beta2, float eps,
-                                float weight_decay, bool amsgrad, mrnet_adamw **out)
+mrnet_status mrnet_adamw_create(size_t n, double beta1, double beta2, double eps,
+                                double weight_decay, bool amsgrad, mrnet_adamw **out)
 {
     *out = NULL;
     if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps >= 0) ||
@@ -56,11 +56,11 @@ void mrnet_adamw_step(mrnet_adamw *o, float *params, const float *grads, double 
     o->steps++;
     double t = (double)o->steps;
     float decay = (float)(1.0 - lr * o->weight_decay);
-    float b1 = o->beta1, b2 = o->beta2, one_b1 = (float)(1.0 - o->beta1),
+    float b1 = (float)o->beta1, b2 = (float)o->beta2, one_b1 = (float)(1.0 - o->beta1),
           one_b2 = (float)(1.0 - o->beta2);
     float step_size = (float)(lr / (1.0 - pow(o->beta1, t)));
     float bc2_sqrt = (float)sqrt(1.0 - pow(o->beta2, t));
-    float eps = o->eps;
+    float eps = (float)o->eps;
     bool ams = o->amsgrad;
     float *m = o->exp_avg, *v = o->exp_avg_sq, *vmax = o->max_exp_avg_sq;
     size_t n = o->n;

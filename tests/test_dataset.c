@@ -5,49 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "data/dataset.h"
-
-static void mkdir_p(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(buf, 0755);
-            *p = '/';
-        }
-    mkdir(buf, 0755);
-}
-
-static void touch(const char *path)
-{
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    *slash = '\0';
-    mkdir_p(dir);
-    assert_int_equal(test_write_file(path, "x", 1), 0);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    assert_int_equal(test_write_file(path, text, strlen(text)), 0);
-}
-
-/* Index of the skipped entry whose source ends with suffix, or -1. */
-static int find_skip(const dataset *ds, const char *suffix)
-{
-    size_t n = strlen(suffix);
-    for (int i = 0; i < ds->n_skipped; i++) {
-        size_t m = strlen(ds->skipped[i].source);
-        if (m >= n && strcmp(ds->skipped[i].source + m - n, suffix) == 0)
-            return i;
-    }
-    return -1;
-}
+#include "data_fixtures.h"
 
 static void test_add_and_labels(void **state)
 {
@@ -95,13 +55,13 @@ static void test_add_and_labels(void **state)
 static void test_read_folder(void **state)
 {
     (void)state;
-    touch(test_path("folder/rock/r2.wav"));
-    touch(test_path("folder/rock/r1.MP3"));
-    touch(test_path("folder/rock/notes.txt"));
-    touch(test_path("folder/blues/live/b2.flac"));
-    touch(test_path("folder/blues/b1.au"));
-    touch(test_path("folder/.cache/x.wav"));
-    touch(test_path("folder/loose.wav"));
+    fx_touch(test_path("folder/rock/r2.wav"));
+    fx_touch(test_path("folder/rock/r1.MP3"));
+    fx_touch(test_path("folder/rock/notes.txt"));
+    fx_touch(test_path("folder/blues/live/b2.flac"));
+    fx_touch(test_path("folder/blues/b1.au"));
+    fx_touch(test_path("folder/.cache/x.wav"));
+    fx_touch(test_path("folder/loose.wav"));
     dataset ds;
     dataset_init(&ds);
     assert_int_equal(dataset_read_folder(&ds, test_path("folder/")), MRNET_OK);
@@ -115,7 +75,7 @@ static void test_read_folder(void **state)
     assert_string_equal(ds.items[3].label, "rock");
     assert_int_equal(ds.items[3].fold, -1);
     assert_int_equal(ds.n_skipped, 1);
-    assert_true(find_skip(&ds, "loose.wav") == 0);
+    assert_true(fx_find_skip(&ds, "loose.wav") == 0);
     assert_int_equal(dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
     assert_int_equal(ds.n_labels, 2);
     dataset_free(&ds);
@@ -123,7 +83,7 @@ static void test_read_folder(void **state)
     dataset_init(&ds);
     assert_int_equal(dataset_read_folder(&ds, test_path("no-such-folder")), MRNET_ERR_IO);
     assert_non_null(strstr(mrnet_last_error(), "no-such-folder"));
-    mkdir_p(test_path("empty/classless"));
+    fx_mkdir_p(test_path("empty/classless"));
     assert_int_equal(dataset_read_folder(&ds, test_path("empty")), MRNET_ERR_FORMAT);
     dataset_free(&ds);
 }
@@ -131,10 +91,10 @@ static void test_read_folder(void **state)
 static void test_read_files(void **state)
 {
     (void)state;
-    touch(test_path("plain/z.wav"));
-    touch(test_path("plain/a/b.ogg"));
-    touch(test_path("plain/a.npy"));
-    touch(test_path("plain/readme.md"));
+    fx_touch(test_path("plain/z.wav"));
+    fx_touch(test_path("plain/a/b.ogg"));
+    fx_touch(test_path("plain/a.npy"));
+    fx_touch(test_path("plain/readme.md"));
     dataset ds;
     dataset_init(&ds);
     assert_int_equal(dataset_read_files(&ds, test_path("plain")), MRNET_OK);
@@ -154,11 +114,11 @@ static void test_read_files(void **state)
 static void test_manifest(void **state)
 {
     (void)state;
-    touch(test_path("man/audio/one.wav"));
-    touch(test_path("man/audio/two, the sequel.wav"));
-    touch(test_path("man/audio/three.wav"));
-    touch(test_path("man/audio/four.wav"));
-    touch(test_path("abs.wav"));
+    fx_touch(test_path("man/audio/one.wav"));
+    fx_touch(test_path("man/audio/two, the sequel.wav"));
+    fx_touch(test_path("man/audio/three.wav"));
+    fx_touch(test_path("man/audio/four.wav"));
+    fx_touch(test_path("abs.wav"));
     char text[4096];
     /* BOM, CRLF, columns in another order, an extra column, quoted fields
      * (comma, doubled quote, a line break inside quotes on line 4). */
@@ -178,7 +138,7 @@ static void test_manifest(void **state)
              "rock,-2,audio/four.wav,test,negative fold\r\n"            /* 13 */
              "blues, 5 ,audio/four.wav,Validation,last line without newline",
              test_path("abs.wav"));
-    write_text(test_path("man/list.csv"), text);
+    fx_write_text(test_path("man/list.csv"), text);
 
     dataset ds;
     dataset_init(&ds);
@@ -203,17 +163,17 @@ static void test_manifest(void **state)
 
     assert_int_equal(ds.n_skipped, 6);
     int k;
-    assert_true((k = find_skip(&ds, "list.csv:6")) >= 0);
+    assert_true((k = fx_find_skip(&ds, "list.csv:6")) >= 0);
     assert_non_null(strstr(ds.skipped[k].reason, "fold 'x'"));
-    assert_true((k = find_skip(&ds, "list.csv:7")) >= 0);
+    assert_true((k = fx_find_skip(&ds, "list.csv:7")) >= 0);
     assert_non_null(strstr(ds.skipped[k].reason, "missing path"));
-    assert_true((k = find_skip(&ds, "list.csv:8")) >= 0);
+    assert_true((k = fx_find_skip(&ds, "list.csv:8")) >= 0);
     assert_non_null(strstr(ds.skipped[k].reason, "expected 5 fields"));
-    assert_true((k = find_skip(&ds, "list.csv:9")) >= 0);
+    assert_true((k = fx_find_skip(&ds, "list.csv:9")) >= 0);
     assert_non_null(strstr(ds.skipped[k].reason, "gone.wav: file not found"));
-    assert_true((k = find_skip(&ds, "list.csv:12")) >= 0);
+    assert_true((k = fx_find_skip(&ds, "list.csv:12")) >= 0);
     assert_non_null(strstr(ds.skipped[k].reason, "holdout"));
-    assert_true((k = find_skip(&ds, "list.csv:13")) >= 0);
+    assert_true((k = fx_find_skip(&ds, "list.csv:13")) >= 0);
     assert_non_null(strstr(ds.skipped[k].reason, "'-2'"));
     assert_int_equal(dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
     assert_int_equal(ds.n_labels, 4); /* blues jazz "pop, indie" rock */
@@ -229,20 +189,20 @@ static void test_manifest_errors(void **state)
     assert_int_equal(dataset_read_manifest(&ds, test_path("nope.csv")), MRNET_ERR_IO);
     assert_non_null(strstr(mrnet_last_error(), "nope.csv"));
 
-    write_text(test_path("empty.csv"), "");
+    fx_write_text(test_path("empty.csv"), "");
     assert_int_equal(dataset_read_manifest(&ds, test_path("empty.csv")), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "empty manifest"));
 
-    write_text(test_path("nolabel.csv"), "path,split\na.wav,train\n");
+    fx_write_text(test_path("nolabel.csv"), "path,split\na.wav,train\n");
     assert_int_equal(dataset_read_manifest(&ds, test_path("nolabel.csv")), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "nolabel.csv:1"));
     assert_non_null(strstr(mrnet_last_error(), "'label'"));
 
-    write_text(test_path("twice.csv"), "path,label,path\n");
+    fx_write_text(test_path("twice.csv"), "path,label,path\n");
     assert_int_equal(dataset_read_manifest(&ds, test_path("twice.csv")), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "twice"));
 
-    write_text(test_path("allbad.csv"), "path,label\nmissing.wav,rock\n");
+    fx_write_text(test_path("allbad.csv"), "path,label\nmissing.wav,rock\n");
     assert_int_equal(dataset_read_manifest(&ds, test_path("allbad.csv")), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "no usable rows"));
     assert_non_null(strstr(mrnet_last_error(), "allbad.csv:2"));

@@ -379,3 +379,64 @@ int dataset_count_split(const dataset *ds, const char *split)
         n += !split || strcmp(ds->items[i].split, split) == 0;
     return n;
 }
+
+mrnet_status dataset_select(dataset *dst, const dataset *src, const char *split, int fold)
+{
+    if (dst->n_labels == 0 && src->n_labels > 0)
+        MRNET_TRY(dataset_copy_labels(dst, src));
+    for (int i = 0; i < src->n_items; i++) {
+        const dataset_item *it = &src->items[i];
+        if ((split && strcmp(it->split, split) != 0) || (fold >= 0 && it->fold != fold))
+            continue;
+        MRNET_TRY(dataset_add(dst, it->path, it->label, it->split, it->fold, it->id));
+        dst->items[dst->n_items - 1].label_index = dataset_label_index(dst, it->label);
+    }
+    return MRNET_OK;
+}
+
+mrnet_status dataset_class_weights(const dataset *ds, const char *split, float *w)
+{
+    if (ds->n_labels == 0)
+        return mrnet_fail(MRNET_ERR_ARG, "class weights: the dataset's labels are not finalized");
+    int *count = calloc((size_t)ds->n_labels, sizeof *count);
+    if (!count)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory counting classes");
+    for (int i = 0; i < ds->n_items; i++) {
+        const dataset_item *it = &ds->items[i];
+        if (it->label_index >= 0 && (!split || strcmp(it->split, split) == 0))
+            count[it->label_index]++;
+    }
+    int largest = 0;
+    for (int k = 0; k < ds->n_labels; k++)
+        if (count[k] > largest)
+            largest = count[k];
+    for (int k = 0; k < ds->n_labels; k++)
+        w[k] = count[k] > 0 ? (float)largest / (float)count[k] : 0.0f;
+    free(count);
+    return MRNET_OK;
+}
+
+mrnet_status dataset_drop(dataset *ds, const unsigned char *drop, const char *reason)
+{
+    int kept = 0;
+    mrnet_status st = MRNET_OK;
+    for (int i = 0; i < ds->n_items; i++) {
+        dataset_item *it = &ds->items[i];
+        if (drop[i] && st == MRNET_OK) {
+            st = dataset_skip_add(ds, it->path, reason);
+            if (st == MRNET_OK) {
+                item_free(it);
+                continue;
+            }
+        }
+        ds->items[kept++] = *it;
+    }
+    ds->n_items = kept;
+    return st;
+}
+
+mrnet_status dataset_copy_labels(dataset *dst, const dataset *src)
+{
+    free_labels(dst);
+    return src->n_labels > 0 ? labels_copy(dst, src->labels, src->n_labels) : MRNET_OK;
+}

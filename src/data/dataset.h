@@ -66,4 +66,22 @@ const char *dataset_normalize_split(const char *split);
 /* Number of items whose split equals split (NULL: all items). */
 int dataset_count_split(const dataset *ds, const char *split);
 
+/* Copies into dst (initialised by the caller; usually empty) the items of
+ * src whose split equals split (NULL: any) and whose fold equals fold (-1:
+ * any). The label list is copied too, so label_index stays valid. */
+mrnet_status dataset_select(dataset *dst, const dataset *src, const char *split, int fold);
+/* Class weights as in the MRNet release: w[k] = (count of the largest class)
+ * / (count of class k), counted over the items of the given split (NULL:
+ * all). A class with no item gets weight 0. Needs finalized labels; w has
+ * ds->n_labels entries. */
+mrnet_status dataset_class_weights(const dataset *ds, const char *split, float *w);
+
+/* Removes the items with drop[i] != 0 (order kept), recording each as
+ * skipped (source: its path) with the given reason. */
+mrnet_status dataset_drop(dataset *ds, const unsigned char *drop, const char *reason);
+
+/* Replaces dst's label list with a copy of src's (item indices of dst are
+ * not recomputed: call before adding items, or finalize afterwards). */
+mrnet_status dataset_copy_labels(dataset *dst, const dataset *src);
+
 #endif

@@ -1,0 +1,370 @@
+#include "data/folds.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/datautil.h"
+#include "tensor/error.h"
+#include "tensor/fileio.h"
+#include "tensor/rng.h"
+
+/* ---- seeded, stratified assignment ---- */
+
+typedef struct {
+    const char *label;
+    const char *path;
+    int index;
+} member;
+
+static int cmp_member(const void *a, const void *b)
+{
+    const member *x = a, *y = b;
+    int c = strcmp(x->label, y->label);
+    return c ? c : strcmp(x->path, y->path);
+}
+
+/* Items ordered by (label, path): the groups are runs of equal labels. */
+static member *members_by_class(const dataset *ds)
+{
+    member *m = malloc((size_t)(ds->n_items ? ds->n_items : 1) * sizeof *m);
+    if (!m)
+        return NULL;
+    for (int i = 0; i < ds->n_items; i++)
+        m[i] = (member){ds->items[i].label, ds->items[i].path, i};
+    qsort(m, (size_t)ds->n_items, sizeof *m, cmp_member);
+    return m;
+}
+
+static void shuffle(member *m, int n, uint64_t *rng)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_below(rng, (uint64_t)i + 1);
+        member t = m[i];
+        m[i] = m[j];
+        m[j] = t;
+    }
+}
+
+static int group_end(const member *m, int n, int start)
+{
+    int e = start + 1;
+    while (e < n && strcmp(m[e].label, m[start].label) == 0)
+        e++;
+    return e;
+}
+
+mrnet_status folds_assign_stratified(dataset *ds, int k, uint64_t seed)
+{
+    if (k < 2)
+        return mrnet_fail(MRNET_ERR_ARG, "folds: k = %d, need at least 2 folds", k);
+    if (ds->n_items < k)
+        return mrnet_fail(MRNET_ERR_ARG, "folds: %d items cannot fill %d folds", ds->n_items, k);
+    member *m = members_by_class(ds);
+    if (!m)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory assigning folds");
+    uint64_t rng = rng_derive(seed, 0x666f6c6473ULL); /* "folds" */
+    /* Deal each shuffled class round-robin, continuing where the previous
+     * class stopped: per-class counts and fold sizes then differ by <= 1. */
+    int next = 0;
+    for (int s = 0; s < ds->n_items;) {
+        int e = group_end(m, ds->n_items, s);
+        shuffle(m + s, e - s, &rng);
+        for (int j = s; j < e; j++) {
+            ds->items[m[j].index].fold = next + 1;
+            next = (next + 1) % k;
+        }
+        s = e;
+    }
+    free(m);
+    return MRNET_OK;
+}
+
+mrnet_status folds_assign_split(dataset *ds, double valid_frac, double test_frac, uint64_t seed)
+{
+    if (!(valid_frac >= 0 && test_frac >= 0 && valid_frac + test_frac < 1))
+        return mrnet_fail(MRNET_ERR_ARG,
+                          "split: validation %.3g and test %.3g fractions must be >= 0 and sum "
+                          "to less than 1",
+                          valid_frac, test_frac);
+    member *m = members_by_class(ds);
+    if (!m)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory assigning splits");
+    uint64_t rng = rng_derive(seed, 0x73706c6974ULL); /* "split" */
+    for (int s = 0; s < ds->n_items;) {
+        int e = group_end(m, ds->n_items, s), n = e - s;
+        shuffle(m + s, n, &rng);
+        int n_test = (int)lround(n * test_frac), n_valid = (int)lround(n * valid_frac);
+        if (n >= 3) { /* small classes: one of each where asked for */
+            if (test_frac > 0 && n_test == 0)
+                n_test = 1;
+            if (valid_frac > 0 && n_valid == 0)
+                n_valid = 1;
+            while (n_test + n_valid > n - 1) {
+                if (n_valid > n_test)
+                    n_valid--;
+                else
+                    n_test--;
+            }
+        }
+        for (int j = 0; j < n; j++) {
+            const char *split = j < n_test ? "test" : j < n_test + n_valid ? "valid" : "train";
+            char *copy = data_strdup(split);
+            if (!copy) {
+                free(m);
+                return mrnet_fail(MRNET_ERR_NOMEM, "out of memory assigning splits");
+            }
+            dataset_item *it = &ds->items[m[s + j].index];
+            free(it->split);
+            it->split = copy;
+        }
+        s = e;
+    }
+    free(m);
+    return MRNET_OK;
+}
+
+/* ---- list files ---- */
+
+mrnet_status folds_write_lists(const dataset *ds, const char *root, const char *out_dir, int k)
+{
+    if (k < 1)
+        return mrnet_fail(MRNET_ERR_ARG, "fold lists: k = %d", k);
+    size_t root_len = strlen(root);
+    while (root_len > 1 && root[root_len - 1] == '/')
+        root_len--;
+    for (int i = 0; i < ds->n_items; i++) {
+        const dataset_item *it = &ds->items[i];
+        if (it->fold < 1 || it->fold > k)
+            return mrnet_fail(MRNET_ERR_ARG, "%s: fold %d is outside 1..%d", it->path, it->fold, k);
+        if (strncmp(it->path, root, root_len) != 0 || it->path[root_len] != '/')
+            return mrnet_fail(MRNET_ERR_ARG, "%s: not below the dataset root %s", it->path, root);
+    }
+    for (int f = 1; f <= k; f++) {
+        char name[64];
+        snprintf(name, sizeof name, "%d_fold.txt", f);
+        char *path = path_join(out_dir, name);
+        if (!path)
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        atomic_file af;
+        mrnet_status st = atomic_file_open(&af, path);
+        free(path);
+        if (st != MRNET_OK)
+            return st;
+        for (int i = 0; i < ds->n_items; i++) {
+            const dataset_item *it = &ds->items[i];
+            if (it->fold != f)
+                continue;
+            const char *rel = it->path + root_len + 1;
+            atomic_file_write(&af, rel, strlen(rel));
+            atomic_file_write(&af, "\n", 1);
+        }
+        MRNET_TRY(atomic_file_commit(&af));
+    }
+    return MRNET_OK;
+}
+
+/* "x/genres_original/blues/blues.00004.wav" -> "blues/blues.00004". */
+static void match_key(const char *path, char *out, size_t out_size)
+{
+    const char *end = path + strlen(path);
+    const char *base = end;
+    while (base > path && base[-1] != '/')
+        base--;
+    const char *dot = strrchr(base, '.');
+    if (dot && dot > base)
+        end = dot;
+    const char *start = base;
+    if (start > path) { /* include the parent folder */
+        start--;
+        while (start > path && start[-1] != '/')
+            start--;
+    }
+    size_t n = (size_t)(end - start);
+    if (n >= out_size)
+        n = out_size - 1;
+    memcpy(out, start, n);
+    out[n] = '\0';
+}
+
+typedef struct {
+    char key[512];
+    int index;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    return strcmp(((const keyed *)a)->key, ((const keyed *)b)->key);
+}
+
+/* Reads the lists and calls back for every matched line; items matched by
+ * no list are dropped. assign(ds, item, list) applies the list's meaning. */
+typedef mrnet_status (*assign_fn)(dataset *ds, int item, int list);
+
+static mrnet_status apply_lists(dataset *ds, const char *const *lists, int n_lists,
+                                assign_fn assign)
+{
+    int n = ds->n_items;
+    keyed *keys = malloc((size_t)(n ? n : 1) * sizeof *keys);
+    int *owner = malloc((size_t)(n ? n : 1) * sizeof *owner); /* list index or -1 */
+    int *owner_line = malloc((size_t)(n ? n : 1) * sizeof *owner_line);
+    if (!keys || !owner || !owner_line) {
+        free(keys);
+        free(owner);
+        free(owner_line);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory matching fold lists");
+    }
+    for (int i = 0; i < n; i++) {
+        match_key(ds->items[i].path, keys[i].key, sizeof keys[i].key);
+        keys[i].index = i;
+        owner[i] = -1;
+    }
+    qsort(keys, (size_t)n, sizeof *keys, cmp_keyed);
+    mrnet_status st = MRNET_OK;
+    for (int i = 1; i < n && st == MRNET_OK; i++)
+        if (strcmp(keys[i].key, keys[i - 1].key) == 0)
+            st = mrnet_fail(MRNET_ERR_FORMAT, "%s and %s both match the list entry '%s'",
+                            ds->items[keys[i - 1].index].path, ds->items[keys[i].index].path,
+                            keys[i].key);
+    for (int l = 0; l < n_lists && st == MRNET_OK; l++) {
+        if (!lists[l])
+            continue;
+        char *text = NULL;
+        size_t size = 0;
+        st = read_whole_file(lists[l], (size_t)1 << 30, &text, &size);
+        if (st != MRNET_OK)
+            break;
+        long line = 0;
+        for (char *p = text; p && *p && st == MRNET_OK;) {
+            char *nl = strchr(p, '\n');
+            if (nl)
+                *nl = '\0';
+            line++;
+            char *entry = str_trim(p);
+            p = nl ? nl + 1 : NULL;
+            if (!entry[0] || entry[0] == '#')
+                continue;
+            keyed probe;
+            match_key(entry, probe.key, sizeof probe.key);
+            keyed *hit = bsearch(&probe, keys, (size_t)n, sizeof *keys, cmp_keyed);
+            char source[4200], reason[4400];
+            snprintf(source, sizeof source, "%s:%ld", lists[l], line);
+            if (!hit) {
+                snprintf(reason, sizeof reason, "%.4000s: listed but not in the dataset "
+                         "(missing or unreadable file)", entry);
+                st = dataset_skip_add(ds, source, reason);
+                continue;
+            }
+            if (owner[hit->index] >= 0) {
+                st = mrnet_fail(MRNET_ERR_FORMAT, "%s: %s is also listed in %s:%d", source, entry,
+                                lists[owner[hit->index]], owner_line[hit->index]);
+                break;
+            }
+            owner[hit->index] = l;
+            owner_line[hit->index] = (int)line;
+            st = assign(ds, hit->index, l);
+        }
+        free(text);
+    }
+    unsigned char *drop = NULL;
+    if (st == MRNET_OK) {
+        drop = malloc((size_t)(n ? n : 1));
+        if (!drop)
+            st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    }
+    if (st == MRNET_OK) {
+        for (int i = 0; i < n; i++)
+            drop[i] = owner[i] < 0;
+        st = dataset_drop(ds, drop, "in none of the lists");
+    }
+    free(drop);
+    free(keys);
+    free(owner);
+    free(owner_line);
+    return st;
+}
+
+static mrnet_status assign_fold(dataset *ds, int item, int list)
+{
+    ds->items[item].fold = list + 1;
+    return MRNET_OK;
+}
+
+mrnet_status folds_read_lists(dataset *ds, const char *list_dir, int *k_out)
+{
+    enum { MAX_FOLDS = 100 };
+    char *paths[MAX_FOLDS];
+    int k = 0;
+    for (; k < MAX_FOLDS; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%d_fold.txt", k + 1);
+        paths[k] = path_join(list_dir, name);
+        if (!paths[k]) {
+            for (int i = 0; i < k; i++)
+                free(paths[i]);
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        }
+        if (!path_is_file(paths[k])) {
+            free(paths[k]);
+            break;
+        }
+    }
+    mrnet_status st = MRNET_OK;
+    if (k == 0)
+        st = mrnet_fail(MRNET_ERR_IO, "%s: no fold lists (expected 1_fold.txt, 2_fold.txt, ...)",
+                        list_dir);
+    else
+        st = apply_lists(ds, (const char *const *)paths, k, assign_fold);
+    for (int i = 0; i < k; i++)
+        free(paths[i]);
+    if (st == MRNET_OK && k_out)
+        *k_out = k;
+    return st;
+}
+
+static mrnet_status assign_split(dataset *ds, int item, int list)
+{
+    static const char *const names[] = {"train", "valid", "test"};
+    char *copy = data_strdup(names[list]);
+    if (!copy)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    free(ds->items[item].split);
+    ds->items[item].split = copy;
+    return MRNET_OK;
+}
+
+mrnet_status folds_read_split_lists(dataset *ds, const char *train_list, const char *valid_list,
+                                    const char *test_list)
+{
+    const char *lists[3] = {train_list, valid_list, test_list};
+    for (int i = 0; i < 3; i++)
+        if (lists[i] && !path_is_file(lists[i]))
+            return mrnet_fail(MRNET_ERR_IO, "%s: split list not found", lists[i]);
+    return apply_lists(ds, lists, 3, assign_split);
+}
+
+/* ---- cross-validation ---- */
+
+mrnet_status folds_cv_split(const dataset *src, int eval_fold, int k, dataset *train,
+                            dataset *valid, dataset *test)
+{
+    if (k < 3 || eval_fold < 1 || eval_fold > k)
+        return mrnet_fail(MRNET_ERR_ARG,
+                          "cross-validation: fold %d of %d (need 1 <= fold <= k and k >= 3)",
+                          eval_fold, k);
+    int valid_fold = eval_fold % k + 1;
+    dataset *parts[3] = {train, valid, test};
+    for (int p = 0; p < 3; p++)
+        MRNET_TRY(dataset_copy_labels(parts[p], src));
+    for (int i = 0; i < src->n_items; i++) {
+        const dataset_item *it = &src->items[i];
+        if (it->fold < 1 || it->fold > k)
+            continue;
+        int p = it->fold == eval_fold ? 2 : it->fold == valid_fold ? 1 : 0;
+        static const char *const names[] = {"train", "valid", "test"};
+        MRNET_TRY(dataset_add(parts[p], it->path, it->label, names[p], it->fold, it->id));
+        parts[p]->items[parts[p]->n_items - 1].label_index = it->label_index;
+    }
+    return MRNET_OK;
+}

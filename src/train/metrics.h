@@ -1,0 +1,68 @@
+/* Classification metrics: confusion matrix, accuracy, per-class precision,
+ * recall and F1, macro-F1, cross-validation mean and standard deviation,
+ * and a JSON report.
+ *
+ * Conventions (they match scikit-learn with zero_division=0):
+ *   precision_k = TP / (TP + FP), recall_k = TP / (TP + FN),
+ *   F1_k = 2 P R / (P + R); a 0/0 in any of them is 0.
+ *   Macro averages are taken over the classes that occur in the truth or in
+ *   the predictions (scikit-learn's default label set); a class absent from
+ *   both does not pull the average down. macro_f1_all averages over all K. */
+#ifndef MRNET_TRAIN_METRICS_H
+#define MRNET_TRAIN_METRICS_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include "mrnet/mrnet.h"
+
+typedef struct {
+    int k;
+    int64_t *counts; /* (K, K): row = true class, column = predicted class */
+} confusion_matrix;
+
+mrnet_status confusion_init(confusion_matrix *cm, int k);
+void confusion_free(confusion_matrix *cm);
+void confusion_reset(confusion_matrix *cm);
+/* Counts one example; classes outside 0..K-1 are an error. */
+mrnet_status confusion_add(confusion_matrix *cm, int truth, int predicted);
+/* Adds another matrix of the same size (e.g. summing CV folds). */
+mrnet_status confusion_merge(confusion_matrix *dst, const confusion_matrix *src);
+int64_t confusion_total(const confusion_matrix *cm);
+
+typedef struct {
+    int k;
+    int64_t total;
+    double accuracy;        /* trace / total; 0 when empty */
+    double macro_precision; /* over classes in truth or predictions */
+    double macro_recall;
+    double macro_f1;
+    double macro_f1_all;    /* over all K classes */
+    double *precision, *recall, *f1; /* (K) */
+    int64_t *support;                /* (K) true examples per class */
+    int64_t *predicted;              /* (K) predictions per class */
+} metrics_report;
+
+mrnet_status metrics_compute(const confusion_matrix *cm, metrics_report *r);
+void metrics_report_free(metrics_report *r);
+
+/* Mean and sample standard deviation (n - 1 in the denominator; 0 when
+ * n < 2) of n values, for cross-validation summaries. */
+void metrics_mean_std(const double *x, int n, double *mean, double *std);
+
+/* The report as JSON:
+ *   {"accuracy": a, "macro_f1": f, "macro_precision": p, "macro_recall": r,
+ *    "macro_f1_all": g, "total": n,
+ *    "classes": [{"name": .., "precision": .., "recall": .., "f1": ..,
+ *                 "support": .., "predicted": ..}, ...],
+ *    "confusion": [[...], ...]}          (rows = true class)
+ * class_names may be NULL (then "0", "1", ...). NULL on allocation failure
+ * (with the error set). The caller owns the object (cJSON_Delete). */
+cJSON *metrics_report_json(const metrics_report *r, const confusion_matrix *cm,
+                           char *const *class_names);
+/* Cross-validation summary: {"folds": n, "accuracy": {"mean", "std",
+ * "values": [...]}, "macro_f1": {...}}; macro_f1 may be NULL. */
+cJSON *metrics_cv_json(const double *accuracy, const double *macro_f1, int n);
+/* Writes a JSON value to path atomically (pretty-printed, final newline). */
+mrnet_status metrics_write_json(const char *path, const cJSON *json);
+
+#endif

@@ -541,6 +541,13 @@ static void run_all_ops(float *out, size_t *n_out)
         KEEP(f.pooled, (size_t)f.B * 2 * f.C), KEEP(f.dx, N), KEEP(f.g.dwa, nw);
         KEEP(f.g.dbn_weight, f.H), KEEP(f.g.dwb, nw);
     }
+    { /* dropout: chunked streams drawn in parallel */
+        enum { N = 300000 };
+        float *x = frand(N, &rng, -1, 1), *y = fbuf(N), *mask = fbuf(N);
+        uint64_t seed = 5;
+        dropout_forward(x, y, mask, N, 0.5f, &seed);
+        KEEP(y, N), KEEP(mask, N);
+    }
     { /* layer mix */
         enum { B = 2, S = 2, L = 4, T = 200, D = 64, NX = B * S * L * T * D, NY = B * S * D * T };
         float *X = frand(NX, &rng, -1, 1), *w = frand(L, &rng, 0, 2), *y = fbuf(NY), *dw = fbuf(L);
@@ -555,7 +562,7 @@ static void run_all_ops(float *out, size_t *n_out)
 static void test_thread_count_independence(void **state)
 {
     (void)state;
-    enum { CAP = 2000000 };
+    enum { CAP = 3000000 };
     float *a = fbuf(CAP), *b = fbuf(CAP);
     size_t na = 0, nb = 0;
     const int saved = omp_get_max_threads();

@@ -69,30 +69,34 @@ void asp_forward(const asp_params *p, const float *x, float *out, asp_cache *c, 
 
 size_t asp_scratch_floats(const asp_params *p, int B, int T)
 {
-    /* the logits' gradient of one sample (C,T) + the hidden gradient (B,H,T) */
-    return (size_t)p->channels * T + (size_t)B * p->hidden * T;
+    /* the logits' gradient (B,C,T) + the hidden gradient (B,H,T) */
+    return (size_t)B * (p->channels + p->hidden) * T;
 }
 
-// One sample: dout_b (2C) -> dlogit (C,T) (the softmax input's gradient) and
-// dx_b (C,T) += the direct part through x in mu and sg.
+// dout (B,2C) -> dlogit (B,C,T), the softmax input's gradient, and
+// dx (B,C,T) += the direct part through x in mu and sg. Per row (b,c):
 //   v = E[x^2] - mu^2, sg = sqrt(max(v, floor)): dv = dsg / (2 sg) where v is
 //   above the floor, else 0 (clamp passes no gradient where it clamps);
 //   dmu' = dmu - 2 mu dv;  da_t = dmu' x_t + dv x_t^2;
 //   dx_t += a_t (dmu' + 2 dv x_t);  dlogit_t = a_t (da_t - sum_s da_s a_s).
+// The whole batch in one parallel loop: a team per sample, between the
+// per-sample GEMMs, would fight OpenBLAS's threads for the cores.
 static void asp_stats_backward(const float *x, const float *a, const float *mu,
                                const float *sg, const float *dout, float *dlogit, float *dx,
-                               int C, int T)
+                               int B, int C, int T)
 {
-#pragma omp parallel for schedule(static) if ((size_t)C * T >= ASP_PARALLEL_MIN)
-    for (int c = 0; c < C; c++) {
-        const float *xr = x + (size_t)c * T, *ar = a + (size_t)c * T;
-        float *gr = dlogit + (size_t)c * T, *dxr = dx + (size_t)c * T;
+    const long rows = (long)B * C;
+#pragma omp parallel for schedule(static) if ((size_t)rows * T >= ASP_PARALLEL_MIN)
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * T, *ar = a + (size_t)r * T;
+        float *gr = dlogit + (size_t)r * T, *dxr = dx + (size_t)r * T;
+        const float *db = dout + (r / C) * 2 * C + r % C; /* dmu; dsg is C further */
         /* sg > sqrt(floor) when the variance passed the clamp (sqrtf is
          * monotone); this reads the cached sg instead of recomputing v. Only a
          * variance within rounding of the floor itself can differ from
          * PyTorch's (v >= floor) test. */
-        const float dv = sg[c] > sqrtf(ASP_VAR_FLOOR) ? dout[C + c] * 0.5f / sg[c] : 0.0f;
-        const float dmu = dout[c] - 2.0f * mu[c] * dv;
+        const float dv = sg[r] > sqrtf(ASP_VAR_FLOOR) ? db[C] * 0.5f / sg[r] : 0.0f;
+        const float dmu = db[0] - 2.0f * mu[r] * dv;
         double dot = 0.0;
         for (int t = 0; t < T; t++) {
             const float da = (dmu + dv * xr[t]) * xr[t];
@@ -111,17 +115,12 @@ static void asp_stats_backward(const float *x, const float *a, const float *mu,
 void asp_backward(const asp_params *p, const asp_grads *g, const float *x, const asp_cache *c,
                   const float *dout, float *dx, int B, int T, float *scratch)
 {
-    const int C = p->channels, H = p->hidden;
     const conv1d_params ca = asp_conv_a(p), cb = asp_conv_b(p);
-    const size_t nh = (size_t)B * H * T, cs = (size_t)C * T, hs = (size_t)H * T;
-    float *dlogit = scratch, *dth = scratch + cs;
+    const size_t nh = (size_t)B * p->hidden * T;
+    float *dlogit = scratch, *dth = scratch + (size_t)B * p->channels * T;
+    asp_stats_backward(x, c->a, c->mu, c->sg, dout, dlogit, dx, B, p->channels, T);
     memset(dth, 0, nh * sizeof(float));
-    for (int b = 0; b < B; b++) {
-        const size_t r = (size_t)b * C;
-        asp_stats_backward(x + b * cs, c->a + b * cs, c->mu + r, c->sg + r, dout + 2 * r,
-                           dlogit, dx + b * cs, C, T);
-        conv1d_backward(&cb, c->th + b * hs, dlogit, dth + b * hs, g->dwb, g->dbb, 1, T, NULL);
-    }
+    conv1d_backward(&cb, c->th, dlogit, dth, g->dwb, g->dbb, B, T, NULL);
     tanh_backward(c->th, dth, dth, nh);
     batchnorm_backward(&p->bn, c->h, c->bn_mean, c->bn_rstd, dth, dth, g->dbn_weight,
                        g->dbn_bias, B, T);

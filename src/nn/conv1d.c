@@ -11,6 +11,12 @@
 /* Below this many floats an OpenMP team costs more than the loop. */
 #define CONV_PARALLEL_MIN 32768
 
+/* im2col and col2im run serially on purpose: they sit between the GEMMs of
+ * consecutive samples, and an OpenMP team there fights OpenBLAS's own (pthread)
+ * workers for the cores, both spinning while they wait: measured 10x slower
+ * for a 192->192 kernel-3 conv at B=48 on 2 cores. They only copy memory and
+ * cost a few percent of the GEMM. */
+
 static int conv1d_padding(const conv1d_params *p)
 {
     /* Same length needs an even dilation*(kernel-1): true for the odd kernels
@@ -31,7 +37,6 @@ size_t conv1d_scratch_floats(const conv1d_params *p, int T)
 static void im2col(const conv1d_params *p, const float *x, float *col, int T)
 {
     const int k = p->kernel, rows = p->in_ch * k, pad = conv1d_padding(p);
-#pragma omp parallel for schedule(static) if ((size_t)rows * T >= CONV_PARALLEL_MIN)
     for (int r = 0; r < rows; r++) {
         const int i = r / k, j = r % k;
         const int shift = j * p->dilation - pad; /* source t = t + shift */
@@ -48,13 +53,10 @@ static void im2col(const conv1d_params *p, const float *x, float *col, int T)
     }
 }
 
-// dcol (in*k, T) -> dx (in,T) +=, the transpose of im2col.
-// One thread owns input channel i and adds its k rows in a fixed order, so the
-// result does not depend on the thread count.
+// dcol (in*k, T) -> dx (in,T) +=, the transpose of im2col; taps added in order.
 static void col2im_add(const conv1d_params *p, const float *dcol, float *dx, int T)
 {
     const int k = p->kernel, pad = conv1d_padding(p);
-#pragma omp parallel for schedule(static) if ((size_t)p->in_ch * k * T >= CONV_PARALLEL_MIN)
     for (int i = 0; i < p->in_ch; i++) {
         float *dst = dx + (size_t)i * T;
         for (int j = 0; j < k; j++) {

@@ -1,0 +1,182 @@
+#include "audio/features.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "data/npy.h"
+#include "tensor/error.h"
+
+void features_options_default(features_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->kind = FEATURES_MEL;
+    melspec_config_preset(&opt->mel, MELSPEC_PRESET_MELON);
+    audio_decode_options_default(&opt->audio);
+    opt->audio.channels = AUDIO_CHANNELS_MONO;
+    opt->audio.sample_rate = opt->mel.sample_rate;
+}
+
+mrnet_status features_kind_parse(const char *name, features_kind *kind)
+{
+    if (!strcmp(name, "mel"))
+        *kind = FEATURES_MEL;
+    else if (!strcmp(name, "waveform") || !strcmp(name, "wave"))
+        *kind = FEATURES_WAVEFORM;
+    else
+        return mrnet_fail(MRNET_ERR_ARG, "unknown feature kind '%s' (mel, waveform)", name);
+    return MRNET_OK;
+}
+
+void features_options_describe(const features_options *opt, char *buf, size_t size)
+{
+    static const char *const quality[] = {"qq", "hq", "vhq"};
+    int rate = opt->kind == FEATURES_MEL ? opt->mel.sample_rate : opt->audio.sample_rate;
+    int k = snprintf(buf, size, "kind=%s rate=%d channels=%s offset=%.9g duration=%.9g resample=%s",
+                     opt->kind == FEATURES_MEL ? "mel" : "waveform", rate, audio_channels_name(opt->audio.channels),
+                     opt->audio.offset, opt->audio.duration, quality[opt->audio.quality % 3]);
+    if (opt->kind == FEATURES_MEL && k >= 0 && (size_t)k + 2 < size) {
+        buf[k] = ' ';
+        melspec_config_describe(&opt->mel, buf + k + 1, size - (size_t)k - 1);
+    }
+}
+
+bool features_is_npy(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 4 && !strcasecmp(path + n - 4, ".npy");
+}
+
+void features_free(features *f)
+{
+    if (!f)
+        return;
+    free(f->data);
+    f->data = NULL;
+}
+
+static bool all_zero(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != 0.0f)
+            return false;
+    return true;
+}
+
+static mrnet_status npy_features(const char *path, const features_options *opt, features *out)
+{
+    npy_header h;
+    float *data = NULL;
+    MRNET_TRY(npy_load_f32(path, &h, &data));
+    int64_t S, D, T;
+    if (h.ndim == 2) {
+        S = 1;
+        D = h.shape[0];
+        T = h.shape[1];
+    } else if (h.ndim == 3) {
+        S = h.shape[0];
+        D = h.shape[1];
+        T = h.shape[2];
+    } else {
+        free(data);
+        return mrnet_fail(MRNET_ERR_SHAPE, "%s: npy features must be (D, T) or (S, D, T), found %d dimensions", path,
+                          h.ndim);
+    }
+    if (opt->kind == FEATURES_MEL && D != opt->mel.n_mels) {
+        free(data);
+        return mrnet_fail(MRNET_ERR_SHAPE, "%s: npy features have %lld bands, the settings ask for %d (n_mels)", path,
+                          (long long)D, opt->mel.n_mels);
+    }
+    if (S < 1 || D < 1 || T < 1 || S > 64) {
+        free(data);
+        return mrnet_fail(MRNET_ERR_SHAPE, "%s: npy features of shape (%lld, %lld, %lld) hold no usable frames",
+                          path, (long long)S, (long long)D, (long long)T);
+    }
+    /* offset/duration in frames of the mel hop. */
+    double fps = opt->kind == FEATURES_MEL ? (double)opt->mel.sample_rate / opt->mel.hop_length : 0.0;
+    int64_t t0 = fps > 0 ? (int64_t)llround(opt->audio.offset * fps) : 0;
+    int64_t len = fps > 0 && opt->audio.duration > 0 ? (int64_t)llround(opt->audio.duration * fps) : T - t0;
+    if (t0 >= T) {
+        free(data);
+        return mrnet_fail(MRNET_ERR_ARG, "%s: offset %.3f s is past the end (%lld frames)", path, opt->audio.offset,
+                          (long long)T);
+    }
+    if (t0 + len > T)
+        len = T - t0;
+    if (t0 > 0 || len < T) {
+        for (int64_t r = 0; r < S * D; r++)
+            memmove(data + r * len, data + r * T + t0, sizeof(float) * (size_t)len);
+        T = len;
+    }
+    out->data = data;
+    out->S = (int)S;
+    out->D = (int)D;
+    out->T = T;
+    out->frame_rate = fps;
+    out->from_npy = true;
+    if (all_zero(data, (size_t)(S * D * T)))
+        snprintf(out->warning, sizeof out->warning, "all values are zero");
+    return MRNET_OK;
+}
+
+mrnet_status features_extract_file(const char *path, const features_options *opt, const melspec *m, features *out)
+{
+    memset(out, 0, sizeof *out);
+    if (features_is_npy(path))
+        return npy_features(path, opt, out);
+    audio_decode_options aopt = opt->audio;
+    if (opt->kind == FEATURES_MEL)
+        aopt.sample_rate = opt->mel.sample_rate;
+    audio_buffer audio;
+    MRNET_TRY(audio_decode(path, &aopt, &audio));
+    snprintf(out->warning, sizeof out->warning, "%s", audio.warning);
+    if (opt->kind == FEATURES_WAVEFORM) {
+        out->data = audio.samples;
+        out->S = audio.channels;
+        out->D = 1;
+        out->T = audio.frames;
+        out->frame_rate = audio.sample_rate;
+        return MRNET_OK;
+    }
+    melspec *own = NULL;
+    if (!m) {
+        mrnet_status s = melspec_create(&opt->mel, &own);
+        if (s != MRNET_OK) {
+            audio_buffer_free(&audio);
+            return s;
+        }
+        m = own;
+    }
+    int64_t T = melspec_frames(m, audio.frames);
+    mrnet_status s = MRNET_OK;
+    float *data = NULL;
+    if (T <= 0) {
+        s = mrnet_fail(MRNET_ERR_FORMAT, "%s: %.4f s of audio is shorter than one analysis frame (%d samples)", path,
+                       (double)audio.frames / audio.sample_rate, opt->mel.n_fft);
+    } else {
+        size_t per = (size_t)opt->mel.n_mels * (size_t)T;
+        data = malloc(sizeof(float) * per * (size_t)audio.channels);
+        if (!data)
+            s = mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory for (%d, %d, %lld) features", path, audio.channels,
+                           opt->mel.n_mels, (long long)T);
+        for (int c = 0; c < audio.channels && s == MRNET_OK; c++) {
+            s = melspec_compute(m, audio.samples + (size_t)c * (size_t)audio.frames, audio.frames, data + per * (size_t)c);
+            if (s != MRNET_OK)
+                mrnet_fail_context(s, "%s", path);
+        }
+    }
+    audio_buffer_free(&audio);
+    melspec_free(own);
+    if (s != MRNET_OK) {
+        free(data);
+        return s;
+    }
+    out->data = data;
+    out->S = audio.channels;
+    out->D = opt->mel.n_mels;
+    out->T = T;
+    out->frame_rate = (double)opt->mel.sample_rate / opt->mel.hop_length;
+    return MRNET_OK;
+}

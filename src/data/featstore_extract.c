@@ -1,0 +1,534 @@
+/* Filling a feature store: staleness checks, a pthread worker pool, the
+ * append-only journal and the final compaction of the index. */
+#include "data/featstore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "data/featstore_internal.h"
+#include "data/npy.h"
+#include "tensor/error.h"
+
+/* The journal is fsync'ed every this many entries (a crash of the process
+ * loses nothing either way; this bounds what a power cut can lose). */
+#define JOURNAL_SYNC_EVERY 64
+
+void featstore_extract_options_default(featstore_extract_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    features_options_default(&opt->features);
+    opt->threads = 1;
+}
+
+void featstore_report_free(featstore_report *r)
+{
+    for (int i = 0; i < r->n_failures; i++) {
+        free(r->failures[i].source);
+        free(r->failures[i].reason);
+    }
+    for (int i = 0; i < r->n_warnings; i++) {
+        free(r->warnings[i].source);
+        free(r->warnings[i].reason);
+    }
+    free(r->failures);
+    free(r->warnings);
+    memset(r, 0, sizeof *r);
+}
+
+mrnet_status featstore_file_checksum(const char *path, uint64_t *checksum)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    uint64_t h = 0xcbf29ce484222325ULL;
+    unsigned char buf[1 << 16];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            close(fd);
+            return mrnet_fail(MRNET_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+        }
+        if (n == 0)
+            break;
+        for (ssize_t i = 0; i < n; i++) {
+            h ^= buf[i];
+            h *= 0x100000001b3ULL;
+        }
+    }
+    close(fd);
+    *checksum = h;
+    return MRNET_OK;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int64_t mtime_ns(const struct stat *st) { return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec; }
+
+static mrnet_status add_issue(featstore_issue **list, int *n, const char *source, const char *reason)
+{
+    featstore_issue *nl = realloc(*list, sizeof **list * (size_t)(*n + 1));
+    if (!nl)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    *list = nl;
+    nl[*n].source = strdup(source);
+    nl[*n].reason = strdup(reason);
+    (*n)++;
+    return MRNET_OK;
+}
+
+typedef struct {
+    int item;     /* dataset index */
+    char *source; /* canonical path */
+} work_item;
+
+typedef struct {
+    featstore fs;
+    const dataset *ds;
+    const featstore_extract_options *opt;
+    melspec *mel;
+    work_item *queue;
+    int n_queue, next;
+    pthread_mutex_t lock;
+    FILE *journal;
+    int unsynced;
+    featstore_progress prog;
+    featstore_report *rep;
+    double t_start;
+    mrnet_status fatal; /* a store-level failure (journal, disk): stop everything */
+    char fatal_msg[1024];
+} extract_ctx;
+
+/* ---- staleness -------------------------------------------------------------------- */
+
+/* The entry still describes source: same size and mtime, or same size and
+ * checksum (then the mtime is refreshed); and its feature file is there. */
+static bool entry_is_fresh(const featstore *fs, featstore_entry *e, const char *source)
+{
+    struct stat st, fst;
+    if (stat(source, &st) != 0)
+        return false;
+    char fpath[4096];
+    featstore_entry_path(fs, e, fpath, sizeof fpath);
+    if (stat(fpath, &fst) != 0 || fst.st_size == 0)
+        return false;
+    if ((int64_t)st.st_size != e->src_size)
+        return false;
+    if (mtime_ns(&st) == e->src_mtime_ns)
+        return true;
+    uint64_t sum;
+    if (featstore_file_checksum(source, &sum) != MRNET_OK || sum != e->checksum)
+        return false;
+    e->src_mtime_ns = mtime_ns(&st);
+    return true;
+}
+
+static mrnet_status set_meta(featstore_entry *e, const dataset_item *it)
+{
+    free(e->label);
+    free(e->split);
+    free(e->id);
+    e->label = strdup(it->label ? it->label : "");
+    e->split = strdup(it->split ? it->split : "");
+    e->id = strdup(it->id ? it->id : "");
+    e->fold = it->fold;
+    if (!e->label || !e->split || !e->id)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    return MRNET_OK;
+}
+
+/* ---- one file ------------------------------------------------------------------------ */
+
+static void ensure_dir(const char *path)
+{
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+        /* reported by the write that follows */
+    }
+}
+
+/* A Melon-style .npy can be referenced in place when the reader can window
+ * it directly: little-endian float32/16, C order, (D, T) or (S, D, T), and
+ * no offset/duration slicing was applied. */
+static bool npy_usable_in_place(const char *source, const features *f, bool *is_f16)
+{
+    npy_header h;
+    if (npy_read_header(source, &h) != MRNET_OK)
+        return false;
+    bool dtype_ok = (h.dtype == NPY_F32 || h.dtype == NPY_F16) && !h.big_endian;
+    int64_t T = h.ndim == 2 ? h.shape[1] : h.ndim == 3 ? h.shape[2] : -1;
+    *is_f16 = h.dtype == NPY_F16;
+    return dtype_ok && !h.fortran_order && T == f->T;
+}
+
+static mrnet_status compute_entry(extract_ctx *x, const work_item *w, featstore_entry *e, features *f)
+{
+    const dataset_item *it = &x->ds->items[w->item];
+    const featstore_extract_options *opt = x->opt;
+    struct stat st;
+    if (stat(w->source, &st) != 0)
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", it->path, strerror(errno));
+    uint64_t sum;
+    MRNET_TRY(featstore_file_checksum(w->source, &sum));
+    MRNET_TRY(features_extract_file(w->source, &opt->features, x->mel, f));
+    size_t n = (size_t)f->S * (size_t)f->D * (size_t)f->T;
+    bool f16 = opt->float16, external = false;
+    if (f->from_npy && !opt->copy_npy && npy_usable_in_place(w->source, f, &f16))
+        external = true;
+    char rel[64], full[4096];
+    if (!external) {
+        f16 = opt->float16;
+        if (f16)
+            for (size_t i = 0; i < n; i++)
+                if (fabsf(f->data[i]) > 65504.0f)
+                    return mrnet_fail(MRNET_ERR_NUMERIC, "%s: value %g does not fit float16; extract without --float16 "
+                                      "or with a log scale", it->path, (double)f->data[i]);
+        uint64_t key = featstore_hash_string(w->source);
+        snprintf(rel, sizeof rel, "features/%02x", (unsigned)(key >> 56));
+        snprintf(full, sizeof full, "%s/%s", x->fs.dir, rel);
+        ensure_dir(full);
+        snprintf(rel, sizeof rel, "features/%02x/%016" PRIx64 ".npy", (unsigned)(key >> 56), key);
+        snprintf(full, sizeof full, "%s/%s", x->fs.dir, rel);
+        int64_t shape[3] = {f->S, f->D, f->T};
+        MRNET_TRY(npy_save_f32(full, 3, shape, f->data, f16));
+    }
+    memset(e, 0, sizeof *e);
+    e->source = strdup(w->source);
+    e->file = strdup(external ? w->source : rel);
+    e->warning = strdup(f->warning);
+    e->external = external;
+    e->S = f->S;
+    e->D = f->D;
+    e->T = f->T;
+    e->float16 = f16;
+    e->src_size = (int64_t)st.st_size;
+    e->src_mtime_ns = mtime_ns(&st);
+    e->checksum = sum;
+    mrnet_status s = set_meta(e, it);
+    if (s == MRNET_OK && (!e->source || !e->file || !e->warning))
+        s = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    return s;
+}
+
+static void report_progress(extract_ctx *x, const char *current)
+{
+    x->prog.elapsed = now_seconds() - x->t_start;
+    x->prog.current = current;
+    if (x->opt->progress)
+        x->opt->progress(x->opt->progress_ctx, &x->prog);
+}
+
+/* Under the lock: record a finished file in memory and in the journal. */
+static void record_success(extract_ctx *x, featstore_entry *e, const features *f, const char *shown)
+{
+    char *line = featstore_entry_line(e);
+    char warning[256];
+    snprintf(warning, sizeof warning, "%s", e->warning ? e->warning : "");
+    mrnet_status s = line ? featstore_put(&x->fs, e) : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    if (s != MRNET_OK) {
+        featstore_entry_free(e);
+    } else if (fputs(line, x->journal) < 0 || fputc('\n', x->journal) < 0 || fflush(x->journal) != 0) {
+        s = mrnet_fail(MRNET_ERR_IO, "%s/%s: cannot append: %s", x->fs.dir, FEATSTORE_INDEX, strerror(errno));
+    } else if (++x->unsynced >= JOURNAL_SYNC_EVERY) {
+        fsync(fileno(x->journal));
+        x->unsynced = 0;
+    }
+    free(line);
+    if (s != MRNET_OK && x->fatal == MRNET_OK) {
+        x->fatal = s;
+        snprintf(x->fatal_msg, sizeof x->fatal_msg, "%s", mrnet_last_error());
+    }
+    if (warning[0])
+        add_issue(&x->rep->warnings, &x->rep->n_warnings, shown, warning);
+    x->prog.computed++;
+    x->prog.done++;
+    if (f->frame_rate > 0)
+        x->prog.media_seconds += (double)f->T / f->frame_rate;
+}
+
+static void *worker(void *arg)
+{
+    extract_ctx *x = arg;
+    for (;;) {
+        pthread_mutex_lock(&x->lock);
+        bool stop = (x->opt->stop && *x->opt->stop) || x->fatal != MRNET_OK || x->next >= x->n_queue;
+        const work_item *w = stop ? NULL : &x->queue[x->next++];
+        pthread_mutex_unlock(&x->lock);
+        if (!w)
+            break;
+        const char *shown = x->ds->items[w->item].path;
+        featstore_entry e;
+        features f;
+        memset(&f, 0, sizeof f);
+        mrnet_status s = compute_entry(x, w, &e, &f);
+        char reason[1024];
+        if (s != MRNET_OK) {
+            snprintf(reason, sizeof reason, "%s", mrnet_last_error());
+            if (e.source)
+                featstore_entry_free(&e);
+        }
+        pthread_mutex_lock(&x->lock);
+        if (s == MRNET_OK) {
+            record_success(x, &e, &f, shown);
+        } else {
+            add_issue(&x->rep->failures, &x->rep->n_failures, shown, reason);
+            x->prog.failed++;
+            x->prog.done++;
+        }
+        report_progress(x, shown);
+        pthread_mutex_unlock(&x->lock);
+        features_free(&f);
+    }
+    return NULL;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+/* Opens or creates the store; checks its settings. */
+static mrnet_status prepare_store(extract_ctx *x, const char *dir, const char *settings)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, FEATSTORE_INDEX);
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot create the store folder: %s", dir, strerror(errno));
+    snprintf(path, sizeof path, "%s/features", dir);
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/%s", dir, FEATSTORE_INDEX);
+    struct stat st;
+    bool exists = stat(path, &st) == 0;
+    if (exists) {
+        MRNET_TRY(featstore_load(dir, &x->fs));
+        bool same = !strcmp(x->fs.settings, settings);
+        if (!same && !x->opt->rebuild)
+            return mrnet_fail(MRNET_ERR_ARG,
+                              "%s: the store was made with other settings (%s); this run asks for (%s). Use another "
+                              "folder, or --rebuild to recompute everything", dir, x->fs.settings, settings);
+        if (x->opt->rebuild) {
+            for (int i = 0; i < x->fs.n_entries; i++)
+                featstore_entry_free(&x->fs.entries[i]);
+            x->fs.n_entries = 0;
+            for (int i = 0; i < x->fs.n_slots; i++)
+                x->fs.slots[i] = -1;
+        }
+        if (!same || x->opt->rebuild) {
+            free(x->fs.settings);
+            if (!(x->fs.settings = strdup(settings)))
+                return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+            MRNET_TRY(featstore_save_index(&x->fs, NULL, 0));
+        } else if ((int64_t)st.st_size > x->fs.valid_bytes && truncate(path, (off_t)x->fs.valid_bytes) != 0) {
+            /* a torn last line from a crash: cut it before appending */
+            return mrnet_fail(MRNET_ERR_IO, "%s: cannot repair a torn last line: %s", path, strerror(errno));
+        }
+    } else {
+        x->fs.dir = strdup(dir);
+        x->fs.settings = strdup(settings);
+        if (!x->fs.dir || !x->fs.settings)
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        MRNET_TRY(featstore_save_index(&x->fs, NULL, 0));
+    }
+    MRNET_TRY(featstore_set_labels(&x->fs, x->ds->labels, x->ds->n_labels));
+    x->journal = fopen(path, "ab");
+    if (!x->journal)
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot append: %s", path, strerror(errno));
+    char *line = featstore_labels_line(x->ds->labels, x->ds->n_labels);
+    bool ok = line && fputs(line, x->journal) >= 0 && fputc('\n', x->journal) >= 0 && fflush(x->journal) == 0;
+    free(line);
+    if (!ok)
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot append: %s", path, strerror(errno));
+    return MRNET_OK;
+}
+
+/* Sorts the dataset's distinct sources into reused (fresh) and queued. */
+static mrnet_status plan_work(extract_ctx *x, char **canon, bool *first)
+{
+    const dataset *ds = x->ds;
+    /* first[i]: item i is the first with its source (later ones are reported). */
+    featstore seen = {0};
+    seen.dir = x->fs.dir;
+    mrnet_status s = MRNET_OK;
+    x->queue = malloc(sizeof(work_item) * (size_t)(ds->n_items > 0 ? ds->n_items : 1));
+    if (!x->queue)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < ds->n_items && s == MRNET_OK; i++) {
+        canon[i] = featstore_canonical(ds->items[i].path);
+        if (!canon[i]) {
+            s = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+            break;
+        }
+        /* A throwaway table of sources seen in this run. */
+        if (2 * (seen.n_entries + 1) > seen.n_slots) {
+            int n = seen.n_slots ? 2 * seen.n_slots : 1024;
+            int *slots = malloc(sizeof(int) * (size_t)n);
+            if (!slots) {
+                s = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+                break;
+            }
+            for (int k = 0; k < n; k++)
+                slots[k] = -1;
+            free(seen.slots);
+            seen.slots = slots;
+            seen.n_slots = n;
+            for (int k = 0; k < i; k++)
+                if (first[k]) {
+                    size_t m = (size_t)n - 1, j = (size_t)featstore_hash_string(canon[k]) & m;
+                    while (slots[j] >= 0)
+                        j = (j + 1) & m;
+                    slots[j] = k;
+                }
+        }
+        size_t m = (size_t)seen.n_slots - 1, j = (size_t)featstore_hash_string(canon[i]) & m;
+        while (seen.slots[j] >= 0 && strcmp(canon[seen.slots[j]], canon[i]) != 0)
+            j = (j + 1) & m;
+        if (seen.slots[j] >= 0) {
+            first[i] = false;
+            s = add_issue(&x->rep->failures, &x->rep->n_failures, ds->items[i].path,
+                          "listed twice in the dataset; the first listing was kept");
+            continue;
+        }
+        seen.slots[j] = i;
+        seen.n_entries++;
+        first[i] = true;
+        x->prog.total++;
+        int idx = featstore_lookup(&x->fs, canon[i]);
+        featstore_entry *e = idx >= 0 ? &x->fs.entries[idx] : NULL;
+        if (e && entry_is_fresh(&x->fs, e, canon[i])) {
+            s = set_meta(e, &ds->items[i]);
+            x->prog.reused++;
+            x->prog.done++;
+        } else {
+            x->queue[x->n_queue].item = i;
+            x->queue[x->n_queue].source = canon[i];
+            x->n_queue++;
+        }
+    }
+    free(seen.slots);
+    return s;
+}
+
+static void run_workers(extract_ctx *x)
+{
+    int n = x->opt->threads > 0 ? x->opt->threads : 1;
+    if (n > x->n_queue)
+        n = x->n_queue;
+    if (n <= 1) {
+        worker(x);
+        return;
+    }
+    pthread_t *th = malloc(sizeof(pthread_t) * (size_t)n);
+    int started = 0;
+    for (int i = 0; th && i < n; i++)
+        if (pthread_create(&th[i], NULL, worker, x) == 0)
+            started++;
+    if (started == 0)
+        worker(x); /* no thread could start: do the work here */
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+}
+
+/* The index is rewritten with the dataset's sources that have fresh
+ * entries, in dataset order. */
+static mrnet_status compact(extract_ctx *x, char **canon, const bool *first)
+{
+    int *order = malloc(sizeof(int) * (size_t)(x->ds->n_items > 0 ? x->ds->n_items : 1));
+    if (!order)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    /* Stale entries whose file was queued but not reached stay out. */
+    bool *pending = calloc((size_t)(x->ds->n_items > 0 ? x->ds->n_items : 1), sizeof(bool));
+    if (!pending) {
+        free(order);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    }
+    for (int q = x->next; q < x->n_queue; q++)
+        pending[x->queue[q].item] = true;
+    int n = 0;
+    for (int i = 0; i < x->ds->n_items; i++) {
+        if (!first[i] || pending[i])
+            continue;
+        int idx = featstore_lookup(&x->fs, canon[i]);
+        if (idx < 0)
+            continue;
+        /* An old entry of a file that failed this time is dropped too. */
+        const featstore_entry *e = &x->fs.entries[idx];
+        struct stat st;
+        if (stat(canon[i], &st) != 0 || (int64_t)st.st_size != e->src_size || mtime_ns(&st) != e->src_mtime_ns)
+            continue;
+        order[n++] = idx;
+    }
+    MRNET_TRY(featstore_set_labels(&x->fs, x->ds->labels, x->ds->n_labels));
+    mrnet_status s = featstore_save_index(&x->fs, order, n);
+    free(order);
+    free(pending);
+    return s;
+}
+
+mrnet_status featstore_extract(const char *dir, const dataset *ds, const featstore_extract_options *opt,
+                               featstore_report *report)
+{
+    memset(report, 0, sizeof *report);
+    extract_ctx x;
+    memset(&x, 0, sizeof x);
+    x.ds = ds;
+    x.opt = opt;
+    x.rep = report;
+    x.t_start = now_seconds();
+    pthread_mutex_init(&x.lock, NULL);
+    char settings[1024];
+    features_options_describe(&opt->features, settings, sizeof settings);
+    char **canon = calloc((size_t)(ds->n_items > 0 ? ds->n_items : 1), sizeof(char *));
+    bool *first = calloc((size_t)(ds->n_items > 0 ? ds->n_items : 1), sizeof(bool));
+    mrnet_status s = canon && first ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    if (s == MRNET_OK && opt->features.kind == FEATURES_MEL)
+        s = melspec_create(&opt->features.mel, &x.mel);
+    if (s == MRNET_OK)
+        s = prepare_store(&x, dir, settings);
+    if (s == MRNET_OK)
+        s = plan_work(&x, canon, first);
+    if (s == MRNET_OK) {
+        report_progress(&x, NULL);
+        run_workers(&x);
+        if (x.journal)
+            fsync(fileno(x.journal));
+        s = compact(&x, canon, first);
+        if (s == MRNET_OK && x.fatal != MRNET_OK)
+            s = mrnet_fail(x.fatal, "%s", x.fatal_msg);
+    }
+    if (x.journal)
+        fclose(x.journal);
+    report->total = x.prog.total;
+    report->reused = x.prog.reused;
+    report->computed = x.prog.computed;
+    report->failed = x.prog.failed;
+    report->remaining = x.n_queue - x.next;
+    report->elapsed = now_seconds() - x.t_start;
+    report->media_seconds = x.prog.media_seconds;
+    if (s == MRNET_OK && opt->stop && *opt->stop && report->remaining > 0)
+        s = mrnet_fail(MRNET_ERR_INTERRUPTED,
+                       "%s: interrupted with %d of %d files left; the index holds the %d finished ones, run the same "
+                       "command again to continue", dir, report->remaining, report->total,
+                       report->reused + report->computed);
+    for (int i = 0; canon && i < ds->n_items; i++)
+        free(canon[i]);
+    free(canon);
+    free(first);
+    free(x.queue);
+    melspec_free(x.mel);
+    featstore_release(&x.fs);
+    pthread_mutex_destroy(&x.lock);
+    return s;
+}

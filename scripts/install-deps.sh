@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config
-  libopenblas-dev libcmocka-dev libsndfile1-dev libsoxr-dev libfftw3-dev
+  libopenblas-dev libopenblas-openmp-dev libcmocka-dev libsndfile1-dev libsoxr-dev libfftw3-dev
   libcjson-dev libcsv-dev
 )
 missing=()

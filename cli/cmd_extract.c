@@ -1,0 +1,261 @@
+/* mrnet extract INPUT -o STORE: features of a folder, a CSV manifest or one
+ * of the paper's datasets into a feature store, with N threads; resumable. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "data/featstore.h"
+#include "data/fma.h"
+#include "data/gtzan.h"
+#include "data/melon.h"
+#include "feature_flags.h"
+#include "tensor/error.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mrnet extract INPUT -o STORE [-j N] [options]\n"
+            "Computes features of many files into a store that training reads (docs/FEATURES.md).\n"
+            "Run it again after an interruption (Ctrl-C, kill) to continue; changed files are redone.\n"
+            "INPUT is one of:\n"
+            "  a folder with one sub-folder per class (labels from the folder names); a folder\n"
+            "  without class folders is taken as unlabelled files\n"
+            "  a CSV manifest path,label[,split][,fold]\n"
+            "  a dataset root with --dataset gtzan|fma-small|fma-medium|fma-large|melon\n"
+            "  -o, --output STORE  the store folder (created if needed)\n"
+            "  -j, --threads N     worker threads (default 1; results do not depend on N)\n"
+            "  --dataset NAME      read INPUT as one of the paper's datasets\n"
+            "  --plain             INPUT is a plain folder: every media file, unlabelled\n"
+            "  --float16           store float16 (half the disk)\n"
+            "  --copy-npy          copy .npy inputs into the store (default: referenced in place)\n"
+            "  --rebuild           recompute everything (also after changing settings)\n"
+            "  --strict            exit 1 when any file failed\n"
+            "  --quiet             no progress output\n");
+    feature_flags_usage(out);
+}
+
+typedef struct {
+    bool tty, quiet;
+    double last_print;
+    int last_percent;
+} progress_state;
+
+static void on_progress(void *ctx, const featstore_progress *p)
+{
+    progress_state *ps = ctx;
+    if (ps->quiet)
+        return;
+    bool finished = p->done == p->total;
+    double rate = p->elapsed > 0 ? (p->computed + p->failed) / p->elapsed : 0;
+    int left = p->total - p->done;
+    double eta = rate > 0 ? left / rate : 0;
+    if (ps->tty) {
+        if (!finished && p->elapsed - ps->last_print < 0.1 && p->done > 0)
+            return;
+        ps->last_print = p->elapsed;
+        int width = 30, fill = p->total ? (int)((long long)width * p->done / p->total) : width;
+        char bar[64];
+        for (int i = 0; i < width; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\r[%s] %d/%d  %.1f files/s  eta %02d:%02d  failed %d ", bar, p->done, p->total, rate,
+                (int)eta / 60, (int)eta % 60, p->failed);
+        if (finished)
+            fputc('\n', stderr);
+        fflush(stderr);
+    } else {
+        /* Plain lines: every 10 % or 10 s, and at the end. */
+        int percent = p->total ? (int)(100LL * p->done / p->total) : 100;
+        if (!finished && percent / 10 == ps->last_percent / 10 && p->elapsed - ps->last_print < 10.0)
+            return;
+        if (finished && ps->last_percent == 100)
+            return;
+        ps->last_print = p->elapsed;
+        ps->last_percent = percent;
+        fprintf(stderr, "extract: %d/%d files (%d%%), %d reused, %d computed, %d failed, %.1f s\n", p->done, p->total,
+                percent, p->reused, p->computed, p->failed, p->elapsed);
+    }
+}
+
+static mrnet_status read_input(dataset *ds, const char *input, const char *name, bool plain)
+{
+    struct stat st;
+    if (name) {
+        if (!strcmp(name, "gtzan"))
+            return gtzan_read(ds, input, NULL);
+        if (!strcmp(name, "melon"))
+            return melon_read(ds, input, NULL, NULL);
+        if (!strncmp(name, "fma-", 4)) {
+            fma_options fo = {0};
+            if (!strcmp(name + 4, "small"))
+                fo.subset = FMA_SMALL;
+            else if (!strcmp(name + 4, "medium"))
+                fo.subset = FMA_MEDIUM;
+            else if (!strcmp(name + 4, "large"))
+                fo.subset = FMA_LARGE;
+            else
+                return mrnet_fail(MRNET_ERR_ARG, "unknown --dataset '%s'", name);
+            return fma_read(ds, input, &fo, NULL);
+        }
+        return mrnet_fail(MRNET_ERR_ARG, "unknown --dataset '%s' (gtzan, fma-small, fma-medium, fma-large, melon)",
+                          name);
+    }
+    if (stat(input, &st) != 0)
+        return mrnet_fail(MRNET_ERR_IO, "%s: no such file or folder", input);
+    if (S_ISDIR(st.st_mode)) {
+        mrnet_status s = plain ? dataset_read_files(ds, input) : dataset_read_folder(ds, input);
+        if (s == MRNET_OK && !plain && ds->n_items == 0) {
+            dataset_free(ds);
+            dataset_init(ds);
+            s = dataset_read_files(ds, input);
+        }
+        if (s == MRNET_OK)
+            s = dataset_finalize_labels(ds, NULL, 0);
+        return s;
+    }
+    mrnet_status s = dataset_read_manifest(ds, input);
+    if (s == MRNET_OK)
+        s = dataset_finalize_labels(ds, NULL, 0);
+    return s;
+}
+
+static void print_summary(const featstore_report *r, const dataset *ds, const char *store)
+{
+    fprintf(stderr, "extract: %s: %d files: %d computed, %d reused, %d failed", store, r->total, r->computed,
+            r->reused, r->failed);
+    if (r->remaining)
+        fprintf(stderr, ", %d left", r->remaining);
+    if (r->computed && r->elapsed > 0)
+        fprintf(stderr, "; %.1f s (%.1f files/s, %.0fx real time)", r->elapsed, r->computed / r->elapsed,
+                r->media_seconds / r->elapsed);
+    fputc('\n', stderr);
+    if (ds->n_skipped) {
+        fprintf(stderr, "skipped while reading the input (%d):\n", ds->n_skipped);
+        for (int i = 0; i < ds->n_skipped && i < 50; i++)
+            fprintf(stderr, "  %s: %s\n", ds->skipped[i].source, ds->skipped[i].reason);
+        if (ds->n_skipped > 50)
+            fprintf(stderr, "  ... and %d more\n", ds->n_skipped - 50);
+    }
+    if (r->n_failures) {
+        fprintf(stderr, "failed (%d):\n", r->n_failures);
+        for (int i = 0; i < r->n_failures && i < 50; i++)
+            fprintf(stderr, "  %s\n", r->failures[i].reason);
+        if (r->n_failures > 50)
+            fprintf(stderr, "  ... and %d more\n", r->n_failures - 50);
+    }
+    if (r->n_warnings) {
+        fprintf(stderr, "stored with a warning (%d):\n", r->n_warnings);
+        for (int i = 0; i < r->n_warnings && i < 20; i++)
+            fprintf(stderr, "  %s: %s\n", r->warnings[i].source, r->warnings[i].reason);
+        if (r->n_warnings > 20)
+            fprintf(stderr, "  ... and %d more\n", r->n_warnings - 20);
+    }
+}
+
+int cmd_extract(int argc, char **argv)
+{
+    enum { O_FLOAT16 = 1, O_COPY, O_REBUILD, O_STRICT, O_QUIET, O_DATASET, O_PLAIN };
+    int nf = feature_flag_count();
+    struct option *opts = calloc((size_t)nf + 12, sizeof *opts);
+    if (!opts)
+        return cli_error("extract", 1, "out of memory");
+    memcpy(opts, feature_flag_options, sizeof *opts * (size_t)nf);
+    struct option mine[] = {{"output", required_argument, 0, 'o'}, {"threads", required_argument, 0, 'j'},
+                            {"float16", no_argument, 0, O_FLOAT16}, {"copy-npy", no_argument, 0, O_COPY},
+                            {"rebuild", no_argument, 0, O_REBUILD}, {"strict", no_argument, 0, O_STRICT},
+                            {"quiet", no_argument, 0, O_QUIET},     {"dataset", required_argument, 0, O_DATASET},
+                            {"plain", no_argument, 0, O_PLAIN},     {"help", no_argument, 0, 'h'}};
+    memcpy(opts + nf, mine, sizeof mine);
+    feature_flags ff = {0};
+    featstore_extract_options eo;
+    featstore_extract_options_default(&eo);
+    const char *store = NULL, *dataset_name = NULL;
+    bool strict = false, quiet = false, plain = false;
+    long threads = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:j:h", opts, NULL)) != -1) {
+        if (feature_flags_take(&ff, c, optarg))
+            continue;
+        switch (c) {
+        case 'o': store = optarg; continue;
+        case 'j':
+            if (cli_parse_int(optarg, 1, 1024, &threads))
+                continue;
+            break;
+        case O_FLOAT16: eo.float16 = true; continue;
+        case O_COPY: eo.copy_npy = true; continue;
+        case O_REBUILD: eo.rebuild = true; continue;
+        case O_STRICT: strict = true; continue;
+        case O_QUIET: quiet = true; continue;
+        case O_DATASET: dataset_name = optarg; continue;
+        case O_PLAIN: plain = true; continue;
+        case 'h':
+            usage(stdout);
+            free(opts);
+            return 0;
+        }
+        usage(stderr);
+        free(opts);
+        return 2;
+    }
+    free(opts);
+    if (optind + 1 != argc || !store) {
+        usage(stderr);
+        return 2;
+    }
+    int rc = feature_flags_apply("extract", &ff, &eo.features);
+    if (rc)
+        return rc;
+    dataset ds;
+    dataset_init(&ds);
+    mrnet_status s = read_input(&ds, argv[optind], dataset_name, plain);
+    if (s != MRNET_OK) {
+        dataset_free(&ds);
+        return cli_fail("extract", s);
+    }
+    if (ds.n_items == 0) {
+        dataset_free(&ds);
+        return cli_error("extract", 1, "%s: no audio or .npy files found", argv[optind]);
+    }
+    progress_state ps = {.tty = isatty(STDERR_FILENO), .quiet = quiet, .last_print = -1e9, .last_percent = -10};
+    eo.threads = (int)threads;
+    eo.stop = &interrupted;
+    eo.progress = on_progress;
+    eo.progress_ctx = &ps;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    featstore_report rep;
+    s = featstore_extract(store, &ds, &eo, &rep);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (ps.tty && !quiet && rep.total != rep.reused + rep.computed + rep.failed)
+        fputc('\n', stderr);
+    print_summary(&rep, &ds, store);
+    int code = 0;
+    if (s != MRNET_OK)
+        code = cli_fail("extract", s);
+    else if ((strict && rep.failed) || rep.reused + rep.computed == 0)
+        code = 1;
+    featstore_report_free(&rep);
+    dataset_free(&ds);
+    return code;
+}

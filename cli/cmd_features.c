@@ -1,0 +1,150 @@
+/* mrnet features FILE -o OUT: the features of one audio or .npy file, as
+ * .npy or .safetensors (tensor "features", (S, D, T)), and/or a picture. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "audio/features.h"
+#include "cli_util.h"
+#include "commands.h"
+#include "data/npy.h"
+#include "feature_flags.h"
+#include "plot/image.h"
+#include "tensor/safetensors.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mrnet features FILE [-o OUT.npy|OUT.safetensors] [--image PIC.png|PIC.svg] [options]\n"
+            "Computes the features of one audio file (wav flac ogg opus mp3 au aiff) or .npy file.\n"
+            "  -o, --output PATH   .npy or .safetensors (tensor 'features', shape (S, D, T))\n"
+            "  --float16           store float16 instead of float32\n"
+            "  --image PATH        a picture of channel 0 (.png or .svg)\n"
+            "  --image-range DB    colour range below the maximum (default: min to max)\n");
+    feature_flags_usage(out);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcasecmp(s + n - m, suffix);
+}
+
+static mrnet_status save_safetensors(const char *path, const features *f, const char *source, const char *settings,
+                                     bool f16)
+{
+    int64_t shape[3] = {f->S, f->D, f->T};
+    size_t n = (size_t)f->S * (size_t)f->D * (size_t)f->T;
+    uint16_t *half = NULL;
+    if (f16) {
+        half = malloc(sizeof(uint16_t) * n);
+        if (!half)
+            return MRNET_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++)
+            half[i] = npy_float_to_half(f->data[i]);
+    }
+    st_writer *w = st_writer_create();
+    mrnet_status s = w ? MRNET_OK : MRNET_ERR_NOMEM;
+    if (s == MRNET_OK)
+        s = st_writer_add(w, "features", f16 ? ST_F16 : ST_F32, 3, shape, f16 ? (const void *)half : f->data);
+    if (s == MRNET_OK)
+        s = st_writer_meta(w, "source", source);
+    if (s == MRNET_OK)
+        s = st_writer_meta(w, "settings", settings);
+    if (s == MRNET_OK)
+        s = st_writer_save(w, path);
+    st_writer_free(w);
+    free(half);
+    return s;
+}
+
+int cmd_features(int argc, char **argv)
+{
+    enum { O_FLOAT16 = 1, O_IMAGE, O_RANGE };
+    int nf = feature_flag_count();
+    struct option *opts = calloc((size_t)nf + 8, sizeof *opts);
+    if (!opts)
+        return cli_error("features", 1, "out of memory");
+    memcpy(opts, feature_flag_options, sizeof *opts * (size_t)nf);
+    opts[nf] = (struct option){"output", required_argument, 0, 'o'};
+    opts[nf + 1] = (struct option){"float16", no_argument, 0, O_FLOAT16};
+    opts[nf + 2] = (struct option){"image", required_argument, 0, O_IMAGE};
+    opts[nf + 3] = (struct option){"image-range", required_argument, 0, O_RANGE};
+    opts[nf + 4] = (struct option){"help", no_argument, 0, 'h'};
+    feature_flags ff = {0};
+    const char *out = NULL, *image = NULL;
+    bool f16 = false;
+    double range = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        if (feature_flags_take(&ff, c, optarg))
+            continue;
+        if (c == 'o')
+            out = optarg;
+        else if (c == O_FLOAT16)
+            f16 = true;
+        else if (c == O_IMAGE)
+            image = optarg;
+        else if (c == O_RANGE && cli_parse_double(optarg, &range) && range >= 0)
+            continue;
+        else if (c == 'h') {
+            usage(stdout);
+            free(opts);
+            return 0;
+        } else {
+            usage(stderr);
+            free(opts);
+            return 2;
+        }
+    }
+    free(opts);
+    if (optind + 1 != argc || (!out && !image)) {
+        usage(stderr);
+        return 2;
+    }
+    if (out && !ends_with(out, ".npy") && !ends_with(out, ".safetensors"))
+        return cli_error("features", 2, "%s: output must end in .npy or .safetensors", out);
+    features_options fo;
+    int rc = feature_flags_apply("features", &ff, &fo);
+    if (rc)
+        return rc;
+    const char *path = argv[optind];
+    features f;
+    mrnet_status s = features_extract_file(path, &fo, NULL, &f);
+    if (s != MRNET_OK)
+        return cli_fail("features", s);
+    if (f.warning[0])
+        fprintf(stderr, "mrnet features: warning: %s: %s\n", path, f.warning);
+    char settings[1024];
+    features_options_describe(&fo, settings, sizeof settings);
+    if (out) {
+        if (ends_with(out, ".npy")) {
+            int64_t shape[3] = {f.S, f.D, f.T};
+            s = npy_save_f32(out, 3, shape, f.data, f16);
+        } else {
+            s = save_safetensors(out, &f, path, settings, f16);
+        }
+    }
+    if (s == MRNET_OK && image) {
+        image_options io;
+        image_options_default(&io);
+        io.frame_rate = f.frame_rate;
+        io.dynamic_range = (float)range;
+        io.title = path;
+        s = image_write_spectrogram(image, f.data, f.D, f.T, &io);
+    }
+    if (s == MRNET_OK) {
+        printf("%s: features (%d, %d, %lld)", path, f.S, f.D, (long long)f.T);
+        if (f.frame_rate > 0)
+            printf(", %.2f s", (double)f.T / f.frame_rate);
+        if (out)
+            printf(" -> %s", out);
+        if (image)
+            printf(", picture %s", image);
+        printf("\n");
+    }
+    features_free(&f);
+    return s == MRNET_OK ? 0 : cli_fail("features", s);
+}

@@ -42,8 +42,10 @@ static int dtype_from_name(const char *name)
 const char *st_shape_string(int ndim, const int64_t *shape, char *buf, size_t size)
 {
     size_t n = (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < ndim && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, i ? ", %lld" : "%lld", (long long)shape[i]);
+    for (int i = 0; i < ndim && n < size; i++) /* < 0: any size (st_get_f32's wildcard) */
+        n += shape[i] < 0 ? (size_t)snprintf(buf + n, size - n, i ? ", *" : "*")
+                          : (size_t)snprintf(buf + n, size - n, i ? ", %lld" : "%lld",
+                                             (long long)shape[i]);
     if (n < size)
         snprintf(buf + n, size - n, ")");
     return buf;
@@ -142,7 +144,10 @@ static mrnet_status parse_tensor(st_file *f, const cJSON *entry, size_t data_siz
         !json_uint(cJSON_GetArrayItem(offs, 1), &offsets[1]))
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: tensor '%s': data_offsets must be [begin, end]",
                           f->path, name);
-    if (offsets[0] > offsets[1] || (uint64_t)offsets[1] > data_size)
+    if (offsets[0] > offsets[1])
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: tensor '%s': data_offsets [%lld, %lld] end before "
+                          "they begin", f->path, name, (long long)offsets[0], (long long)offsets[1]);
+    if ((uint64_t)offsets[1] > data_size)
         return mrnet_fail(MRNET_ERR_FORMAT,
                           "%s: tensor '%s': data_offsets [%lld, %lld] outside the %zu data bytes "
                           "(truncated file?)",
@@ -170,14 +175,51 @@ static int span_cmp(const void *a, const void *b)
     return (x->begin > y->begin) - (x->begin < y->begin);
 }
 
+/* Sorted by begin, a non-empty span overlaps an earlier one exactly when it
+ * begins before the furthest end so far: the neighbour alone is not enough
+ * (an empty or short tensor can sit between the two). */
 static mrnet_status check_no_overlap(st_file *f, span *spans, int n)
 {
     qsort(spans, (size_t)n, sizeof *spans, span_cmp);
-    for (int i = 1; i < n; i++)
-        if (spans[i].begin < spans[i - 1].end && spans[i].end > spans[i].begin)
+    int furthest = -1;
+    for (int i = 0; i < n; i++) {
+        if (spans[i].end == spans[i].begin)
+            continue;
+        if (furthest >= 0 && spans[i].begin < spans[furthest].end)
             return mrnet_fail(MRNET_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap", f->path,
-                              f->tensors[spans[i - 1].index].name, f->tensors[spans[i].index].name);
+                              f->tensors[spans[furthest].index].name,
+                              f->tensors[spans[i].index].name);
+        if (furthest < 0 || spans[i].end > spans[furthest].end)
+            furthest = i;
+    }
     return MRNET_OK;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* JSON allows repeated keys and cJSON keeps them all; a name must mean one
+ * tensor (and one __metadata__). Sorted, so a crafted header of a million
+ * keys costs n log n. */
+static mrnet_status check_unique_keys(st_file *f, const cJSON *root, int n)
+{
+    const char **keys = malloc(((size_t)n + 1) * sizeof *keys);
+    if (!keys)
+        return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", f->path);
+    int k = 0;
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, root)
+        keys[k++] = entry->string;
+    qsort(keys, (size_t)k, sizeof *keys, name_cmp);
+    mrnet_status st = MRNET_OK;
+    for (int i = 1; i < k && st == MRNET_OK; i++)
+        if (!strcmp(keys[i - 1], keys[i]))
+            st = mrnet_fail(MRNET_ERR_FORMAT, "%s: '%s' appears more than once in the header",
+                            f->path, keys[i]);
+    free(keys);
+    return st;
 }
 
 static mrnet_status parse_header(st_file *f, const char *json, size_t json_len,
@@ -193,6 +235,8 @@ static mrnet_status parse_header(st_file *f, const char *json, size_t json_len,
         goto done;
     }
     int n = cJSON_GetArraySize(root);
+    if ((st = check_unique_keys(f, root, n)) != MRNET_OK)
+        goto done;
     f->tensors = calloc((size_t)n + 1, sizeof *f->tensors);
     spans = calloc((size_t)n + 1, sizeof *spans);
     if (!f->tensors || !spans) {
@@ -402,6 +446,15 @@ mrnet_status st_writer_add(st_writer *w, const char *name, st_dtype dtype, int n
 {
     if (ndim < 0 || ndim > ST_MAX_DIMS)
         return mrnet_fail(MRNET_ERR_ARG, "tensor '%s': %d dimensions", name, ndim);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0)
+            return mrnet_fail(MRNET_ERR_ARG, "tensor '%s': negative dimension %lld", name,
+                              (long long)shape[i]);
+    if (!strcmp(name, "__metadata__"))
+        return mrnet_fail(MRNET_ERR_ARG, "tensor '__metadata__': the name is reserved");
+    for (int i = 0; i < w->n; i++)
+        if (!strcmp(w->entries[i].name, name))
+            return mrnet_fail(MRNET_ERR_ARG, "tensor '%s' added twice", name);
     if (w->n == w->cap) {
         int cap = w->cap ? 2 * w->cap : 64;
         writer_entry *e = realloc(w->entries, (size_t)cap * sizeof *e);
@@ -435,14 +488,34 @@ mrnet_status st_writer_meta(st_writer *w, const char *key, const char *value)
     return MRNET_OK;
 }
 
-static char *build_header(const st_writer *w)
+/* The data area holds the tensors widest dtype first (8, 4, 2, then 1-byte
+ * types), each group in insertion order: every tensor is then aligned to its
+ * dtype size without padding, which the format forbids (no holes). The
+ * header keeps insertion order. Fills order[] (w->n) with entry indices. */
+static void data_order(const st_writer *w, int *order)
 {
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
+    int k = 0;
+    for (size_t size = 8; size >= 1; size /= 2)
+        for (int i = 0; i < w->n; i++)
+            if (st_dtype_size(w->entries[i].dtype) == size)
+                order[k++] = i;
+}
+
+static char *build_header(const st_writer *w, const int *order)
+{
+    size_t *offsets = malloc(((size_t)w->n + 1) * sizeof *offsets);
+    cJSON *root = offsets ? cJSON_CreateObject() : NULL;
+    if (!root) {
+        free(offsets);
         return NULL;
+    }
+    size_t offset = 0;
+    for (int k = 0; k < w->n; k++) {
+        offsets[order[k]] = offset;
+        offset += w->entries[order[k]].nbytes;
+    }
     if (cJSON_GetArraySize(w->meta) > 0)
         cJSON_AddItemToObject(root, "__metadata__", cJSON_Duplicate(w->meta, 1));
-    size_t offset = 0;
     for (int i = 0; i < w->n; i++) {
         const writer_entry *e = &w->entries[i];
         cJSON *t = cJSON_AddObjectToObject(root, e->name);
@@ -450,24 +523,32 @@ static char *build_header(const st_writer *w)
         cJSON *offs = shape ? cJSON_AddArrayToObject(t, "data_offsets") : NULL;
         if (!offs || !cJSON_AddStringToObject(t, "dtype", st_dtype_name(e->dtype))) {
             cJSON_Delete(root);
+            free(offsets);
             return NULL;
         }
         for (int d = 0; d < e->ndim; d++)
             cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)e->shape[d]));
-        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)offset));
-        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)(offset + e->nbytes)));
-        offset += e->nbytes;
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)offsets[i]));
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)(offsets[i] + e->nbytes)));
     }
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
+    free(offsets);
     return text;
 }
 
 mrnet_status st_writer_save(st_writer *w, const char *path)
 {
-    char *header = build_header(w);
-    if (!header)
+    int *order = malloc(((size_t)w->n + 1) * sizeof *order);
+    char *header = NULL;
+    if (order) {
+        data_order(w, order);
+        header = build_header(w, order);
+    }
+    if (!header) {
+        free(order);
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory building the header", path);
+    }
     size_t len = strlen(header);
     size_t padded = (len + 7) / 8 * 8; /* keeps tensor data 8-byte aligned */
     unsigned char prefix[8];
@@ -477,13 +558,15 @@ mrnet_status st_writer_save(st_writer *w, const char *path)
     mrnet_status st = atomic_file_open(&af, path);
     if (st != MRNET_OK) {
         free(header);
+        free(order);
         return st;
     }
     atomic_file_write(&af, prefix, 8);
     atomic_file_write(&af, header, len);
     atomic_file_write(&af, "        ", padded - len);
-    for (int i = 0; i < w->n; i++)
-        atomic_file_write(&af, w->entries[i].data, w->entries[i].nbytes);
+    for (int k = 0; k < w->n; k++)
+        atomic_file_write(&af, w->entries[order[k]].data, w->entries[order[k]].nbytes);
     free(header);
+    free(order);
     return atomic_file_commit(&af);
 }

@@ -54,7 +54,9 @@ mrnet_status st_copy_to_f32(const st_file *f, const st_tensor *t, float *dst, in
 const char *st_shape_string(int ndim, const int64_t *shape, char *buf, size_t size);
 
 /* Writer: tensors are referenced, not copied; they must stay valid until
- * st_writer_save returns. Insertion order is kept in the file. */
+ * st_writer_save returns. Insertion order is kept in the header; the data
+ * area holds 8-byte dtypes first, then 4, 2, 1, so that every tensor is
+ * aligned to its dtype size with no padding. Names must be unique. */
 typedef struct st_writer st_writer;
 st_writer *st_writer_create(void);
 mrnet_status st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim,

@@ -500,14 +500,14 @@ static void run_all_ops(float *out, size_t *n_out)
     uint64_t rng = 91;
     size_t n = 0;
 #define KEEP(ptr, count) (memcpy(out + n, (ptr), (count) * sizeof(float)), n += (count))
-    { /* conv1d kernel 3: im2col / col2im loops */
-        enum { B = 2, IN = 16, OUT = 16, T = 700 };
-        conv1d_params p = {IN, OUT, 3, 2, frand(OUT * IN * 3, &rng, -1, 1), frand(OUT, &rng, -1, 1)};
+    { /* conv1d kernel 5: tap gather/scatter, bias fill and bias gradient loops */
+        enum { B = 2, IN = 96, OUT = 96, K = 5, T = 200 };
+        conv1d_params p = {IN, OUT, K, 2, frand(OUT * IN * K, &rng, -1, 1), frand(OUT, &rng, -1, 1)};
         float *x = frand(B * IN * T, &rng, -1, 1), *y = fbuf(B * OUT * T), *dx = fbuf(B * IN * T);
-        float *dw = fbuf(OUT * IN * 3), *db = fbuf(OUT), *sc = fbuf(conv1d_scratch_floats(&p, T));
+        float *dw = fbuf(OUT * IN * K), *db = fbuf(OUT), *sc = fbuf(conv1d_scratch_floats(&p, T));
         conv1d_forward(&p, x, y, B, T, sc);
         conv1d_backward(&p, x, y, dx, dw, db, B, T, sc);
-        KEEP(y, B * OUT * T), KEEP(dx, B * IN * T), KEEP(dw, OUT * IN * 3), KEEP(db, OUT);
+        KEEP(y, B * OUT * T), KEEP(dx, B * IN * T), KEEP(dw, OUT * IN * K), KEEP(db, OUT);
     }
     { /* batch norm, instance norm, softmax */
         enum { B = 4, C = 64, T = 300, N = B * C * T };

@@ -273,6 +273,7 @@ static void *worker(void *arg)
         const char *shown = x->ds->items[w->item].path;
         featstore_entry e;
         features f;
+        memset(&e, 0, sizeof e);
         memset(&f, 0, sizeof f);
         mrnet_status s = compute_entry(x, w, &e, &f);
         char reason[1024];
@@ -357,6 +358,9 @@ static mrnet_status prepare_store(extract_ctx *x, const char *dir, const char *s
 static mrnet_status plan_work(extract_ctx *x, char **canon, bool *first)
 {
     const dataset *ds = x->ds;
+    /* The store's own files are never inputs (a store inside the input folder). */
+    char *store_canon = featstore_canonical(x->fs.dir);
+    size_t store_len = store_canon ? strlen(store_canon) : 0;
     /* first[i]: item i is the first with its source (later ones are reported). */
     featstore seen = {0};
     seen.dir = x->fs.dir;
@@ -369,6 +373,10 @@ static mrnet_status plan_work(extract_ctx *x, char **canon, bool *first)
         if (!canon[i]) {
             s = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
             break;
+        }
+        if (store_canon && !strncmp(canon[i], store_canon, store_len) && canon[i][store_len] == '/') {
+            first[i] = false;
+            continue;
         }
         /* A throwaway table of sources seen in this run. */
         if (2 * (seen.n_entries + 1) > seen.n_slots) {
@@ -417,6 +425,7 @@ static mrnet_status plan_work(extract_ctx *x, char **canon, bool *first)
         }
     }
     free(seen.slots);
+    free(store_canon);
     return s;
 }
 

@@ -383,9 +383,9 @@ mrnet_status npy_load_f32(const char *path, npy_header *h_out, float **data)
     }
     for (int64_t i = 0; i < h->numel; i++)
         if (!isfinite(buf[i])) {
+            bool nan = isnan(buf[i]);
             free(buf);
-            return mrnet_fail(MRNET_ERR_NUMERIC, "%s: element %lld is %s", path, (long long)i,
-                              isnan(buf[i]) ? "NaN" : "infinite");
+            return mrnet_fail(MRNET_ERR_NUMERIC, "%s: element %lld is %s", path, (long long)i, nan ? "NaN" : "infinite");
         }
     if (h->fortran_order && h->ndim > 1) {
         /* Fortran order: the first index varies fastest. Transpose to C. */

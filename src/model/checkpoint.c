@@ -117,6 +117,11 @@ static mrnet_status load_tensor(const st_file *f, mrnet_tensor_info *t)
         *t->count = v;
         return MRNET_OK;
     }
+    /* A float tensor may be stored in any float type (converted release
+     * checkpoints); an integer or boolean one is not a weight. */
+    if (s->dtype != ST_F32 && s->dtype != ST_F16 && s->dtype != ST_BF16 && s->dtype != ST_F64)
+        return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor '%s' has dtype %s, expected F32", f->path,
+                          t->name, st_dtype_name(s->dtype));
     bool same = s->ndim == t->ndim;
     for (int d = 0; same && d < t->ndim; d++)
         same = s->shape[d] == t->shape[d];
@@ -167,8 +172,12 @@ static mrnet_status load_from(const st_file *f, int in_channels_hint, mrnet_mode
         st = read_labels(f, m);
     const char *drop = st_meta(f, "mrnet.drop_routes");
     unsigned mask = 0;
-    if (st == MRNET_OK && drop && (st = mrnet_parse_routes(drop, &mask)) == MRNET_OK)
-        st = mrnet_model_set_drop_routes(m, mask);
+    if (st == MRNET_OK && drop) {
+        if ((st = mrnet_parse_routes(drop, &mask)) == MRNET_OK)
+            st = mrnet_model_set_drop_routes(m, mask);
+        if (st != MRNET_OK)
+            st = mrnet_fail_context(st, "%s: metadata mrnet.drop_routes", f->path);
+    }
     if (st != MRNET_OK) {
         mrnet_model_free(m);
         return st;

@@ -1,0 +1,111 @@
+/* Recipe views and augmentation: wrap crops, random crop range, the noise's
+ * probability and parameter ranges, reproducibility from a seed, sliding
+ * windows. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/augment.h"
+#include "tensor/rng.h"
+
+static void test_crop_wrap(void **state)
+{
+    (void)state;
+    float src[2 * 5] = {0, 1, 2, 3, 4, 10, 11, 12, 13, 14};
+    float dst[2 * 12];
+    /* Short clip repeated from the start (np.pad mode 'wrap'). */
+    augment_crop_wrap(src, 2, 5, 0, 12, dst);
+    for (int k = 0; k < 12; k++) {
+        assert_true(dst[k] == (float)(k % 5));
+        assert_true(dst[12 + k] == (float)(10 + k % 5));
+    }
+    /* A crop inside the clip. */
+    augment_crop_wrap(src, 2, 5, 1, 3, dst);
+    assert_true(dst[0] == 1 && dst[2] == 3 && dst[3] == 11 && dst[5] == 13);
+    /* A crop running past the end wraps. */
+    augment_crop_wrap(src, 1, 5, 3, 4, dst);
+    assert_true(dst[0] == 3 && dst[1] == 4 && dst[2] == 0 && dst[3] == 1);
+}
+
+static void test_random_start(void **state)
+{
+    (void)state;
+    uint64_t rng = 42;
+    int64_t T = 1000, len = 96, lo = T, hi = -1;
+    for (int i = 0; i < 20000; i++) {
+        int64_t s = augment_random_start(&rng, T, len);
+        assert_true(s >= 0 && s <= T - len);
+        lo = s < lo ? s : lo;
+        hi = s > hi ? s : hi;
+    }
+    assert_int_equal(lo, 0);
+    assert_int_equal(hi, T - len);
+    assert_int_equal(augment_random_start(&rng, 50, 96), 0);
+}
+
+static void test_noise(void **state)
+{
+    (void)state;
+    augment_noise_config cfg;
+    augment_noise_default(&cfg);
+    assert_true(cfg.p == 0.7f && cfg.mean_lo == -0.03f && cfg.std_hi == 0.1f);
+    uint64_t rng = 7;
+    int applied = 0, trials = 2000;
+    size_t n = 4096;
+    float *x = malloc(sizeof(float) * n);
+    for (int t = 0; t < trials; t++) {
+        memset(x, 0, sizeof(float) * n);
+        if (!augment_gaussian_noise(&rng, &cfg, x, n)) {
+            assert_true(test_max_abs(x, n) == 0.0);
+            continue;
+        }
+        applied++;
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < n; i++)
+            mean += x[i];
+        mean /= (double)n;
+        for (size_t i = 0; i < n; i++)
+            var += (x[i] - mean) * (x[i] - mean);
+        double sd = sqrt(var / (double)(n - 1));
+        /* one mean in [-0.03, 0.03], one std in [0.05, 0.1] per call (sampling slack) */
+        assert_true(mean > -0.03 - 0.01 && mean < 0.03 + 0.01);
+        assert_true(sd > 0.05 * 0.9 && sd < 0.1 * 1.1);
+    }
+    double p = (double)applied / trials;
+    assert_true(fabs(p - 0.7) < 0.05);
+    /* Same seed, same noise. */
+    float *a = calloc(n, sizeof(float)), *b = calloc(n, sizeof(float));
+    uint64_t r1 = 99, r2 = 99;
+    augment_gaussian_noise(&r1, &cfg, a, n);
+    augment_gaussian_noise(&r2, &cfg, b, n);
+    assert_memory_equal(a, b, sizeof(float) * n);
+    assert_true(r1 == r2);
+    free(a);
+    free(b);
+    free(x);
+}
+
+static void test_windows(void **state)
+{
+    (void)state;
+    /* 1000 frames, windows of 375 with hop 200: 0, 200, 400, 600, 625. */
+    assert_int_equal(augment_window_count(1000, 375, 200), 5);
+    int64_t want[5] = {0, 200, 400, 600, 625};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(augment_window_start(1000, 375, 200, i), want[i]);
+    assert_int_equal(augment_window_count(300, 375, 200), 1);
+    assert_int_equal(augment_window_start(300, 375, 200, 0), 0);
+    assert_int_equal(augment_window_count(375, 375, 200), 1);
+    assert_int_equal(augment_window_count(575, 375, 200), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crop_wrap), cmocka_unit_test(test_random_start),
+        cmocka_unit_test(test_noise), cmocka_unit_test(test_windows),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -67,7 +67,7 @@ typedef struct {
 
 static void put(buffer *b, const void *data, size_t n)
 {
-    if (b->oom)
+    if (b->oom || n == 0)
         return;
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;

@@ -76,8 +76,8 @@ static int parse(int argc, char **argv, forward_options *o)
     return -1;
 }
 
-/* Reads labels (B) as int64 or int32 into ints. */
-static mrnet_status read_labels(const st_file *f, int B, int *labels)
+/* Reads labels (B) as int64 or int32 into ints, each in [0, K). */
+static mrnet_status read_labels(const st_file *f, int B, int K, int *labels)
 {
     const st_tensor *t = st_find(f, "labels");
     if (!t)
@@ -95,7 +95,12 @@ static mrnet_status read_labels(const st_file *f, int B, int *labels)
             memcpy(&v32, (const char *)t->data + 4 * b, 4);
             v = v32;
         }
-        labels[b] = (v < -1 || v > 1 << 30) ? -1 : (int)v;
+        /* Checked here, not left to the backward: it would see the value
+         * after the cast to int and could not name the file. */
+        if (v < 0 || v >= K)
+            return mrnet_fail(MRNET_ERR_ARG, "%s: labels[%d] = %lld is not a class in [0, %d)",
+                              f->path, b, (long long)v, K);
+        labels[b] = (int)v;
     }
     return MRNET_OK;
 }
@@ -162,16 +167,21 @@ static mrnet_status run(forward_run *r, const forward_options *o)
     if (!r->embedding || !r->logits || !r->labels || !r->names)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for a batch of %d", B);
     MRNET_TRY(mrnet_model_reserve(r->model, B, T));
-    if (!o->train_step)
-        return mrnet_forward(r->model, x, B, T, false, r->embedding, r->logits);
+    mrnet_status st;
+    if (!o->train_step) {
+        st = mrnet_forward(r->model, x, B, T, false, r->embedding, r->logits);
+        return st == MRNET_OK ? st : mrnet_fail_context(st, "%s", o->input);
+    }
 
-    MRNET_TRY(read_labels(r->in, B, r->labels));
+    MRNET_TRY(read_labels(r->in, B, cfg->classes, r->labels));
     const float *class_weight = NULL;
     if (st_find(r->in, "class_weight"))
         MRNET_TRY(st_get_f32(r->in, "class_weight", 1, (int64_t[]){cfg->classes}, &class_weight));
     mrnet_model_set_dropout(r->model, (float)o->dropout);
     mrnet_model_set_rng(r->model, o->seed);
-    MRNET_TRY(mrnet_forward(r->model, x, B, T, true, r->embedding, r->logits));
+    st = mrnet_forward(r->model, x, B, T, true, r->embedding, r->logits);
+    if (st != MRNET_OK) /* the input's values or batch size */
+        return mrnet_fail_context(st, "%s", o->input);
     double loss;
     MRNET_TRY(mrnet_backward(r->model, r->labels, class_weight, &loss));
     r->loss = (float)loss;

@@ -5,6 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 int cli_fail(const char *cmd, mrnet_status status)
 {
@@ -48,4 +51,82 @@ bool cli_parse_double(const char *s, double *out)
         return false;
     *out = v;
     return true;
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
+{
+    if (stop_flag) { /* second signal: give up at once */
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    stop_flag = 1;
+}
+
+volatile sig_atomic_t *cli_stop_on_signal(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    stop_flag = 0;
+    return &stop_flag;
+}
+
+void cli_stop_restore(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void cli_progress_init(cli_progress *p, double interval)
+{
+    p->tty = isatty(STDERR_FILENO);
+    p->interval = p->tty ? 0.1 : interval;
+    p->last = -1e18;
+}
+
+void cli_progress_print(cli_progress *p, bool force, const char *fmt, ...)
+{
+    double now = monotonic_seconds();
+    if (!force && now - p->last < p->interval)
+        return;
+    p->last = now;
+    va_list ap;
+    va_start(ap, fmt);
+    if (p->tty)
+        fputs("\r\033[K", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (!p->tty)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+void cli_progress_done(cli_progress *p)
+{
+    if (p->tty)
+        fputc('\n', stderr);
+}
+
+const char *cli_bar(double done, double total, int width)
+{
+    static char bar[128];
+    if (width > 100)
+        width = 100;
+    int full = total > 0 ? (int)(width * done / total) : 0;
+    for (int i = 0; i < width; i++)
+        bar[i] = i < full ? '#' : '.';
+    bar[width] = '\0';
+    return bar;
 }

@@ -2,6 +2,7 @@
 #ifndef MRNET_CLI_UTIL_H
 #define MRNET_CLI_UTIL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include "mrnet/mrnet.h"
 
@@ -13,5 +14,26 @@ int cli_error(const char *cmd, int code, const char *fmt, ...)
 /* Strict number parsing: the whole string must be a number in range. */
 bool cli_parse_int(const char *s, long lo, long hi, long *out);
 bool cli_parse_double(const char *s, double *out);
+
+/* SIGINT/SIGTERM set the returned flag instead of killing the process, so a
+ * long job can save and stop; a second signal kills as usual. */
+volatile sig_atomic_t *cli_stop_on_signal(void);
+/* Restores the default handlers. */
+void cli_stop_restore(void);
+
+/* A progress line on stderr: redrawn in place (\r) on a terminal, else
+ * printed as plain lines at most every `interval` seconds. */
+typedef struct {
+    bool tty;
+    double interval, last;
+} cli_progress;
+void cli_progress_init(cli_progress *p, double interval);
+/* Prints when due (or always when force); fmt gives the line's text. */
+void cli_progress_print(cli_progress *p, bool force, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Ends a redrawn line (newline on a terminal). */
+void cli_progress_done(cli_progress *p);
+/* A text bar of width cells for done of total. */
+const char *cli_bar(double done, double total, int width);
 
 #endif

@@ -150,6 +150,7 @@ void mrnet_adamw_free(mrnet_adamw *opt);
 /* One step at learning rate lr: params -= update(grads). */
 void mrnet_adamw_step(mrnet_adamw *opt, float *params, const float *grads, double lr);
 int64_t mrnet_adamw_steps(const mrnet_adamw *opt);
+size_t mrnet_adamw_size(const mrnet_adamw *opt); /* n */
 /* State access for checkpoints: exp_avg, exp_avg_sq, max_exp_avg_sq (n each). */
 float *mrnet_adamw_state(mrnet_adamw *opt, int which);
 void mrnet_adamw_set_steps(mrnet_adamw *opt, int64_t steps);

@@ -81,6 +81,7 @@ void mrnet_adamw_step(mrnet_adamw *o, float *params, const float *grads, double 
 }
 
 int64_t mrnet_adamw_steps(const mrnet_adamw *o) { return o->steps; }
+size_t mrnet_adamw_size(const mrnet_adamw *o) { return o->n; }
 void mrnet_adamw_set_steps(mrnet_adamw *o, int64_t steps) { o->steps = steps; }
 
 float *mrnet_adamw_state(mrnet_adamw *o, int which)

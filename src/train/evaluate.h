@@ -1,0 +1,61 @@
+/* Running a model over whole items (tracks): the views of the recipe.
+ *   crop:    the first `crop` frames (wrap-padded when shorter), as validation
+ *   windows: sliding windows of `crop` frames with `hop`, the last one ending
+ *            at the track's end; class probabilities averaged (whole track)
+ *   full:    the whole track in one pass (the pooling takes any length)
+ * Items come from a feature_source (a feature store, or features computed
+ * in memory for prediction). */
+#ifndef MRNET_TRAIN_EVALUATE_H
+#define MRNET_TRAIN_EVALUATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "data/featstore.h"
+#include "mrnet/mrnet.h"
+
+typedef enum { EVAL_VIEW_CROP, EVAL_VIEW_WINDOWS, EVAL_VIEW_FULL } eval_view;
+
+mrnet_status eval_view_parse(const char *name, eval_view *view);
+const char *eval_view_name(eval_view view);
+
+typedef struct {
+    eval_view view;
+    int64_t crop;  /* frames of a crop or window */
+    int64_t hop;   /* window hop (frames); <= 0: crop / 2 */
+    int batch;     /* windows per forward pass */
+} eval_options;
+
+typedef struct {
+    int n_items;
+    int S, D;
+    int64_t (*frames)(void *ctx, int item);
+    /* frames [t0, t0 + len) of item, wrapping, into dst (S, D, len) */
+    mrnet_status (*read)(void *ctx, int item, int64_t t0, int64_t len, float *dst);
+    void *ctx;
+} feature_source;
+
+/* A source over the given entries of a store. */
+typedef struct {
+    const featstore *store;
+    const int *entries;
+} store_source_ctx;
+feature_source store_source(store_source_ctx *ctx, int n_entries);
+
+/* Class probabilities (n_items, K) averaged over each item's windows, and
+ * optionally the mean embedding (n_items, E) and per-window probabilities
+ * through a callback (timeline). */
+typedef void (*eval_window_fn)(void *ctx, int item, int64_t t0, int64_t len, const float *probs);
+mrnet_status evaluate_source(mrnet_model *model, const feature_source *src, const eval_options *o,
+                             float *probs, float *embeddings, eval_window_fn on_window,
+                             void *window_ctx);
+
+/* Model input (S, 1, len, D) from features (S, D, len): the layout of
+ * mrnet_forward with L = 1. */
+void features_to_input(const float *feat, int S, int D, int64_t len, float *input);
+
+/* Frames per second from a store's settings line ("rate=.. hop=.."); 0 when
+ * it cannot be told (features read from .npy files). */
+double features_frame_rate(const char *settings);
+
+#endif

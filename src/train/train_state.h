@@ -1,0 +1,19 @@
+/* The state of a training run in one safetensors file (last.safetensors):
+ * the model (as any checkpoint), the AdamW state as optim.exp_avg,
+ * optim.exp_avg_sq, optim.max_exp_avg_sq (flat, parameter order), and the
+ * loop's position, history and options as JSON in the metadata key
+ * "train.state". Written atomically, so a crash leaves the previous state. */
+#ifndef MRNET_TRAIN_TRAIN_STATE_H
+#define MRNET_TRAIN_TRAIN_STATE_H
+
+#include <cjson/cJSON.h>
+#include "mrnet/mrnet.h"
+
+/* extra_meta: NULL or NULL-terminated key/value pairs (e.g. mrnet.features). */
+mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_adamw *opt,
+                              const cJSON *state, const char *const *extra_meta);
+/* Loads the optimizer state and returns the JSON state (caller deletes); the
+ * model comes from mrnet_model_load on the same file. */
+mrnet_status train_state_load(const char *path, mrnet_adamw *opt, cJSON **state);
+
+#endif

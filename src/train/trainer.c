@@ -1,0 +1,654 @@
+/* The training loop of the recipe (see trainer.h). */
+#include "train/trainer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "data/featstore.h"
+#include "plot/svg.h"
+#include "tensor/error.h"
+#include "tensor/fileio.h"
+#include "tensor/rng.h"
+#include "train/evaluate.h"
+#include "train/metrics.h"
+#include "train/train_state.h"
+
+void trainer_options_default(trainer_options *o)
+{
+    *o = (trainer_options){.valid_fold = -1, .crop_seconds = 6.0, .epochs = 1000, .batch = 48,
+                           .lr_max = 1e-3, .lr_min = 5e-4, .restart_epochs = 1000,
+                           .restart_mult = 2, .weight_decay = 1e-4, .dropout = 0.5f,
+                           .class_weights = true, .noise = true, .channels = 512, .embed = 128,
+                           .dilations = {2, 3, 4}, .scale = 8, .se_groups = 3};
+    augment_noise_default(&o->noise_cfg);
+}
+
+/* Random streams: one per (purpose, epoch, batch, example). */
+enum { STREAM_SHUFFLE = 1, STREAM_CROP, STREAM_NOISE, STREAM_DROPOUT };
+
+static uint64_t stream(uint64_t seed, int purpose, long epoch, long batch, long example)
+{
+    uint64_t s = seed;
+    s = rng_derive(s, (uint64_t)purpose);
+    s = rng_derive(s, (uint64_t)epoch);
+    s = rng_derive(s, (uint64_t)batch);
+    return rng_derive(s, (uint64_t)example);
+}
+
+typedef struct {
+    double train_loss, train_acc, valid_loss, valid_acc, valid_f1, lr, seconds;
+} epoch_record;
+
+typedef struct {
+    const trainer_options *opt;
+    featstore *store;
+    char *const *labels;
+    int n_labels;
+    int *train, n_train, *valid, n_valid;
+    int S, D;
+    int64_t crop;
+    mrnet_model *model;
+    mrnet_adamw *adamw;
+    float *class_weight;
+    float *input, *feat, *logits;
+    int *batch_labels;
+    /* position and history */
+    int epoch;          /* 1-based epoch in progress */
+    int next_batch;     /* first batch of `epoch` still to run */
+    double loss_sum;    /* over the batches of `epoch` done */
+    long correct, seen;
+    epoch_record *history;
+    int n_history;
+    int best_epoch;
+    double best_metric;
+    char path_last[4096], path_best[4096], path_log[4096], path_curve[4096];
+    char settings[1024];
+} trainer;
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+static mrnet_status split_entries(trainer *t)
+{
+    int n = featstore_count(t->store);
+    t->train = malloc((size_t)(n ? n : 1) * sizeof(int));
+    t->valid = malloc((size_t)(n ? n : 1) * sizeof(int));
+    if (!t->train || !t->valid)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const featstore_entry *e = featstore_get(t->store, i);
+        if (e->label_index < 0)
+            continue;
+        if (t->n_train + t->n_valid == 0) {
+            t->S = e->S;
+            t->D = e->D;
+        } else if (e->S != t->S || e->D != t->D) {
+            return mrnet_fail(MRNET_ERR_SHAPE, "%s: features (S %d, D %d) differ from (S %d, D %d)",
+                              e->source, e->S, e->D, t->S, t->D);
+        }
+        bool is_valid = t->opt->valid_fold >= 0 ? e->fold == t->opt->valid_fold
+                                                : !strcmp(e->split, "valid");
+        bool is_train = t->opt->valid_fold >= 0 ? (e->fold >= 0 && !is_valid)
+                                                : !strcmp(e->split, "train");
+        if (is_valid)
+            t->valid[t->n_valid++] = i;
+        else if (is_train)
+            t->train[t->n_train++] = i;
+    }
+    if (t->n_train < 2)
+        return mrnet_fail(MRNET_ERR_ARG,
+                          "%d labelled training entries (need 2 or more): set the split column "
+                          "to train/valid, or use folds",
+                          t->n_train);
+    return MRNET_OK;
+}
+
+/* Class weight k = (largest class count) / (count of k) over the training set. */
+static mrnet_status make_class_weights(trainer *t)
+{
+    int K = t->n_labels;
+    t->class_weight = calloc((size_t)K, sizeof(float));
+    long *count = calloc((size_t)K, sizeof(long));
+    if (!t->class_weight || !count) {
+        free(count);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    }
+    long largest = 0;
+    for (int i = 0; i < t->n_train; i++)
+        count[featstore_get(t->store, t->train[i])->label_index]++;
+    for (int k = 0; k < K; k++)
+        largest = count[k] > largest ? count[k] : largest;
+    for (int k = 0; k < K; k++)
+        t->class_weight[k] = (!t->opt->class_weights || !count[k]) ? 1.0f
+                                                                   : (float)largest / (float)count[k];
+    free(count);
+    return MRNET_OK;
+}
+
+static mrnet_status create_model(trainer *t)
+{
+    const trainer_options *o = t->opt;
+    mrnet_config cfg = {.in_dim = t->D, .in_channels = t->S, .n_layers = 1,
+                        .channels = o->channels, .embed = o->embed, .classes = t->n_labels,
+                        .scale = o->scale, .se_groups = o->se_groups};
+    memcpy(cfg.dilations, o->dilations, sizeof cfg.dilations);
+    MRNET_TRY(mrnet_model_create(&cfg, o->seed, &t->model));
+    MRNET_TRY(mrnet_model_set_labels(t->model, t->labels, t->n_labels));
+    MRNET_TRY(mrnet_model_set_drop_routes(t->model, o->drop_routes));
+    mrnet_model_set_dropout(t->model, o->dropout);
+    return mrnet_adamw_create(mrnet_model_param_count(t->model, true), 0.9, 0.999, 1e-8,
+                              o->weight_decay, true, &t->adamw);
+}
+
+/* The options a resumed run must share with the interrupted one. */
+static cJSON *options_json(const trainer *t)
+{
+    const trainer_options *o = t->opt;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "valid_fold", o->valid_fold);
+    cJSON_AddNumberToObject(j, "crop_frames", (double)t->crop);
+    cJSON_AddNumberToObject(j, "batch", o->batch);
+    cJSON_AddNumberToObject(j, "lr_max", o->lr_max);
+    cJSON_AddNumberToObject(j, "lr_min", o->lr_min);
+    cJSON_AddNumberToObject(j, "restart_epochs", (double)o->restart_epochs);
+    cJSON_AddNumberToObject(j, "restart_mult", (double)o->restart_mult);
+    cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
+    cJSON_AddNumberToObject(j, "dropout", o->dropout);
+    cJSON_AddBoolToObject(j, "class_weights", o->class_weights);
+    cJSON_AddBoolToObject(j, "noise", o->noise);
+    cJSON_AddBoolToObject(j, "noise_per_example", o->noise_per_example);
+    cJSON_AddNumberToObject(j, "drop_routes", o->drop_routes);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+    cJSON_AddStringToObject(j, "seed", seed);
+    cJSON_AddNumberToObject(j, "n_train", t->n_train);
+    cJSON_AddNumberToObject(j, "n_valid", t->n_valid);
+    cJSON_AddStringToObject(j, "noise_place", "features");
+    cJSON_AddBoolToObject(j, "select_macro_f1", o->select_macro_f1);
+    return j;
+}
+
+/* ---- state: position, history, options ------------------------------------- */
+
+static cJSON *state_json(const trainer *t)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "epoch", t->epoch);
+    cJSON_AddNumberToObject(j, "next_batch", t->next_batch);
+    cJSON_AddNumberToObject(j, "loss_sum", t->loss_sum);
+    cJSON_AddNumberToObject(j, "correct", (double)t->correct);
+    cJSON_AddNumberToObject(j, "seen", (double)t->seen);
+    cJSON_AddNumberToObject(j, "best_epoch", t->best_epoch);
+    cJSON_AddNumberToObject(j, "best_metric", t->best_metric);
+    char rng[32];
+    snprintf(rng, sizeof rng, "%llu", (unsigned long long)mrnet_model_rng(t->model));
+    cJSON_AddStringToObject(j, "dropout_rng", rng);
+    cJSON *h = cJSON_AddArrayToObject(j, "history");
+    for (int i = 0; i < t->n_history; i++) {
+        const epoch_record *r = &t->history[i];
+        double v[7] = {r->train_loss, r->train_acc, r->valid_loss, r->valid_acc, r->valid_f1,
+                       r->lr, r->seconds};
+        cJSON_AddItemToArray(h, cJSON_CreateDoubleArray(v, 7));
+    }
+    cJSON_AddItemToObject(j, "options", options_json(t));
+    return j;
+}
+
+static double json_number(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static mrnet_status restore_state(trainer *t, const cJSON *j)
+{
+    cJSON *want = options_json(t);
+    const cJSON *have = cJSON_GetObjectItemCaseSensitive(j, "options");
+    const cJSON *item;
+    mrnet_status st = MRNET_OK;
+    cJSON_ArrayForEach(item, want) {
+        const cJSON *old = cJSON_GetObjectItemCaseSensitive(have, item->string);
+        if (!old || !cJSON_Compare(item, old, true)) {
+            char *a = cJSON_PrintUnformatted(item), *b = old ? cJSON_PrintUnformatted(old) : NULL;
+            st = mrnet_fail(MRNET_ERR_ARG,
+                            "%s: cannot resume: option '%s' is %s now but was %s in the "
+                            "interrupted run",
+                            t->path_last, item->string, a ? a : "?", b ? b : "absent");
+            free(a);
+            free(b);
+            break;
+        }
+    }
+    cJSON_Delete(want);
+    MRNET_TRY(st);
+    t->epoch = (int)json_number(j, "epoch");
+    t->next_batch = (int)json_number(j, "next_batch");
+    t->loss_sum = json_number(j, "loss_sum");
+    t->correct = (long)json_number(j, "correct");
+    t->seen = (long)json_number(j, "seen");
+    t->best_epoch = (int)json_number(j, "best_epoch");
+    t->best_metric = json_number(j, "best_metric");
+    const cJSON *rng = cJSON_GetObjectItemCaseSensitive(j, "dropout_rng");
+    if (cJSON_IsString(rng))
+        mrnet_model_set_rng(t->model, strtoull(rng->valuestring, NULL, 10));
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "history");
+    t->n_history = 0;
+    cJSON_ArrayForEach(item, h) {
+        double v[7] = {0};
+        for (int k = 0; k < 7; k++)
+            v[k] = cJSON_IsNumber(cJSON_GetArrayItem(item, k)) ? cJSON_GetArrayItem(item, k)->valuedouble : NAN;
+        t->history[t->n_history++] = (epoch_record){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+        if (t->n_history >= t->opt->epochs)
+            break;
+    }
+    if (t->epoch < 1 || t->n_history != t->epoch - 1)
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: inconsistent training state (epoch %d, %d epochs "
+                          "of history)", t->path_last, t->epoch, t->n_history);
+    return MRNET_OK;
+}
+
+static mrnet_status save_last(trainer *t)
+{
+    cJSON *j = state_json(t);
+    const char *meta[] = {"mrnet.features", t->settings, NULL};
+    mrnet_status st = train_state_save(t->path_last, t->model, t->adamw, j, meta);
+    cJSON_Delete(j);
+    return st;
+}
+
+static mrnet_status resume(trainer *t)
+{
+    struct stat sb;
+    if (stat(t->path_last, &sb) != 0)
+        return MRNET_OK; /* nothing to resume: start afresh */
+    mrnet_model *loaded;
+    MRNET_TRY(mrnet_model_load(t->path_last, t->S, &loaded));
+    const mrnet_config *a = mrnet_model_config(loaded), *b = mrnet_model_config(t->model);
+    if (memcmp(a, b, sizeof *a) != 0) {
+        mrnet_model_free(loaded);
+        return mrnet_fail(MRNET_ERR_ARG, "%s: cannot resume: the model configuration differs",
+                          t->path_last);
+    }
+    /* copy parameters, statistics and counters into our model */
+    for (int i = 0; i < mrnet_model_tensor_count(t->model); i++) {
+        const mrnet_tensor_info *dst = mrnet_model_tensor(t->model, i);
+        const mrnet_tensor_info *src = mrnet_model_tensor(loaded, i);
+        if (dst->kind == 2)
+            *dst->count = *src->count;
+        else
+            memcpy(dst->data, src->data, dst->numel * sizeof(float));
+    }
+    mrnet_model_free(loaded);
+    cJSON *j;
+    MRNET_TRY(train_state_load(t->path_last, t->adamw, &j));
+    mrnet_status st = restore_state(t, j);
+    cJSON_Delete(j);
+    return st;
+}
+
+/* ---- one epoch ---------------------------------------------------------------- */
+
+/* Fisher-Yates shuffle of the training entries for an epoch. */
+static void shuffled(const trainer *t, int epoch, int *order)
+{
+    uint64_t rng = stream(t->opt->seed, STREAM_SHUFFLE, epoch, 0, 0);
+    memcpy(order, t->train, (size_t)t->n_train * sizeof(int));
+    for (int i = t->n_train - 1; i > 0; i--) {
+        int j = (int)rng_below(&rng, (uint64_t)i + 1);
+        int tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+}
+
+/* Random crops of the batch's entries into t->input (B, S, 1, crop, D), then noise. */
+static mrnet_status build_batch(trainer *t, const int *entries, int B, int epoch, int batch)
+{
+    size_t slot = (size_t)t->S * t->D * (size_t)t->crop;
+    mrnet_status first_error = MRNET_OK;
+    char message[1024] = "";
+#pragma omp parallel for schedule(dynamic)
+    for (int k = 0; k < B; k++) {
+        const featstore_entry *e = featstore_get(t->store, entries[k]);
+        uint64_t rng = stream(t->opt->seed, STREAM_CROP, epoch, batch, k);
+        int64_t t0 = augment_random_start(&rng, e->T, t->crop);
+        float *feat = t->feat + (size_t)k * slot;
+        mrnet_status st = featstore_read(t->store, entries[k], t0, t->crop, feat);
+        if (st != MRNET_OK) {
+#pragma omp critical
+            if (first_error == MRNET_OK) {
+                first_error = st;
+                snprintf(message, sizeof message, "%s", mrnet_last_error());
+            }
+            continue;
+        }
+        features_to_input(feat, t->S, t->D, t->crop, t->input + (size_t)k * slot);
+        t->batch_labels[k] = e->label_index;
+    }
+    if (first_error != MRNET_OK)
+        return mrnet_fail(first_error, "training batch: %s", message);
+    if (!t->opt->noise)
+        return MRNET_OK;
+    if (t->opt->noise_per_example) {
+        for (int k = 0; k < B; k++) {
+            uint64_t rng = stream(t->opt->seed, STREAM_NOISE, epoch, batch, k + 1);
+            augment_gaussian_noise(&rng, &t->opt->noise_cfg, t->input + (size_t)k * slot, slot);
+        }
+    } else { /* the release: one draw of mean/std per mini-batch */
+        uint64_t rng = stream(t->opt->seed, STREAM_NOISE, epoch, batch, 0);
+        augment_gaussian_noise(&rng, &t->opt->noise_cfg, t->input, (size_t)B * slot);
+    }
+    return MRNET_OK;
+}
+
+static int argmax(const float *z, int K)
+{
+    int best = 0;
+    for (int k = 1; k < K; k++)
+        if (z[k] > z[best])
+            best = k;
+    return best;
+}
+
+static mrnet_status train_batch(trainer *t, const int *entries, int B, int epoch, int batch,
+                                double lr)
+{
+    MRNET_TRY(build_batch(t, entries, B, epoch, batch));
+    mrnet_model_set_rng(t->model, stream(t->opt->seed, STREAM_DROPOUT, epoch, batch, 0));
+    MRNET_TRY(mrnet_forward(t->model, t->input, B, (int)t->crop, true, NULL, t->logits));
+    double loss;
+    MRNET_TRY(mrnet_backward(t->model, t->batch_labels, t->class_weight, &loss));
+    if (!isfinite(loss))
+        return mrnet_fail(MRNET_ERR_NUMERIC,
+                          "epoch %d batch %d: the loss is %g; the last good state is in %s", epoch,
+                          batch + 1, loss, t->path_last);
+    mrnet_adamw_step(t->adamw, mrnet_model_params(t->model), mrnet_model_grads(t->model), lr);
+    t->loss_sum += loss;
+    for (int k = 0; k < B; k++)
+        t->correct += argmax(t->logits + (size_t)k * t->n_labels, t->n_labels) == t->batch_labels[k];
+    t->seen += B;
+    return MRNET_OK;
+}
+
+/* Validation on the first crop of every validation entry. */
+static mrnet_status validate(trainer *t, epoch_record *r)
+{
+    r->valid_loss = r->valid_acc = r->valid_f1 = NAN;
+    if (t->n_valid == 0)
+        return MRNET_OK;
+    int K = t->n_labels;
+    float *probs = malloc((size_t)t->n_valid * K * sizeof(float));
+    confusion_matrix cm;
+    if (!probs || confusion_init(&cm, K) != MRNET_OK) {
+        free(probs);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for validation");
+    }
+    store_source_ctx ctx = {t->store, t->valid};
+    feature_source src = store_source(&ctx, t->n_valid);
+    eval_options eo = {.view = EVAL_VIEW_CROP, .crop = t->crop, .batch = t->opt->batch};
+    mrnet_status st = evaluate_source(t->model, &src, &eo, probs, NULL, NULL, NULL);
+    double loss = 0;
+    for (int i = 0; st == MRNET_OK && i < t->n_valid; i++) {
+        int y = featstore_get(t->store, t->valid[i])->label_index;
+        const float *p = probs + (size_t)i * K;
+        loss -= log(p[y] > 1e-12f ? p[y] : 1e-12f);
+        confusion_add(&cm, y, argmax(p, K));
+    }
+    metrics_report rep;
+    if (st == MRNET_OK && (st = metrics_compute(&cm, &rep)) == MRNET_OK) {
+        r->valid_loss = loss / t->n_valid;
+        r->valid_acc = rep.accuracy;
+        r->valid_f1 = rep.macro_f1;
+        metrics_report_free(&rep);
+    }
+    confusion_free(&cm);
+    free(probs);
+    return st;
+}
+
+/* ---- reports ------------------------------------------------------------------ */
+
+static void json_number_or_null(FILE *f, const char *key, double v, bool last)
+{
+    if (isfinite(v))
+        fprintf(f, "\"%s\":%.6g%s", key, v, last ? "" : ",");
+    else
+        fprintf(f, "\"%s\":null%s", key, last ? "" : ",");
+}
+
+/* log.jsonl, rewritten from the history so it always matches last.safetensors. */
+static mrnet_status write_log(const trainer *t)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < t->n_history; i++) {
+        const epoch_record *r = &t->history[i];
+        fprintf(f, "{\"epoch\":%d,", i + 1);
+        json_number_or_null(f, "lr", r->lr, false);
+        json_number_or_null(f, "train_loss", r->train_loss, false);
+        json_number_or_null(f, "train_accuracy", r->train_acc, false);
+        json_number_or_null(f, "valid_loss", r->valid_loss, false);
+        json_number_or_null(f, "valid_accuracy", r->valid_acc, false);
+        json_number_or_null(f, "valid_macro_f1", r->valid_f1, false);
+        json_number_or_null(f, "seconds", r->seconds, true);
+        fprintf(f, "}\n");
+    }
+    fclose(f);
+    atomic_file af;
+    mrnet_status st = atomic_file_open(&af, t->path_log);
+    if (st == MRNET_OK) {
+        atomic_file_write(&af, buf, size);
+        st = atomic_file_commit(&af);
+    }
+    free(buf);
+    return st;
+}
+
+static mrnet_status write_curve(const trainer *t)
+{
+    int n = t->n_history;
+    double *v = malloc((size_t)(n ? n : 1) * 4 * sizeof(double));
+    if (!v)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        v[i] = t->history[i].train_loss;
+        v[n + i] = t->history[i].valid_loss;
+        v[2 * n + i] = t->history[i].train_acc;
+        v[3 * n + i] = t->history[i].valid_acc;
+    }
+    svg_series s[4] = {{"train loss", v, NULL, n, 0},
+                       {"valid loss", v + n, NULL, n, 0},
+                       {"train accuracy", v + 2 * n, NULL, n, 1},
+                       {"valid accuracy", v + 3 * n, NULL, n, 1}};
+    svg_line_options o = {.title = "Training curve", .x_label = "epoch", .y_label = "loss",
+                          .y2_label = "accuracy", .y2_lo = 0, .y2_hi = 1};
+    mrnet_status st = svg_line_chart(t->path_curve, &o, s, t->n_valid ? 4 : 2);
+    if (st == MRNET_OK && !t->n_valid) { /* no validation: train curves only */
+        svg_series s2[2] = {s[0], s[2]};
+        st = svg_line_chart(t->path_curve, &o, s2, 2);
+    }
+    free(v);
+    return st;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds, bool *best)
+{
+    epoch_record r = {.train_loss = batches ? t->loss_sum / batches : NAN,
+                      .train_acc = t->seen ? (double)t->correct / t->seen : NAN,
+                      .lr = lr, .seconds = seconds};
+    MRNET_TRY(validate(t, &r));
+    t->history[t->n_history++] = r;
+    double metric = t->n_valid ? (t->opt->select_macro_f1 ? r.valid_f1 : r.valid_acc)
+                               : r.train_acc;
+    *best = t->best_epoch == 0 || metric > t->best_metric;
+    const char *meta[] = {"mrnet.features", t->settings, NULL};
+    if (*best) {
+        t->best_epoch = t->epoch;
+        t->best_metric = metric;
+        MRNET_TRY(mrnet_model_save(t->model, t->path_best, meta));
+    }
+    t->epoch++;
+    t->next_batch = 0;
+    t->loss_sum = 0;
+    t->correct = t->seen = 0;
+    MRNET_TRY(save_last(t));
+    MRNET_TRY(write_log(t));
+    return write_curve(t);
+}
+
+static mrnet_status run_epochs(trainer *t, trainer_result *res)
+{
+    const trainer_options *o = t->opt;
+    int B = o->batch < t->n_train ? o->batch : t->n_train;
+    int batches = t->n_train / B; /* drop_last */
+    int *order = malloc((size_t)t->n_train * sizeof(int));
+    if (!order)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    mrnet_status st = MRNET_OK;
+    while (st == MRNET_OK && t->epoch <= o->epochs) {
+        double lr = mrnet_cosine_restart_lr(t->epoch, o->lr_max, o->lr_min, o->restart_epochs,
+                                            o->restart_mult);
+        shuffled(t, t->epoch, order);
+        double start = now_seconds();
+        int first = t->next_batch;
+        for (int b = first; b < batches && st == MRNET_OK; b++) {
+            st = train_batch(t, order + (size_t)b * B, B, t->epoch, b, lr);
+            if (st != MRNET_OK)
+                break;
+            t->next_batch = b + 1;
+            if (o->progress) {
+                double el = now_seconds() - start;
+                trainer_progress p = {.epoch = t->epoch, .epochs = o->epochs, .batch = b + 1,
+                                      .batches = batches,
+                                      .loss = t->loss_sum / (b + 1 - 0),
+                                      .accuracy = (double)t->correct / t->seen,
+                                      .samples_per_s = el > 0 ? (b + 1 - first) * B / el : 0,
+                                      .lr = lr};
+                o->progress(o->progress_ctx, &p);
+            }
+            if (o->stop && *o->stop && b + 1 < batches) {
+                MRNET_TRY(save_last(t));
+                free(order);
+                return mrnet_fail(MRNET_ERR_INTERRUPTED,
+                                  "interrupted in epoch %d after batch %d of %d; state saved in "
+                                  "%s (run again with --resume)",
+                                  t->epoch, b + 1, batches, t->path_last);
+            }
+        }
+        if (st != MRNET_OK)
+            break;
+        bool best;
+        int epoch = t->epoch;
+        st = end_epoch(t, batches, lr, now_seconds() - start, &best);
+        if (st == MRNET_OK && o->progress) {
+            const epoch_record *r = &t->history[t->n_history - 1];
+            trainer_progress p = {epoch, o->epochs, batches, batches, r->train_loss, r->train_acc,
+                                  0, lr, true, r->valid_loss, r->valid_acc, r->valid_f1, best};
+            o->progress(o->progress_ctx, &p);
+        }
+        if (st == MRNET_OK && o->stop && *o->stop && t->epoch <= o->epochs)
+            st = mrnet_fail(MRNET_ERR_INTERRUPTED,
+                            "interrupted after epoch %d; state saved in %s (run again with --resume)",
+                            epoch, t->path_last);
+    }
+    free(order);
+    if (t->n_history > 0) {
+        const epoch_record *last = &t->history[t->n_history - 1];
+        const epoch_record *best = &t->history[t->best_epoch - 1];
+        *res = (trainer_result){t->n_history, t->best_epoch, best->valid_acc, best->valid_f1,
+                                last->valid_acc, last->valid_f1, t->n_train, t->n_valid, 0};
+    }
+    return st;
+}
+
+static void trainer_free(trainer *t)
+{
+    featstore_close(t->store);
+    free(t->train);
+    free(t->valid);
+    mrnet_model_free(t->model);
+    mrnet_adamw_free(t->adamw);
+    free(t->class_weight);
+    free(t->input);
+    free(t->feat);
+    free(t->logits);
+    free(t->batch_labels);
+    free(t->history);
+}
+
+static mrnet_status prepare(trainer *t, const char *store_dir)
+{
+    const trainer_options *o = t->opt;
+    if (o->epochs < 1 || o->batch < 2)
+        return mrnet_fail(MRNET_ERR_ARG, "epochs (%d) must be >= 1 and batch (%d) >= 2", o->epochs,
+                          o->batch);
+    if (!o->out_dir || mkdir(o->out_dir, 0777) != 0) {
+        if (!o->out_dir || errno != EEXIST)
+            return mrnet_fail(MRNET_ERR_IO, "%s: cannot create the output folder: %s",
+                              o->out_dir ? o->out_dir : "(none)", strerror(errno));
+    }
+    snprintf(t->path_last, sizeof t->path_last, "%s/last.safetensors", o->out_dir);
+    snprintf(t->path_best, sizeof t->path_best, "%s/best.safetensors", o->out_dir);
+    snprintf(t->path_log, sizeof t->path_log, "%s/log.jsonl", o->out_dir);
+    snprintf(t->path_curve, sizeof t->path_curve, "%s/curve.svg", o->out_dir);
+    MRNET_TRY(featstore_open(store_dir, &t->store));
+    snprintf(t->settings, sizeof t->settings, "%s", featstore_settings(t->store));
+    t->labels = featstore_labels(t->store, &t->n_labels);
+    if (t->n_labels < 2)
+        return mrnet_fail(MRNET_ERR_ARG, "%s: %d classes; training needs labelled entries of 2 or "
+                          "more classes", store_dir, t->n_labels);
+    MRNET_TRY(split_entries(t));
+    double rate = o->frame_rate > 0 ? o->frame_rate : features_frame_rate(t->settings);
+    if (!(rate > 0))
+        return mrnet_fail(MRNET_ERR_ARG, "%s: the store does not tell its frame rate (features "
+                          "from .npy files?): give it (--frame-rate)", store_dir);
+    t->crop = (int64_t)llround(o->crop_seconds * rate);
+    if (t->crop < 1)
+        return mrnet_fail(MRNET_ERR_ARG, "crop of %g s at %g frames/s is empty", o->crop_seconds, rate);
+    MRNET_TRY(make_class_weights(t));
+    MRNET_TRY(create_model(t));
+    int B = o->batch < t->n_train ? o->batch : t->n_train;
+    size_t slot = (size_t)t->S * t->D * (size_t)t->crop;
+    t->input = malloc((size_t)B * slot * sizeof(float));
+    t->feat = malloc((size_t)B * slot * sizeof(float));
+    t->logits = malloc((size_t)B * t->n_labels * sizeof(float));
+    t->batch_labels = malloc((size_t)B * sizeof(int));
+    t->history = calloc((size_t)o->epochs, sizeof(epoch_record));
+    if (!t->input || !t->feat || !t->logits || !t->batch_labels || !t->history)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for a batch of %d x %lld frames", B,
+                          (long long)t->crop);
+    MRNET_TRY(mrnet_model_reserve(t->model, B, (int)t->crop));
+    t->epoch = 1;
+    return o->resume ? resume(t) : MRNET_OK;
+}
+
+mrnet_status trainer_run(const char *store_dir, const trainer_options *opt, trainer_result *res)
+{
+    trainer t = {.opt = opt};
+    memset(res, 0, sizeof *res);
+    double start = now_seconds();
+    mrnet_status st = prepare(&t, store_dir);
+    if (st == MRNET_OK)
+        st = run_epochs(&t, res);
+    res->n_train = t.n_train;
+    res->n_valid = t.n_valid;
+    res->seconds = now_seconds() - start;
+    trainer_free(&t);
+    return st;
+}

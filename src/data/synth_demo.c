@@ -1,0 +1,180 @@
+/* Writing the synthetic demo set: WAV files per style and a manifest. */
+#include <errno.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/dataset.h"
+#include "data/datautil.h"
+#include "data/folds.h"
+#include "data/synth.h"
+#include "tensor/error.h"
+#include "tensor/fileio.h"
+
+static mrnet_status make_dir(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return mrnet_fail(MRNET_ERR_ARG, "%s: path too long", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return mrnet_fail(MRNET_ERR_IO, "%s: cannot create folder: %s", buf,
+                                  strerror(errno));
+            *p = saved;
+            if (!saved)
+                break;
+        }
+    }
+    if (!path_is_dir(path))
+        return mrnet_fail(MRNET_ERR_IO, "%s: not a folder", path);
+    return MRNET_OK;
+}
+
+/* A clip written earlier is complete when it decodes with the expected
+ * format and length (files are renamed into place only when whole). */
+static bool clip_complete(const char *path, int rate, size_t frames)
+{
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *f = sf_open(path, SFM_READ, &info);
+    if (!f)
+        return false;
+    sf_close(f);
+    return info.samplerate == rate && info.channels == 1 && (size_t)info.frames == frames;
+}
+
+static mrnet_status write_clip(const char *path, const float *x, size_t n, int rate)
+{
+    atomic_file af;
+    MRNET_TRY(atomic_file_open(&af, path));
+    /* libsndfile writes (and seeks to patch the header) through the
+     * temporary's descriptor; atomic_file then syncs and renames it. */
+    SF_INFO info = {.samplerate = rate, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    fflush(af.f);
+    SNDFILE *snd = sf_open_fd(fileno(af.f), SFM_WRITE, &info, 0);
+    if (!snd) {
+        atomic_file_abort(&af);
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot write WAV: %s", path, sf_strerror(NULL));
+    }
+    sf_count_t w = sf_writef_float(snd, x, (sf_count_t)n);
+    int rc = sf_close(snd);
+    if (w != (sf_count_t)n || rc != 0) {
+        atomic_file_abort(&af);
+        return mrnet_fail(MRNET_ERR_IO, "%s: short write (disk full?)", path);
+    }
+    return atomic_file_commit(&af);
+}
+
+static mrnet_status write_manifest(const char *root, const dataset *ds)
+{
+    char *path = path_join(root, "manifest.csv");
+    if (!path)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    atomic_file af;
+    mrnet_status st = atomic_file_open(&af, path);
+    free(path);
+    if (st != MRNET_OK)
+        return st;
+    static const char header[] = "path,label,split\n";
+    atomic_file_write(&af, header, sizeof header - 1);
+    for (int i = 0; i < ds->n_items; i++) {
+        char line[512];
+        /* names are ours: no commas or quotes to escape */
+        int n = snprintf(line, sizeof line, "%s,%s,%s\n", ds->items[i].path, ds->items[i].label,
+                         ds->items[i].split);
+        atomic_file_write(&af, line, (size_t)n);
+    }
+    return atomic_file_commit(&af);
+}
+
+mrnet_status synth_write_demo(const synth_options *opt, synth_report *report)
+{
+    synth_report local;
+    if (!report)
+        report = &local;
+    memset(report, 0, sizeof *report);
+    if (!opt || !opt->root || !opt->root[0])
+        return mrnet_fail(MRNET_ERR_ARG, "synth: no output folder");
+    int per_style = opt->clips_per_style > 0 ? opt->clips_per_style : 40;
+    double seconds = opt->seconds > 0 ? opt->seconds : 8.0;
+    int rate = opt->sample_rate > 0 ? opt->sample_rate : 16000;
+    double valid = opt->valid_frac, test = opt->test_frac;
+    if (valid == 0 && test == 0)
+        valid = test = 0.15;
+    if (per_style > 100000 || seconds > 600)
+        return mrnet_fail(MRNET_ERR_ARG, "synth: %d clips of %.0f s per style is too much",
+                          per_style, seconds);
+    size_t n = (size_t)llround(seconds * rate);
+    MRNET_TRY(make_dir(opt->root));
+    for (int s = 0; s < SYNTH_STYLES; s++) {
+        char *dir = path_join(opt->root, synth_style_names[s]);
+        mrnet_status st = dir ? make_dir(dir) : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        free(dir);
+        MRNET_TRY(st);
+    }
+
+    int total = SYNTH_STYLES * per_style, failed_at = -1, written = 0, existing = 0;
+    char failure[1024] = "";
+    mrnet_status failed_status = MRNET_OK;
+    /* Clips are independent: generate and write them in parallel. */
+#pragma omp parallel
+    {
+        float *x = malloc(n * sizeof *x);
+#pragma omp for schedule(dynamic) reduction(+ : written, existing)
+        for (int c = 0; c < total; c++) {
+            int s = c / per_style, i = c % per_style;
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s/%s.%03d.wav", opt->root, synth_style_names[s],
+                     synth_style_names[s], i);
+            mrnet_status st = MRNET_OK;
+            if (clip_complete(path, rate, n)) {
+                existing++;
+                continue;
+            }
+            if (!x)
+                st = mrnet_fail(MRNET_ERR_NOMEM, "synth: out of memory for a %zu-sample clip", n);
+            if (st == MRNET_OK)
+                st = synth_clip((synth_style)s, i, opt->seed, rate, x, n);
+            if (st == MRNET_OK)
+                st = write_clip(path, x, n, rate);
+            if (st == MRNET_OK) {
+                written++;
+            } else {
+#pragma omp critical(synth_failure)
+                if (failed_at < 0 || c < failed_at) { /* report the first clip that failed */
+                    failed_at = c;
+                    failed_status = st;
+                    snprintf(failure, sizeof failure, "%s", mrnet_last_error());
+                }
+            }
+        }
+        free(x);
+    }
+    report->written = written;
+    report->existing = existing;
+    if (failed_at >= 0)
+        return mrnet_fail(failed_status, "%s", failure);
+
+    dataset ds;
+    dataset_init(&ds);
+    mrnet_status st = MRNET_OK;
+    for (int c = 0; c < total && st == MRNET_OK; c++) {
+        int s = c / per_style, i = c % per_style;
+        char rel[256], id[256];
+        snprintf(rel, sizeof rel, "%s/%s.%03d.wav", synth_style_names[s], synth_style_names[s], i);
+        snprintf(id, sizeof id, "%s.%03d", synth_style_names[s], i);
+        st = dataset_add(&ds, rel, synth_style_names[s], "", -1, id);
+    }
+    if (st == MRNET_OK)
+        st = folds_assign_split(&ds, valid, test, opt->seed);
+    if (st == MRNET_OK)
+        st = write_manifest(opt->root, &ds);
+    dataset_free(&ds);
+    return st;
+}

@@ -9,9 +9,10 @@
 
 #include "tensor/error.h"
 
-/* Frames transformed per FFTW call: enough to amortise the call, small enough
- * for the work buffers to stay in L2 (64 x 2048 floats = 512 KiB at most). */
-#define MELSPEC_BATCH 64
+/* Frames transformed per FFTW call: enough to amortise the call, few enough
+ * for the frame, spectrum and power buffers to stay in L2 (about 3 x 128 KiB). */
+#define MELSPEC_BATCH_FLOATS 32768
+
 
 /* FFTW's planner is not thread-safe; execution of an existing plan on new
  * arrays is. */
@@ -26,7 +27,8 @@ struct melspec {
      * with weights at weights[band_off[m] ...]. */
     int *band_lo, *band_len, *band_off;
     float *weights;
-    fftwf_plan plan_batch; /* MELSPEC_BATCH frames */
+    int batch;             /* frames per FFTW call */
+    fftwf_plan plan_batch; /* batch frames at once */
 };
 
 /* ---- presets and validation -------------------------------------------- */
@@ -292,8 +294,10 @@ mrnet_status melspec_create(const melspec_config *cfg, melspec **out)
         return st;
     }
     int n = cfg->n_fft;
-    float *in = fftwf_malloc(sizeof(float) * (size_t)n * MELSPEC_BATCH);
-    fftwf_complex *spec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)m->n_freqs * MELSPEC_BATCH);
+    m->batch = MELSPEC_BATCH_FLOATS / n;
+    m->batch = m->batch < 4 ? 4 : m->batch > 64 ? 64 : m->batch;
+    float *in = fftwf_malloc(sizeof(float) * (size_t)n * m->batch);
+    fftwf_complex *spec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)m->n_freqs * m->batch);
     if (!in || !spec) {
         fftwf_free(in);
         fftwf_free(spec);
@@ -303,7 +307,7 @@ mrnet_status melspec_create(const melspec_config *cfg, melspec **out)
     /* FFTW_ESTIMATE: the same plan in every run, so features are bitwise
      * reproducible across runs and machines with the same CPU features. */
     pthread_mutex_lock(&fftw_planner_lock);
-    m->plan_batch = fftwf_plan_many_dft_r2c(1, &n, MELSPEC_BATCH, in, NULL, 1, n, spec, NULL, 1,
+    m->plan_batch = fftwf_plan_many_dft_r2c(1, &n, m->batch, in, NULL, 1, n, spec, NULL, 1,
                                             m->n_freqs, FFTW_ESTIMATE);
     pthread_mutex_unlock(&fftw_planner_lock);
     fftwf_free(in);
@@ -395,19 +399,43 @@ static void fill_frame(const melspec *m, const float *x, int64_t n, int64_t star
     }
 }
 
-/* |X|^power of one frame's spectrum, in place over the bins. */
-static void spectrum_power(const fftwf_complex *spec, int n_freqs, float power, float *dst)
+/* |X|^power of frame j's spectrum into column j of pw (n_freqs, batch):
+ * bin-major, so the filterbank loop below runs over contiguous frames. */
+static void spectrum_power(const fftwf_complex *spec, int n_freqs, float power, int j, int batch, float *pw)
 {
     if (power == 2.0f) {
         for (int k = 0; k < n_freqs; k++)
-            dst[k] = spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1];
+            pw[(size_t)k * batch + j] = spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1];
     } else if (power == 1.0f) {
         for (int k = 0; k < n_freqs; k++)
-            dst[k] = sqrtf(spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1]);
+            pw[(size_t)k * batch + j] = sqrtf(spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1]);
     } else {
         for (int k = 0; k < n_freqs; k++)
-            dst[k] = powf(spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1], power * 0.5f);
+            pw[(size_t)k * batch + j] = powf(spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1], power * 0.5f);
     }
+}
+
+/* Natural log for finite x > 0, vectorisable (glibc's logf is not without
+ * -ffast-math): x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s),
+ * s = (m-1)/(m+1), |s| < 0.172, odd series to s^9 (next term < 3e-9).
+ * Within 2 ulp of logf over the normal range; zero gives a large negative. */
+static inline float fast_logf(float x)
+{
+    uint32_t bits;
+    memcpy(&bits, &x, 4);
+    if (bits < 0x00800000u) /* zero or subnormal: clamp to the smallest normal */
+        bits = 0x00800000u;
+    int e = (int)(bits >> 23) - 127;
+    uint32_t mbits = (bits & 0x007fffffu) | 0x3f800000u;
+    float m;
+    memcpy(&m, &mbits, 4);
+    if (m > 1.41421356f) {
+        m *= 0.5f;
+        e += 1;
+    }
+    float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
+    float poly = 1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9))));
+    return 2.0f * s * poly + (float)e * 0.69314718f;
 }
 
 static void apply_log(const melspec_config *c, float *out, size_t count)
@@ -417,18 +445,18 @@ static void apply_log(const melspec_config *c, float *out, size_t count)
         break;
     case MEL_LOG_LN:
         for (size_t i = 0; i < count; i++)
-            out[i] = logf(c->log_mult * out[i] + c->log_offset);
+            out[i] = fast_logf(c->log_mult * out[i] + c->log_offset);
         break;
     case MEL_LOG_LOG10:
         for (size_t i = 0; i < count; i++)
-            out[i] = log10f(c->log_mult * out[i] + c->log_offset);
+            out[i] = fast_logf(c->log_mult * out[i] + c->log_offset) * 0.43429448f;
         break;
     case MEL_LOG_DB: {
         /* torchaudio AmplitudeToDB / librosa power_to_db with ref 1. */
         float mult = c->power == 1.0f ? 20.0f : 10.0f;
         float top = -INFINITY;
         for (size_t i = 0; i < count; i++) {
-            out[i] = mult * log10f(fmaxf(out[i], c->amin));
+            out[i] = mult * 0.43429448f * fast_logf(fmaxf(out[i], c->amin));
             top = fmaxf(top, out[i]);
         }
         if (c->top_db > 0.0f) {
@@ -448,46 +476,60 @@ mrnet_status melspec_compute(const melspec *m, const float *x, int64_t n, float 
     if (T <= 0)
         return mrnet_fail(MRNET_ERR_ARG, "mel: %lld samples give no frame (n_fft %d, center %s)",
                           (long long)n, c->n_fft, c->center ? "yes" : "no");
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return mrnet_fail(MRNET_ERR_NUMERIC, "mel: input sample %lld is not finite", (long long)i);
+    /* Branch-free scan (vectorises); the index is looked up only on failure. */
+    uint32_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    if (bad)
+        for (int64_t i = 0; i < n; i++)
+            if (!isfinite(x[i]))
+                return mrnet_fail(MRNET_ERR_NUMERIC, "mel: input sample %lld is not finite", (long long)i);
     int nfft = c->n_fft, nf = m->n_freqs, nm = c->n_mels;
-    float *frames = fftwf_malloc(sizeof(float) * (size_t)nfft * MELSPEC_BATCH);
-    fftwf_complex *spec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)nf * MELSPEC_BATCH);
-    float *pw = malloc(sizeof(float) * (size_t)nf);
-    if (!frames || !spec || !pw) {
+    float *frames = fftwf_malloc(sizeof(float) * (size_t)nfft * m->batch);
+    fftwf_complex *spec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)nf * m->batch);
+    float *pw = malloc(sizeof(float) * (size_t)nf * m->batch);
+    float *acc = malloc(sizeof(float) * m->batch);
+    if (!frames || !spec || !pw || !acc) {
         fftwf_free(frames);
         fftwf_free(spec);
         free(pw);
-        return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory for %d-frame work buffers", MELSPEC_BATCH);
+        free(acc);
+        return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory for %d-frame work buffers", m->batch);
     }
     int64_t offset = c->center ? -(int64_t)(nfft / 2) : 0;
-    for (int64_t t0 = 0; t0 < T; t0 += MELSPEC_BATCH) {
-        int nb = (int)(T - t0 < MELSPEC_BATCH ? T - t0 : MELSPEC_BATCH);
+    for (int64_t t0 = 0; t0 < T; t0 += m->batch) {
+        int nb = (int)(T - t0 < m->batch ? T - t0 : m->batch);
         for (int j = 0; j < nb; j++)
             fill_frame(m, x, n, offset + (t0 + j) * c->hop_length, frames + (size_t)j * nfft);
         /* A short last batch is zero-filled rather than run through a
          * one-frame plan: new-array execution needs the planned alignment,
          * which frame j of an odd n_fft would not have. */
-        if (nb < MELSPEC_BATCH)
-            memset(frames + (size_t)nb * nfft, 0, sizeof(float) * (size_t)nfft * (MELSPEC_BATCH - nb));
+        if (nb < m->batch)
+            memset(frames + (size_t)nb * nfft, 0, sizeof(float) * (size_t)nfft * (m->batch - nb));
         fftwf_execute_dft_r2c(m->plan_batch, frames, spec);
-        for (int j = 0; j < nb; j++) {
-            spectrum_power(spec + (size_t)j * nf, nf, c->power, pw);
-            float *col = out + t0 + j;
-            for (int b = 0; b < nm; b++) {
-                const float *w = m->weights + m->band_off[b];
-                const float *p = pw + m->band_lo[b];
-                float acc = 0.0f;
-                for (int k = 0; k < m->band_len[b]; k++)
-                    acc += w[k] * p[k];
-                col[(size_t)b * T] = acc;
+        for (int j = 0; j < m->batch; j++)
+            spectrum_power(spec + (size_t)j * nf, nf, c->power, j, m->batch, pw);
+        /* Band b = sum over its bins of weight * power, for all frames of
+         * the batch at once (contiguous, vectorised). */
+        for (int b = 0; b < nm; b++) {
+            const float *w = m->weights + m->band_off[b];
+            for (int j = 0; j < m->batch; j++)
+                acc[j] = 0.0f;
+            for (int k = 0; k < m->band_len[b]; k++) {
+                const float wk = w[k], *p = pw + (size_t)(m->band_lo[b] + k) * m->batch;
+                for (int j = 0; j < m->batch; j++)
+                    acc[j] += wk * p[j];
             }
+            memcpy(out + (size_t)b * T + t0, acc, sizeof(float) * (size_t)nb);
         }
     }
     fftwf_free(frames);
     fftwf_free(spec);
     free(pw);
+    free(acc);
     apply_log(c, out, (size_t)nm * (size_t)T);
     return MRNET_OK;
 }

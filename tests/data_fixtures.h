@@ -12,7 +12,7 @@
 
 #include "data/dataset.h"
 
-static void fx_mkdir_p(const char *path)
+static inline void fx_mkdir_p(const char *path)
 {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", path);
@@ -25,7 +25,7 @@ static void fx_mkdir_p(const char *path)
     mkdir(buf, 0755);
 }
 
-static void fx_mkdir_parent(const char *path)
+static inline void fx_mkdir_parent(const char *path)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", path);
@@ -37,20 +37,20 @@ static void fx_mkdir_parent(const char *path)
 }
 
 /* A file with some bytes, parents created. */
-static void fx_touch(const char *path)
+static inline void fx_touch(const char *path)
 {
     fx_mkdir_parent(path);
     assert_int_equal(test_write_file(path, "x", 1), 0);
 }
 
-static void fx_write_text(const char *path, const char *text)
+static inline void fx_write_text(const char *path, const char *text)
 {
     fx_mkdir_parent(path);
     assert_int_equal(test_write_file(path, text, strlen(text)), 0);
 }
 
 /* A short mono 16-bit WAV (a 440 Hz tone), parents created. */
-static void fx_write_wav(const char *path, int frames, int rate)
+static inline void fx_write_wav(const char *path, int frames, int rate)
 {
     fx_mkdir_parent(path);
     SF_INFO info = {.samplerate = rate, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
@@ -64,7 +64,7 @@ static void fx_write_wav(const char *path, int frames, int rate)
 }
 
 /* Index of the skipped entry whose source ends with suffix, or -1. */
-static int fx_find_skip(const dataset *ds, const char *suffix)
+static inline int fx_find_skip(const dataset *ds, const char *suffix)
 {
     size_t n = strlen(suffix);
     for (int i = 0; i < ds->n_skipped; i++) {
@@ -76,7 +76,7 @@ static int fx_find_skip(const dataset *ds, const char *suffix)
 }
 
 /* Index of the first skipped entry whose reason contains text, or -1. */
-static int fx_find_skip_reason(const dataset *ds, const char *text)
+static inline int fx_find_skip_reason(const dataset *ds, const char *text)
 {
     for (int i = 0; i < ds->n_skipped; i++)
         if (strstr(ds->skipped[i].reason, text))
@@ -85,7 +85,7 @@ static int fx_find_skip_reason(const dataset *ds, const char *text)
 }
 
 /* Index of the item whose path ends with suffix, or -1. */
-static int fx_find_item(const dataset *ds, const char *suffix)
+static inline int fx_find_item(const dataset *ds, const char *suffix)
 {
     size_t n = strlen(suffix);
     for (int i = 0; i < ds->n_items; i++) {

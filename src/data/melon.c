@@ -172,7 +172,7 @@ static mrnet_status song_entry(melon_state *m, const cJSON *song, const char *so
     if (!(v >= 0 && v <= 1e9 && v == floor(v)))
         return bad_entry(m, source, "no non-negative integer \"id\"");
     long id = (long)v;
-    bool dup;
+    bool dup = false;
     MRNET_TRY(mark_seen(m, id, &dup));
     if (dup) {
         snprintf(reason, sizeof reason, "song %ld: id already seen earlier in the file", id);

@@ -25,7 +25,8 @@ typedef struct {
 typedef struct {
     dataset_item *items;
     int n_items, cap_items;
-    char **labels; /* sorted class names */
+    char **labels; /* class names: sorted, or in a fixed order (a checkpoint's,
+                    * or a paper dataset's official order) */
     int n_labels;
     dataset_skip *skipped;
     int n_skipped, cap_skipped;
@@ -55,8 +56,12 @@ mrnet_status dataset_read_folder(dataset *ds, const char *root);
  * path: for prediction and feature extraction of a plain folder. */
 mrnet_status dataset_read_files(dataset *ds, const char *root);
 /* CSV manifest: header "path,label[,split][,fold]" (columns by name, any
- * order; quoted fields allowed); relative paths are relative to the
- * manifest's folder. Bad rows are skipped with their line number. */
+ * case and order, extra columns ignored; RFC 4180 quoting, CRLF and a UTF-8
+ * BOM allowed); relative paths are relative to the manifest's folder; split
+ * is normalised (training/validation/... -> train/valid/test); fold is a
+ * non-negative integer or empty (-1). Rows with a wrong field count, no
+ * path, a bad split or fold, or a file missing on disk are skipped and
+ * recorded as "<csv>:<line>" with the reason; no usable row is an error. */
 mrnet_status dataset_read_manifest(dataset *ds, const char *csv_path);
 
 /* "train"/"training"/"tr", "valid"/"validation"/"val"/"dev",

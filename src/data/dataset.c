@@ -199,7 +199,6 @@ mrnet_status dataset_read_folder(dataset *ds, const char *root)
      * folder (recursively) belongs to that class. */
     strvec top = {0};
     mrnet_status st = path_list_media(root, &top);
-    int n_before = ds->n_items;
     /* path_list_media gives media files; the class of each is the first path
      * component below root. Files directly in root have no class. */
     size_t root_len = strlen(root);
@@ -225,11 +224,7 @@ mrnet_status dataset_read_folder(dataset *ds, const char *root)
         st = add_file(ds, top.v[i], label);
     }
     strvec_free(&top);
-    if (st == MRNET_OK && ds->n_items == n_before)
-        st = mrnet_fail(MRNET_ERR_FORMAT,
-                        "%s: no audio or feature files in class sub-folders "
-                        "(expected %s/<class>/<file>.wav)",
-                        root, root);
+    /* No item is not an error: the caller may read root as plain files. */
     return st;
 }
 

@@ -50,7 +50,10 @@ int dataset_label_index(const dataset *ds, const char *label);
  * extension (wav flac ogg oga opus mp3 au snd aiff aif npy) are items, at
  * any depth below their class folder; hidden entries (".x") are ignored and
  * files directly in root are skipped with a reason. Items are sorted by path.
- * Like every reader it appends to ds and does not finalize the labels. */
+ * A folder without any class sub-folder holding media adds no item and
+ * returns MRNET_OK (check n_items; such a folder may be read with
+ * dataset_read_files). Like every reader it appends to ds and does not
+ * finalize the labels. */
 mrnet_status dataset_read_folder(dataset *ds, const char *root);
 /* Every audio/feature file under root (recursively), unlabelled, sorted by
  * path: for prediction and feature extraction of a plain folder. */

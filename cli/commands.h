@@ -8,5 +8,6 @@ int cmd_forward(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

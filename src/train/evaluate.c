@@ -226,3 +226,70 @@ mrnet_status evaluate_source(mrnet_model *model, const feature_source *src, cons
     free(batch);
     return st;
 }
+
+static bool selected(const featstore_entry *e, store_selection sel)
+{
+    if (sel.fold >= 0)
+        return e->fold == sel.fold;
+    return !sel.split || !strcmp(e->split, sel.split);
+}
+
+static int model_label_index(const mrnet_model *model, const char *label)
+{
+    const mrnet_config *cfg = mrnet_model_config(model);
+    for (int k = 0; k < cfg->classes; k++) {
+        const char *name = mrnet_model_label(model, k);
+        if (name && !strcmp(name, label))
+            return k;
+    }
+    return -1;
+}
+
+static int argmax_row(const float *p, int K)
+{
+    int best = 0;
+    for (int k = 1; k < K; k++)
+        if (p[k] > p[best])
+            best = k;
+    return best;
+}
+
+mrnet_status evaluate_store(mrnet_model *model, const featstore *store, store_selection sel,
+                            const eval_options *o, confusion_matrix *cm, int *used, int *unknown)
+{
+    int n = featstore_count(store), K = mrnet_model_config(model)->classes;
+    int *entries = malloc((size_t)(n ? n : 1) * sizeof(int));
+    int *truth = malloc((size_t)(n ? n : 1) * sizeof(int));
+    if (!entries || !truth) {
+        free(entries);
+        free(truth);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    }
+    *used = *unknown = 0;
+    for (int i = 0; i < n; i++) {
+        const featstore_entry *e = featstore_get(store, i);
+        if (e->label_index < 0 || !selected(e, sel))
+            continue;
+        int k = model_label_index(model, e->label);
+        if (k < 0) {
+            (*unknown)++;
+            continue;
+        }
+        truth[*used] = k;
+        entries[(*used)++] = i;
+    }
+    mrnet_status st = MRNET_OK;
+    float *probs = malloc((size_t)(*used ? *used : 1) * K * sizeof(float));
+    if (!probs)
+        st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    store_source_ctx ctx = {store, entries};
+    feature_source src = store_source(&ctx, *used);
+    if (st == MRNET_OK && *used)
+        st = evaluate_source(model, &src, o, probs, NULL, NULL, NULL);
+    for (int i = 0; st == MRNET_OK && i < *used; i++)
+        st = confusion_add(cm, truth[i], argmax_row(probs + (size_t)i * K, K));
+    free(probs);
+    free(entries);
+    free(truth);
+    return st;
+}

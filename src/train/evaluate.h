@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "data/featstore.h"
+#include "train/metrics.h"
 #include "mrnet/mrnet.h"
 
 typedef enum { EVAL_VIEW_CROP, EVAL_VIEW_WINDOWS, EVAL_VIEW_FULL } eval_view;
@@ -49,6 +50,19 @@ typedef void (*eval_window_fn)(void *ctx, int item, int64_t t0, int64_t len, con
 mrnet_status evaluate_source(mrnet_model *model, const feature_source *src, const eval_options *o,
                              float *probs, float *embeddings, eval_window_fn on_window,
                              void *window_ctx);
+
+/* Which entries of a store to evaluate: a split name, a fold, or all
+ * labelled entries (split NULL and fold < 0). */
+typedef struct {
+    const char *split;
+    int fold;
+} store_selection;
+
+/* Evaluates the selected labelled entries of a store; labels are matched to
+ * the model's by name (entries of classes the model does not know are
+ * counted in *unknown and left out). cm: initialised for the model's K. */
+mrnet_status evaluate_store(mrnet_model *model, const featstore *store, store_selection sel,
+                            const eval_options *o, confusion_matrix *cm, int *used, int *unknown);
 
 /* Model input (S, 1, len, D) from features (S, D, len): the layout of
  * mrnet_forward with L = 1. */

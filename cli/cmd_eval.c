@@ -1,0 +1,208 @@
+/* mrnet eval CHECKPOINT STORE: accuracy, macro-F1, per-class figures and the
+ * confusion matrix of a checkpoint on a feature store's split or fold. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "data/featstore.h"
+#include "plot/svg.h"
+#include "tensor/error.h"
+#include "train/evaluate.h"
+#include "train/metrics.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mrnet eval CHECKPOINT STORE [options]\n"
+            "Evaluates a checkpoint on the labelled entries of a feature store.\n"
+            "  --split NAME         entries of this split (default: test, else valid)\n"
+            "  --fold K             entries of fold K instead\n"
+            "  --all                every labelled entry\n"
+            "  --view V             windows: 6-s windows over the whole track, probabilities\n"
+            "                       averaged (default); crop: the first 6 s; full: the whole\n"
+            "                       track in one pass\n"
+            "  --crop-seconds S     window length (default 6)   --hop-seconds S (default 3)\n"
+            "  --frame-rate F       frames per second, for stores of .npy features\n"
+            "  --batch N            windows per pass (default 32)\n"
+            "  --json FILE          the report as JSON\n"
+            "  --confusion FILE     the confusion matrix as SVG\n");
+}
+
+typedef struct {
+    const char *checkpoint, *store_dir, *split, *json, *confusion;
+    int fold;
+    bool all;
+    eval_view view;
+    double crop_seconds, hop_seconds, frame_rate;
+    long batch;
+} eval_args;
+
+static int parse(int argc, char **argv, eval_args *a)
+{
+    static const struct option opts[] = {
+        {"split", required_argument, 0, 's'}, {"fold", required_argument, 0, 'f'},
+        {"all", no_argument, 0, 'a'},         {"view", required_argument, 0, 'v'},
+        {"crop-seconds", required_argument, 0, 'c'}, {"hop-seconds", required_argument, 0, 'p'},
+        {"frame-rate", required_argument, 0, 'r'}, {"batch", required_argument, 0, 'b'},
+        {"json", required_argument, 0, 'j'},  {"confusion", required_argument, 0, 'm'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    *a = (eval_args){.fold = -1, .view = EVAL_VIEW_WINDOWS, .crop_seconds = 6, .hop_seconds = 3,
+                     .batch = 32};
+    int c, index;
+    long v;
+    while ((c = getopt_long(argc, argv, "h", opts, &index)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 's': a->split = optarg; break;
+        case 'f': ok = cli_parse_int(optarg, 0, 100000, &v); a->fold = (int)v; break;
+        case 'a': a->all = true; break;
+        case 'v': ok = eval_view_parse(optarg, &a->view) == MRNET_OK; break;
+        case 'c': ok = cli_parse_double(optarg, &a->crop_seconds) && a->crop_seconds > 0; break;
+        case 'p': ok = cli_parse_double(optarg, &a->hop_seconds) && a->hop_seconds > 0; break;
+        case 'r': ok = cli_parse_double(optarg, &a->frame_rate) && a->frame_rate > 0; break;
+        case 'b': ok = cli_parse_int(optarg, 1, 4096, &a->batch); break;
+        case 'j': a->json = optarg; break;
+        case 'm': a->confusion = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+        if (!ok)
+            return cli_error("eval", 2, "bad value '%s' for --%s", optarg, opts[index].name);
+    }
+    if (optind + 2 != argc) {
+        usage(stderr);
+        return 2;
+    }
+    a->checkpoint = argv[optind];
+    a->store_dir = argv[optind + 1];
+    return -1;
+}
+
+/* The default split: test when the store has one, else valid. */
+static const char *default_split(const featstore *fs)
+{
+    const char *found = NULL;
+    for (int i = 0; i < featstore_count(fs); i++) {
+        const char *s = featstore_get(fs, i)->split;
+        if (!strcmp(s, "test"))
+            return "test";
+        if (!strcmp(s, "valid"))
+            found = "valid";
+    }
+    return found;
+}
+
+static void print_report(const metrics_report *r, const confusion_matrix *cm,
+                         const mrnet_model *m)
+{
+    printf("accuracy %.4f   macro-F1 %.4f   (%lld items)\n\n", r->accuracy, r->macro_f1,
+           (long long)r->total);
+    printf("%-16s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
+    for (int k = 0; k < r->k; k++)
+        printf("%-16.16s %9.4f %9.4f %9.4f %8lld\n", mrnet_model_label(m, k), r->precision[k],
+               r->recall[k], r->f1[k], (long long)r->support[k]);
+    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%-16s", "");
+    for (int k = 0; k < r->k; k++)
+        printf(" %6.6s", mrnet_model_label(m, k));
+    printf("\n");
+    for (int i = 0; i < r->k; i++) {
+        printf("%-16.16s", mrnet_model_label(m, i));
+        for (int k = 0; k < r->k; k++)
+            printf(" %6lld", (long long)cm->counts[(size_t)i * r->k + k]);
+        printf("\n");
+    }
+}
+
+static mrnet_status write_outputs(const eval_args *a, const metrics_report *r,
+                                  const confusion_matrix *cm, mrnet_model *m,
+                                  const char *selection)
+{
+    int K = r->k;
+    char **names = malloc((size_t)K * sizeof(char *));
+    if (!names)
+        return MRNET_ERR_NOMEM;
+    for (int k = 0; k < K; k++)
+        names[k] = (char *)mrnet_model_label(m, k);
+    mrnet_status st = MRNET_OK;
+    if (a->json) {
+        cJSON *j = metrics_report_json(r, cm, names);
+        if (!j)
+            st = MRNET_ERR_NOMEM;
+        else {
+            cJSON_AddStringToObject(j, "checkpoint", a->checkpoint);
+            cJSON_AddStringToObject(j, "store", a->store_dir);
+            cJSON_AddStringToObject(j, "selection", selection);
+            cJSON_AddStringToObject(j, "view", eval_view_name(a->view));
+            st = metrics_write_json(a->json, j);
+            cJSON_Delete(j);
+        }
+    }
+    if (st == MRNET_OK && a->confusion)
+        st = svg_confusion_matrix(a->confusion, "Confusion matrix", cm->counts, K,
+                                  (const char *const *)names);
+    free(names);
+    return st;
+}
+
+static mrnet_status run(const eval_args *a, mrnet_model *m, featstore *fs)
+{
+    double rate = a->frame_rate > 0 ? a->frame_rate : features_frame_rate(featstore_settings(fs));
+    if (!(rate > 0) && a->view != EVAL_VIEW_FULL)
+        return mrnet_fail(MRNET_ERR_ARG, "%s: unknown frame rate (features from .npy files?): "
+                          "give --frame-rate", a->store_dir);
+    store_selection sel = {a->all ? NULL : a->split, a->fold};
+    if (!a->all && a->fold < 0 && !sel.split && !(sel.split = default_split(fs)))
+        return mrnet_fail(MRNET_ERR_ARG, "%s: no test or valid split: give --split, --fold or --all",
+                          a->store_dir);
+    eval_options eo = {.view = a->view, .crop = (int64_t)llround(a->crop_seconds * rate),
+                       .hop = (int64_t)llround(a->hop_seconds * rate), .batch = (int)a->batch};
+    confusion_matrix cm;
+    MRNET_TRY(confusion_init(&cm, mrnet_model_config(m)->classes));
+    int used, unknown;
+    mrnet_status st = evaluate_store(m, fs, sel, &eo, &cm, &used, &unknown);
+    char selection[128];
+    if (a->fold >= 0)
+        snprintf(selection, sizeof selection, "fold %d", a->fold);
+    else
+        snprintf(selection, sizeof selection, "%s", sel.split ? sel.split : "all");
+    if (st == MRNET_OK && used == 0)
+        st = mrnet_fail(MRNET_ERR_ARG, "%s: no labelled entries in %s%s", a->store_dir, selection,
+                        unknown ? " of classes the model knows" : "");
+    metrics_report r;
+    if (st == MRNET_OK && (st = metrics_compute(&cm, &r)) == MRNET_OK) {
+        printf("%s on %s (%s, view %s)\n", a->checkpoint, a->store_dir, selection,
+               eval_view_name(a->view));
+        if (unknown)
+            printf("note: %d entries of classes the model does not know were left out\n", unknown);
+        print_report(&r, &cm, m);
+        st = write_outputs(a, &r, &cm, m, selection);
+        metrics_report_free(&r);
+    }
+    confusion_free(&cm);
+    return st;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    mrnet_model *m = NULL;
+    featstore *fs = NULL;
+    mrnet_status st = mrnet_model_load(a.checkpoint, 0, &m);
+    if (st == MRNET_OK && !mrnet_model_label(m, 0))
+        st = mrnet_fail(MRNET_ERR_FORMAT, "%s: the checkpoint has no class names (mrnet.labels); "
+                        "convert it with --labels", a.checkpoint);
+    if (st == MRNET_OK)
+        st = featstore_open(a.store_dir, &fs);
+    if (st == MRNET_OK)
+        st = run(&a, m, fs);
+    featstore_close(fs);
+    mrnet_model_free(m);
+    return st == MRNET_OK ? 0 : cli_fail("eval", st);
+}

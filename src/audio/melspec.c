@@ -510,8 +510,18 @@ mrnet_status melspec_compute(const melspec *m, const float *x, int64_t n, float 
         if (nb < m->batch)
             memset(frames + (size_t)nb * nfft, 0, sizeof(float) * (size_t)nfft * (m->batch - nb));
         fftwf_execute_dft_r2c(m->plan_batch, frames, spec);
-        for (int j = 0; j < m->batch; j++)
-            spectrum_power(spec + (size_t)j * nf, nf, c->power, j, m->batch, pw);
+        if (c->power == 2.0f) {
+            /* bin-major walk: contiguous stores, strided loads */
+            for (int k = 0; k < nf; k++) {
+                float *dst = pw + (size_t)k * m->batch;
+                const fftwf_complex *src = spec + k;
+                for (int j = 0; j < m->batch; j++)
+                    dst[j] = src[(size_t)j * nf][0] * src[(size_t)j * nf][0] + src[(size_t)j * nf][1] * src[(size_t)j * nf][1];
+            }
+        } else {
+            for (int j = 0; j < m->batch; j++)
+                spectrum_power(spec + (size_t)j * nf, nf, c->power, j, m->batch, pw);
+        }
         /* Band b = sum over its bins of weight * power, for all frames of
          * the batch at once (contiguous, vectorised). */
         for (int b = 0; b < nm; b++) {

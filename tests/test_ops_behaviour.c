@@ -494,12 +494,30 @@ static void test_numerical_extremes(void **state)
 /* ---- thread-count independence ---------------------------------------------- */
 
 /* Runs every op with 1 and with 3 OpenMP threads at sizes above the parallel
- * thresholds; each run appends its outputs and gradients to one buffer. */
+ * thresholds; each run appends its outputs and gradients to one buffer, and
+ * the first run notes where each tensor lies. The project links the OpenMP
+ * build of OpenBLAS, so the thread count also re-partitions the GEMMs, whose
+ * edge kernels may round differently: tensors downstream of a GEMM may differ
+ * by float reordering (normalised error <= 1e-6); all others must be
+ * bit-identical, because every reduction of ours runs inside one thread in a
+ * fixed order. */
+typedef struct {
+    const char *name;
+    size_t offset, count;
+    int exact;
+} kept_tensor;
+static kept_tensor kept[64];
+static int n_kept;
+
 static void run_all_ops(float *out, size_t *n_out)
 {
     uint64_t rng = 91;
     size_t n = 0;
-#define KEEP(ptr, count) (memcpy(out + n, (ptr), (count) * sizeof(float)), n += (count))
+    int exact = 0;
+    n_kept = 0;
+#define KEEP(ptr, cnt)                                                                 \
+    (assert_true(n_kept < 64), kept[n_kept++] = (kept_tensor){#ptr, n, (cnt), exact}, \
+     memcpy(out + n, (ptr), (cnt) * sizeof(float)), n += (cnt))
     { /* conv1d kernel 5: tap gather/scatter, bias fill and bias gradient loops */
         enum { B = 2, IN = 96, OUT = 96, K = 5, T = 200 };
         conv1d_params p = {IN, OUT, K, 2, frand(OUT * IN * K, &rng, -1, 1), frand(OUT, &rng, -1, 1)};
@@ -509,6 +527,7 @@ static void run_all_ops(float *out, size_t *n_out)
         conv1d_backward(&p, x, y, dx, dw, db, B, T, sc);
         KEEP(y, B * OUT * T), KEEP(dx, B * IN * T), KEEP(dw, OUT * IN * K), KEEP(db, OUT);
     }
+    exact = 1;
     { /* batch norm, instance norm, softmax */
         enum { B = 4, C = 64, T = 300, N = B * C * T };
         float *x = frand(N, &rng, -1, 3), *y = fbuf(N), *dy = frand(N, &rng, -1, 1), *dx = fbuf(N);
@@ -525,6 +544,7 @@ static void run_all_ops(float *out, size_t *n_out)
         softmax_backward(y, dy, dx, B * C, T);
         KEEP(y, N), KEEP(dx, N);
     }
+    exact = 0;
     { /* SE, 3 groups */
         se_fixture f;
         se_fixture_init(&f, 3, 32, 4, 4, 300, &rng);
@@ -541,6 +561,7 @@ static void run_all_ops(float *out, size_t *n_out)
         KEEP(f.pooled, (size_t)f.B * 2 * f.C), KEEP(f.dx, N), KEEP(f.g.dwa, nw);
         KEEP(f.g.dbn_weight, f.H), KEEP(f.g.dwb, nw);
     }
+    exact = 1;
     { /* dropout: chunked streams drawn in parallel */
         enum { N = 300000 };
         float *x = frand(N, &rng, -1, 1), *y = fbuf(N), *mask = fbuf(N);
@@ -572,8 +593,16 @@ static void test_thread_count_independence(void **state)
     run_all_ops(b, &nb);
     omp_set_num_threads(saved);
     assert_true(na == nb && na <= CAP);
-    /* each reduction runs inside one thread in a fixed order: bit-identical */
-    assert_true(test_max_abs_diff(a, b, na) == 0.0);
+    for (int k = 0; k < n_kept; k++) {
+        const kept_tensor *t = &kept[k];
+        const double err = t->exact ? test_max_abs_diff(a + t->offset, b + t->offset, t->count)
+                                    : rel_max_err(b + t->offset, a + t->offset, t->count, 1e-6);
+        const double tol = t->exact ? 0.0 : 1e-6;
+        if (err > tol || getenv("MRNET_TEST_VERBOSE"))
+            fprintf(stderr, "%s (%s): 1 vs 3 threads differ by %.3g (tolerance %.3g)\n", t->name,
+                    t->exact ? "exact" : "after a GEMM", err, tol);
+        assert_true(err <= tol);
+    }
 }
 
 int main(void)

@@ -79,8 +79,8 @@ size_t asp_scratch_floats(const asp_params *p, int B, int T)
 //   above the floor, else 0 (clamp passes no gradient where it clamps);
 //   dmu' = dmu - 2 mu dv;  da_t = dmu' x_t + dv x_t^2;
 //   dx_t += a_t (dmu' + 2 dv x_t);  dlogit_t = a_t (da_t - sum_s da_s a_s).
-// The whole batch in one parallel loop: a team per sample, between the
-// per-sample GEMMs, would fight OpenBLAS's threads for the cores.
+// The whole batch in one parallel loop, not a team per sample between the
+// per-sample GEMMs (see conv1d.c on OpenMP teams next to OpenBLAS).
 static void asp_stats_backward(const float *x, const float *a, const float *mu,
                                const float *sg, const float *dout, float *dlogit, float *dx,
                                int B, int C, int T)

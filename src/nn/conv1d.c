@@ -10,11 +10,15 @@
  *
  * Why not im2col: the column matrix is a serial copy of k times the input per
  * sample between GEMMs, while OpenBLAS packs the shifted windows itself, in
- * its own threads. Measured at B=48, T=300 on 2 cores: the first conv
- * (1536 -> 512, k 5) forward 900 -> 545 ms; never slower on 1 thread.
+ * its own threads. Measured at B=48, T=300 on 2 cores (min of 5-8 runs, OpenMP
+ * OpenBLAS): 192 -> 192, k 3 forward 20.8 -> 16.1 ms, backward 37.9 -> 33.5 ms;
+ * 1536 -> 512, k 5 forward 595 -> 552 ms. The copy does not scale with cores,
+ * so the gap grows on bigger machines.
  * Samples run one after another; OpenBLAS threads inside each GEMM. OpenMP
- * teams are kept out of the per-sample loop: OpenBLAS here is the pthread
- * build, and the two runtimes' spinning workers fight for the cores. */
+ * teams are kept out of the per-sample loop: with the pthread build of
+ * OpenBLAS the two runtimes' spinning workers fight for the cores (10x slower
+ * measured), and with the OpenMP build they would only add fork/join per
+ * sample. */
 #include "nn/nn.h"
 
 #include <assert.h>

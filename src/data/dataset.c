@@ -146,6 +146,31 @@ static mrnet_status labels_copy(dataset *ds, char *const *fixed, int n_fixed)
     return MRNET_OK;
 }
 
+/* Removes the flagged items (order kept), recording each as skipped with
+ * reason, or when reason is NULL with "its class is not one of the list". */
+static mrnet_status drop_items(dataset *ds, const unsigned char *drop, const char *reason)
+{
+    int kept = 0;
+    mrnet_status st = MRNET_OK;
+    for (int i = 0; i < ds->n_items; i++) {
+        dataset_item *it = &ds->items[i];
+        if (drop[i] && st == MRNET_OK) {
+            char why[512];
+            if (!reason)
+                snprintf(why, sizeof why, "class '%.200s' is not one of the %d given classes",
+                         it->label, ds->n_labels);
+            st = dataset_skip_add(ds, it->path, reason ? reason : why);
+            if (st == MRNET_OK) {
+                item_free(it);
+                continue;
+            }
+        }
+        ds->items[kept++] = *it;
+    }
+    ds->n_items = kept;
+    return st;
+}
+
 mrnet_status dataset_finalize_labels(dataset *ds, char *const *fixed_labels, int n_fixed)
 {
     free_labels(ds);
@@ -160,25 +185,17 @@ mrnet_status dataset_finalize_labels(dataset *ds, char *const *fixed_labels, int
         MRNET_TRY(labels_from_items(ds));
     }
     /* Set indices; with a fixed list, items of other classes leave the set
-     * (compacted in place, order kept) and are reported. */
-    int kept = 0;
-    mrnet_status st = MRNET_OK;
+     * (order kept) and are reported. */
+    unsigned char *drop = calloc((size_t)(ds->n_items ? ds->n_items : 1), 1);
+    if (!drop)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory finalizing labels");
     for (int i = 0; i < ds->n_items; i++) {
         dataset_item *it = &ds->items[i];
         it->label_index = it->label[0] ? dataset_label_index(ds, it->label) : -1;
-        if (st == MRNET_OK && it->label[0] && it->label_index < 0) {
-            char reason[512];
-            snprintf(reason, sizeof reason, "class '%.200s' is not one of the %d given classes",
-                     it->label, ds->n_labels);
-            st = dataset_skip_add(ds, it->path, reason);
-            if (st == MRNET_OK) {
-                item_free(it);
-                continue;
-            }
-        }
-        ds->items[kept++] = *it;
+        drop[i] = it->label[0] && it->label_index < 0;
     }
-    ds->n_items = kept;
+    mrnet_status st = drop_items(ds, drop, NULL);
+    free(drop);
     return st;
 }
 
@@ -413,21 +430,7 @@ mrnet_status dataset_class_weights(const dataset *ds, const char *split, float *
 
 mrnet_status dataset_drop(dataset *ds, const unsigned char *drop, const char *reason)
 {
-    int kept = 0;
-    mrnet_status st = MRNET_OK;
-    for (int i = 0; i < ds->n_items; i++) {
-        dataset_item *it = &ds->items[i];
-        if (drop[i] && st == MRNET_OK) {
-            st = dataset_skip_add(ds, it->path, reason);
-            if (st == MRNET_OK) {
-                item_free(it);
-                continue;
-            }
-        }
-        ds->items[kept++] = *it;
-    }
-    ds->n_items = kept;
-    return st;
+    return drop_items(ds, drop, reason ? reason : "dropped");
 }
 
 mrnet_status dataset_copy_labels(dataset *dst, const dataset *src)

@@ -41,6 +41,14 @@ mrnet_status strvec_push(strvec *s, const char *str)
     return MRNET_OK;
 }
 
+mrnet_status strvec_push_unique(strvec *s, const char *str)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], str) == 0)
+            return MRNET_OK;
+    return strvec_push(s, str);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

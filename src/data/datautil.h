@@ -16,6 +16,9 @@ typedef struct {
 
 void strvec_free(strvec *s);
 mrnet_status strvec_push(strvec *s, const char *str);
+/* Appends str unless an equal string is already there (linear: for short
+ * lists such as class names). */
+mrnet_status strvec_push_unique(strvec *s, const char *str);
 /* Sorts with strcmp (byte order, so the result does not depend on locale). */
 void strvec_sort(strvec *s);
 

@@ -242,11 +242,7 @@ static mrnet_status finalize_mrnet_order(dataset *ds)
             const dataset_item *it = &ds->items[order[j].index];
             if ((strcmp(it->split, "train") == 0) != (pass == 0))
                 continue;
-            bool seen = false;
-            for (int k = 0; k < labels.n && !seen; k++)
-                seen = strcmp(labels.v[k], it->label) == 0;
-            if (!seen)
-                st = strvec_push(&labels, it->label);
+            st = strvec_push_unique(&labels, it->label);
         }
     free(order);
     if (st == MRNET_OK)

@@ -280,13 +280,8 @@ static mrnet_status finalize_first_appearance(dataset *ds)
 {
     strvec labels = {0};
     mrnet_status st = MRNET_OK;
-    for (int i = 0; i < ds->n_items && st == MRNET_OK; i++) {
-        bool seen = false;
-        for (int k = 0; k < labels.n && !seen; k++)
-            seen = strcmp(labels.v[k], ds->items[i].label) == 0;
-        if (!seen)
-            st = strvec_push(&labels, ds->items[i].label);
-    }
+    for (int i = 0; i < ds->n_items && st == MRNET_OK; i++)
+        st = strvec_push_unique(&labels, ds->items[i].label);
     if (st == MRNET_OK)
         st = dataset_finalize_labels(ds, labels.v, labels.n);
     strvec_free(&labels);

@@ -164,6 +164,15 @@ static void svg_text(sbuf *b, double x, double y, double size, const char *ancho
     sb_printf(b, "</text>\n");
 }
 
+/* An axis title turned by angle degrees (-90: reads bottom-up) about (x, y). */
+static void svg_text_turned(sbuf *b, double x, double y, double angle, const char *text)
+{
+    char attrs[128];
+    snprintf(attrs, sizeof attrs, "fill=\"#222\" transform=\"rotate(%.0f %.1f %.1f)\"", angle, x,
+             y);
+    svg_text(b, x, y, 13, "middle", attrs, text);
+}
+
 typedef struct {
     double lo, hi, step;
     int decimals;
@@ -376,18 +385,10 @@ mrnet_status svg_line_chart(const char *path, const svg_line_options *opt,
     /* axis titles */
     if (opt->x_label)
         svg_text(&b, cx, H - 16, 13, "middle", "fill=\"#222\"", opt->x_label);
-    if (opt->y_label) {
-        char rot[96];
-        snprintf(rot, sizeof rot, "fill=\"#222\" transform=\"rotate(-90 %.1f %.1f)\"", 22.0,
-                 (top + bottom) / 2);
-        svg_text(&b, 22, (top + bottom) / 2, 13, "middle", rot, opt->y_label);
-    }
-    if (right && opt->y2_label) {
-        char rot[96];
-        snprintf(rot, sizeof rot, "fill=\"#222\" transform=\"rotate(90 %.1f %.1f)\"", W - 22.0,
-                 (top + bottom) / 2);
-        svg_text(&b, W - 22, (top + bottom) / 2, 13, "middle", rot, opt->y2_label);
-    }
+    if (opt->y_label)
+        svg_text_turned(&b, 22, (top + bottom) / 2, -90, opt->y_label);
+    if (right && opt->y2_label)
+        svg_text_turned(&b, W - 22, (top + bottom) / 2, 90, opt->y2_label);
     /* series, clipped to the plot area */
     sb_printf(&b,
               "<defs><clipPath id=\"plot\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
@@ -522,12 +523,8 @@ mrnet_status svg_bar_chart(const char *path, const svg_bar_options *opt,
               left, top, left, bottom);
     if (opt->x_label)
         svg_text(&b, cx, H - 14, 13, "middle", "fill=\"#222\"", opt->x_label);
-    if (opt->y_label) {
-        char rot[96];
-        snprintf(rot, sizeof rot, "fill=\"#222\" transform=\"rotate(-90 %.1f %.1f)\"", 20.0,
-                 (top + bottom) / 2);
-        svg_text(&b, 20, (top + bottom) / 2, 13, "middle", rot, opt->y_label);
-    }
+    if (opt->y_label)
+        svg_text_turned(&b, 20, (top + bottom) / 2, -90, opt->y_label);
     sb_printf(&b, "</svg>\n");
 #undef MAPY
     mrnet_status st = sb_write(&b, path);
@@ -636,10 +633,7 @@ mrnet_status svg_confusion_matrix(const char *path, const char *title, const int
         }
     }
     svg_text(&b, x0 + grid / 2, H - 12, 13, "middle", "fill=\"#222\"", "Predicted class");
-    char rot[96];
-    snprintf(rot, sizeof rot, "fill=\"#222\" transform=\"rotate(-90 %.1f %.1f)\"", 18.0,
-             y0 + grid / 2);
-    svg_text(&b, 18, y0 + grid / 2, 13, "middle", rot, "True class");
+    svg_text_turned(&b, 18, y0 + grid / 2, -90, "True class");
     /* colour bar: share of the true class's examples */
     sb_printf(&b, "<defs><linearGradient id=\"blues\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">");
     for (int i = 0; i <= 8; i++) {

@@ -14,6 +14,8 @@ static const command commands[] = {
     {"extract", cmd_extract, "compute features of a folder, manifest or dataset into a feature store"},
     {"features", cmd_features, "compute the features of one file (.npy, .safetensors, picture)"},
     {"forward", cmd_forward, "run a checkpoint on a safetensors input (and one training step)"},
+    {"predict", cmd_predict, "classify audio files and folders (top-k labels, timeline)"},
+    {"embed", cmd_embed, "write the embeddings of audio files (similarity, recommendation)"},
     {"eval", cmd_eval, "accuracy, macro-F1 and confusion matrix of a checkpoint on a store"},
     {"train", cmd_train, "train MRNet on a feature store with the paper's recipe"},
     {"info", cmd_info, "show a checkpoint's configuration, size and route weights"},

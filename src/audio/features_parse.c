@@ -1,0 +1,104 @@
+#include "audio/features_parse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/error.h"
+
+static int index_of(const char *value, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(value, names[i]))
+            return i;
+    return -1;
+}
+
+static mrnet_status bad(const char *key, const char *value)
+{
+    return mrnet_fail(MRNET_ERR_FORMAT, "feature settings: bad value '%s' for '%s'", value, key);
+}
+
+static mrnet_status set_number(const char *key, const char *value, double *out)
+{
+    char *end;
+    double v = strtod(value, &end);
+    if (end == value || *end)
+        return bad(key, value);
+    *out = v;
+    return MRNET_OK;
+}
+
+/* One key=value token. */
+static mrnet_status apply(features_options *o, const char *key, const char *value)
+{
+    static const char *const kinds[] = {"mel", "waveform"}, *const quality[] = {"qq", "hq", "vhq"},
+                             *const yes_no[] = {"no", "yes"}, *const pads[] = {"reflect", "constant"},
+                             *const scales[] = {"htk", "slaney"}, *const norms[] = {"none", "slaney"},
+                             *const logs[] = {"none", "ln", "log10", "db"};
+    melspec_config *m = &o->mel;
+    double v = 0;
+    int i;
+#define CHOICE(names, field, type)                                                     \
+    do {                                                                               \
+        if ((i = index_of(value, names, (int)(sizeof names / sizeof names[0]))) < 0)  \
+            return bad(key, value);                                                    \
+        field = (type)i;                                                               \
+    } while (0)
+    if (!strcmp(key, "kind")) CHOICE(kinds, o->kind, features_kind);
+    else if (!strcmp(key, "channels")) return audio_channels_parse(value, &o->audio.channels) == MRNET_OK ? MRNET_OK : bad(key, value);
+    else if (!strcmp(key, "resample")) CHOICE(quality, o->audio.quality, resample_quality);
+    else if (!strcmp(key, "center")) CHOICE(yes_no, m->center, bool);
+    else if (!strcmp(key, "window_norm")) CHOICE(yes_no, m->window_normalize, bool);
+    else if (!strcmp(key, "pad")) CHOICE(pads, m->pad_mode, mel_pad);
+    else if (!strcmp(key, "scale")) CHOICE(scales, m->scale, mel_scale);
+    else if (!strcmp(key, "norm")) CHOICE(norms, m->norm, mel_norm);
+    else if (!strcmp(key, "log")) CHOICE(logs, m->log, mel_log);
+    else {
+        MRNET_TRY(set_number(key, value, &v));
+        if (!strcmp(key, "rate")) o->audio.sample_rate = (int)v;
+        else if (!strcmp(key, "offset")) o->audio.offset = v;
+        else if (!strcmp(key, "duration")) o->audio.duration = v;
+        else if (!strcmp(key, "sr")) m->sample_rate = (int)v;
+        else if (!strcmp(key, "n_fft")) m->n_fft = (int)v;
+        else if (!strcmp(key, "win")) m->win_length = (int)v;
+        else if (!strcmp(key, "hop")) m->hop_length = (int)v;
+        else if (!strcmp(key, "n_mels")) m->n_mels = (int)v;
+        else if (!strcmp(key, "f_min")) m->f_min = (float)v;
+        else if (!strcmp(key, "f_max")) m->f_max = (float)v;
+        else if (!strcmp(key, "power")) m->power = (float)v;
+        else if (!strcmp(key, "log_mult")) m->log_mult = (float)v;
+        else if (!strcmp(key, "log_offset")) m->log_offset = (float)v;
+        else if (!strcmp(key, "amin")) m->amin = (float)v;
+        else if (!strcmp(key, "top_db")) m->top_db = (float)v;
+        else return mrnet_fail(MRNET_ERR_FORMAT, "feature settings: unknown key '%s'", key);
+    }
+#undef CHOICE
+    return MRNET_OK;
+}
+
+mrnet_status features_options_parse(const char *line, features_options *opt)
+{
+    features_options_default(opt);
+    if (!line || !*line)
+        return mrnet_fail(MRNET_ERR_FORMAT, "feature settings: empty");
+    char *copy = strdup(line);
+    if (!copy)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    mrnet_status st = MRNET_OK;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, " ", &save); tok && st == MRNET_OK;
+         tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            st = mrnet_fail(MRNET_ERR_FORMAT, "feature settings: token '%s' is not key=value", tok);
+            break;
+        }
+        *eq = '\0';
+        st = apply(opt, tok, eq + 1);
+    }
+    free(copy);
+    if (st == MRNET_OK && opt->kind == FEATURES_MEL)
+        opt->audio.sample_rate = opt->mel.sample_rate;
+    return st;
+}

@@ -40,9 +40,8 @@ void se_forward(const se_params *p, const float *x, float *y, float *m, float *z
     const int G = p->groups, C = p->channels, Cb = p->bottleneck;
     const long rows = (long)B * G * C;
     se_time_mean(x, m, rows, T);
-    for (int g = 0; g < G; g++) {
+    for (int g = 0; g < G; g++)
         se_dense(m + g * C, G * C, p->wa[g], p->ba[g], z + g * Cb, G * Cb, B, C, Cb);
-    }
     relu_forward(z, z, (size_t)B * G * Cb);
     for (int g = 0; g < G; g++)
         se_dense(z + g * Cb, G * Cb, p->wb[g], p->bb[g], s + g * C, G * C, B, Cb, C);
@@ -57,15 +56,25 @@ void se_forward(const se_params *p, const float *x, float *y, float *m, float *z
     }
 }
 
-// d (B, N) with leading dim ld -> dbias (N) += sum over b
-static void se_bias_grad(const float *d, int ld, float *dbias, int B, int N)
+// The backward of se_dense: dout (B,N) with leading dim ldo, its input in (B,K)
+// with leading dim ldi -> dbias (N) +=, dW (N,K) +=, din (B,K) = (overwritten,
+// leading dim ldi).
+static void se_dense_backward(const float *dout, int ldo, const float *in, int ldi,
+                              const float *w, float *dw, float *dbias, float *din, int B, int K,
+                              int N)
 {
     for (int n = 0; n < N; n++) {
         double acc = 0.0;
         for (int b = 0; b < B; b++)
-            acc += d[(size_t)b * ld + n];
+            acc += dout[(size_t)b * ldo + n];
         dbias[n] += (float)acc;
     }
+    // dW (N,K) += dout^T (N,B) . in (B,K)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, B, 1.0f, dout, ldo, in, ldi, 1.0f,
+                dw, K);
+    // din (B,K) = dout (B,N) . W (N,K)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, K, N, 1.0f, dout, ldo, w, K, 0.0f,
+                din, ldi);
 }
 
 // ds (B,G*C) = sum_t dy x, then through the sigmoid: dsp = ds s (1 - s)
@@ -92,28 +101,14 @@ void se_backward(const se_params *p, const se_grads *g, const float *x, const fl
     const long rows = (long)B * GC;
     float *dsp = scratch, *dz = scratch + (size_t)B * GC, *dm = dsp;
     se_scale_grad(x, s, dy, dsp, rows, T);
-    for (int k = 0; k < G; k++) {
-        const float *dspk = dsp + k * C, *zk = z + k * Cb;
-        se_bias_grad(dspk, GC, g->dbb[k], B, C);
-        // dWb (C,Cb) += dsp_k^T (C,B) . z_k (B,Cb)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, Cb, B, 1.0f, dspk, GC, zk, GCb,
-                    1.0f, g->dwb[k], Cb);
-        // dz_k (B,Cb) = dsp_k (B,C) . Wb (C,Cb)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, Cb, C, 1.0f, dspk, GC,
-                    p->wb[k], Cb, 0.0f, dz + k * Cb, GCb);
-    }
+    for (int k = 0; k < G; k++) /* conv_b: dsp -> dz */
+        se_dense_backward(dsp + k * C, GC, z + k * Cb, GCb, p->wb[k], g->dwb[k], g->dbb[k],
+                          dz + k * Cb, B, Cb, C);
     relu_backward(z, dz, dz, (size_t)B * GCb);
     /* dsp is dead from here on: its space takes dm. */
-    for (int k = 0; k < G; k++) {
-        const float *dzk = dz + k * Cb, *mk = m + k * C;
-        se_bias_grad(dzk, GCb, g->dba[k], B, Cb);
-        // dWa (Cb,C) += dz_k^T (Cb,B) . m_k (B,C)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cb, C, B, 1.0f, dzk, GCb, mk, GC,
-                    1.0f, g->dwa[k], C);
-        // dm_k (B,C) = dz_k (B,Cb) . Wa (Cb,C)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, C, Cb, 1.0f, dzk, GCb,
-                    p->wa[k], C, 0.0f, dm + k * C, GC);
-    }
+    for (int k = 0; k < G; k++) /* conv_a: dz -> dm */
+        se_dense_backward(dz + k * Cb, GCb, m + k * C, GC, p->wa[k], g->dwa[k], g->dba[k],
+                          dm + k * C, B, C, Cb);
     // dx += dy s (the scaling) + dm / T (the time mean feeding m)
     const float inv_t = 1.0f / (float)T;
 #pragma omp parallel for schedule(static) if ((size_t)rows * T >= SE_PARALLEL_MIN)

@@ -1,0 +1,167 @@
+/* The training options shared by mrnet train and mrnet cv, and their
+ * progress display. */
+#include "train_flags.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+
+void train_flags_usage(FILE *out, const char *synopsis, const char *what)
+{
+    fprintf(out,
+            "usage: %s\n%s"
+            "data:\n"
+            "  --fold K             validate on fold K, train on the other folds\n"
+            "                       (default: the split column, train / valid)\n"
+            "  --crop-seconds S     training crop (default 6)\n"
+            "  --frame-rate F       frames per second, for stores of .npy features\n"
+            "recipe (defaults are the paper's):\n"
+            "  --epochs N           (1000)          --batch N        (48, last partial dropped)\n"
+            "  --lr X               (1e-3)          --lr-min X       (5e-4)\n"
+            "  --restart-epochs N   (1000, T_0)     --restart-mult N (2, T_mult)\n"
+            "  --weight-decay X     (1e-4)          --dropout P      (0.5)\n"
+            "  --no-class-weights   plain cross entropy\n"
+            "  --no-noise           no Gaussian noise   --noise-per-example  draw per example\n"
+            "  --noise-p P --noise-mean LO,HI --noise-std LO,HI   (0.7, -0.03,0.03, 0.05,0.1)\n"
+            "  --drop-route LIST    route ablation, e.g. L1 or H,M2\n"
+            "  --seed N             (0) same seed, same run\n"
+            "model:\n"
+            "  --channels C (512)  --embed E (128)  --dilations a,b,c (2,3,4)  --scale N (8)\n"
+            "output:\n"
+            "  --resume             continue OUT_DIR/last.safetensors\n"
+            "  --select-f1          keep the best epoch by macro-F1 instead of accuracy\n"
+            "  --quiet              no progress lines\n"
+            "Ctrl-C saves the state and stops; run again with --resume to continue.\n",
+            synopsis, what);
+}
+
+enum {
+    OPT_FOLD = 256, OPT_CROP, OPT_RATE, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_LR_MIN, OPT_T0,
+    OPT_TMULT, OPT_WD, OPT_DROPOUT, OPT_NO_CW, OPT_NO_NOISE, OPT_NOISE_EX, OPT_NOISE_P,
+    OPT_NOISE_MEAN, OPT_NOISE_STD, OPT_DROP_ROUTE, OPT_SEED, OPT_CHANNELS, OPT_EMBED,
+    OPT_DILATIONS, OPT_SCALE, OPT_RESUME, OPT_SELECT_F1, OPT_QUIET
+};
+
+static bool parse_pair(const char *s, float *lo, float *hi)
+{
+    double a, b;
+    char extra;
+    if (sscanf(s, "%lf,%lf%c", &a, &b, &extra) != 2 || !(a <= b))
+        return false;
+    *lo = (float)a;
+    *hi = (float)b;
+    return true;
+}
+
+bool train_flags_apply(int c, const char *arg, trainer_options *o, bool *quiet)
+{
+    long v;
+    double d;
+    switch (c) {
+    case OPT_FOLD: return cli_parse_int(arg, 0, 1000, &v) && ((o->valid_fold = (int)v), true);
+    case OPT_CROP: return cli_parse_double(arg, &o->crop_seconds) && o->crop_seconds > 0;
+    case OPT_RATE: return cli_parse_double(arg, &o->frame_rate) && o->frame_rate > 0;
+    case OPT_EPOCHS: return cli_parse_int(arg, 1, 1000000, &v) && ((o->epochs = (int)v), true);
+    case OPT_BATCH: return cli_parse_int(arg, 2, 100000, &v) && ((o->batch = (int)v), true);
+    case OPT_LR: return cli_parse_double(arg, &o->lr_max) && o->lr_max >= 0;
+    case OPT_LR_MIN: return cli_parse_double(arg, &o->lr_min) && o->lr_min >= 0;
+    case OPT_T0: return cli_parse_int(arg, 1, 100000000, &o->restart_epochs);
+    case OPT_TMULT: return cli_parse_int(arg, 1, 1000, &o->restart_mult);
+    case OPT_WD: return cli_parse_double(arg, &o->weight_decay) && o->weight_decay >= 0;
+    case OPT_DROPOUT:
+        return cli_parse_double(arg, &d) && d >= 0 && d < 1 && ((o->dropout = (float)d), true);
+    case OPT_NO_CW: o->class_weights = false; return true;
+    case OPT_NO_NOISE: o->noise = false; return true;
+    case OPT_NOISE_EX: o->noise_per_example = true; return true;
+    case OPT_NOISE_P:
+        return cli_parse_double(arg, &d) && d >= 0 && d <= 1 && ((o->noise_cfg.p = (float)d), true);
+    case OPT_NOISE_MEAN: return parse_pair(arg, &o->noise_cfg.mean_lo, &o->noise_cfg.mean_hi);
+    case OPT_NOISE_STD:
+        return parse_pair(arg, &o->noise_cfg.std_lo, &o->noise_cfg.std_hi) && o->noise_cfg.std_lo >= 0;
+    case OPT_DROP_ROUTE: return mrnet_parse_routes(arg, &o->drop_routes) == MRNET_OK;
+    case OPT_SEED: return cli_parse_int(arg, 0, 0x7fffffffffffffffL, &v) && ((o->seed = (uint64_t)v), true);
+    case OPT_CHANNELS: return cli_parse_int(arg, 16, 16384, &v) && ((o->channels = (int)v), true);
+    case OPT_EMBED: return cli_parse_int(arg, 1, 65536, &v) && ((o->embed = (int)v), true);
+    case OPT_DILATIONS:
+        return sscanf(arg, "%d,%d,%d", &o->dilations[0], &o->dilations[1], &o->dilations[2]) == 3 &&
+               o->dilations[0] > 0 && o->dilations[1] > 0 && o->dilations[2] > 0;
+    case OPT_SCALE: return cli_parse_int(arg, 2, 16, &v) && ((o->scale = (int)v), true);
+    case OPT_RESUME: o->resume = true; return true;
+    case OPT_SELECT_F1: o->select_macro_f1 = true; return true;
+    case OPT_QUIET: *quiet = true; return true;
+    }
+    return false;
+}
+
+void train_flags_progress(void *ctx, const trainer_progress *p)
+{
+    train_view *v = ctx;
+    if (v->quiet)
+        return;
+    if (!p->epoch_done) {
+        cli_progress_print(&v->bar, p->batch == p->batches, "%sepoch %d/%d [%s] %d/%d loss %.4f acc %.3f %.1f samples/s lr %.2e",
+                           v->prefix ? v->prefix : "", p->epoch, p->epochs, cli_bar(p->batch, p->batches, 20), p->batch,
+                           p->batches, p->loss, p->accuracy, p->samples_per_s, p->lr);
+        return;
+    }
+    cli_progress_done(&v->bar);
+    fprintf(stderr, "%sepoch %d/%d: train loss %.4f acc %.3f | valid loss %.4f acc %.3f macro-F1 %.3f%s\n",
+            v->prefix ? v->prefix : "", p->epoch, p->epochs, p->loss, p->accuracy, p->valid_loss,
+            p->valid_accuracy, p->valid_macro_f1, p->best ? "  (best)" : "");
+}
+
+const struct option train_flags_options[] = {
+    {"fold", required_argument, 0, OPT_FOLD}, {"crop-seconds", required_argument, 0, OPT_CROP},
+    {"frame-rate", required_argument, 0, OPT_RATE}, {"epochs", required_argument, 0, OPT_EPOCHS},
+    {"batch", required_argument, 0, OPT_BATCH}, {"lr", required_argument, 0, OPT_LR},
+    {"lr-min", required_argument, 0, OPT_LR_MIN}, {"restart-epochs", required_argument, 0, OPT_T0},
+    {"restart-mult", required_argument, 0, OPT_TMULT}, {"weight-decay", required_argument, 0, OPT_WD},
+    {"dropout", required_argument, 0, OPT_DROPOUT}, {"no-class-weights", no_argument, 0, OPT_NO_CW},
+    {"no-noise", no_argument, 0, OPT_NO_NOISE}, {"noise-per-example", no_argument, 0, OPT_NOISE_EX},
+    {"noise-p", required_argument, 0, OPT_NOISE_P}, {"noise-mean", required_argument, 0, OPT_NOISE_MEAN},
+    {"noise-std", required_argument, 0, OPT_NOISE_STD}, {"drop-route", required_argument, 0, OPT_DROP_ROUTE},
+    {"seed", required_argument, 0, OPT_SEED}, {"channels", required_argument, 0, OPT_CHANNELS},
+    {"embed", required_argument, 0, OPT_EMBED}, {"dilations", required_argument, 0, OPT_DILATIONS},
+    {"scale", required_argument, 0, OPT_SCALE}, {"resume", no_argument, 0, OPT_RESUME},
+    {"select-f1", no_argument, 0, OPT_SELECT_F1}, {"quiet", no_argument, 0, OPT_QUIET},
+    {0, 0, 0, 0}};
+
+int train_flags_parse(int argc, char **argv, const char *cmd, trainer_options *o, bool *quiet,
+                      const struct option *extra, bool (*on_extra)(int c, const char *arg, void *ctx),
+                      void *ctx, const char *synopsis, const char *what)
+{
+    struct option all[80];
+    int n = 0;
+    all[n++] = (struct option){"output", required_argument, 0, 'o'};
+    all[n++] = (struct option){"help", no_argument, 0, 'h'};
+    for (int i = 0; extra && extra[i].name && n < 40; i++)
+        all[n++] = extra[i];
+    for (int i = 0; train_flags_options[i].name && n < 79; i++)
+        all[n++] = train_flags_options[i];
+    all[n] = (struct option){0, 0, 0, 0};
+    int c, index;
+    while ((c = getopt_long(argc, argv, "o:h", all, &index)) != -1) {
+        bool ok;
+        if (c == 'o') {
+            o->out_dir = optarg;
+            continue;
+        }
+        if (c == 'h') {
+            train_flags_usage(stdout, synopsis, what);
+            return 0;
+        }
+        if (c == '?') {
+            train_flags_usage(stderr, synopsis, what);
+            return 2;
+        }
+        ok = c < 256 + 64 && c >= 256 ? train_flags_apply(c, optarg, o, quiet)
+                                       : on_extra && on_extra(c, optarg, ctx);
+        if (!ok)
+            return cli_error(cmd, 2, "bad value '%s' for --%s%s%s", optarg ? optarg : "",
+                             all[index].name, strcmp(all[index].name, "drop-route") ? "" : ": ",
+                             strcmp(all[index].name, "drop-route") ? "" : mrnet_last_error());
+    }
+    return -1;
+}

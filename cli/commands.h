@@ -9,6 +9,7 @@ int cmd_features(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_cv(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"embed", cmd_embed, "write the embeddings of audio files (similarity, recommendation)"},
     {"routes", cmd_routes, "the learned route weights as a table and a bar chart, compared"},
     {"cv", cmd_cv, "k-fold cross-validation: train and test every fold, mean and std"},
+    {"demo", cmd_demo, "the whole pipeline on generated music: features, training, evaluation"},
     {"eval", cmd_eval, "accuracy, macro-F1 and confusion matrix of a checkpoint on a store"},
     {"train", cmd_train, "train MRNet on a feature store with the paper's recipe"},
     {"info", cmd_info, "show a checkpoint's configuration, size and route weights"},

@@ -11,17 +11,17 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"demo", cmd_demo, "the whole pipeline on generated music: features, training, evaluation"},
     {"extract", cmd_extract, "compute features of a folder, manifest or dataset into a feature store"},
     {"features", cmd_features, "compute the features of one file (.npy, .safetensors, picture)"},
-    {"forward", cmd_forward, "run a checkpoint on a safetensors input (and one training step)"},
+    {"train", cmd_train, "train MRNet on a feature store with the paper's recipe"},
+    {"eval", cmd_eval, "accuracy, macro-F1 and confusion matrix of a checkpoint on a store"},
+    {"cv", cmd_cv, "k-fold cross-validation: train and test every fold, mean and std"},
+    {"routes", cmd_routes, "the learned route weights as a table and a bar chart, compared"},
     {"predict", cmd_predict, "classify audio files and folders (top-k labels, timeline)"},
     {"embed", cmd_embed, "write the embeddings of audio files (similarity, recommendation)"},
-    {"routes", cmd_routes, "the learned route weights as a table and a bar chart, compared"},
-    {"cv", cmd_cv, "k-fold cross-validation: train and test every fold, mean and std"},
-    {"demo", cmd_demo, "the whole pipeline on generated music: features, training, evaluation"},
-    {"eval", cmd_eval, "accuracy, macro-F1 and confusion matrix of a checkpoint on a store"},
-    {"train", cmd_train, "train MRNet on a feature store with the paper's recipe"},
     {"info", cmd_info, "show a checkpoint's configuration, size and route weights"},
+    {"forward", cmd_forward, "run a checkpoint on a safetensors input (and one training step)"},
 };
 
 static void usage(FILE *out)

@@ -4,6 +4,7 @@
  *
  *   bench_step [--batches 8,48] [--T 300] [--repeats 3] [--what forward,train_step]
  *              [--in-dim D --in-channels S --layers L]   (e.g. 48 1 1 for log-mel)
+ *              [--channels C --embed E]
  *
  * Per measurement: one warm-up, then the median of --repeats; one JSON line
  * {"impl":"mrnet","what":..,"B":..,"T":..,"ms":..,"samples_per_s":..,"threads":..}.
@@ -81,6 +82,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--in-dim")) cfg.in_dim = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--in-channels")) cfg.in_channels = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--layers")) cfg.n_layers = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--channels")) cfg.channels = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--embed")) cfg.embed = atoi(argv[i + 1]);
         else { fprintf(stderr, "bench_step: unknown option %s\n", argv[i]); return 2; }
     }
     if (repeats < 1 || repeats > 64 || T < 1) {

@@ -124,7 +124,7 @@ static void mrblock_backward(mrnet_model *m, int i, int B, int T)
     zero(ws->g_x_drop, (size_t)B * C * T);
     conv1d_params rp = conv_view(&blk->residual);
     conv1d_backward(&rp, xd, ws->g_block_out, ws->g_x_drop, blk->residual.dweight,
-                    blk->residual.dbias, B, T, NULL);
+                    blk->residual.dbias, B, T, ws->scratch);
 
     const float *wa[MRNET_MAX_SE_GROUPS], *ba[MRNET_MAX_SE_GROUPS], *wb[MRNET_MAX_SE_GROUPS],
         *bb[MRNET_MAX_SE_GROUPS];

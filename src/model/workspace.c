@@ -30,16 +30,29 @@ static void carve_cbr(carver *c, cbr_cache *cc, size_t channels, size_t N)
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
+static size_t conv_scratch(const conv_layer *c, int T)
+{
+    conv1d_params p = conv_view(c);
+    return conv1d_scratch_floats(&p, T);
+}
+
+static size_t cbr_scratch(const cbr_layer *c, int T) { return conv_scratch(&c->conv, T); }
+
+/* The largest scratch any op of the model asks for. */
 static size_t scratch_floats(const mrnet_model *m, int B, int T)
 {
     const mrnet_config *cfg = &m->cfg;
-    conv1d_params fst = conv_view(&m->fst.conv);
-    conv1d_params split = conv_view(&m->blocks[0].convs[0].conv);
-    size_t n = conv1d_scratch_floats(&fst, T);
+    size_t n = cbr_scratch(&m->fst, T);
     for (int i = 0; i < MRNET_BLOCKS; i++) {
-        split = conv_view(&m->blocks[i].convs[0].conv);
-        n = max_size(n, conv1d_scratch_floats(&split, T));
+        const mrblock_layers *blk = &m->blocks[i];
+        n = max_size(n, cbr_scratch(&blk->conv1, T));
+        n = max_size(n, cbr_scratch(&blk->convs[0], T));
+        n = max_size(n, cbr_scratch(&blk->conv3, T));
+        n = max_size(n, conv_scratch(&blk->residual, T));
+        n = max_size(n, cbr_scratch(&m->reprocessing[i], T));
     }
+    n = max_size(n, cbr_scratch(&m->r_global, T));
+    n = max_size(n, cbr_scratch(&m->l_conv, T));
     size_t se = (size_t)B * (size_t)cfg->se_groups * (size_t)(3 * cfg->channels / cfg->se_groups +
                                                               m->se_bottleneck);
     n = max_size(n, se);

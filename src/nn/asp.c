@@ -69,8 +69,11 @@ void asp_forward(const asp_params *p, const float *x, float *out, asp_cache *c, 
 
 size_t asp_scratch_floats(const asp_params *p, int B, int T)
 {
-    /* the logits' gradient (B,C,T) + the hidden gradient (B,H,T) */
-    return (size_t)B * (p->channels + p->hidden) * T;
+    /* the logits' gradient (B,C,T) + the hidden gradient (B,H,T) + the
+     * convs' own scratch (per-thread weight gradients) */
+    const conv1d_params ca = asp_conv_a(p), cb = asp_conv_b(p);
+    size_t conv = conv1d_scratch_floats(&ca, T), conv_b = conv1d_scratch_floats(&cb, T);
+    return (size_t)B * (p->channels + p->hidden) * T + (conv > conv_b ? conv : conv_b);
 }
 
 // dout (B,2C) -> dlogit (B,C,T), the softmax input's gradient, and
@@ -118,12 +121,13 @@ void asp_backward(const asp_params *p, const asp_grads *g, const float *x, const
     const conv1d_params ca = asp_conv_a(p), cb = asp_conv_b(p);
     const size_t nh = (size_t)B * p->hidden * T;
     float *dlogit = scratch, *dth = scratch + (size_t)B * p->channels * T;
+    float *conv_scratch = dth + nh;
     asp_stats_backward(x, c->a, c->mu, c->sg, dout, dlogit, dx, B, p->channels, T);
     memset(dth, 0, nh * sizeof(float));
-    conv1d_backward(&cb, c->th, dlogit, dth, g->dwb, g->dbb, B, T, NULL);
+    conv1d_backward(&cb, c->th, dlogit, dth, g->dwb, g->dbb, B, T, conv_scratch);
     tanh_backward(c->th, dth, dth, nh);
     batchnorm_backward(&p->bn, c->h, c->bn_mean, c->bn_rstd, dth, dth, g->dbn_weight,
                        g->dbn_bias, B, T);
     relu_backward(c->h, dth, dth, nh);
-    conv1d_backward(&ca, x, dth, dx, g->dwa, g->dba, B, T, NULL);
+    conv1d_backward(&ca, x, dth, dx, g->dwa, g->dba, B, T, conv_scratch);
 }

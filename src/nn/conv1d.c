@@ -14,15 +14,20 @@
  * OpenBLAS): 192 -> 192, k 3 forward 20.8 -> 16.1 ms, backward 37.9 -> 33.5 ms;
  * 1536 -> 512, k 5 forward 595 -> 552 ms. The copy does not scale with cores,
  * so the gap grows on bigger machines.
- * Samples run one after another; OpenBLAS threads inside each GEMM. OpenMP
- * teams are kept out of the per-sample loop: with the pthread build of
- * OpenBLAS the two runtimes' spinning workers fight for the cores (10x slower
- * measured), and with the OpenMP build they would only add fork/join per
- * sample. */
+ * Threads: with at least as many samples as threads, the samples are split
+ * into one contiguous chunk per thread and each GEMM runs single-threaded
+ * inside it (the OpenMP build of OpenBLAS does that within a parallel
+ * region): one fork/join per call instead of one per GEMM, which dominated
+ * at MRNet's sizes (thousands of GEMMs a step). The weight gradient is then
+ * accumulated per thread in scratch and summed in thread order, so results
+ * depend on the thread count only through that float reordering. With fewer
+ * samples than threads (inference on one track), samples run one after
+ * another and OpenBLAS threads inside each GEMM. */
 #include "nn/nn.h"
 
 #include <assert.h>
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
 /* Below this many floats an OpenMP team costs more than the loop. */
@@ -46,12 +51,27 @@ static int conv1d_tap(const conv1d_params *p, int j, int T, int *t0, int *t1)
     return shift;
 }
 
+/* The taps (k > 1), and one weight gradient per thread beyond the first. */
 size_t conv1d_scratch_floats(const conv1d_params *p, int T)
 {
-    (void)T; /* the taps need the weight twice (value, gradient), not the signal */
-    if (p->kernel == 1)
-        return 0;
-    return 2 * (size_t)p->kernel * (size_t)p->out_ch * (size_t)p->in_ch;
+    (void)T; /* the taps need the weight, not the signal */
+    size_t w = (size_t)p->kernel * (size_t)p->out_ch * (size_t)p->in_ch;
+    size_t threads = (size_t)omp_get_max_threads();
+    return (p->kernel > 1 ? 2 * w : 0) + (threads > 1 ? threads * w : 0);
+}
+
+/* Batch-parallel when every thread gets a sample. */
+static int conv1d_threads(int B)
+{
+    int n = omp_get_max_threads();
+    return (n > 1 && B >= n && !omp_in_parallel()) ? n : 1;
+}
+
+/* Samples [*b0, *b1) of thread `id` among n: contiguous, balanced. */
+static void conv1d_chunk(int B, int id, int n, int *b0, int *b1)
+{
+    *b0 = (int)((long)B * id / n);
+    *b1 = (int)((long)B * (id + 1) / n);
 }
 
 // weight (out,in,k) -> taps (k,out,in)
@@ -106,17 +126,23 @@ void conv1d_forward(const conv1d_params *p, const float *x, float *y, int B, int
         taps = scratch;
     }
     fill_bias(y, p->bias, B, out, T);
-    for (int b = 0; b < B; b++) {
-        const float *xb = x + b * xs;
-        float *yb = y + b * ys;
-        for (int j = 0; j < k; j++) {
-            int t0, t1;
-            const int s = conv1d_tap(p, j, T, &t0, &t1);
-            if (t1 <= t0)
-                continue;
-            // yb[:, t0:t1] (out, n) += W_j (out,in) . xb[:, t0+s : t1+s] (in, n)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, t1 - t0, in, 1.0f,
-                        taps + j * tap, in, xb + t0 + s, T, 1.0f, yb + t0, T);
+    const int n = conv1d_threads(B);
+#pragma omp parallel num_threads(n) if (n > 1)
+    {
+        int b0, b1;
+        conv1d_chunk(B, omp_get_thread_num(), omp_get_num_threads(), &b0, &b1);
+        for (int b = b0; b < b1; b++) {
+            const float *xb = x + b * xs;
+            float *yb = y + b * ys;
+            for (int j = 0; j < k; j++) {
+                int t0, t1;
+                const int s = conv1d_tap(p, j, T, &t0, &t1);
+                if (t1 <= t0)
+                    continue;
+                // yb[:, t0:t1] (out, n) += W_j (out,in) . xb[:, t0+s : t1+s] (in, n)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, t1 - t0, in, 1.0f,
+                            taps + j * tap, in, xb + t0 + s, T, 1.0f, yb + t0, T);
+            }
         }
     }
 }
@@ -155,21 +181,41 @@ void conv1d_backward(const conv1d_params *p, const float *x, const float *dy, fl
             conv1d_gather_taps(p, scratch);
         memset(dtaps, 0, k * tap * sizeof(float));
     }
-    for (int b = 0; b < B; b++) {
-        const float *xb = x + b * xs, *dyb = dy + b * ys;
-        for (int j = 0; j < k; j++) {
-            int t0, t1;
-            const int s = conv1d_tap(p, j, T, &t0, &t1);
-            if (t1 <= t0)
-                continue;
-            // dW_j (out,in) += dy_b[:, t0:t1] (out,n) . x_b[:, t0+s : t1+s]^T (n,in)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, out, in, t1 - t0, 1.0f,
-                        dyb + t0, T, xb + t0 + s, T, 1.0f, dtaps + j * tap, in);
-            // dx_b[:, t0+s : t1+s] (in,n) += W_j^T (in,out) . dy_b[:, t0:t1] (out,n)
-            if (dx)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, t1 - t0, out, 1.0f,
-                            taps + j * tap, in, dyb + t0, T, 1.0f, dx + b * xs + t0 + s, T);
+    /* without scratch (kernel 1), no room for per-thread partials */
+    const int n = scratch ? conv1d_threads(B) : 1;
+    /* thread 0 accumulates into dtaps, thread i > 0 into its own partial */
+    float *partials = scratch + (k > 1 ? 2 * k * tap : 0);
+    if (n > 1)
+        memset(partials, 0, (size_t)(n - 1) * k * tap * sizeof(float));
+#pragma omp parallel num_threads(n) if (n > 1)
+    {
+        int id = omp_get_thread_num(), b0, b1;
+        conv1d_chunk(B, id, omp_get_num_threads(), &b0, &b1);
+        float *dt = id == 0 ? dtaps : partials + (size_t)(id - 1) * k * tap;
+        for (int b = b0; b < b1; b++) {
+            const float *xb = x + b * xs, *dyb = dy + b * ys;
+            for (int j = 0; j < k; j++) {
+                int t0, t1;
+                const int s = conv1d_tap(p, j, T, &t0, &t1);
+                if (t1 <= t0)
+                    continue;
+                // dW_j (out,in) += dy_b[:, t0:t1] (out,n) . x_b[:, t0+s : t1+s]^T (n,in)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, out, in, t1 - t0, 1.0f,
+                            dyb + t0, T, xb + t0 + s, T, 1.0f, dt + j * tap, in);
+                // dx_b[:, t0+s : t1+s] (in,n) += W_j^T (in,out) . dy_b[:, t0:t1] (out,n)
+                if (dx)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, t1 - t0, out, 1.0f,
+                                taps + j * tap, in, dyb + t0, T, 1.0f, dx + b * xs + t0 + s, T);
+            }
         }
+    }
+    /* partial gradients summed in thread order */
+    for (int i = 1; i < n; i++) {
+        const float *part = partials + (size_t)(i - 1) * k * tap;
+        size_t total = (size_t)k * tap;
+#pragma omp parallel for schedule(static) if (total >= CONV_PARALLEL_MIN)
+        for (size_t e = 0; e < total; e++)
+            dtaps[e] += part[e];
     }
     if (k > 1)
         conv1d_scatter_taps(p, dtaps, dweight);

@@ -47,6 +47,9 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--what", default="forward,train_step")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--in-dim", type=int, default=PAPER["in_dim"])
+    ap.add_argument("--in-channels", type=int, default=PAPER["in_channels"])
+    ap.add_argument("--layers", type=int, default=PAPER["n_layers"])
     a = ap.parse_args()
     whats = [w.strip() for w in a.what.split(",") if w.strip()]
     for w in whats:
@@ -54,7 +57,7 @@ def main():
             ap.error(f"--what: unknown measurement {w!r} (forward, train_step)")
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    cfg = MRNetConfig(**PAPER)
+    cfg = MRNetConfig(**dict(PAPER, in_dim=a.in_dim, in_channels=a.in_channels, n_layers=a.layers))
     model, head = MRNet(cfg, dropout=0.5), Head(cfg.embed, cfg.classes)
     params = list(model.parameters()) + list(head.parameters())
     opt = make_optimizer(params)

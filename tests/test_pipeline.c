@@ -1,0 +1,216 @@
+/* The user-facing pipeline through the command line: demo, extract, train,
+ * eval, cv, routes, predict, embed, info, with their error paths. Small
+ * models and data so the whole program runs in seconds. */
+#include "testutil.h"
+
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tensor/safetensors.h"
+
+static const char *demo_dir;
+
+static int run_demo(void **state)
+{
+    (void)state;
+    static char dir[512];
+    snprintf(dir, sizeof dir, "%s", test_path("demo"));
+    int rc = test_run_cli("demo -o '%s' --clips 6 --epochs 2 --channels 16 --embed 8 --batch 6 "
+                          "--crop-seconds 2 --quiet", dir);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", test_cli_output());
+        return -1;
+    }
+    demo_dir = dir;
+    return 0;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char p[1024];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &sb) == 0 && sb.st_size > 0;
+}
+
+static void demo_outputs(void **state)
+{
+    (void)state;
+    const char *files[] = {"run/best.safetensors", "run/last.safetensors", "run/curve.svg",
+                           "run/log.jsonl", "confusion.svg", "metrics.json", "routes.svg",
+                           "data/manifest.csv", "store/index.jsonl"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (!exists(demo_dir, files[i]))
+            fail_msg("demo did not write %s", files[i]);
+    /* a second run keeps the data and the finished training */
+    assert_int_equal(test_run_cli("demo -o '%s' --clips 6 --epochs 2 --channels 16 --embed 8 "
+                                  "--batch 6 --crop-seconds 2 --quiet", demo_dir), 0);
+    assert_non_null(strstr(test_cli_output(), "0 written, 30 kept"));
+    assert_non_null(strstr(test_cli_output(), "0 computed, 30 reused"));
+}
+
+static void eval_json_and_views(void **state)
+{
+    (void)state;
+    const char *json = test_path("eval.json"), *svg = test_path("eval.svg");
+    assert_int_equal(test_run_cli("eval '%s/run/best.safetensors' '%s/store' --json '%s' "
+                                  "--confusion '%s' --crop-seconds 2 --hop-seconds 1",
+                                  demo_dir, demo_dir, json, svg), 0);
+    const char *out = test_cli_output();
+    assert_non_null(strstr(out, "accuracy"));
+    assert_non_null(strstr(out, "confusion matrix"));
+    assert_non_null(strstr(out, "(test, view windows)"));
+    char *text;
+    FILE *f = fopen(json, "r");
+    assert_non_null(f);
+    text = calloc(1, 1 << 16);
+    assert_true(fread(text, 1, (1 << 16) - 1, f) > 0);
+    fclose(f);
+    assert_non_null(strstr(text, "\"macro_f1\""));
+    assert_non_null(strstr(text, "\"confusion\""));
+    assert_non_null(strstr(text, "\"view\":\t\"windows\""));
+    free(text);
+    for (int v = 0; v < 2; v++)
+        assert_int_equal(test_run_cli("eval '%s/run/best.safetensors' '%s/store' --view %s "
+                                      "--split valid --crop-seconds 2",
+                                      demo_dir, demo_dir, v ? "full" : "crop"), 0);
+    /* errors: unknown view, no such split, missing checkpoint */
+    assert_int_equal(test_run_cli("eval '%s/run/best.safetensors' '%s/store' --view sideways",
+                                  demo_dir, demo_dir), 2);
+    assert_int_equal(test_run_cli("eval '%s/run/best.safetensors' '%s/store' --split nope",
+                                  demo_dir, demo_dir), 1);
+    assert_non_null(strstr(test_cli_output(), "no labelled entries in nope"));
+    assert_int_equal(test_run_cli("eval '%s/none.safetensors' '%s/store'", demo_dir, demo_dir), 1);
+    assert_non_null(strstr(test_cli_output(), "none.safetensors"));
+}
+
+static void predict_formats_and_bad_files(void **state)
+{
+    (void)state;
+    /* a garbage file among real ones is reported and skipped */
+    const char *junk = test_path("junk.wav");
+    assert_int_equal(test_write_file(junk, "not audio at all", 16), 0);
+    assert_int_equal(test_run_cli("predict '%s/run/best.safetensors' '%s/data/techno' '%s' "
+                                  "--top 2 --format jsonl --crop-seconds 2",
+                                  demo_dir, demo_dir, junk), 0);
+    const char *out = test_cli_output();
+    assert_non_null(strstr(out, "{\"path\":"));
+    assert_non_null(strstr(out, "\"probability\":"));
+    assert_non_null(strstr(out, "skipped"));
+    assert_non_null(strstr(out, "junk.wav"));
+    int lines = 0;
+    for (const char *p = out; (p = strstr(p, "{\"path\":")); p++)
+        lines++;
+    assert_int_equal(lines, 6);
+    assert_int_equal(test_run_cli("predict '%s/run/best.safetensors' '%s/data/waltz/waltz.000.wav' "
+                                  "--format csv --timeline --crop-seconds 2 --hop-seconds 2",
+                                  demo_dir, demo_dir), 0);
+    out = test_cli_output();
+    assert_non_null(strstr(out, "path,start,end,label1,probability1"));
+    assert_non_null(strstr(out, ",0.000,2.000,"));
+    /* only bad inputs: exit 1; a missing path: exit 1 naming it */
+    assert_int_equal(test_run_cli("predict '%s/run/best.safetensors' '%s'", demo_dir, junk), 1);
+    assert_int_equal(test_run_cli("predict '%s/run/best.safetensors' /no/such/file.wav", demo_dir), 1);
+    assert_non_null(strstr(test_cli_output(), "/no/such/file.wav"));
+}
+
+static void embed_outputs(void **state)
+{
+    (void)state;
+    const char *st_path = test_path("emb.safetensors"), *csv = test_path("emb.csv");
+    assert_int_equal(test_run_cli("embed '%s/run/best.safetensors' '%s/data/jazz' -o '%s' "
+                                  "--crop-seconds 2", demo_dir, demo_dir, st_path), 0);
+    st_file *f;
+    assert_int_equal(st_open(st_path, &f), MRNET_OK);
+    const st_tensor *t = st_find(f, "embeddings");
+    assert_non_null(t);
+    assert_int_equal(t->shape[0], 6);
+    assert_int_equal(t->shape[1], 8);
+    assert_non_null(strstr(st_meta(f, "paths"), "jazz.000.wav"));
+    st_close(f);
+    assert_int_equal(test_run_cli("embed '%s/run/best.safetensors' '%s/data/jazz' -o '%s' "
+                                  "--crop-seconds 2", demo_dir, demo_dir, csv), 0);
+    assert_int_equal(test_run_cli("embed '%s/run/best.safetensors' '%s/data/jazz'", demo_dir,
+                                  demo_dir), 2); /* -o is required */
+}
+
+static void routes_and_info(void **state)
+{
+    (void)state;
+    const char *svg = test_path("routes.svg");
+    assert_int_equal(test_run_cli("routes '%s/run/best.safetensors' '%s' --svg '%s' --names demo,tiny",
+                                  demo_dir, test_source_path("tests/golden/tiny_a.ckpt.safetensors"),
+                                  svg), 0);
+    const char *out = test_cli_output();
+    assert_non_null(strstr(out, "demo"));
+    assert_non_null(strstr(out, "0.75844")); /* tiny_a's L1 weight */
+    assert_non_null(strstr(out, "M3"));
+    assert_int_equal(test_run_cli("info '%s/run/best.safetensors'", demo_dir), 0);
+    assert_non_null(strstr(test_cli_output(), "ballad"));
+    assert_int_equal(test_run_cli("routes /no/such.safetensors"), 1);
+}
+
+static void cross_validation(void **state)
+{
+    (void)state;
+    /* the demo manifest with a fold column: 2 folds */
+    char src[600], dst[600], line[1024];
+    snprintf(src, sizeof src, "%s/data/manifest.csv", demo_dir);
+    snprintf(dst, sizeof dst, "%s/data/folds.csv", demo_dir);
+    FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
+    assert_non_null(in);
+    assert_non_null(out);
+    int n = 0;
+    while (fgets(line, sizeof line, in)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        fprintf(out, "%s,%s\n", line, n == 0 ? "fold" : (n % 2 ? "0" : "1"));
+        n++;
+    }
+    fclose(in);
+    fclose(out);
+    const char *store = test_path("fold-store"), *cv = test_path("cv");
+    assert_int_equal(test_run_cli("extract '%s' -o '%s' --quiet", dst, store), 0);
+    assert_int_equal(test_run_cli("cv '%s' -o '%s' --epochs 1 --batch 6 --channels 16 --embed 8 "
+                                  "--crop-seconds 2 --quiet", store, cv), 0);
+    const char *o = test_cli_output();
+    assert_non_null(strstr(o, "fold 0: accuracy"));
+    assert_non_null(strstr(o, "fold 1: accuracy"));
+    assert_non_null(strstr(o, "cross-validation over 2 folds"));
+    assert_true(exists(cv, "cv.json"));
+    assert_true(exists(cv, "confusion.svg"));
+    /* a store without folds */
+    assert_int_equal(test_run_cli("cv '%s/store' -o '%s' --epochs 1", demo_dir, test_path("cv2")), 1);
+    assert_non_null(strstr(test_cli_output(), "folds"));
+}
+
+static void train_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(test_run_cli("train '%s/store' -o '%s' --lr abc", demo_dir, test_path("t")), 2);
+    assert_int_equal(test_run_cli("train '%s/store' -o '%s' --drop-route X1", demo_dir, test_path("t")), 2);
+    assert_non_null(strstr(test_cli_output(), "X1"));
+    assert_int_equal(test_run_cli("train '%s/store'", demo_dir), 2); /* no -o */
+    assert_int_equal(test_run_cli("train /no/store -o '%s'", test_path("t")), 1);
+    assert_non_null(strstr(test_cli_output(), "/no/store"));
+    /* ablation run: the checkpoint records the dropped route */
+    assert_int_equal(test_run_cli("train '%s/store' -o '%s' --epochs 1 --batch 6 --channels 16 "
+                                  "--embed 8 --crop-seconds 2 --drop-route H --quiet",
+                                  demo_dir, test_path("ablate")), 0);
+    assert_int_equal(test_run_cli("routes '%s/best.safetensors'", test_path("ablate")), 0);
+    assert_non_null(strstr(test_cli_output(), "x: route switched off"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(demo_outputs),       cmocka_unit_test(eval_json_and_views),
+        cmocka_unit_test(predict_formats_and_bad_files), cmocka_unit_test(embed_outputs),
+        cmocka_unit_test(routes_and_info),    cmocka_unit_test(cross_validation),
+        cmocka_unit_test(train_errors),
+    };
+    return cmocka_run_group_tests(tests, run_demo, NULL);
+}

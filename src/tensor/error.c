@@ -43,7 +43,13 @@ mrnet_status mrnet_fail_context(mrnet_status status, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last_error)
-        snprintf(last_error + n, sizeof last_error - (size_t)n, ": %s", old);
+    /* append ": old", truncated to the buffer */
+    size_t used = n < 0 ? 0 : (size_t)n;
+    if (used + 2 < sizeof last_error) {
+        memcpy(last_error + used, ": ", 2);
+        size_t room = sizeof last_error - used - 3, len = strlen(old);
+        memcpy(last_error + used + 2, old, len < room ? len : room);
+        last_error[used + 2 + (len < room ? len : room)] = '\0';
+    }
     return status;
 }

@@ -159,15 +159,6 @@ static mrnet_status train(const demo_options *o, const char *store, char *run_di
     return MRNET_OK;
 }
 
-static int argmax(const float *p, int K)
-{
-    int b = 0;
-    for (int k = 1; k < K; k++)
-        if (p[k] > p[b])
-            b = k;
-    return b;
-}
-
 /* Test-split metrics (whole clips, windows averaged), confusion matrix, and
  * the predictions of a few clips. */
 static mrnet_status evaluate(const demo_options *o, const char *store_dir, const char *run_dir)
@@ -223,7 +214,7 @@ static mrnet_status evaluate(const demo_options *o, const char *store_dir, const
         feature_source src = store_source(&ctx, 1);
         st = evaluate_source(m, &src, &eo, p, NULL, NULL, NULL);
         if (st == MRNET_OK) {
-            int best = argmax(p, K);
+            int best = eval_argmax(p, K);
             printf("      %-32s -> %-10s %.2f (true: %s)\n", shown ? shown + 6 : e->source,
                    names[best], p[best], e->label);
         }

@@ -245,7 +245,7 @@ static int model_label_index(const mrnet_model *model, const char *label)
     return -1;
 }
 
-static int argmax_row(const float *p, int K)
+int eval_argmax(const float *p, int K)
 {
     int best = 0;
     for (int k = 1; k < K; k++)
@@ -287,7 +287,7 @@ mrnet_status evaluate_store(mrnet_model *model, const featstore *store, store_se
     if (st == MRNET_OK && *used)
         st = evaluate_source(model, &src, o, probs, NULL, NULL, NULL);
     for (int i = 0; st == MRNET_OK && i < *used; i++)
-        st = confusion_add(cm, truth[i], argmax_row(probs + (size_t)i * K, K));
+        st = confusion_add(cm, truth[i], eval_argmax(probs + (size_t)i * K, K));
     free(probs);
     free(entries);
     free(truth);

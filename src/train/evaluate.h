@@ -64,6 +64,9 @@ typedef struct {
 mrnet_status evaluate_store(mrnet_model *model, const featstore *store, store_selection sel,
                             const eval_options *o, confusion_matrix *cm, int *used, int *unknown);
 
+/* Index of the largest of K scores (the first on ties). */
+int eval_argmax(const float *scores, int K);
+
 /* Model input (S, 1, len, D) from features (S, D, len): the layout of
  * mrnet_forward with L = 1. */
 void features_to_input(const float *feat, int S, int D, int64_t len, float *input);

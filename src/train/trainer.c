@@ -345,15 +345,6 @@ static mrnet_status build_batch(trainer *t, const int *entries, int B, int epoch
     return MRNET_OK;
 }
 
-static int argmax(const float *z, int K)
-{
-    int best = 0;
-    for (int k = 1; k < K; k++)
-        if (z[k] > z[best])
-            best = k;
-    return best;
-}
-
 static mrnet_status train_batch(trainer *t, const int *entries, int B, int epoch, int batch,
                                 double lr)
 {
@@ -369,7 +360,7 @@ static mrnet_status train_batch(trainer *t, const int *entries, int B, int epoch
     mrnet_adamw_step(t->adamw, mrnet_model_params(t->model), mrnet_model_grads(t->model), lr);
     t->loss_sum += loss;
     for (int k = 0; k < B; k++)
-        t->correct += argmax(t->logits + (size_t)k * t->n_labels, t->n_labels) == t->batch_labels[k];
+        t->correct += eval_argmax(t->logits + (size_t)k * t->n_labels, t->n_labels) == t->batch_labels[k];
     t->seen += B;
     return MRNET_OK;
 }
@@ -396,7 +387,7 @@ static mrnet_status validate(trainer *t, epoch_record *r)
         int y = featstore_get(t->store, t->valid[i])->label_index;
         const float *p = probs + (size_t)i * K;
         loss -= log(p[y] > 1e-12f ? p[y] : 1e-12f);
-        confusion_add(&cm, y, argmax(p, K));
+        confusion_add(&cm, y, eval_argmax(p, K));
     }
     metrics_report rep;
     if (st == MRNET_OK && (st = metrics_compute(&cm, &rep)) == MRNET_OK) {

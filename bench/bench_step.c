@@ -116,8 +116,9 @@ int main(int argc, char **argv)
                 continue;
             double ms = median_ms(&s, pass == 1, repeats);
             printf("{\"impl\":\"mrnet\",\"what\":\"%s\",\"B\":%d,\"T\":%d,\"ms\":%.1f,"
-                   "\"samples_per_s\":%.2f,\"threads\":%d}\n",
-                   name, s.B, T, ms, s.B * 1e3 / ms, omp_get_max_threads());
+                   "\"samples_per_s\":%.2f,\"threads\":%d,\"workspace_gib\":%.2f}\n",
+                   name, s.B, T, ms, s.B * 1e3 / ms, omp_get_max_threads(),
+                   mrnet_model_workspace_bytes(s.model) / 1073741824.0);
             fflush(stdout);
         }
         mrnet_adamw_free(s.opt);

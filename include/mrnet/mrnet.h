@@ -84,6 +84,9 @@ const mrnet_config *mrnet_model_config(const mrnet_model *model);
 size_t mrnet_model_param_count(const mrnet_model *model, bool with_head);
 /* Plans the workspace for batches up to max_batch and lengths up to max_frames. */
 mrnet_status mrnet_model_reserve(mrnet_model *model, int max_batch, int max_frames);
+/* Bytes of the planned workspace (activations and their gradients); 0 before
+ * the first reserve or forward. */
+size_t mrnet_model_workspace_bytes(const mrnet_model *model);
 /* Training-time options: dropout probability (0.5 in the recipe) and the
  * routes switched off (bit j = route j, see mrnet_route_name). */
 void mrnet_model_set_dropout(mrnet_model *model, float p);

@@ -111,6 +111,11 @@ mrnet_status mrnet_model_reserve(mrnet_model *m, int max_batch, int max_frames)
     return model_workspace_reserve(m, max_batch, max_frames);
 }
 
+size_t mrnet_model_workspace_bytes(const mrnet_model *m)
+{
+    return m->ws ? model_workspace_floats(m->ws) * sizeof(float) : 0;
+}
+
 void mrnet_model_set_dropout(mrnet_model *m, float p)
 {
     m->dropout = p;

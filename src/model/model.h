@@ -111,6 +111,7 @@ mrnet_status model_add_metadata(const mrnet_model *m, struct st_writer *w);
 /* Workspace planning (workspace.c). */
 mrnet_status model_workspace_reserve(mrnet_model *m, int max_batch, int max_frames);
 void model_workspace_free(model_workspace *ws);
+size_t model_workspace_floats(const model_workspace *ws);
 
 /* nn parameter views of the layer descriptors. */
 static inline conv1d_params conv_view(const conv_layer *c)

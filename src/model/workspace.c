@@ -153,6 +153,8 @@ static void layout(const mrnet_model *m, model_workspace *ws, carver *c, int B, 
     ws->g_norm = carve(c, SD * N);
 }
 
+size_t model_workspace_floats(const model_workspace *ws) { return ws->floats; }
+
 void model_workspace_free(model_workspace *ws)
 {
     if (ws) {

@@ -48,7 +48,7 @@ static int parse(int argc, char **argv, forward_options *o)
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     *o = (forward_options){.dropout = 0.5, .lr = 1e-3, .weight_decay = 1e-4};
     int c;
-    long seed;
+    long seed = 0;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         bool ok = true;
         switch (c) {
@@ -151,7 +151,9 @@ static mrnet_status run(forward_run *r, const forward_options *o)
     const mrnet_config *cfg = mrnet_model_config(r->model);
     if (o->drop_routes) {
         unsigned mask;
-        MRNET_TRY(mrnet_parse_routes(o->drop_routes, &mask));
+        mrnet_status st = mrnet_parse_routes(o->drop_routes, &mask);
+        if (st != MRNET_OK)
+            return mrnet_fail_context(st, "--drop-route");
         MRNET_TRY(mrnet_model_set_drop_routes(r->model, mask));
     }
     MRNET_TRY(st_open(o->input, &r->in));

@@ -24,6 +24,8 @@ int cmd_info(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 's' && cli_parse_int(optarg, 1, 64, &in_channels))
             continue;
+        if (c == 's')
+            return cli_error("info", 2, "bad value '%s' for --in-channels (1 to 64)", optarg);
         if (c == 'h') {
             usage(stdout);
             return 0;

@@ -131,10 +131,12 @@ static void bad_option_values(void **state)
                   "usage", NULL);
     expect_output(test_run_cli("forward '%s' '%s'", ckpt, in), 2, "usage", NULL); /* no -o */
     expect_output(test_run_cli("forward '%s' -o '%s'", ckpt, out), 2, "usage", NULL);
-    expect_output(test_run_cli("info --in-channels x '%s'", ckpt), 2, "usage", NULL);
+    expect_output(test_run_cli("info --in-channels x '%s'", ckpt), 2, "'x'", "--in-channels",
+                  NULL);
+    expect_output(test_run_cli("info --in-channels 65 '%s'", ckpt), 2, "--in-channels", NULL);
     /* A bad route list is a failure of the run, named. */
     expect_output(test_run_cli("forward '%s' '%s' -o '%s' --drop-route L1,Q7", ckpt, in, out), 1,
-                  "'Q7'", NULL);
+                  "--drop-route", "'Q7'", NULL);
     assert_false(exists(out));
 }
 

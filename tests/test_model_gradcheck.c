@@ -435,7 +435,8 @@ static void thread_count(void **state)
     omp_set_num_threads(saved);
 
     assert_true(fabs(loss[0] - loss[1]) <= 1e-6 * fabs(loss[0]));
-    assert_true(test_max_abs_diff(logits[0], logits[1], TB * 3) <= 1e-5 * test_max_abs(logits[0], TB * 3));
+    assert_true(test_max_abs_diff(logits[0], logits[1], TB * 3) <=
+                1e-5 * test_max_abs(logits[0], TB * 3));
     size_t n = mrnet_model_param_count(m[0], true);
     double gmax = test_max_abs(grads[0], n);
     double worst = 0;

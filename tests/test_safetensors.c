@@ -270,6 +270,8 @@ static void writer_rejects(void **state)
                      MRNET_ERR_ARG);
     assert_int_equal(st_writer_add(w, "__metadata__", ST_F32, 1, (int64_t[]){4}, x),
                      MRNET_ERR_ARG);
+    assert_int_equal(st_writer_add(w, "odd", (st_dtype)42, 1, (int64_t[]){4}, x), MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "'odd'"));
     /* The failed adds left the writer usable. */
     const char *path = test_path("after_rejects.safetensors");
     assert_int_equal(st_writer_save(w, path), MRNET_OK);
@@ -323,6 +325,16 @@ static void header_not_json(void **state)
                       "not a JSON object", NULL);
     expect_open_error(header_file("string.safetensors", "\"tensors\"", 0), MRNET_ERR_FORMAT,
                       "not a JSON object", NULL);
+    /* Padding after the object is spaces (or JSON whitespace), nothing else. */
+    expect_open_error(header_file("trailing.safetensors", "{}  {\"x\": 1}", 0), MRNET_ERR_FORMAT,
+                      "after its JSON object", NULL);
+    static const char nul_padded[16] = {8,   0,   0, 0,   0,   0,   0,   0,
+                                        '{', '}', 0, ' ', ' ', ' ', ' ', ' '};
+    const char *path = test_path("trailing_nul.safetensors");
+    assert_int_equal(test_write_file(path, nul_padded, sizeof nul_padded), 0);
+    expect_open_error(path, MRNET_ERR_FORMAT, "after its JSON object", NULL);
+    st_file *f = open_ok(header_file("padded.safetensors", "{} \t\r\n    ", 0));
+    st_close(f);
 }
 
 /* One tensor entry "t" whose fields are `fields`, over `data_len` bytes. */

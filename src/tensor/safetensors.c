@@ -145,8 +145,9 @@ static mrnet_status parse_tensor(st_file *f, const cJSON *entry, size_t data_siz
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: tensor '%s': data_offsets must be [begin, end]",
                           f->path, name);
     if (offsets[0] > offsets[1])
-        return mrnet_fail(MRNET_ERR_FORMAT, "%s: tensor '%s': data_offsets [%lld, %lld] end before "
-                          "they begin", f->path, name, (long long)offsets[0], (long long)offsets[1]);
+        return mrnet_fail(MRNET_ERR_FORMAT,
+                          "%s: tensor '%s': data_offsets [%lld, %lld] end before they begin",
+                          f->path, name, (long long)offsets[0], (long long)offsets[1]);
     if ((uint64_t)offsets[1] > data_size)
         return mrnet_fail(MRNET_ERR_FORMAT,
                           "%s: tensor '%s': data_offsets [%lld, %lld] outside the %zu data bytes "
@@ -225,9 +226,17 @@ static mrnet_status check_unique_keys(st_file *f, const cJSON *root, int n)
 static mrnet_status parse_header(st_file *f, const char *json, size_t json_len,
                                  const unsigned char *data, size_t data_size)
 {
-    cJSON *root = cJSON_ParseWithLength(json, json_len);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, json_len, &end, false);
     if (!root)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: header is not valid JSON", f->path);
+    /* cJSON stops after the first value; the format allows only padding. */
+    for (; end && end < json + json_len; end++)
+        if (!strchr(" \t\r\n", *end) || !*end) {
+            cJSON_Delete(root);
+            return mrnet_fail(MRNET_ERR_FORMAT, "%s: header has bytes after its JSON object",
+                              f->path);
+        }
     mrnet_status st = MRNET_OK;
     span *spans = NULL;
     if (!cJSON_IsObject(root)) {
@@ -446,6 +455,8 @@ mrnet_status st_writer_add(st_writer *w, const char *name, st_dtype dtype, int n
 {
     if (ndim < 0 || ndim > ST_MAX_DIMS)
         return mrnet_fail(MRNET_ERR_ARG, "tensor '%s': %d dimensions", name, ndim);
+    if ((int)dtype < 0 || (int)dtype >= N_DTYPES)
+        return mrnet_fail(MRNET_ERR_ARG, "tensor '%s': unknown dtype %d", name, (int)dtype);
     for (int i = 0; i < ndim; i++)
         if (shape[i] < 0)
             return mrnet_fail(MRNET_ERR_ARG, "tensor '%s': negative dimension %lld", name,

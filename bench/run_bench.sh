@@ -3,7 +3,10 @@
 # prints the ratios. Needs a built tree (bash scripts/build.sh) and, for the
 # PyTorch side, Debian's python3-torch and python3-torchaudio.
 #
-#   bash bench/run_bench.sh [--quick] [--threads N]
+#   bash bench/run_bench.sh [--quick] [--threads N] [--wait-policy passive|active]
+#
+# Both sides use libgomp and get the same OMP_WAIT_POLICY (default passive,
+# as the mrnet tool sets for itself).
 #
 # Sections: the network (paper WavLM configuration and the log-mel
 # configuration; forward and training step), log-mel extraction (per core),
@@ -14,21 +17,23 @@ threads=2
 batches=8,48
 repeats=3
 extract_clips=300
+policy=PASSIVE
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) batches=8; repeats=1; extract_clips=100 ;;
     --threads) threads=$2; shift ;;
+    --wait-policy) policy=$(echo "$2" | tr a-z A-Z); shift ;;
     *) echo "run_bench: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
-export OMP_NUM_THREADS=$threads
+export OMP_NUM_THREADS=$threads OMP_WAIT_POLICY=$policy
 py=/usr/bin/python3
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%F)"
-echo "# threads: $threads"
+echo "# threads: $threads, OMP_WAIT_POLICY=$policy, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 
 ratio() { # file_a file_b key -> lines "what B ms_a ms_b ratio"
   $py - "$1" "$2" <<'PY'

@@ -38,8 +38,8 @@ static void usage(FILE *out)
             "Runs the whole pipeline on synthetic music it generates (5 styles): features,\n"
             "training, evaluation on held-out clips, plots and predictions. A few minutes on\n"
             "2 cores. Results in DIR (default mrnet-demo).\n"
-            "  --clips N        clips per style (default 40, 8 s each)\n"
-            "  --epochs N       (default 30)   --channels C (default 64)  --embed E (default 64)\n"
+            "  --clips N        clips per style (default 60, 8 s each)\n"
+            "  --epochs N       (default 40)   --channels C (default 96)  --embed E (default 64)\n"
             "  --batch N        (default 16)   --crop-seconds S (default 4)\n"
             "  --seed N         (default 1)\n"
             "  --quiet          no progress lines\n");
@@ -54,7 +54,7 @@ static int parse(int argc, char **argv, demo_options *o)
         {"crop-seconds", required_argument, 0, 'r'}, {"seed", required_argument, 0, 's'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    *o = (demo_options){.out = "mrnet-demo", .clips = 40, .epochs = 30, .channels = 64,
+    *o = (demo_options){.out = "mrnet-demo", .clips = 60, .epochs = 40, .channels = 96,
                         .embed = 64, .batch = 16, .seconds = 8, .crop_seconds = 4, .seed = 1};
     int c, index;
     long v;

@@ -5,6 +5,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "tensor/safetensors.h"
 
 static void usage(FILE *out)
 {
@@ -60,7 +61,17 @@ int cmd_info(int argc, char **argv)
         printf(" (none stored)");
     for (int k = 0; k < cfg->classes && mrnet_model_label(m, k); k++)
         printf(" %s", mrnet_model_label(m, k));
-    printf("\nroute weights\n");
+    printf("\n");
+    st_file *f;
+    if (st_open(path, &f) == MRNET_OK) { /* what training recorded */
+        const char *features = st_meta(f, "mrnet.features"), *train = st_meta(f, "mrnet.train");
+        if (features)
+            printf("features     %s\n", features);
+        if (train)
+            printf("training     %s\n", train);
+        st_close(f);
+    }
+    printf("route weights\n");
     const float *w = mrnet_model_route_weights(m);
     for (int j = 0; j < MRNET_ROUTES; j++)
         printf("  %-3s %9.5f%s\n", mrnet_route_name(j), w[j],

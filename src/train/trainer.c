@@ -488,11 +488,18 @@ static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds
     double metric = t->n_valid ? (t->opt->select_macro_f1 ? r.valid_f1 : r.valid_acc)
                                : r.train_acc;
     *best = t->best_epoch == 0 || metric > t->best_metric;
-    const char *meta[] = {"mrnet.features", t->settings, NULL};
     if (*best) {
         t->best_epoch = t->epoch;
         t->best_metric = metric;
-        MRNET_TRY(mrnet_model_save(t->model, t->path_best, meta));
+        /* the recipe (noise place included) and the epoch, for the record */
+        cJSON *recipe = options_json(t);
+        cJSON_AddNumberToObject(recipe, "epoch", t->epoch);
+        char *text = cJSON_PrintUnformatted(recipe);
+        cJSON_Delete(recipe);
+        const char *meta[] = {"mrnet.features", t->settings, "mrnet.train", text ? text : "{}", NULL};
+        mrnet_status st = mrnet_model_save(t->model, t->path_best, meta);
+        free(text);
+        MRNET_TRY(st);
     }
     t->epoch++;
     t->next_batch = 0;

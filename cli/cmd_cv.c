@@ -14,6 +14,7 @@
 #include "data/featstore.h"
 #include "plot/svg.h"
 #include "tensor/error.h"
+#include "tensor/fileio.h"
 #include "train/evaluate.h"
 #include "train/metrics.h"
 #include "train_flags.h"
@@ -81,7 +82,7 @@ static mrnet_status evaluate_fold(const char *path, const featstore *fs, int fol
     eval_options eo = {.view = view, .crop = crop, .hop = crop / 2, .batch = batch};
     int used = 0, unknown = 0;
     if (st == MRNET_OK)
-        st = evaluate_store(m, fs, (store_selection){NULL, fold}, &eo, &cm, &used, &unknown);
+        st = evaluate_store(m, fs, (store_selection){NULL, fold}, &eo, &cm, &used, &unknown, NULL, NULL);
     metrics_report r;
     if (st == MRNET_OK && (st = metrics_compute(&cm, &r)) == MRNET_OK) {
         *acc = r.accuracy;
@@ -116,8 +117,8 @@ int cmd_cv(int argc, char **argv)
     if (optind + 1 != argc || !o.out_dir)
         return cli_error("cv", 2, "usage: mrnet cv STORE -o OUT_DIR [options] (--help)");
     const char *store_dir = argv[optind], *out = o.out_dir;
-    if (mkdir(out, 0777) != 0 && errno != EEXIST)
-        return cli_error("cv", 1, "%s: cannot create: %s", out, strerror(errno));
+    if (make_dirs(out) != MRNET_OK)
+        return cli_fail("cv", MRNET_ERR_IO);
     featstore *fs;
     mrnet_status st = featstore_open(store_dir, &fs);
     if (st != MRNET_OK)

@@ -18,6 +18,7 @@
 #include "data/synth.h"
 #include "plot/svg.h"
 #include "tensor/error.h"
+#include "tensor/fileio.h"
 #include "train/evaluate.h"
 #include "train/metrics.h"
 #include "train/trainer.h"
@@ -179,7 +180,7 @@ static mrnet_status evaluate(const demo_options *o, const char *store_dir, const
     if (st == MRNET_OK)
         st = confusion_init(&cm, K);
     if (st == MRNET_OK)
-        st = evaluate_store(m, fs, (store_selection){"test", -1}, &eo, &cm, &used, &unknown);
+        st = evaluate_store(m, fs, (store_selection){"test", -1}, &eo, &cm, &used, &unknown, NULL, NULL);
     if (st == MRNET_OK)
         st = metrics_compute(&cm, &rep);
     const char *names[64];
@@ -245,8 +246,8 @@ int cmd_demo(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    if (mkdir(o.out, 0777) != 0 && errno != EEXIST)
-        return cli_error("demo", 1, "%s: cannot create: %s", o.out, strerror(errno));
+    if (make_dirs(o.out) != MRNET_OK)
+        return cli_fail("demo", MRNET_ERR_IO);
     char data_dir[8400], store[8400], run_dir[8400];
     volatile sig_atomic_t *stop = cli_stop_on_signal();
     trainer_result r;

@@ -29,11 +29,12 @@ static void usage(FILE *out)
             "  --frame-rate F       frames per second, for stores of .npy features\n"
             "  --batch N            windows per pass (default 32)\n"
             "  --json FILE          the report as JSON\n"
-            "  --confusion FILE     the confusion matrix as SVG\n");
+            "  --confusion FILE     the confusion matrix as SVG\n"
+            "  --predictions FILE   one CSV row per item: path,label,predicted,probability\n");
 }
 
 typedef struct {
-    const char *checkpoint, *store_dir, *split, *json, *confusion;
+    const char *checkpoint, *store_dir, *split, *json, *confusion, *predictions;
     int fold;
     bool all;
     eval_view view;
@@ -49,6 +50,7 @@ static int parse(int argc, char **argv, eval_args *a)
         {"crop-seconds", required_argument, 0, 'c'}, {"hop-seconds", required_argument, 0, 'p'},
         {"frame-rate", required_argument, 0, 'r'}, {"batch", required_argument, 0, 'b'},
         {"json", required_argument, 0, 'j'},  {"confusion", required_argument, 0, 'm'},
+        {"predictions", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     *a = (eval_args){.fold = -1, .view = EVAL_VIEW_WINDOWS, .crop_seconds = 6, .hop_seconds = 3,
                      .batch = 32};
@@ -67,6 +69,7 @@ static int parse(int argc, char **argv, eval_args *a)
         case 'b': ok = cli_parse_int(optarg, 1, 4096, &a->batch); break;
         case 'j': a->json = optarg; break;
         case 'm': a->confusion = optarg; break;
+        case 'P': a->predictions = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -148,6 +151,39 @@ static mrnet_status write_outputs(const eval_args *a, const metrics_report *r,
     return st;
 }
 
+typedef struct {
+    FILE *f;
+    const featstore *fs;
+    const mrnet_model *m;
+} prediction_rows;
+
+static void csv_cell(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void on_item(void *ctx, int entry, int truth, const float *probs)
+{
+    prediction_rows *r = ctx;
+    int K = mrnet_model_config(r->m)->classes, k = eval_argmax(probs, K);
+    csv_cell(r->f, featstore_get(r->fs, entry)->source);
+    fputc(',', r->f);
+    csv_cell(r->f, mrnet_model_label(r->m, truth));
+    fputc(',', r->f);
+    csv_cell(r->f, mrnet_model_label(r->m, k));
+    fprintf(r->f, ",%.6f\n", probs[k]);
+}
+
 static mrnet_status run(const eval_args *a, mrnet_model *m, featstore *fs)
 {
     double rate = a->frame_rate > 0 ? a->frame_rate : features_frame_rate(featstore_settings(fs));
@@ -163,7 +199,17 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, featstore *fs)
     confusion_matrix cm;
     MRNET_TRY(confusion_init(&cm, mrnet_model_config(m)->classes));
     int used, unknown;
-    mrnet_status st = evaluate_store(m, fs, sel, &eo, &cm, &used, &unknown);
+    prediction_rows rows = {NULL, fs, m};
+    if (a->predictions && !(rows.f = fopen(a->predictions, "w"))) {
+        confusion_free(&cm);
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot create", a->predictions);
+    }
+    if (rows.f)
+        fputs("path,label,predicted,probability\n", rows.f);
+    mrnet_status st = evaluate_store(m, fs, sel, &eo, &cm, &used, &unknown,
+                                     rows.f ? on_item : NULL, &rows);
+    if (rows.f && fclose(rows.f) != 0 && st == MRNET_OK)
+        st = mrnet_fail(MRNET_ERR_IO, "%s: write failed", a->predictions);
     char selection[128];
     if (a->fold >= 0)
         snprintf(selection, sizeof selection, "fold %d", a->fold);

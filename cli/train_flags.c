@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "cli_util.h"
+#include "train/evaluate.h"
 
 void train_flags_usage(FILE *out, const char *synopsis, const char *what)
 {
@@ -17,6 +20,8 @@ void train_flags_usage(FILE *out, const char *synopsis, const char *what)
             "                       (default: the split column, train / valid)\n"
             "  --crop-seconds S     training crop (default 6)\n"
             "  --frame-rate F       frames per second, for stores of .npy features\n"
+            "  --valid-view V       crop: the first 6 s (the recipe, default); windows: whole\n"
+            "                       clips in 6-s windows (steadier on small validation sets)\n"
             "recipe (defaults are the paper's):\n"
             "  --epochs N           (1000)          --batch N        (48, last partial dropped)\n"
             "  --lr X               (1e-3)          --lr-min X       (5e-4)\n"
@@ -33,6 +38,7 @@ void train_flags_usage(FILE *out, const char *synopsis, const char *what)
             "  --resume             continue OUT_DIR/last.safetensors\n"
             "  --select-f1          keep the best epoch by macro-F1 instead of accuracy\n"
             "  --quiet              no progress lines\n"
+            "  --threads N          worker threads (default: OMP_NUM_THREADS or all cores)\n"
             "Ctrl-C saves the state and stops; run again with --resume to continue.\n",
             synopsis, what);
 }
@@ -41,7 +47,7 @@ enum {
     OPT_FOLD = 256, OPT_CROP, OPT_RATE, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_LR_MIN, OPT_T0,
     OPT_TMULT, OPT_WD, OPT_DROPOUT, OPT_NO_CW, OPT_NO_NOISE, OPT_NOISE_EX, OPT_NOISE_P,
     OPT_NOISE_MEAN, OPT_NOISE_STD, OPT_DROP_ROUTE, OPT_SEED, OPT_CHANNELS, OPT_EMBED,
-    OPT_DILATIONS, OPT_SCALE, OPT_RESUME, OPT_SELECT_F1, OPT_QUIET
+    OPT_DILATIONS, OPT_SCALE, OPT_RESUME, OPT_SELECT_F1, OPT_QUIET, OPT_THREADS, OPT_VALID_VIEW
 };
 
 static bool parse_pair(const char *s, float *lo, float *hi)
@@ -91,6 +97,14 @@ bool train_flags_apply(int c, const char *arg, trainer_options *o, bool *quiet)
     case OPT_RESUME: o->resume = true; return true;
     case OPT_SELECT_F1: o->select_macro_f1 = true; return true;
     case OPT_QUIET: *quiet = true; return true;
+    case OPT_THREADS: return cli_parse_int(arg, 1, 1024, &v) && (omp_set_num_threads((int)v), true);
+    case OPT_VALID_VIEW: {
+        eval_view view;
+        if (eval_view_parse(arg, &view) != MRNET_OK)
+            return false;
+        o->valid_view = view;
+        return true;
+    }
     }
     return false;
 }
@@ -126,6 +140,7 @@ const struct option train_flags_options[] = {
     {"embed", required_argument, 0, OPT_EMBED}, {"dilations", required_argument, 0, OPT_DILATIONS},
     {"scale", required_argument, 0, OPT_SCALE}, {"resume", no_argument, 0, OPT_RESUME},
     {"select-f1", no_argument, 0, OPT_SELECT_F1}, {"quiet", no_argument, 0, OPT_QUIET},
+    {"threads", required_argument, 0, OPT_THREADS}, {"valid-view", required_argument, 0, OPT_VALID_VIEW},
     {0, 0, 0, 0}};
 
 int train_flags_parse(int argc, char **argv, const char *cmd, trainer_options *o, bool *quiet,

@@ -74,6 +74,22 @@ static void eval_json_and_views(void **state)
     assert_non_null(strstr(text, "\"confusion\""));
     assert_non_null(strstr(text, "\"view\":\t\"windows\""));
     free(text);
+    /* one CSV row per test item */
+    const char *pred = test_path("pred.csv");
+    assert_int_equal(test_run_cli("eval '%s/run/best.safetensors' '%s/store' --crop-seconds 2 "
+                                  "--predictions '%s'", demo_dir, demo_dir, pred), 0);
+    f = fopen(pred, "r");
+    assert_non_null(f);
+    char row[1024];
+    int rows = 0;
+    assert_non_null(fgets(row, sizeof row, f));
+    assert_string_equal(row, "path,label,predicted,probability\n");
+    while (fgets(row, sizeof row, f)) {
+        assert_non_null(strstr(row, ".wav,"));
+        rows++;
+    }
+    fclose(f);
+    assert_int_equal(rows, 5); /* 6 clips per style: 1 test clip each */
     for (int v = 0; v < 2; v++)
         assert_int_equal(test_run_cli("eval '%s/run/best.safetensors' '%s/store' --view %s "
                                       "--split valid --crop-seconds 2",
@@ -196,6 +212,15 @@ static void train_errors(void **state)
     assert_int_equal(test_run_cli("train '%s/store'", demo_dir), 2); /* no -o */
     assert_int_equal(test_run_cli("train /no/store -o '%s'", test_path("t")), 1);
     assert_non_null(strstr(test_cli_output(), "/no/store"));
+    /* nested output folders are created; threads and validation view options */
+    char nested[600];
+    snprintf(nested, sizeof nested, "%s/a/b/c", test_path("nest"));
+    assert_int_equal(test_run_cli("train '%s/store' -o '%s' --epochs 1 --batch 6 --channels 16 "
+                                  "--embed 8 --crop-seconds 2 --threads 1 --valid-view windows "
+                                  "--quiet", demo_dir, nested), 0);
+    assert_true(exists(nested, "best.safetensors"));
+    assert_int_equal(test_run_cli("train '%s/store' -o '%s' --valid-view sideways", demo_dir,
+                                  nested), 2);
     /* ablation run: the checkpoint records the dropped route */
     assert_int_equal(test_run_cli("train '%s/store' -o '%s' --epochs 1 --batch 6 --channels 16 "
                                   "--embed 8 --crop-seconds 2 --drop-route H --quiet",

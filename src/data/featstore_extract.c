@@ -17,6 +17,7 @@
 #include "data/featstore_internal.h"
 #include "data/npy.h"
 #include "tensor/error.h"
+#include "tensor/fileio.h"
 
 /* The journal is fsync'ed every this many entries (a crash of the process
  * loses nothing either way; this bounds what a power cut can lose). */
@@ -304,8 +305,7 @@ static mrnet_status prepare_store(extract_ctx *x, const char *dir, const char *s
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, FEATSTORE_INDEX);
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return mrnet_fail(MRNET_ERR_IO, "%s: cannot create the store folder: %s", dir, strerror(errno));
+    MRNET_TRY(make_dirs(dir)); /* parents too, like mkdir -p */
     snprintf(path, sizeof path, "%s/features", dir);
     if (mkdir(path, 0777) != 0 && errno != EEXIST)
         return mrnet_fail(MRNET_ERR_IO, "%s: cannot create: %s", path, strerror(errno));

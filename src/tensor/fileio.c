@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tensor/error.h"
@@ -101,4 +102,28 @@ mrnet_status read_whole_file(const char *path, size_t max_bytes, char **data, si
     *data = buf;
     *size = n;
     return MRNET_OK;
+}
+
+mrnet_status make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf)
+        return mrnet_fail(MRNET_ERR_ARG, "%s: bad folder name", path);
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        struct stat sb;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return mrnet_fail(MRNET_ERR_IO, "%s: cannot create folder %s: %s", path, buf,
+                              strerror(errno));
+        if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return mrnet_fail(MRNET_ERR_IO, "%s: %s exists and is not a folder", path, buf);
+        *p = saved;
+        if (saved == '\0')
+            return MRNET_OK;
+    }
 }

@@ -22,6 +22,9 @@ mrnet_status atomic_file_commit(atomic_file *af);
 /* Gives up: closes and removes the temporary. */
 void atomic_file_abort(atomic_file *af);
 
+/* mkdir -p: creates path and any missing parents (mode 0777 & ~umask). */
+mrnet_status make_dirs(const char *path);
+
 /* Reads a whole file into a malloc'd buffer (NUL-terminated; *size excludes
  * the NUL). max_bytes guards against absurd files. */
 mrnet_status read_whole_file(const char *path, size_t max_bytes, char **data, size_t *size);

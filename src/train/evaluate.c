@@ -255,7 +255,8 @@ int eval_argmax(const float *p, int K)
 }
 
 mrnet_status evaluate_store(mrnet_model *model, const featstore *store, store_selection sel,
-                            const eval_options *o, confusion_matrix *cm, int *used, int *unknown)
+                            const eval_options *o, confusion_matrix *cm, int *used, int *unknown,
+                            eval_item_fn on_item, void *item_ctx)
 {
     int n = featstore_count(store), K = mrnet_model_config(model)->classes;
     int *entries = malloc((size_t)(n ? n : 1) * sizeof(int));
@@ -286,8 +287,11 @@ mrnet_status evaluate_store(mrnet_model *model, const featstore *store, store_se
     feature_source src = store_source(&ctx, *used);
     if (st == MRNET_OK && *used)
         st = evaluate_source(model, &src, o, probs, NULL, NULL, NULL);
-    for (int i = 0; st == MRNET_OK && i < *used; i++)
+    for (int i = 0; st == MRNET_OK && i < *used; i++) {
         st = confusion_add(cm, truth[i], eval_argmax(probs + (size_t)i * K, K));
+        if (on_item)
+            on_item(item_ctx, entries[i], truth[i], probs + (size_t)i * K);
+    }
     free(probs);
     free(entries);
     free(truth);

@@ -60,9 +60,13 @@ typedef struct {
 
 /* Evaluates the selected labelled entries of a store; labels are matched to
  * the model's by name (entries of classes the model does not know are
- * counted in *unknown and left out). cm: initialised for the model's K. */
+ * counted in *unknown and left out). cm: initialised for the model's K.
+ * on_item (may be NULL) sees every item's store entry, true class and
+ * averaged probabilities (K). */
+typedef void (*eval_item_fn)(void *ctx, int entry, int truth, const float *probs);
 mrnet_status evaluate_store(mrnet_model *model, const featstore *store, store_selection sel,
-                            const eval_options *o, confusion_matrix *cm, int *used, int *unknown);
+                            const eval_options *o, confusion_matrix *cm, int *used, int *unknown,
+                            eval_item_fn on_item, void *item_ctx);
 
 /* Index of the largest of K scores (the first on ties). */
 int eval_argmax(const float *scores, int K);

@@ -169,6 +169,7 @@ static cJSON *options_json(const trainer *t)
     cJSON_AddNumberToObject(j, "n_valid", t->n_valid);
     cJSON_AddStringToObject(j, "noise_place", "features");
     cJSON_AddBoolToObject(j, "select_macro_f1", o->select_macro_f1);
+    cJSON_AddStringToObject(j, "valid_view", eval_view_name(o->valid_view));
     return j;
 }
 
@@ -380,7 +381,8 @@ static mrnet_status validate(trainer *t, epoch_record *r)
     }
     store_source_ctx ctx = {t->store, t->valid};
     feature_source src = store_source(&ctx, t->n_valid);
-    eval_options eo = {.view = EVAL_VIEW_CROP, .crop = t->crop, .batch = t->opt->batch};
+    eval_options eo = {.view = t->opt->valid_view, .crop = t->crop, .hop = t->crop / 2,
+                       .batch = t->opt->batch};
     mrnet_status st = evaluate_source(t->model, &src, &eo, probs, NULL, NULL, NULL);
     double loss = 0;
     for (int i = 0; st == MRNET_OK && i < t->n_valid; i++) {
@@ -596,11 +598,9 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
     if (o->epochs < 1 || o->batch < 2)
         return mrnet_fail(MRNET_ERR_ARG, "epochs (%d) must be >= 1 and batch (%d) >= 2", o->epochs,
                           o->batch);
-    if (!o->out_dir || mkdir(o->out_dir, 0777) != 0) {
-        if (!o->out_dir || errno != EEXIST)
-            return mrnet_fail(MRNET_ERR_IO, "%s: cannot create the output folder: %s",
-                              o->out_dir ? o->out_dir : "(none)", strerror(errno));
-    }
+    if (!o->out_dir)
+        return mrnet_fail(MRNET_ERR_ARG, "training needs an output folder");
+    MRNET_TRY(make_dirs(o->out_dir));
     snprintf(t->path_last, sizeof t->path_last, "%s/last.safetensors", o->out_dir);
     snprintf(t->path_best, sizeof t->path_best, "%s/best.safetensors", o->out_dir);
     snprintf(t->path_log, sizeof t->path_log, "%s/log.jsonl", o->out_dir);

@@ -26,6 +26,8 @@ typedef struct {
                              -1: the split column ("train" / "valid") */
     double crop_seconds;  /* 6 */
     double frame_rate;    /* frames per second; 0: from the store's settings */
+    int valid_view;       /* eval_view: EVAL_VIEW_CROP (the recipe's first 6 s), or
+                             EVAL_VIEW_WINDOWS (whole clips, steadier) */
     /* recipe */
     int epochs;           /* 1000 */
     int batch;            /* 48; the last partial batch is dropped */

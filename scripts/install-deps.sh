@@ -5,6 +5,7 @@ packages=(
   build-essential cmake pkg-config
   libopenblas-dev libopenblas-openmp-dev libcmocka-dev libsndfile1-dev libsoxr-dev libfftw3-dev
   libcjson-dev libcsv-dev
+  libxml2-utils
 )
 missing=()
 for p in "${packages[@]}"; do

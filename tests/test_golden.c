@@ -337,6 +337,28 @@ static void cli_train_step(void **s)
     st_close(io);
 }
 
+/* One workspace serves a batch of crops and a single long track of the same
+ * total length: evaluating whole tracks after training allocates nothing. */
+static void workspace_reuse(void **s)
+{
+    (void)s;
+    mrnet_model *m = load("tests/golden/tiny_a.ckpt.safetensors");
+    const mrnet_config *cfg = mrnet_model_config(m);
+    assert_int_equal(mrnet_model_reserve(m, 4, 24), MRNET_OK);
+    size_t bytes = mrnet_model_workspace_bytes(m);
+    assert_true(bytes > 0);
+    size_t n = (size_t)cfg->in_channels * cfg->n_layers * 96 * cfg->in_dim;
+    float *x = malloc(n * sizeof(float)), logits[16];
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+    assert_int_equal(mrnet_forward(m, x, 1, 96, false, NULL, logits), MRNET_OK);
+    assert_int_equal(mrnet_model_workspace_bytes(m), bytes);
+    assert_int_equal(mrnet_forward(m, x, 4, 24, true, NULL, NULL), MRNET_OK);
+    assert_int_equal(mrnet_model_workspace_bytes(m), bytes);
+        free(x);
+    mrnet_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,7 +367,7 @@ int main(void)
         cmocka_unit_test(tiny_b_train),      cmocka_unit_test(tiny_c_train),
         cmocka_unit_test(route_ablation),    cmocka_unit_test(release_checkpoint),
         cmocka_unit_test(adamw_golden),      cmocka_unit_test(schedule_golden),
-        cmocka_unit_test(cli_train_step),
+        cmocka_unit_test(cli_train_step),    cmocka_unit_test(workspace_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

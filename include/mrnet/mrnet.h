@@ -82,7 +82,9 @@ const mrnet_config *mrnet_model_config(const mrnet_model *model);
 
 /* Trainable parameter count (with or without the classifier head). */
 size_t mrnet_model_param_count(const mrnet_model *model, bool with_head);
-/* Plans the workspace for batches up to max_batch and lengths up to max_frames. */
+/* Plans the workspace for up to max_batch samples and max_batch*max_frames
+ * frames in all (so also one track of max_batch*max_frames frames). It only
+ * grows; mrnet_forward grows it when needed, outside any training step. */
 mrnet_status mrnet_model_reserve(mrnet_model *model, int max_batch, int max_frames);
 /* Bytes of the planned workspace (activations and their gradients); 0 before
  * the first reserve or forward. */

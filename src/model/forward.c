@@ -176,9 +176,8 @@ mrnet_status mrnet_forward(mrnet_model *m, const float *input, int B, int T, boo
                            float *embedding, float *logits)
 {
     MRNET_TRY(check_input(m, input, B, T, train));
-    if (!m->ws || B > m->ws_batch || T > m->ws_frames)
-        MRNET_TRY(mrnet_model_reserve(m, B > m->ws_batch ? B : m->ws_batch,
-                                      T > m->ws_frames ? T : m->ws_frames));
+    if (!m->ws || B > m->ws_batch || (size_t)B * T > m->ws_frames)
+        MRNET_TRY(mrnet_model_reserve(m, B, T));
     model_workspace *ws = m->ws;
     const mrnet_config *cfg = &m->cfg;
     int S = cfg->in_channels, D = cfg->in_dim, SD = S * D, C = cfg->channels;

@@ -91,7 +91,8 @@ struct mrnet_model {
 
     const float *input; /* of the last forward; the backward reads it */
     model_workspace *ws;
-    int ws_batch, ws_frames;
+    int ws_batch;     /* the workspace holds up to ws_batch samples ... */
+    size_t ws_frames; /* ... and up to ws_frames frames in all (B*T) */
     bool have_train_forward; /* backward needs a training forward first */
     int last_batch, last_frames;
 };

@@ -39,9 +39,10 @@ static size_t conv_scratch(const conv_layer *c, int T)
 static size_t cbr_scratch(const cbr_layer *c, int T) { return conv_scratch(&c->conv, T); }
 
 /* The largest scratch any op of the model asks for. */
-static size_t scratch_floats(const mrnet_model *m, int B, int T)
+static size_t scratch_floats(const mrnet_model *m, int B, size_t N)
 {
     const mrnet_config *cfg = &m->cfg;
+    const int T = 1; /* conv scratch does not depend on the length */
     size_t n = cbr_scratch(&m->fst, T);
     for (int i = 0; i < MRNET_BLOCKS; i++) {
         const mrblock_layers *blk = &m->blocks[i];
@@ -57,13 +58,16 @@ static size_t scratch_floats(const mrnet_model *m, int B, int T)
                                                               m->se_bottleneck);
     n = max_size(n, se);
     asp_params ap = {.channels = cfg->channels, .hidden = m->asp_hidden};
-    return max_size(n, asp_scratch_floats(&ap, B, T));
+    return max_size(n, asp_scratch_floats(&ap, 1, (int)N)); /* linear in B*T */
 }
 
-static void layout(const mrnet_model *m, model_workspace *ws, carver *c, int B, int T)
+/* Buffers for up to B samples and N = B*T frames in all: every activation
+ * scales with N, the per-sample statistics with B, so one workspace serves
+ * a long single track as well as a batch of crops. */
+static void layout(const mrnet_model *m, model_workspace *ws, carver *c, int B, size_t N)
 {
     const mrnet_config *cfg = &m->cfg;
-    size_t N = (size_t)B * (size_t)T, C = (size_t)cfg->channels, SD = (size_t)cfg->in_channels *
+    size_t C = (size_t)cfg->channels, SD = (size_t)cfg->in_channels *
                                                                       (size_t)cfg->in_dim;
     size_t SW = (size_t)cfg->scale * (size_t)m->width, W = (size_t)m->width;
     size_t E = (size_t)cfg->embed, K = (size_t)cfg->classes, H = (size_t)m->asp_hidden;
@@ -122,7 +126,7 @@ static void layout(const mrnet_model *m, model_workspace *ws, carver *c, int B, 
     ws->logits = carve(c, Bs * K);
     ws->hz_mean = carve(c, K);
     ws->hz_rstd = carve(c, K);
-    ws->scratch = carve(c, scratch_floats(m, B, T));
+    ws->scratch = carve(c, scratch_floats(m, B, N));
 
     ws->g_logits = carve(c, Bs * K);
     ws->g_hz = carve(c, Bs * K);
@@ -168,27 +172,34 @@ mrnet_status model_workspace_reserve(mrnet_model *m, int max_batch, int max_fram
     if (max_batch < 1 || max_frames < 1)
         return mrnet_fail(MRNET_ERR_ARG, "workspace: batch %d and frames %d must be positive",
                           max_batch, max_frames);
-    if (m->ws && max_batch <= m->ws_batch && max_frames <= m->ws_frames)
-        return MRNET_OK;
+    /* grow, never shrink: keep the larger of what is there and what is asked */
+    size_t frames = (size_t)max_batch * (size_t)max_frames;
+    if (m->ws) {
+        if (max_batch <= m->ws_batch && frames <= m->ws_frames)
+            return MRNET_OK;
+        max_batch = max_batch > m->ws_batch ? max_batch : m->ws_batch;
+        frames = frames > m->ws_frames ? frames : m->ws_frames;
+    }
     model_workspace *ws = calloc(1, sizeof *ws);
     if (!ws)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for the workspace");
     carver measure = {0};
-    layout(m, ws, &measure, max_batch, max_frames);
+    layout(m, ws, &measure, max_batch, frames);
     ws->floats = measure.used;
     ws->base = aligned_alloc(64, ws->floats * sizeof(float));
     if (!ws->base) {
         free(ws);
         return mrnet_fail(MRNET_ERR_NOMEM,
-                          "out of memory: the workspace for batch %d x %d frames needs %.1f GiB",
-                          max_batch, max_frames, (double)measure.used * 4 / (1u << 30));
+                          "out of memory: the workspace for %d samples, %zu frames in all, needs "
+                          "%.1f GiB",
+                          max_batch, frames, (double)measure.used * 4 / (1u << 30));
     }
     carver assign = {.base = ws->base};
-    layout(m, ws, &assign, max_batch, max_frames);
+    layout(m, ws, &assign, max_batch, frames);
     model_workspace_free(m->ws);
     m->ws = ws;
     m->ws_batch = max_batch;
-    m->ws_frames = max_frames;
+    m->ws_frames = frames;
     m->have_train_forward = false;
     return MRNET_OK;
 }

@@ -1,0 +1,51 @@
+/* Shared by trainer.c (the loop) and trainer_state.c (saving, resuming and
+ * reporting a run). */
+#ifndef MRNET_TRAIN_TRAINER_INTERNAL_H
+#define MRNET_TRAIN_TRAINER_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "data/featstore.h"
+#include "train/trainer.h"
+
+typedef struct {
+    double train_loss, train_acc, valid_loss, valid_acc, valid_f1, lr, seconds;
+} epoch_record;
+
+typedef struct {
+    const trainer_options *opt;
+    featstore *store;
+    char *const *labels;
+    int n_labels;
+    int *train, n_train, *valid, n_valid;
+    int S, D;
+    int64_t crop;
+    mrnet_model *model;
+    mrnet_adamw *adamw;
+    float *class_weight;
+    float *input, *feat, *logits;
+    int *batch_labels;
+    /* position and history */
+    int epoch;          /* 1-based epoch in progress */
+    int next_batch;     /* first batch of `epoch` still to run */
+    double loss_sum;    /* over the batches of `epoch` done */
+    long correct, seen;
+    epoch_record *history;
+    int n_history;
+    int best_epoch;
+    double best_metric;
+    char path_last[4096], path_best[4096], path_log[4096], path_curve[4096];
+    char settings[1024];
+} trainer;
+
+/* The options a resumed run must share with the interrupted one (JSON). */
+cJSON *trainer_options_json(const trainer *t);
+/* last.safetensors: model, optimizer, position and history. */
+mrnet_status trainer_save_last(trainer *t);
+/* Continues from last.safetensors when it exists (checks the options). */
+mrnet_status trainer_resume(trainer *t);
+/* log.jsonl and curve.svg from the history. */
+mrnet_status trainer_write_log(const trainer *t);
+mrnet_status trainer_write_curve(const trainer *t);
+
+#endif

@@ -12,9 +12,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "data/featstore.h"
-#include "data/fma.h"
-#include "data/gtzan.h"
-#include "data/melon.h"
+#include "dataset_flags.h"
 #include "feature_flags.h"
 #include "tensor/error.h"
 
@@ -46,6 +44,7 @@ static void usage(FILE *out)
             "  --rebuild           recompute everything (also after changing settings)\n"
             "  --strict            exit 1 when any file failed\n"
             "  --quiet             no progress output\n");
+    dataset_flags_usage(out);
     feature_flags_usage(out);
 }
 
@@ -92,49 +91,8 @@ static void on_progress(void *ctx, const featstore_progress *p)
     }
 }
 
-static mrnet_status read_input(dataset *ds, const char *input, const char *name, bool plain)
-{
-    struct stat st;
-    if (name) {
-        if (!strcmp(name, "gtzan"))
-            return gtzan_read(ds, input, NULL);
-        if (!strcmp(name, "melon"))
-            return melon_read(ds, input, NULL, NULL);
-        if (!strncmp(name, "fma-", 4)) {
-            fma_options fo = {0};
-            if (!strcmp(name + 4, "small"))
-                fo.subset = FMA_SMALL;
-            else if (!strcmp(name + 4, "medium"))
-                fo.subset = FMA_MEDIUM;
-            else if (!strcmp(name + 4, "large"))
-                fo.subset = FMA_LARGE;
-            else
-                return mrnet_fail(MRNET_ERR_ARG, "unknown --dataset '%s'", name);
-            return fma_read(ds, input, &fo, NULL);
-        }
-        return mrnet_fail(MRNET_ERR_ARG, "unknown --dataset '%s' (gtzan, fma-small, fma-medium, fma-large, melon)",
-                          name);
-    }
-    if (stat(input, &st) != 0)
-        return mrnet_fail(MRNET_ERR_IO, "%s: no such file or folder", input);
-    if (S_ISDIR(st.st_mode)) {
-        mrnet_status s = plain ? dataset_read_files(ds, input) : dataset_read_folder(ds, input);
-        if (s == MRNET_OK && !plain && ds->n_items == 0) {
-            dataset_free(ds);
-            dataset_init(ds);
-            s = dataset_read_files(ds, input);
-        }
-        if (s == MRNET_OK)
-            s = dataset_finalize_labels(ds, NULL, 0);
-        return s;
-    }
-    mrnet_status s = dataset_read_manifest(ds, input);
-    if (s == MRNET_OK)
-        s = dataset_finalize_labels(ds, NULL, 0);
-    return s;
-}
-
-static void print_summary(const featstore_report *r, const dataset *ds, const char *store)
+static void print_summary(const featstore_report *r, const dataset *ds, const dataset_flags *df,
+                          const char *store)
 {
     fprintf(stderr, "extract: %s: %d files: %d computed, %d reused, %d failed", store, r->total, r->computed,
             r->reused, r->failed);
@@ -144,6 +102,7 @@ static void print_summary(const featstore_report *r, const dataset *ds, const ch
         fprintf(stderr, "; %.1f s (%.1f files/s, %.0fx real time)", r->elapsed, r->computed / r->elapsed,
                 r->media_seconds / r->elapsed);
     fputc('\n', stderr);
+    dataset_flags_print_summary(df, ds);
     if (ds->n_skipped) {
         fprintf(stderr, "skipped while reading the input (%d):\n", ds->n_skipped);
         for (int i = 0; i < ds->n_skipped && i < 50; i++)
@@ -169,28 +128,38 @@ static void print_summary(const featstore_report *r, const dataset *ds, const ch
 
 int cmd_extract(int argc, char **argv)
 {
-    enum { O_FLOAT16 = 1, O_COPY, O_REBUILD, O_STRICT, O_QUIET, O_DATASET, O_PLAIN };
-    int nf = feature_flag_count();
-    struct option *opts = calloc((size_t)nf + 12, sizeof *opts);
+    enum { O_FLOAT16 = 1, O_COPY, O_REBUILD, O_STRICT, O_QUIET };
+    int nf = feature_flag_count(), nd = dataset_flag_count();
+    struct option *opts = calloc((size_t)(nf + nd) + 8, sizeof *opts);
     if (!opts)
         return cli_error("extract", 1, "out of memory");
     memcpy(opts, feature_flag_options, sizeof *opts * (size_t)nf);
+    memcpy(opts + nf, dataset_flag_options, sizeof *opts * (size_t)nd);
     struct option mine[] = {{"output", required_argument, 0, 'o'}, {"threads", required_argument, 0, 'j'},
                             {"float16", no_argument, 0, O_FLOAT16}, {"copy-npy", no_argument, 0, O_COPY},
                             {"rebuild", no_argument, 0, O_REBUILD}, {"strict", no_argument, 0, O_STRICT},
-                            {"quiet", no_argument, 0, O_QUIET},     {"dataset", required_argument, 0, O_DATASET},
-                            {"plain", no_argument, 0, O_PLAIN},     {"help", no_argument, 0, 'h'}};
-    memcpy(opts + nf, mine, sizeof mine);
+                            {"quiet", no_argument, 0, O_QUIET},     {"help", no_argument, 0, 'h'}};
+    memcpy(opts + nf + nd, mine, sizeof mine);
     feature_flags ff = {0};
     featstore_extract_options eo;
     featstore_extract_options_default(&eo);
-    const char *store = NULL, *dataset_name = NULL;
-    bool strict = false, quiet = false, plain = false;
+    const char *store = NULL;
+    bool strict = false, quiet = false;
+    dataset_flags df;
+    dataset_flags_init(&df);
     long threads = 1;
     int c;
     while ((c = getopt_long(argc, argv, "o:j:h", opts, NULL)) != -1) {
         if (feature_flags_take(&ff, c, optarg))
             continue;
+        int taken = dataset_flags_take(&df, c, optarg);
+        if (taken > 0)
+            continue;
+        if (taken < 0) {
+            dataset_flags_free(&df);
+            free(opts);
+            return 2;
+        }
         switch (c) {
         case 'o': store = optarg; continue;
         case 'j':
@@ -202,34 +171,41 @@ int cmd_extract(int argc, char **argv)
         case O_REBUILD: eo.rebuild = true; continue;
         case O_STRICT: strict = true; continue;
         case O_QUIET: quiet = true; continue;
-        case O_DATASET: dataset_name = optarg; continue;
-        case O_PLAIN: plain = true; continue;
         case 'h':
             usage(stdout);
+            dataset_flags_free(&df);
             free(opts);
             return 0;
         }
         usage(stderr);
+        dataset_flags_free(&df);
         free(opts);
         return 2;
     }
     free(opts);
     if (optind + 1 != argc || !store) {
         usage(stderr);
+        dataset_flags_free(&df);
         return 2;
     }
     int rc = feature_flags_apply("extract", &ff, &eo.features);
-    if (rc)
+    if (!rc)
+        rc = dataset_flags_check("extract", &df);
+    if (rc) {
+        dataset_flags_free(&df);
         return rc;
+    }
     dataset ds;
     dataset_init(&ds);
-    mrnet_status s = read_input(&ds, argv[optind], dataset_name, plain);
+    mrnet_status s = dataset_flags_read(&df, argv[optind], &ds);
     if (s != MRNET_OK) {
         dataset_free(&ds);
+        dataset_flags_free(&df);
         return cli_fail("extract", s);
     }
     if (ds.n_items == 0) {
         dataset_free(&ds);
+        dataset_flags_free(&df);
         return cli_error("extract", 1, "%s: no audio or .npy files found", argv[optind]);
     }
     progress_state ps = {.tty = isatty(STDERR_FILENO), .quiet = quiet, .last_print = -1e9, .last_percent = -10};
@@ -249,7 +225,7 @@ int cmd_extract(int argc, char **argv)
     sigaction(SIGTERM, &old_term, NULL);
     if (ps.tty && !quiet && rep.total != rep.reused + rep.computed + rep.failed)
         fputc('\n', stderr);
-    print_summary(&rep, &ds, store);
+    print_summary(&rep, &ds, &df, store);
     int code = 0;
     if (s != MRNET_OK)
         code = cli_fail("extract", s);
@@ -257,5 +233,6 @@ int cmd_extract(int argc, char **argv)
         code = 1;
     featstore_report_free(&rep);
     dataset_free(&ds);
+    dataset_flags_free(&df);
     return code;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "data/featstore.h"
+#include "data/npy.h"
 #include "data_fixtures.h"
 
 static const char *const genres[] = {"blues", "jazz", "rock"};
@@ -412,28 +413,17 @@ static void test_fma_options(void **state)
 
 /* ---- Melon: song_meta.json, genre_gn_all.json, arena_mel npy ---- */
 
+/* A (rows, cols) float32 .npy like arena_mel's, through the library's writer. */
 static void write_npy(const char *path, int rows, int cols)
 {
-    char header[128];
-    int n = snprintf(header, sizeof header, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", rows,
-                     cols);
-    int total = 10 + n + 1, pad = (64 - total % 64) % 64;
-    size_t size = (size_t)(total + pad) + (size_t)rows * (size_t)cols * 4;
-    unsigned char *b = calloc(size, 1);
-    assert_non_null(b);
-    memcpy(b, "\x93NUMPY\x01\x00", 8);
-    int hl = n + pad + 1;
-    b[8] = (unsigned char)(hl & 0xff);
-    b[9] = (unsigned char)(hl >> 8);
-    memcpy(b + 10, header, (size_t)n);
-    memset(b + 10 + n, ' ', (size_t)pad);
-    b[10 + n + pad] = '\n';
-    float *x = (float *)(b + total + pad);
+    float *x = malloc((size_t)rows * (size_t)cols * sizeof *x);
+    assert_non_null(x);
     for (int i = 0; i < rows * cols; i++)
         x[i] = (float)(i % 7) * 0.1f;
     fx_mkdir_parent(path);
-    assert_int_equal(test_write_file(path, b, size), 0);
-    free(b);
+    const int64_t shape[2] = {rows, cols};
+    assert_int_equal(npy_save_f32(path, 2, shape, x, false), MRNET_OK);
+    free(x);
 }
 
 static void test_melon_options(void **state)

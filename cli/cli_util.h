@@ -3,6 +3,7 @@
 #define MRNET_CLI_UTIL_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include "mrnet/mrnet.h"
 
@@ -14,6 +15,9 @@ int cli_error(const char *cmd, int code, const char *fmt, ...)
 /* Strict number parsing: the whole string must be a number in range. */
 bool cli_parse_int(const char *s, long lo, long hi, long *out);
 bool cli_parse_double(const char *s, double *out);
+
+/* Writes one CSV field, quoted when it holds a comma, quote or newline. */
+void cli_csv_field(FILE *out, const char *s);
 
 /* SIGINT/SIGTERM set the returned flag instead of killing the process, so a
  * long job can save and stop; a second signal kills as usual. */

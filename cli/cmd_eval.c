@@ -157,30 +157,15 @@ typedef struct {
     const mrnet_model *m;
 } prediction_rows;
 
-static void csv_cell(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void on_item(void *ctx, int entry, int truth, const float *probs)
 {
     prediction_rows *r = ctx;
     int K = mrnet_model_config(r->m)->classes, k = eval_argmax(probs, K);
-    csv_cell(r->f, featstore_get(r->fs, entry)->source);
+    cli_csv_field(r->f, featstore_get(r->fs, entry)->source);
     fputc(',', r->f);
-    csv_cell(r->f, mrnet_model_label(r->m, truth));
+    cli_csv_field(r->f, mrnet_model_label(r->m, truth));
     fputc(',', r->f);
-    csv_cell(r->f, mrnet_model_label(r->m, k));
+    cli_csv_field(r->f, mrnet_model_label(r->m, k));
     fprintf(r->f, ",%.6f\n", probs[k]);
 }
 

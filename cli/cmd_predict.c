@@ -156,22 +156,6 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void csv_field(FILE *out, const char *s)
-{
-    bool quote = strpbrk(s, ",\"\n") != NULL;
-    if (!quote) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 /* One result (a file, or a window at start seconds when window >= 0). */
 static void print_result(printer *pr, const float *p, double start, double end, bool window)
 {
@@ -200,14 +184,14 @@ static void print_result(printer *pr, const float *p, double start, double end, 
         }
         fputs("]}\n", out);
     } else {
-        csv_field(out, pr->path);
+        cli_csv_field(out, pr->path);
         if (window)
             fprintf(out, ",%.3f,%.3f", start, end);
         else
             fputs(",,", out);
         for (int i = 0; i < n; i++) {
             fputc(',', out);
-            csv_field(out, label_of(pr->model, idx[i]));
+            cli_csv_field(out, label_of(pr->model, idx[i]));
             fprintf(out, ",%.6f", p[idx[i]]);
         }
         fputc('\n', out);
@@ -246,7 +230,7 @@ static mrnet_status write_embeddings(const predict_args *a, const embed_collect 
             fprintf(f, ",e%d", e);
         fputc('\n', f);
         for (int i = 0; i < c->n_ok; i++) {
-            csv_field(f, c->paths[i]);
+            cli_csv_field(f, c->paths[i]);
             for (int e = 0; e < E; e++)
                 fprintf(f, ",%.7g", c->embeddings[(size_t)i * E + e]);
             fputc('\n', f);

@@ -14,28 +14,6 @@
 #include "tensor/error.h"
 #include "tensor/fileio.h"
 
-static mrnet_status make_dir(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return mrnet_fail(MRNET_ERR_ARG, "%s: path too long", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return mrnet_fail(MRNET_ERR_IO, "%s: cannot create folder: %s", buf,
-                                  strerror(errno));
-            *p = saved;
-            if (!saved)
-                break;
-        }
-    }
-    if (!path_is_dir(path))
-        return mrnet_fail(MRNET_ERR_IO, "%s: not a folder", path);
-    return MRNET_OK;
-}
-
 /* A clip written earlier is complete when it decodes with the expected
  * format and length (files are renamed into place only when whole). */
 static bool clip_complete(const char *path, int rate, size_t frames)
@@ -111,10 +89,10 @@ mrnet_status synth_write_demo(const synth_options *opt, synth_report *report)
         return mrnet_fail(MRNET_ERR_ARG, "synth: %d clips of %.0f s per style is too much",
                           per_style, seconds);
     size_t n = (size_t)llround(seconds * rate);
-    MRNET_TRY(make_dir(opt->root));
+    MRNET_TRY(make_dirs(opt->root));
     for (int s = 0; s < SYNTH_STYLES; s++) {
         char *dir = path_join(opt->root, synth_style_names[s]);
-        mrnet_status st = dir ? make_dir(dir) : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        mrnet_status st = dir ? make_dirs(dir) : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
         free(dir);
         MRNET_TRY(st);
     }

@@ -1,5 +1,8 @@
 #include "cli_util.h"
 
+#include "tensor/error.h"
+#include "tensor/fileio.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -144,4 +147,39 @@ void cli_csv_field(FILE *out, const char *s)
         fputc(*s, out);
     }
     fputc('"', out);
+}
+
+mrnet_status cli_output_open(cli_output *o, const char *path)
+{
+    *o = (cli_output){.path = path};
+    atomic_file probe; /* fail now, not after the work, when path cannot be written */
+    MRNET_TRY(atomic_file_open(&probe, path));
+    atomic_file_abort(&probe);
+    o->f = open_memstream(&o->buf, &o->size);
+    return o->f ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
+}
+
+mrnet_status cli_output_commit(cli_output *o)
+{
+    if (fclose(o->f) != 0) {
+        free(o->buf);
+        return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", o->path);
+    }
+    atomic_file af;
+    mrnet_status st = atomic_file_open(&af, o->path);
+    if (st == MRNET_OK) {
+        atomic_file_write(&af, o->buf, o->size);
+        st = atomic_file_commit(&af);
+    }
+    free(o->buf);
+    *o = (cli_output){0};
+    return st;
+}
+
+void cli_output_discard(cli_output *o)
+{
+    if (o->f)
+        fclose(o->f);
+    free(o->buf);
+    *o = (cli_output){0};
 }

@@ -16,6 +16,20 @@ int cli_error(const char *cmd, int code, const char *fmt, ...)
 bool cli_parse_int(const char *s, long lo, long hi, long *out);
 bool cli_parse_double(const char *s, double *out);
 
+/* A text output file written whole or not at all: the text collects in
+ * memory and is committed atomically (tensor/fileio.h), so an interrupted or
+ * failed run never leaves half a file. */
+typedef struct {
+    FILE *f; /* write here */
+    char *buf;
+    size_t size;
+    const char *path;
+} cli_output;
+mrnet_status cli_output_open(cli_output *o, const char *path);
+/* Closes and writes path; on failure nothing is written. */
+mrnet_status cli_output_commit(cli_output *o);
+void cli_output_discard(cli_output *o);
+
 /* Writes one CSV field, quoted when it holds a comma, quote or newline. */
 void cli_csv_field(FILE *out, const char *s);
 

@@ -185,16 +185,24 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, featstore *fs)
     MRNET_TRY(confusion_init(&cm, mrnet_model_config(m)->classes));
     int used, unknown;
     prediction_rows rows = {NULL, fs, m};
-    if (a->predictions && !(rows.f = fopen(a->predictions, "w"))) {
-        confusion_free(&cm);
-        return mrnet_fail(MRNET_ERR_IO, "%s: cannot create", a->predictions);
-    }
-    if (rows.f)
+    cli_output csv = {0};
+    if (a->predictions) {
+        mrnet_status os = cli_output_open(&csv, a->predictions);
+        if (os != MRNET_OK) {
+            confusion_free(&cm);
+            return os;
+        }
+        rows.f = csv.f;
         fputs("path,label,predicted,probability\n", rows.f);
+    }
     mrnet_status st = evaluate_store(m, fs, sel, &eo, &cm, &used, &unknown,
                                      rows.f ? on_item : NULL, &rows);
-    if (rows.f && fclose(rows.f) != 0 && st == MRNET_OK)
-        st = mrnet_fail(MRNET_ERR_IO, "%s: write failed", a->predictions);
+    if (a->predictions) {
+        if (st == MRNET_OK)
+            st = cli_output_commit(&csv);
+        else
+            cli_output_discard(&csv);
+    }
     char selection[128];
     if (a->fold >= 0)
         snprintf(selection, sizeof selection, "fold %d", a->fold);

@@ -222,9 +222,9 @@ static mrnet_status write_embeddings(const predict_args *a, const embed_collect 
 {
     size_t n = strlen(a->output);
     if (n > 4 && !strcmp(a->output + n - 4, ".csv")) {
-        FILE *f = fopen(a->output, "w");
-        if (!f)
-            return mrnet_fail(MRNET_ERR_IO, "%s: cannot create", a->output);
+        cli_output o;
+        MRNET_TRY(cli_output_open(&o, a->output));
+        FILE *f = o.f;
         fputs("path", f);
         for (int e = 0; e < E; e++)
             fprintf(f, ",e%d", e);
@@ -235,7 +235,7 @@ static mrnet_status write_embeddings(const predict_args *a, const embed_collect 
                 fprintf(f, ",%.7g", c->embeddings[(size_t)i * E + e]);
             fputc('\n', f);
         }
-        return fclose(f) == 0 ? MRNET_OK : mrnet_fail(MRNET_ERR_IO, "%s: write failed", a->output);
+        return cli_output_commit(&o);
     }
     cJSON *arr = cJSON_CreateStringArray((const char *const *)c->paths, c->n_ok);
     char *paths = arr ? cJSON_PrintUnformatted(arr) : NULL;
@@ -281,10 +281,14 @@ static int run(const predict_args *a, char **inputs, int n_inputs)
     eval_options eo = {.view = a->view, .crop = (int64_t)llround(a->crop_seconds * rate),
                        .hop = (int64_t)llround(a->hop_seconds * rate), .batch = (int)a->batch};
     FILE *out = stdout;
-    if (!a->embed && a->output && !(out = fopen(a->output, "w"))) {
-        dataset_free(&ds);
-        mrnet_model_free(m);
-        return cli_error(cmd, 1, "%s: cannot create", a->output);
+    cli_output file = {0};
+    if (!a->embed && a->output) {
+        if ((st = cli_output_open(&file, a->output)) != MRNET_OK) {
+            dataset_free(&ds);
+            mrnet_model_free(m);
+            return cli_fail(cmd, st);
+        }
+        out = file.f;
     }
     if (!a->embed && a->format == FORMAT_CSV) {
         fputs("path,start,end", out);
@@ -325,8 +329,8 @@ static int run(const predict_args *a, char **inputs, int n_inputs)
     }
     if (a->embed)
         st = write_embeddings(a, &col, E);
-    if (out != stdout && fclose(out) != 0)
-        st = mrnet_fail(MRNET_ERR_IO, "%s: write failed", a->output);
+    if (file.f)
+        st = st == MRNET_OK ? cli_output_commit(&file) : (cli_output_discard(&file), st);
     int total = ds.n_items;
     free(col.embeddings);
     free(col.paths);

@@ -17,7 +17,8 @@ mrnet_status atomic_file_open(atomic_file *af, const char *path)
     snprintf(af->tmp_path, sizeof af->tmp_path, "%s.tmp.%ld", path, (long)getpid());
     af->f = fopen(af->tmp_path, "wb");
     if (!af->f)
-        return mrnet_fail(MRNET_ERR_IO, "%s: cannot create: %s", af->tmp_path, strerror(errno));
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot create (writing %s): %s", path, af->tmp_path,
+                          strerror(errno));
     return MRNET_OK;
 }
 

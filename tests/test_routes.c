@@ -94,9 +94,32 @@ static void model_mask(void **state)
     mrnet_model_free(m);
 }
 
+
+/* Configuration JSON: huge or fractional numbers are refused, not converted
+ * (converting an out-of-range double to int is undefined behaviour). */
+static void config_json_numbers(void **state)
+{
+    (void)state;
+    mrnet_config cfg;
+    mrnet_config_default(&cfg, 4);
+    char json[512];
+    assert_int_equal(mrnet_config_to_json(&cfg, json, sizeof json), MRNET_OK);
+    mrnet_config back;
+    mrnet_config_default(&back, 0);
+    assert_int_equal(mrnet_config_from_json(json, &back), MRNET_OK);
+    assert_memory_equal(&cfg, &back, sizeof cfg);
+    assert_int_equal(mrnet_config_from_json("{\"channels\": 1e20}", &back), MRNET_ERR_FORMAT);
+    assert_non_null(strstr(mrnet_last_error(), "channels"));
+    assert_int_equal(mrnet_config_from_json("{\"embed\": 12.5}", &back), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_config_from_json("{\"dilations\": [2, 2.5, 4]}", &back), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_config_from_json("{\"dilations\": [2, 3, -4]}", &back), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_config_from_json("[1, 2]", &back), MRNET_ERR_FORMAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(config_json_numbers),
         cmocka_unit_test(names),
         cmocka_unit_test(lists),
         cmocka_unit_test(errors),

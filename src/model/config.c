@@ -109,8 +109,10 @@ static mrnet_status json_int(const cJSON *root, const char *key, int *out)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!v)
         return MRNET_OK;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
-        return mrnet_fail(MRNET_ERR_FORMAT, "configuration: '%s' is not an integer", key);
+    /* range first: converting an out-of-range double to int is undefined */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -1e9 && v->valuedouble <= 1e9) ||
+        v->valuedouble != (double)(int)v->valuedouble)
+        return mrnet_fail(MRNET_ERR_FORMAT, "configuration: '%s' is not an integer in range", key);
     *out = (int)v->valuedouble;
     return MRNET_OK;
 }
@@ -144,8 +146,10 @@ mrnet_status mrnet_config_from_json(const char *json, mrnet_config *cfg)
             st = mrnet_fail(MRNET_ERR_FORMAT, "configuration: 'dilations' must be 3 integers");
         for (int i = 0; st == MRNET_OK && i < MRNET_BLOCKS; i++) {
             const cJSON *v = cJSON_GetArrayItem(dil, i);
-            if (!cJSON_IsNumber(v))
-                st = mrnet_fail(MRNET_ERR_FORMAT, "configuration: 'dilations' must be 3 integers");
+            if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= 1024) ||
+                v->valuedouble != (double)(int)v->valuedouble)
+                st = mrnet_fail(MRNET_ERR_FORMAT,
+                                "configuration: 'dilations' must be 3 integers in [1, 1024]");
             else
                 cfg->dilations[i] = (int)v->valuedouble;
         }

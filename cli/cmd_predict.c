@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audio/augment.h"
+#include "audio/features_parse.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "inputs.h"
@@ -276,8 +277,7 @@ static int run(const predict_args *a, char **inputs, int n_inputs)
                 "log-mel\n", cmd, a->checkpoint);
     const mrnet_config *cfg = mrnet_model_config(m);
     int K = cfg->classes, E = cfg->embed;
-    double rate = fo.kind == FEATURES_MEL ? (double)fo.mel.sample_rate / fo.mel.hop_length
-                                          : fo.audio.sample_rate;
+    double rate = features_options_frame_rate(&fo);
     eval_options eo = {.view = a->view, .crop = (int64_t)llround(a->crop_seconds * rate),
                        .hop = (int64_t)llround(a->hop_seconds * rate), .batch = (int)a->batch};
     FILE *out = stdout;

@@ -102,3 +102,10 @@ mrnet_status features_options_parse(const char *line, features_options *opt)
         opt->audio.sample_rate = opt->mel.sample_rate;
     return st;
 }
+
+double features_options_frame_rate(const features_options *opt)
+{
+    if (opt->kind == FEATURES_WAVEFORM)
+        return opt->audio.sample_rate;
+    return opt->mel.hop_length > 0 ? (double)opt->mel.sample_rate / opt->mel.hop_length : 0;
+}

@@ -10,4 +10,8 @@
  * Round trip: describe(parse(line)) == line for any line describe wrote. */
 mrnet_status features_options_parse(const char *line, features_options *opt);
 
+/* Frames per second along T: sample_rate / hop for mel features, the sample
+ * rate for waveforms. */
+double features_options_frame_rate(const features_options *opt);
+
 #endif

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "audio/augment.h"
+#include "audio/features_parse.h"
+#include "nn/nn.h"
 #include "tensor/error.h"
 
 mrnet_status eval_view_parse(const char *name, eval_view *view)
@@ -58,27 +60,10 @@ void features_to_input(const float *feat, int S, int D, int64_t len, float *inpu
         }
 }
 
-static double settings_value(const char *settings, const char *key)
-{
-    size_t n = strlen(key);
-    for (const char *p = settings; p && *p; p = strchr(p, ' ')) {
-        while (*p == ' ')
-            p++;
-        if (!strncmp(p, key, n) && p[n] == '=')
-            return atof(p + n + 1);
-    }
-    return 0;
-}
-
 double features_frame_rate(const char *settings)
 {
-    if (!settings)
-        return 0;
-    double rate = settings_value(settings, "rate");
-    if (strstr(settings, "kind=waveform"))
-        return rate;
-    double sr = settings_value(settings, "sr"), hop = settings_value(settings, "hop");
-    return (sr > 0 && hop > 0) ? sr / hop : 0;
+    features_options fo;
+    return features_options_parse(settings, &fo) == MRNET_OK ? features_options_frame_rate(&fo) : 0;
 }
 
 /* One forward pass over a batch of windows. */
@@ -86,18 +71,6 @@ typedef struct {
     int item;
     int64_t t0, len;
 } window;
-
-static void softmax_row(const float *z, float *p, int K)
-{
-    float mx = z[0];
-    for (int k = 1; k < K; k++)
-        mx = z[k] > mx ? z[k] : mx;
-    double sum = 0;
-    for (int k = 0; k < K; k++)
-        sum += (p[k] = expf(z[k] - mx));
-    for (int k = 0; k < K; k++)
-        p[k] = (float)(p[k] / sum);
-}
 
 typedef struct {
     mrnet_model *model;
@@ -122,7 +95,7 @@ static mrnet_status run_batch(eval_run *r, const window *w, int n)
     MRNET_TRY(mrnet_forward(r->model, r->input, n, (int)len, false, r->emb, r->logits));
     for (int i = 0; i < n; i++) {
         int item = w[i].item;
-        softmax_row(r->logits + (size_t)i * K, r->p, K);
+        softmax_forward(r->logits + (size_t)i * K, r->p, 1, K);
         for (int k = 0; k < K; k++)
             r->probs[(size_t)item * K + k] += r->p[k];
         if (r->embeddings)

@@ -34,11 +34,7 @@ static void expect_output(int rc, int want_rc, ...)
         fail_msg("exit status %d, expected %d; output:\n%s", rc, want_rc, out);
     va_list ap;
     va_start(ap, want_rc);
-    for (const char *frag; (frag = va_arg(ap, const char *)) != NULL;)
-        if (!strstr(out, frag)) {
-            va_end(ap);
-            fail_msg("output lacks '%s':\n%s", frag, out);
-        }
+    test_expect_fragments("output", out, ap);
     va_end(ap);
 }
 

@@ -72,11 +72,7 @@ static void expect_open_error(const char *path, mrnet_status want, ...)
         fail_msg("message does not name the file %s: %s", path, msg);
     va_list ap;
     va_start(ap, want);
-    for (const char *frag; (frag = va_arg(ap, const char *)) != NULL;)
-        if (!strstr(msg, frag)) {
-            va_end(ap);
-            fail_msg("message lacks '%s': %s", frag, msg);
-        }
+    test_expect_fragments("message", msg, ap);
     va_end(ap);
 }
 

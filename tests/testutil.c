@@ -95,3 +95,10 @@ double test_max_abs(const float *a, size_t n)
             m = fabs(a[i]);
     return m;
 }
+
+void test_expect_fragments(const char *what, const char *text, va_list ap)
+{
+    for (const char *frag; (frag = va_arg(ap, const char *)) != NULL;)
+        if (!strstr(text, frag))
+            fail_msg("%s lacks '%s': %s", what, frag, text);
+}

@@ -21,6 +21,10 @@ int test_write_file(const char *path, const void *data, size_t n);
 int test_run_cli(const char *args_fmt, ...);
 /* Contents of test_path("cli.out") (static buffer, NUL-terminated). */
 const char *test_cli_output(void);
+/* Fails unless text contains each fragment of the NULL-terminated list ap;
+ * what names the text in the failure message ("output", "message"). */
+void test_expect_fragments(const char *what, const char *text, va_list ap);
+
 /* max |a-b| over n values. */
 double test_max_abs_diff(const float *a, const float *b, size_t n);
 double test_max_abs(const float *a, size_t n);

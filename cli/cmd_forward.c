@@ -49,7 +49,8 @@ static int parse(int argc, char **argv, forward_options *o)
     *o = (forward_options){.dropout = 0.5, .lr = 1e-3, .weight_decay = 1e-4};
     int c;
     long seed = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    int index = 0;
+    while ((c = getopt_long(argc, argv, "o:h", opts, &index)) != -1) {
         bool ok = true;
         switch (c) {
         case 'o': o->output = optarg; break;
@@ -64,8 +65,7 @@ static int parse(int argc, char **argv, forward_options *o)
         default: usage(stderr); return 2;
         }
         if (!ok)
-            return cli_error("forward", 2, "bad value '%s' for --%s", optarg,
-                             opts[(c == 'p') ? 2 : (c == 'l') ? 3 : (c == 'w') ? 4 : (c == 's') ? 5 : 7].name);
+            return cli_error("forward", 2, "bad value '%s' for --%s", optarg, opts[index].name);
     }
     if (optind + 2 != argc || !o->output) {
         usage(stderr);

@@ -43,7 +43,8 @@ cJSON *trainer_options_json(const trainer *t)
     return j;
 }
 
-
+/* The loop position and history. The random streams need no saving: each
+ * batch derives its own from the seed and its position (trainer.c). */
 static cJSON *state_json(const trainer *t)
 {
     cJSON *j = cJSON_CreateObject();
@@ -54,9 +55,6 @@ static cJSON *state_json(const trainer *t)
     cJSON_AddNumberToObject(j, "seen", (double)t->seen);
     cJSON_AddNumberToObject(j, "best_epoch", t->best_epoch);
     cJSON_AddNumberToObject(j, "best_metric", t->best_metric);
-    char rng[32];
-    snprintf(rng, sizeof rng, "%llu", (unsigned long long)mrnet_model_rng(t->model));
-    cJSON_AddStringToObject(j, "dropout_rng", rng);
     cJSON *h = cJSON_AddArrayToObject(j, "history");
     for (int i = 0; i < t->n_history; i++) {
         const epoch_record *r = &t->history[i];
@@ -102,9 +100,6 @@ static mrnet_status restore_state(trainer *t, const cJSON *j)
     t->seen = (long)json_number(j, "seen");
     t->best_epoch = (int)json_number(j, "best_epoch");
     t->best_metric = json_number(j, "best_metric");
-    const cJSON *rng = cJSON_GetObjectItemCaseSensitive(j, "dropout_rng");
-    if (cJSON_IsString(rng))
-        mrnet_model_set_rng(t->model, strtoull(rng->valuestring, NULL, 10));
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "history");
     t->n_history = 0;
     cJSON_ArrayForEach(item, h) {
@@ -159,7 +154,6 @@ mrnet_status trainer_resume(trainer *t)
     cJSON_Delete(j);
     return st;
 }
-
 
 static void json_number_or_null(FILE *f, const char *key, double v, bool last)
 {

@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "audio/melspec.h"
+#include "features/melspec.h"
 #include "data/dataset.h"
-#include "data/featstore.h"
+#include "store/featstore.h"
 
 static double now_s(void)
 {

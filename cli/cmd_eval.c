@@ -8,11 +8,11 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "data/featstore.h"
+#include "store/featstore.h"
 #include "plot/svg.h"
 #include "tensor/error.h"
-#include "train/evaluate.h"
-#include "train/metrics.h"
+#include "infer/infer.h"
+#include "eval/metrics.h"
 
 static void usage(FILE *out)
 {

@@ -11,7 +11,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "data/featstore.h"
+#include "store/featstore.h"
 #include "dataset_flags.h"
 #include "feature_flags.h"
 #include "tensor/error.h"

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "audio/features.h"
+#include "features/features.h"
 #include "cli_util.h"
 #include "commands.h"
-#include "data/npy.h"
+#include "tensor/npy.h"
 #include "feature_flags.h"
 #include "plot/image.h"
 #include "tensor/safetensors.h"

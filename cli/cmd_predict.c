@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio/augment.h"
-#include "audio/features_parse.h"
+#include "train/augment.h"
+#include "features/features_parse.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "inputs.h"
 #include "tensor/error.h"
 #include "tensor/safetensors.h"
-#include "train/evaluate.h"
+#include "infer/infer.h"
 
 typedef enum { FORMAT_TABLE, FORMAT_JSONL, FORMAT_CSV } output_format;
 

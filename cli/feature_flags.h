@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "audio/features.h"
+#include "features/features.h"
 
 #define FEATURE_FLAG_BASE 1000
 #define FEATURE_FLAG_MAX 64

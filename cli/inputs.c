@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "audio/features_parse.h"
+#include "features/features_parse.h"
 #include "tensor/error.h"
 #include "tensor/safetensors.h"
 

@@ -3,7 +3,7 @@
 #ifndef MRNET_CLI_INPUTS_H
 #define MRNET_CLI_INPUTS_H
 
-#include "audio/features.h"
+#include "features/features.h"
 #include "data/dataset.h"
 #include "mrnet/mrnet.h"
 

@@ -9,7 +9,7 @@
 #include <omp.h>
 
 #include "cli_util.h"
-#include "train/evaluate.h"
+#include "infer/infer.h"
 
 void train_flags_usage(FILE *out, const char *synopsis, const char *what)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio/augment.h"
+#include "train/augment.h"
 #include "tensor/rng.h"
 
 static void test_crop_wrap(void **state)

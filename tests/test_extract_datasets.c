@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/featstore.h"
-#include "data/npy.h"
+#include "store/featstore.h"
+#include "tensor/npy.h"
 #include "data_fixtures.h"
 
 static const char *const genres[] = {"blues", "jazz", "rock"};

@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audio/augment.h"
+#include "train/augment.h"
 #include "data/dataset.h"
-#include "data/featstore.h"
-#include "data/npy.h"
+#include "store/featstore.h"
+#include "tensor/npy.h"
 #include "tensor/safetensors.h"
 
 static char root[512];

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/npy.h"
+#include "tensor/npy.h"
 
 /* A .npy with the given dict text and data bytes (version 1 or 2). */
 static void write_npy(const char *path, int version, const char *dict, const void *data, size_t n)

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio/melspec.h"
-#include "data/npy.h"
+#include "features/melspec.h"
+#include "tensor/npy.h"
 
 static float *load_golden(const char *name, npy_header *h)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 /* rows = true, columns = predicted
  *

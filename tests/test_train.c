@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "data/dataset.h"
-#include "data/featstore.h"
+#include "store/featstore.h"
 #include "tensor/safetensors.h"
 #include "train/trainer.h"
 

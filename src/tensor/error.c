@@ -6,6 +6,13 @@
 
 static _Thread_local char last_error[1024];
 
+const char *mrnet_version(void) { return MRNET_VERSION_STRING; }
+
+int mrnet_version_number(void)
+{
+    return MRNET_VERSION_MAJOR * 10000 + MRNET_VERSION_MINOR * 100 + MRNET_VERSION_PATCH;
+}
+
 const char *mrnet_last_error(void) { return last_error; }
 
 void mrnet_clear_error(void) { last_error[0] = '\0'; }

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "data/featstore.h"
+#include "store/featstore.h"
 #include "tensor/error.h"
 #include "tensor/fileio.h"
 #include "tensor/rng.h"
-#include "train/evaluate.h"
-#include "train/metrics.h"
+#include "infer/infer.h"
+#include "eval/metrics.h"
 #include "train/train_state.h"
 #include "train/trainer_internal.h"
 

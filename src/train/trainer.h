@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "audio/augment.h"
+#include "train/augment.h"
 #include "mrnet/mrnet.h"
 
 struct trainer_progress;

@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "data/featstore.h"
+#include "store/featstore.h"
 #include "train/trainer.h"
 
 typedef struct {

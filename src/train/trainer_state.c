@@ -10,7 +10,7 @@
 #include "plot/svg.h"
 #include "tensor/error.h"
 #include "tensor/fileio.h"
-#include "train/evaluate.h"
+#include "infer/infer.h"
 #include "train/train_state.h"
 #include "train/trainer_internal.h"
 

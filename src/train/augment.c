@@ -1,4 +1,4 @@
-#include "audio/augment.h"
+#include "train/augment.h"
 
 #include <string.h>
 

@@ -1,10 +1,10 @@
 /* The inverse of features_options_describe(): a checkpoint records the line
  * of the store it was trained on ("mrnet.features"), and prediction on raw
  * audio rebuilds the same options from it, so the features match. */
-#ifndef MRNET_AUDIO_FEATURES_PARSE_H
-#define MRNET_AUDIO_FEATURES_PARSE_H
+#ifndef MRNET_FEATURES_FEATURES_PARSE_H
+#define MRNET_FEATURES_FEATURES_PARSE_H
 
-#include "audio/features.h"
+#include "features/features.h"
 
 /* Fills opt from a description line; MRNET_ERR_FORMAT names the bad token.
  * Round trip: describe(parse(line)) == line for any line describe wrote. */

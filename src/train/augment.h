@@ -7,8 +7,8 @@
  *                then augment_gaussian_noise once per mini-batch
  *   validation:  augment_crop_wrap from t0 = 0 (the first 6 s)
  *   evaluation:  the whole track, or augment_window_* sliding windows */
-#ifndef MRNET_AUDIO_AUGMENT_H
-#define MRNET_AUDIO_AUGMENT_H
+#ifndef MRNET_TRAIN_AUGMENT_H
+#define MRNET_TRAIN_AUGMENT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -5,14 +5,14 @@
  *   full:    the whole track in one pass (the pooling takes any length)
  * Items come from a feature_source (a feature store, or features computed
  * in memory for prediction). */
-#ifndef MRNET_TRAIN_EVALUATE_H
-#define MRNET_TRAIN_EVALUATE_H
+#ifndef MRNET_INFER_INFER_H
+#define MRNET_INFER_INFER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "data/featstore.h"
-#include "train/metrics.h"
+#include "store/featstore.h"
+#include "eval/metrics.h"
 #include "mrnet/mrnet.h"
 
 typedef enum { EVAL_VIEW_CROP, EVAL_VIEW_WINDOWS, EVAL_VIEW_FULL } eval_view;

@@ -7,8 +7,8 @@
  * One melspec object may be shared by several threads: melspec_compute uses
  * FFTW's new-array execute with buffers of its own, so results do not depend
  * on which thread computes them. */
-#ifndef MRNET_AUDIO_MELSPEC_H
-#define MRNET_AUDIO_MELSPEC_H
+#ifndef MRNET_FEATURES_MELSPEC_H
+#define MRNET_FEATURES_MELSPEC_H
 
 #include <stdbool.h>
 #include <stdint.h>

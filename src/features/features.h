@@ -4,13 +4,13 @@
  * a .npy file (the Melon set's mel-spectrograms) is read and validated.
  * The result is always (S, D, T) float32: S channels, D bands (1 for a
  * waveform), T frames (samples for a waveform). */
-#ifndef MRNET_AUDIO_FEATURES_H
-#define MRNET_AUDIO_FEATURES_H
+#ifndef MRNET_FEATURES_FEATURES_H
+#define MRNET_FEATURES_FEATURES_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include "audio/decode.h"
-#include "audio/melspec.h"
+#include "features/melspec.h"
 #include "mrnet/mrnet.h"
 
 typedef enum {

@@ -1,4 +1,4 @@
-#include "audio/features.h"
+#include "features/features.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "data/npy.h"
+#include "tensor/npy.h"
 #include "tensor/error.h"
 
 void features_options_default(features_options *opt)

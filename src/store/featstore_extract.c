@@ -1,6 +1,6 @@
 /* Filling a feature store: staleness checks, a pthread worker pool, the
  * append-only journal and the final compaction of the index. */
-#include "data/featstore.h"
+#include "store/featstore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "data/featstore_internal.h"
-#include "data/npy.h"
+#include "store/featstore_internal.h"
+#include "tensor/npy.h"
 #include "tensor/error.h"
 #include "tensor/fileio.h"
 

@@ -1,8 +1,8 @@
 /* Shared by featstore.c (index, reading) and featstore_extract.c. */
-#ifndef MRNET_DATA_FEATSTORE_INTERNAL_H
-#define MRNET_DATA_FEATSTORE_INTERNAL_H
+#ifndef MRNET_STORE_FEATSTORE_INTERNAL_H
+#define MRNET_STORE_FEATSTORE_INTERNAL_H
 
-#include "data/featstore.h"
+#include "store/featstore.h"
 
 struct featstore {
     char *dir;

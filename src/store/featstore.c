@@ -1,6 +1,6 @@
 /* The feature store's index (index.jsonl) and the read API. Extraction is in
  * featstore_extract.c. */
-#include "data/featstore.h"
+#include "store/featstore.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/featstore_internal.h"
-#include "data/npy.h"
+#include "store/featstore_internal.h"
+#include "tensor/npy.h"
 #include "tensor/error.h"
 #include "tensor/fileio.h"
 

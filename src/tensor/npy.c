@@ -1,4 +1,4 @@
-#include "data/npy.h"
+#include "tensor/npy.h"
 
 #include <errno.h>
 #include <fcntl.h>

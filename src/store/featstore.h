@@ -9,13 +9,13 @@
  *
  * Melon-style .npy sources are referenced in place (no copy) unless a copy
  * is asked for. Reading is thread-safe: every read opens its file. */
-#ifndef MRNET_DATA_FEATSTORE_H
-#define MRNET_DATA_FEATSTORE_H
+#ifndef MRNET_STORE_FEATSTORE_H
+#define MRNET_STORE_FEATSTORE_H
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "audio/features.h"
+#include "features/features.h"
 #include "data/dataset.h"
 #include "mrnet/mrnet.h"
 

@@ -8,8 +8,8 @@
  *   Macro averages are taken over the classes that occur in the truth or in
  *   the predictions (scikit-learn's default label set); a class absent from
  *   both does not pull the average down. macro_f1_all averages over all K. */
-#ifndef MRNET_TRAIN_METRICS_H
-#define MRNET_TRAIN_METRICS_H
+#ifndef MRNET_EVAL_METRICS_H
+#define MRNET_EVAL_METRICS_H
 
 #include <cjson/cJSON.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "audio/features_parse.h"
+#include "features/features_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,8 +4,8 @@
  * data. Reading validates every header field against the file size before
  * touching the data, so a hostile header (huge shape, bad dtype) is an error,
  * never an allocation or a crash. Writing is atomic (tensor/fileio.h). */
-#ifndef MRNET_DATA_NPY_H
-#define MRNET_DATA_NPY_H
+#ifndef MRNET_TENSOR_NPY_H
+#define MRNET_TENSOR_NPY_H
 
 #include <stdbool.h>
 #include <stddef.h>

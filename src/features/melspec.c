@@ -1,4 +1,4 @@
-#include "audio/melspec.h"
+#include "features/melspec.h"
 
 #include <fftw3.h>
 #include <math.h>

@@ -1,12 +1,12 @@
-#include "train/evaluate.h"
+#include "infer/infer.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio/augment.h"
-#include "audio/features_parse.h"
+#include "train/augment.h"
+#include "features/features_parse.h"
 #include "nn/nn.h"
 #include "tensor/error.h"
 

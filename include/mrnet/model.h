@@ -1,0 +1,152 @@
+/* mrnet/model.h: the MRNet network, its configuration, checkpoints, the
+ * optimizer and the learning-rate schedule. */
+#ifndef MRNET_MODEL_H
+#define MRNET_MODEL_H
+
+#include <mrnet/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Declarations here are the library's exported symbols; everything else is
+ * built hidden (-fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
+/* ---- Model configuration ------------------------------------------------ */
+
+#define MRNET_BLOCKS 3 /* MRBlocks; fixed by the architecture */
+#define MRNET_ROUTES 7 /* L1 L2 L3 H M1 M2 M3 */
+
+typedef struct {
+    int in_dim;       /* D: feature size per input channel (768 WavLM, 48 mel) */
+    int in_channels;  /* S: audio channels side by side (2 stereo, 1 mono mel) */
+    int n_layers;     /* L: stacked feature layers mixed by w (13 WavLM, 1 mel) */
+    int channels;     /* C: width (512) */
+    int embed;        /* E: embedding size (128) */
+    int classes;      /* K: number of classes */
+    int dilations[MRNET_BLOCKS]; /* 2, 3, 4 */
+    int scale;        /* Res2Net split count (8) */
+    int se_groups;    /* SE groups per block (3) */
+} mrnet_config;
+
+/* The paper's WavLM configuration (D 768, S 2, L 13, C 512, E 128) with K classes. */
+void mrnet_config_default(mrnet_config *cfg, int classes);
+/* Checks every field; names the first bad one. */
+mrnet_status mrnet_config_validate(const mrnet_config *cfg);
+
+/* Route names in route order: "L1","L2","L3","H","M1","M2","M3". */
+const char *mrnet_route_name(int route);
+/* Parses "L1,M2" style lists into a bit mask (bit j = route j dropped). */
+mrnet_status mrnet_parse_routes(const char *list, unsigned *mask);
+
+
+/* Derived sizes of a configuration. */
+int mrnet_config_width(const mrnet_config *cfg);         /* W = floor(3C / scale) */
+int mrnet_config_se_bottleneck(const mrnet_config *cfg); /* floor(floor(3C/16) / groups) */
+int mrnet_config_asp_hidden(const mrnet_config *cfg);    /* C / 16 */
+/* Compact JSON ({"in_dim":..,"dilations":[..],..}) into buf; and back.
+ * from_json fills fields present and validates; names the bad field. */
+mrnet_status mrnet_config_to_json(const mrnet_config *cfg, char *buf, size_t size);
+mrnet_status mrnet_config_from_json(const char *json, mrnet_config *cfg);
+
+/* ---- The model ------------------------------------------------------------
+ * One flat buffer of trainable parameters, one of their gradients, one of
+ * batch-norm running statistics; activations in a workspace planned once for
+ * the largest batch and length (mrnet_model_reserve), so a training step
+ * allocates nothing. A model is not thread-safe; use one per thread. */
+typedef struct mrnet_model mrnet_model;
+
+/* A new model with PyTorch's default initialisation drawn from seed. */
+mrnet_status mrnet_model_create(const mrnet_config *cfg, uint64_t seed, mrnet_model **out);
+void mrnet_model_free(mrnet_model *model);
+const mrnet_config *mrnet_model_config(const mrnet_model *model);
+
+/* Trainable parameter count (with or without the classifier head). */
+size_t mrnet_model_param_count(const mrnet_model *model, bool with_head);
+/* Plans the workspace for up to max_batch samples and max_batch*max_frames
+ * frames in all (so also one track of max_batch*max_frames frames). It only
+ * grows; mrnet_forward grows it when needed, outside any training step. */
+mrnet_status mrnet_model_reserve(mrnet_model *model, int max_batch, int max_frames);
+/* Bytes of the planned workspace (activations and their gradients); 0 before
+ * the first reserve or forward. */
+size_t mrnet_model_workspace_bytes(const mrnet_model *model);
+/* Training-time options: dropout probability (0.5 in the recipe) and the
+ * routes switched off (bit j = route j, see mrnet_route_name). */
+void mrnet_model_set_dropout(mrnet_model *model, float p);
+float mrnet_model_dropout(const mrnet_model *model);
+mrnet_status mrnet_model_set_drop_routes(mrnet_model *model, unsigned mask);
+unsigned mrnet_model_drop_routes(const mrnet_model *model);
+/* Seeds the dropout stream; the state can be saved and restored for resume. */
+void mrnet_model_set_rng(mrnet_model *model, uint64_t state);
+uint64_t mrnet_model_rng(const mrnet_model *model);
+
+/* Class names (NULL when unnamed). The model keeps copies. */
+mrnet_status mrnet_model_set_labels(mrnet_model *model, char *const *labels, int n);
+const char *mrnet_model_label(const mrnet_model *model, int k);
+
+/* Forward pass. input (B, S, L, T, D) float32, row-major. train selects batch
+ * statistics, dropout and caching for mrnet_backward (B >= 2 needed, as in
+ * PyTorch). embedding (B, E) and logits (B, K) may each be NULL. */
+mrnet_status mrnet_forward(mrnet_model *model, const float *input, int B, int T, bool train,
+                           float *embedding, float *logits);
+/* Backward of the last training forward with weighted cross entropy
+ * (class_weight (K) or NULL for ones; labels (B) in [0, K)). Gradients are
+ * overwritten, not accumulated. */
+mrnet_status mrnet_backward(mrnet_model *model, const int *labels, const float *class_weight,
+                            double *loss);
+
+/* The tensors of the model in checkpoint order (release names, head under
+ * "head."). kind: 0 trainable parameter, 1 running statistic, 2 counter. */
+typedef struct {
+    const char *name;
+    int kind;
+    int ndim;
+    int64_t shape[5];
+    size_t numel;
+    float *data;      /* parameters and running statistics */
+    float *grad;      /* parameters only */
+    int64_t *count;   /* counters only */
+    bool in_head;
+} mrnet_tensor_info;
+int mrnet_model_tensor_count(const mrnet_model *model);
+const mrnet_tensor_info *mrnet_model_tensor(const mrnet_model *model, int index);
+const mrnet_tensor_info *mrnet_model_find_tensor(const mrnet_model *model, const char *name);
+/* The flat parameter and gradient buffers (n = mrnet_model_param_count(with head)). */
+float *mrnet_model_params(mrnet_model *model);
+float *mrnet_model_grads(mrnet_model *model);
+/* Route weights w_all (7 values). */
+const float *mrnet_model_route_weights(const mrnet_model *model);
+
+/* ---- Checkpoints (safetensors) -----------------------------------------------
+ * Tensors under the release's names (head under "head."), configuration and
+ * labels in the metadata. Loading also takes a file with only the release's
+ * state dicts: the configuration is then inferred from the shapes (dilations
+ * 2,3,4; S = 1 when L = 1, else S = 2, unless in_channels_hint > 0). */
+mrnet_status mrnet_model_load(const char *path, int in_channels_hint, mrnet_model **out);
+/* Writes atomically. extra_meta: NULL or key/value pairs, NULL-terminated. */
+mrnet_status mrnet_model_save(const mrnet_model *model, const char *path,
+                              const char *const *extra_meta);
+
+/* ---- Optimizer and schedule ------------------------------------------------ */
+typedef struct mrnet_adamw mrnet_adamw;
+/* AdamW (PyTorch 1.13 semantics, optional amsgrad) over n parameters. */
+mrnet_status mrnet_adamw_create(size_t n, double beta1, double beta2, double eps,
+                                double weight_decay, bool amsgrad, mrnet_adamw **out);
+void mrnet_adamw_free(mrnet_adamw *opt);
+/* One step at learning rate lr: params -= update(grads). */
+void mrnet_adamw_step(mrnet_adamw *opt, float *params, const float *grads, double lr);
+int64_t mrnet_adamw_steps(const mrnet_adamw *opt);
+size_t mrnet_adamw_size(const mrnet_adamw *opt); /* n */
+/* State access for checkpoints: exp_avg, exp_avg_sq, max_exp_avg_sq (n each). */
+float *mrnet_adamw_state(mrnet_adamw *opt, int which);
+void mrnet_adamw_set_steps(mrnet_adamw *opt, int64_t steps);
+
+/* Learning rate of epoch e (1-based) under cosine annealing with warm
+ * restarts set once per epoch (the recipe: T0 1000, T_mult 2, 1e-3 -> 5e-4). */
+double mrnet_cosine_restart_lr(long epoch, double lr_max, double lr_min, long T0, long T_mult);
+
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -51,25 +51,25 @@ static int bench_melspec(double seconds, int repeats)
 {
     const char *names[] = {"torchaudio", "librosa", "melon"};
     for (int p = 0; p < 3; p++) {
-        melspec_preset preset;
-        melspec_preset_parse(names[p], &preset);
-        melspec_config cfg;
-        melspec_config_preset(&cfg, preset);
-        melspec *m;
-        if (melspec_create(&cfg, &m) != MRNET_OK) {
+        mrnet_mel_preset preset;
+        mrnet_mel_preset_parse(names[p], &preset);
+        mrnet_mel_config cfg;
+        mrnet_mel_config_preset(&cfg, preset);
+        mrnet_melspec *m;
+        if (mrnet_melspec_create(&cfg, &m) != MRNET_OK) {
             fprintf(stderr, "%s\n", mrnet_last_error());
             return 1;
         }
         int64_t n = (int64_t)(seconds * cfg.sample_rate);
         float *x = malloc(sizeof(float) * (size_t)n);
         make_signal(x, n, cfg.sample_rate);
-        int64_t T = melspec_frames(m, n);
+        int64_t T = mrnet_melspec_frames(m, n);
         float *out = malloc(sizeof(float) * (size_t)(T * cfg.n_mels));
         double *ms = malloc(sizeof(double) * (size_t)repeats);
-        melspec_compute(m, x, n, out); /* warm-up */
+        mrnet_melspec_compute(m, x, n, out); /* warm-up */
         for (int r = 0; r < repeats; r++) {
             double t0 = now_s();
-            melspec_compute(m, x, n, out);
+            mrnet_melspec_compute(m, x, n, out);
             ms[r] = (now_s() - t0) * 1e3;
         }
         qsort(ms, (size_t)repeats, sizeof *ms, cmp_double);
@@ -79,7 +79,7 @@ static int bench_melspec(double seconds, int repeats)
         free(ms);
         free(out);
         free(x);
-        melspec_free(m);
+        mrnet_melspec_free(m);
     }
     return 0;
 }
@@ -128,18 +128,18 @@ static int bench_extract(const char *dir, int clips, double clip_seconds, int th
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", store);
     if (system(cmd) != 0)
         return 1;
-    dataset ds;
-    dataset_init(&ds);
-    if (dataset_read_files(&ds, audio) != MRNET_OK) {
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    if (mrnet_dataset_read_files(&ds, audio) != MRNET_OK) {
         fprintf(stderr, "%s\n", mrnet_last_error());
         return 1;
     }
-    featstore_extract_options opt;
-    featstore_extract_options_default(&opt);
+    mrnet_extract_options opt;
+    mrnet_extract_options_default(&opt);
     opt.threads = threads;
-    featstore_report rep;
+    mrnet_extract_report rep;
     double t0 = now_s();
-    mrnet_status s = featstore_extract(store, &ds, &opt, &rep);
+    mrnet_status s = mrnet_store_extract(store, &ds, &opt, &rep);
     double dt = now_s() - t0;
     if (s != MRNET_OK) {
         fprintf(stderr, "%s\n", mrnet_last_error());
@@ -148,8 +148,8 @@ static int bench_extract(const char *dir, int clips, double clip_seconds, int th
     printf("{\"impl\":\"mrnet\",\"what\":\"extract\",\"clips\":%d,\"clip_seconds\":%.1f,\"format\":\"wav 44.1kHz "
            "stereo\",\"threads\":%d,\"s\":%.3f,\"files_per_s\":%.1f,\"xrt\":%.0f,\"computed\":%d}\n",
            clips, clip_seconds, threads, dt, rep.computed / dt, rep.computed * clip_seconds / dt, rep.computed);
-    featstore_report_free(&rep);
-    dataset_free(&ds);
+    mrnet_extract_report_free(&rep);
+    mrnet_dataset_free(&ds);
     return 0;
 }
 

@@ -152,9 +152,9 @@ void cli_csv_field(FILE *out, const char *s)
 mrnet_status cli_output_open(cli_output *o, const char *path)
 {
     *o = (cli_output){.path = path};
-    atomic_file probe; /* fail now, not after the work, when path cannot be written */
-    MRNET_TRY(atomic_file_open(&probe, path));
-    atomic_file_abort(&probe);
+    mrnet_atomic_file probe; /* fail now, not after the work, when path cannot be written */
+    MRNET_TRY(mrnet_atomic_open(&probe, path));
+    mrnet_atomic_abort(&probe);
     o->f = open_memstream(&o->buf, &o->size);
     return o->f ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
 }
@@ -165,11 +165,11 @@ mrnet_status cli_output_commit(cli_output *o)
         free(o->buf);
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", o->path);
     }
-    atomic_file af;
-    mrnet_status st = atomic_file_open(&af, o->path);
+    mrnet_atomic_file af;
+    mrnet_status st = mrnet_atomic_open(&af, o->path);
     if (st == MRNET_OK) {
-        atomic_file_write(&af, o->buf, o->size);
-        st = atomic_file_commit(&af);
+        mrnet_atomic_write(&af, o->buf, o->size);
+        st = mrnet_atomic_commit(&af);
     }
     free(o->buf);
     *o = (cli_output){0};

@@ -20,7 +20,7 @@
 #include "train_flags.h"
 
 typedef struct {
-    eval_view view;
+    mrnet_view view;
     const char *folds; /* "0,3" or NULL for all */
 } cv_extra;
 
@@ -28,7 +28,7 @@ static bool on_extra(int c, const char *arg, void *ctx)
 {
     cv_extra *x = ctx;
     if (c == 'v')
-        return eval_view_parse(arg, &x->view) == MRNET_OK;
+        return mrnet_view_parse(arg, &x->view) == MRNET_OK;
     if (c == 'k') {
         x->folds = arg;
         return true;
@@ -37,11 +37,11 @@ static bool on_extra(int c, const char *arg, void *ctx)
 }
 
 /* The distinct folds of labelled entries, ascending (at most max). */
-static int store_folds(const featstore *fs, int *folds, int max)
+static int store_folds(const mrnet_store *fs, int *folds, int max)
 {
     int n = 0;
-    for (int i = 0; i < featstore_count(fs); i++) {
-        const featstore_entry *e = featstore_get(fs, i);
+    for (int i = 0; i < mrnet_store_count(fs); i++) {
+        const mrnet_store_entry *e = mrnet_store_get(fs, i);
         if (e->fold < 0 || e->label_index < 0)
             continue;
         int j = 0;
@@ -71,26 +71,26 @@ static bool fold_wanted(const char *list, int fold)
     return false;
 }
 
-static mrnet_status evaluate_fold(const char *path, const featstore *fs, int fold, eval_view view,
-                                  int64_t crop, int batch, confusion_matrix *total, double *acc,
+static mrnet_status evaluate_fold(const char *path, const mrnet_store *fs, int fold, mrnet_view view,
+                                  int64_t crop, int batch, mrnet_confusion *total, double *acc,
                                   double *f1)
 {
     mrnet_model *m;
     MRNET_TRY(mrnet_model_load(path, 0, &m));
-    confusion_matrix cm;
-    mrnet_status st = confusion_init(&cm, mrnet_model_config(m)->classes);
-    eval_options eo = {.view = view, .crop = crop, .hop = crop / 2, .batch = batch};
+    mrnet_confusion cm;
+    mrnet_status st = mrnet_confusion_init(&cm, mrnet_model_config(m)->classes);
+    mrnet_infer_options eo = {.view = view, .crop = crop, .hop = crop / 2, .batch = batch};
     int used = 0, unknown = 0;
     if (st == MRNET_OK)
-        st = evaluate_store(m, fs, (store_selection){NULL, fold}, &eo, &cm, &used, &unknown, NULL, NULL);
-    metrics_report r;
-    if (st == MRNET_OK && (st = metrics_compute(&cm, &r)) == MRNET_OK) {
+        st = mrnet_evaluate_store(m, fs, (mrnet_selection){NULL, fold}, &eo, &cm, &used, &unknown, NULL, NULL);
+    mrnet_metrics r;
+    if (st == MRNET_OK && (st = mrnet_metrics_compute(&cm, &r)) == MRNET_OK) {
         *acc = r.accuracy;
         *f1 = r.macro_f1;
-        metrics_report_free(&r);
-        st = confusion_merge(total, &cm);
+        mrnet_metrics_free(&r);
+        st = mrnet_confusion_merge(total, &cm);
     }
-    confusion_free(&cm);
+    mrnet_confusion_free(&cm);
     mrnet_model_free(m);
     return st;
 }
@@ -100,9 +100,9 @@ int cmd_cv(int argc, char **argv)
     static const struct option extra[] = {{"view", required_argument, 0, 'v'},
                                           {"folds", required_argument, 0, 'k'},
                                           {0, 0, 0, 0}};
-    trainer_options o;
-    trainer_options_default(&o);
-    cv_extra x = {.view = EVAL_VIEW_WINDOWS};
+    mrnet_train_options o;
+    mrnet_train_options_default(&o);
+    cv_extra x = {.view = MRNET_VIEW_WINDOWS};
     bool quiet = false;
     int rc = train_flags_parse(
         argc, argv, "cv", &o, &quiet, extra, on_extra, &x, "mrnet cv STORE -o OUT_DIR [options]",
@@ -117,26 +117,26 @@ int cmd_cv(int argc, char **argv)
     if (optind + 1 != argc || !o.out_dir)
         return cli_error("cv", 2, "usage: mrnet cv STORE -o OUT_DIR [options] (--help)");
     const char *store_dir = argv[optind], *out = o.out_dir;
-    if (make_dirs(out) != MRNET_OK)
+    if (mrnet_make_dirs(out) != MRNET_OK)
         return cli_fail("cv", MRNET_ERR_IO);
-    featstore *fs;
-    mrnet_status st = featstore_open(store_dir, &fs);
+    mrnet_store *fs;
+    mrnet_status st = mrnet_store_open(store_dir, &fs);
     if (st != MRNET_OK)
         return cli_fail("cv", st);
     int folds[256];
     int n_folds = store_folds(fs, folds, 256);
     if (n_folds < 2) {
-        featstore_close(fs);
+        mrnet_store_close(fs);
         return cli_error("cv", 1, "%s: %d folds among the labelled entries; cross-validation needs "
                          "2 or more (a fold column)", store_dir, n_folds);
     }
-    double rate = o.frame_rate > 0 ? o.frame_rate : features_frame_rate(featstore_settings(fs));
+    double rate = o.frame_rate > 0 ? o.frame_rate : mrnet_features_settings_frame_rate(mrnet_store_settings(fs));
     int64_t crop = (int64_t)llround(o.crop_seconds * rate);
     char **names;
     int K;
-    names = (char **)featstore_labels(fs, &K);
-    confusion_matrix total;
-    confusion_init(&total, K);
+    names = (char **)mrnet_store_labels(fs, &K);
+    mrnet_confusion total;
+    mrnet_confusion_init(&total, K);
     double acc[256], f1[256];
     int done = 0, done_folds[256];
     o.stop = cli_stop_on_signal();
@@ -146,15 +146,15 @@ int cmd_cv(int argc, char **argv)
         char dir[4096], prefix[32], last[4200];
         snprintf(dir, sizeof dir, "%s/fold-%d", out, folds[i]);
         snprintf(prefix, sizeof prefix, "fold %d: ", folds[i]);
-        trainer_options fo = o;
+        mrnet_train_options fo = o;
         fo.valid_fold = folds[i];
         fo.out_dir = dir;
         train_view view = {.quiet = quiet, .prefix = prefix};
         cli_progress_init(&view.bar, 10.0);
         fo.progress = train_flags_progress;
         fo.progress_ctx = &view;
-        trainer_result r;
-        st = trainer_run(store_dir, &fo, &r);
+        mrnet_train_result r;
+        st = mrnet_train(store_dir, &fo, &r);
         snprintf(last, sizeof last, "%s/last.safetensors", dir);
         if (st == MRNET_OK)
             st = evaluate_fold(last, fs, folds[i], x.view, crop, o.batch, &total, &acc[done], &f1[done]);
@@ -168,27 +168,27 @@ int cmd_cv(int argc, char **argv)
     cli_stop_restore();
     if (st == MRNET_OK && done > 0) {
         double ma, sa, mf, sf;
-        metrics_mean_std(acc, done, &ma, &sa);
-        metrics_mean_std(f1, done, &mf, &sf);
+        mrnet_mean_std(acc, done, &ma, &sa);
+        mrnet_mean_std(f1, done, &mf, &sf);
         printf("cross-validation over %d folds: accuracy %.4f +- %.4f, macro-F1 %.4f +- %.4f\n",
                done, ma, sa, mf, sf);
         cJSON *j = metrics_cv_json(acc, f1, done);
         char path[4200];
         if (j) {
             cJSON_AddItemToObject(j, "fold_ids", cJSON_CreateIntArray(done_folds, done));
-            cJSON_AddStringToObject(j, "view", eval_view_name(x.view));
+            cJSON_AddStringToObject(j, "view", mrnet_view_name(x.view));
             snprintf(path, sizeof path, "%s/cv.json", out);
             st = metrics_write_json(path, j);
             cJSON_Delete(j);
         }
         snprintf(path, sizeof path, "%s/confusion.svg", out);
         if (st == MRNET_OK)
-            st = svg_confusion_matrix(path, "Confusion matrix, all folds", total.counts, K,
+            st = mrnet_plot_confusion(path, "Confusion matrix, all folds", total.counts, K,
                                       (const char *const *)names);
         if (st == MRNET_OK)
             printf("results in %s: cv.json confusion.svg fold-*/\n", out);
     }
-    confusion_free(&total);
-    featstore_close(fs);
+    mrnet_confusion_free(&total);
+    mrnet_store_close(fs);
     return st == MRNET_OK ? 0 : cli_fail("cv", st);
 }

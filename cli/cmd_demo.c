@@ -92,13 +92,13 @@ static void path_in(char *buf, size_t size, const char *dir, const char *name)
 static mrnet_status make_data(const demo_options *o, char *data_dir, size_t size)
 {
     path_in(data_dir, size, o->out, "data");
-    synth_options so = {.root = data_dir, .clips_per_style = o->clips, .seconds = o->seconds,
+    mrnet_demo_options so = {.root = data_dir, .clips_per_style = o->clips, .seconds = o->seconds,
                         .sample_rate = 16000, .seed = o->seed};
-    synth_report rep;
+    mrnet_demo_report rep;
     printf("[1/5] synthetic music: %d styles x %d clips of %.0f s in %s\n", SYNTH_STYLES, o->clips,
            o->seconds, data_dir);
     fflush(stdout);
-    MRNET_TRY(synth_write_demo(&so, &rep));
+    MRNET_TRY(mrnet_demo_write(&so, &rep));
     printf("      %d written, %d kept from an earlier run\n", rep.written, rep.existing);
     return MRNET_OK;
 }
@@ -111,32 +111,32 @@ static mrnet_status extract(const demo_options *o, const char *data_dir, char *s
     path_in(store, size, o->out, "store");
     printf("[2/5] log-mel features (Melon preset: 16 kHz, 48 bands, hop 256) into %s\n", store);
     fflush(stdout);
-    dataset ds;
-    dataset_init(&ds);
-    mrnet_status st = dataset_read_manifest(&ds, manifest);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    mrnet_status st = mrnet_dataset_read_manifest(&ds, manifest);
     if (st == MRNET_OK)
-        st = dataset_finalize_labels(&ds, NULL, 0);
-    featstore_extract_options eo;
-    featstore_extract_options_default(&eo);
+        st = mrnet_dataset_finalize_labels(&ds, NULL, 0);
+    mrnet_extract_options eo;
+    mrnet_extract_options_default(&eo);
     eo.threads = 2;
     eo.stop = stop;
-    featstore_report rep = {0};
+    mrnet_extract_report rep = {0};
     if (st == MRNET_OK)
-        st = featstore_extract(store, &ds, &eo, &rep);
+        st = mrnet_store_extract(store, &ds, &eo, &rep);
     if (st == MRNET_OK)
         printf("      %d files: %d computed, %d reused, %d failed (%.1f s)\n", rep.total,
                rep.computed, rep.reused, rep.failed, rep.elapsed);
-    featstore_report_free(&rep);
-    dataset_free(&ds);
+    mrnet_extract_report_free(&rep);
+    mrnet_dataset_free(&ds);
     return st;
 }
 
 static mrnet_status train(const demo_options *o, const char *store, char *run_dir, size_t size,
-                          volatile sig_atomic_t *stop, trainer_result *r)
+                          volatile sig_atomic_t *stop, mrnet_train_result *r)
 {
     path_in(run_dir, size, o->out, "run");
-    trainer_options to;
-    trainer_options_default(&to);
+    mrnet_train_options to;
+    mrnet_train_options_default(&to);
     to.epochs = o->epochs;
     to.batch = o->batch;
     to.channels = o->channels;
@@ -154,7 +154,7 @@ static mrnet_status train(const demo_options *o, const char *store, char *run_di
            "crops, the paper's recipe otherwise, into %s\n",
            o->channels, o->embed, o->epochs, o->batch, o->crop_seconds, run_dir);
     fflush(stdout);
-    MRNET_TRY(trainer_run(store, &to, r));
+    MRNET_TRY(mrnet_train(store, &to, r));
     printf("      %d epochs in %.1f s; best validation accuracy %.3f (epoch %d)\n", r->epochs_run,
            r->seconds, r->best_accuracy, r->best_epoch);
     return MRNET_OK;
@@ -168,21 +168,21 @@ static mrnet_status evaluate(const demo_options *o, const char *store_dir, const
     path_in(path, sizeof path, run_dir, "best.safetensors");
     mrnet_model *m;
     MRNET_TRY(mrnet_model_load(path, 0, &m));
-    featstore *fs = NULL;
-    mrnet_status st = featstore_open(store_dir, &fs);
+    mrnet_store *fs = NULL;
+    mrnet_status st = mrnet_store_open(store_dir, &fs);
     int K = mrnet_model_config(m)->classes;
-    double rate = fs ? features_frame_rate(featstore_settings(fs)) : 0;
+    double rate = fs ? mrnet_features_settings_frame_rate(mrnet_store_settings(fs)) : 0;
     int64_t crop = (int64_t)llround(o->crop_seconds * rate);
-    eval_options eo = {.view = EVAL_VIEW_WINDOWS, .crop = crop, .hop = crop / 2, .batch = o->batch};
-    confusion_matrix cm = {0};
-    metrics_report rep = {0};
+    mrnet_infer_options eo = {.view = MRNET_VIEW_WINDOWS, .crop = crop, .hop = crop / 2, .batch = o->batch};
+    mrnet_confusion cm = {0};
+    mrnet_metrics rep = {0};
     int used = 0, unknown = 0;
     if (st == MRNET_OK)
-        st = confusion_init(&cm, K);
+        st = mrnet_confusion_init(&cm, K);
     if (st == MRNET_OK)
-        st = evaluate_store(m, fs, (store_selection){"test", -1}, &eo, &cm, &used, &unknown, NULL, NULL);
+        st = mrnet_evaluate_store(m, fs, (mrnet_selection){"test", -1}, &eo, &cm, &used, &unknown, NULL, NULL);
     if (st == MRNET_OK)
-        st = metrics_compute(&cm, &rep);
+        st = mrnet_metrics_compute(&cm, &rep);
     const char *names[64];
     for (int k = 0; k < K && k < 64; k++)
         names[k] = mrnet_model_label(m, k);
@@ -196,33 +196,33 @@ static mrnet_status evaluate(const demo_options *o, const char *store_dir, const
     }
     if (st == MRNET_OK) {
         path_in(path, sizeof path, o->out, "confusion.svg");
-        st = svg_confusion_matrix(path, "Demo: test clips", cm.counts, K, names);
+        st = mrnet_plot_confusion(path, "Demo: test clips", cm.counts, K, names);
     }
     /* a few predictions: the first test clip of each style */
     for (int k = 0; st == MRNET_OK && k < K; k++) {
         int entry = -1;
-        for (int i = 0; i < featstore_count(fs) && entry < 0; i++) {
-            const featstore_entry *e = featstore_get(fs, i);
+        for (int i = 0; i < mrnet_store_count(fs) && entry < 0; i++) {
+            const mrnet_store_entry *e = mrnet_store_get(fs, i);
             if (!strcmp(e->split, "test") && e->label_index == k)
                 entry = i;
         }
         if (entry < 0)
             continue;
-        const featstore_entry *e = featstore_get(fs, entry);
+        const mrnet_store_entry *e = mrnet_store_get(fs, entry);
         const char *shown = strstr(e->source, "/data/");
         float p[64];
-        store_source_ctx ctx = {fs, &entry};
-        feature_source src = store_source(&ctx, 1);
-        st = evaluate_source(m, &src, &eo, p, NULL, NULL, NULL);
+        mrnet_store_source_ctx ctx = {fs, &entry};
+        mrnet_feature_source src = mrnet_store_source(&ctx, 1);
+        st = mrnet_infer_source(m, &src, &eo, p, NULL, NULL, NULL);
         if (st == MRNET_OK) {
-            int best = eval_argmax(p, K);
+            int best = mrnet_argmax(p, K);
             printf("      %-32s -> %-10s %.2f (true: %s)\n", shown ? shown + 6 : e->source,
                    names[best], p[best], e->label);
         }
     }
-    metrics_report_free(&rep);
-    confusion_free(&cm);
-    featstore_close(fs);
+    mrnet_metrics_free(&rep);
+    mrnet_confusion_free(&cm);
+    mrnet_store_close(fs);
     if (st == MRNET_OK) {
         const float *w = mrnet_model_route_weights(m);
         double v[MRNET_ROUTES];
@@ -231,10 +231,10 @@ static mrnet_status evaluate(const demo_options *o, const char *store_dir, const
             v[j] = w[j];
             routes[j] = mrnet_route_name(j);
         }
-        svg_bar_options bo = {.title = "Demo: learned route weights", .x_label = "route",
+        mrnet_plot_bar_options bo = {.title = "Demo: learned route weights", .x_label = "route",
                               .y_label = "w_all", .value_format = "%.3f"};
         path_in(path, sizeof path, o->out, "routes.svg");
-        st = svg_bar_chart(path, &bo, routes, MRNET_ROUTES, NULL, v, 1);
+        st = mrnet_plot_bars(path, &bo, routes, MRNET_ROUTES, NULL, v, 1);
     }
     mrnet_model_free(m);
     return st;
@@ -246,11 +246,11 @@ int cmd_demo(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    if (make_dirs(o.out) != MRNET_OK)
+    if (mrnet_make_dirs(o.out) != MRNET_OK)
         return cli_fail("demo", MRNET_ERR_IO);
     char data_dir[8400], store[8400], run_dir[8400];
     volatile sig_atomic_t *stop = cli_stop_on_signal();
-    trainer_result r;
+    mrnet_train_result r;
     mrnet_status st = make_data(&o, data_dir, sizeof data_dir);
     if (st == MRNET_OK)
         st = extract(&o, data_dir, store, sizeof store, stop);

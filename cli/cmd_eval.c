@@ -37,7 +37,7 @@ typedef struct {
     const char *checkpoint, *store_dir, *split, *json, *confusion, *predictions;
     int fold;
     bool all;
-    eval_view view;
+    mrnet_view view;
     double crop_seconds, hop_seconds, frame_rate;
     long batch;
 } eval_args;
@@ -52,7 +52,7 @@ static int parse(int argc, char **argv, eval_args *a)
         {"json", required_argument, 0, 'j'},  {"confusion", required_argument, 0, 'm'},
         {"predictions", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
-    *a = (eval_args){.fold = -1, .view = EVAL_VIEW_WINDOWS, .crop_seconds = 6, .hop_seconds = 3,
+    *a = (eval_args){.fold = -1, .view = MRNET_VIEW_WINDOWS, .crop_seconds = 6, .hop_seconds = 3,
                      .batch = 32};
     int c, index;
     long v;
@@ -62,7 +62,7 @@ static int parse(int argc, char **argv, eval_args *a)
         case 's': a->split = optarg; break;
         case 'f': ok = cli_parse_int(optarg, 0, 100000, &v); a->fold = (int)v; break;
         case 'a': a->all = true; break;
-        case 'v': ok = eval_view_parse(optarg, &a->view) == MRNET_OK; break;
+        case 'v': ok = mrnet_view_parse(optarg, &a->view) == MRNET_OK; break;
         case 'c': ok = cli_parse_double(optarg, &a->crop_seconds) && a->crop_seconds > 0; break;
         case 'p': ok = cli_parse_double(optarg, &a->hop_seconds) && a->hop_seconds > 0; break;
         case 'r': ok = cli_parse_double(optarg, &a->frame_rate) && a->frame_rate > 0; break;
@@ -86,11 +86,11 @@ static int parse(int argc, char **argv, eval_args *a)
 }
 
 /* The default split: test when the store has one, else valid. */
-static const char *default_split(const featstore *fs)
+static const char *default_split(const mrnet_store *fs)
 {
     const char *found = NULL;
-    for (int i = 0; i < featstore_count(fs); i++) {
-        const char *s = featstore_get(fs, i)->split;
+    for (int i = 0; i < mrnet_store_count(fs); i++) {
+        const char *s = mrnet_store_get(fs, i)->split;
         if (!strcmp(s, "test"))
             return "test";
         if (!strcmp(s, "valid"))
@@ -99,7 +99,7 @@ static const char *default_split(const featstore *fs)
     return found;
 }
 
-static void print_report(const metrics_report *r, const confusion_matrix *cm,
+static void print_report(const mrnet_metrics *r, const mrnet_confusion *cm,
                          const mrnet_model *m)
 {
     printf("accuracy %.4f   macro-F1 %.4f   (%lld items)\n\n", r->accuracy, r->macro_f1,
@@ -120,8 +120,8 @@ static void print_report(const metrics_report *r, const confusion_matrix *cm,
     }
 }
 
-static mrnet_status write_outputs(const eval_args *a, const metrics_report *r,
-                                  const confusion_matrix *cm, mrnet_model *m,
+static mrnet_status write_outputs(const eval_args *a, const mrnet_metrics *r,
+                                  const mrnet_confusion *cm, mrnet_model *m,
                                   const char *selection)
 {
     int K = r->k;
@@ -139,13 +139,13 @@ static mrnet_status write_outputs(const eval_args *a, const metrics_report *r,
             cJSON_AddStringToObject(j, "checkpoint", a->checkpoint);
             cJSON_AddStringToObject(j, "store", a->store_dir);
             cJSON_AddStringToObject(j, "selection", selection);
-            cJSON_AddStringToObject(j, "view", eval_view_name(a->view));
+            cJSON_AddStringToObject(j, "view", mrnet_view_name(a->view));
             st = metrics_write_json(a->json, j);
             cJSON_Delete(j);
         }
     }
     if (st == MRNET_OK && a->confusion)
-        st = svg_confusion_matrix(a->confusion, "Confusion matrix", cm->counts, K,
+        st = mrnet_plot_confusion(a->confusion, "Confusion matrix", cm->counts, K,
                                   (const char *const *)names);
     free(names);
     return st;
@@ -153,15 +153,15 @@ static mrnet_status write_outputs(const eval_args *a, const metrics_report *r,
 
 typedef struct {
     FILE *f;
-    const featstore *fs;
+    const mrnet_store *fs;
     const mrnet_model *m;
 } prediction_rows;
 
 static void on_item(void *ctx, int entry, int truth, const float *probs)
 {
     prediction_rows *r = ctx;
-    int K = mrnet_model_config(r->m)->classes, k = eval_argmax(probs, K);
-    cli_csv_field(r->f, featstore_get(r->fs, entry)->source);
+    int K = mrnet_model_config(r->m)->classes, k = mrnet_argmax(probs, K);
+    cli_csv_field(r->f, mrnet_store_get(r->fs, entry)->source);
     fputc(',', r->f);
     cli_csv_field(r->f, mrnet_model_label(r->m, truth));
     fputc(',', r->f);
@@ -169,33 +169,33 @@ static void on_item(void *ctx, int entry, int truth, const float *probs)
     fprintf(r->f, ",%.6f\n", probs[k]);
 }
 
-static mrnet_status run(const eval_args *a, mrnet_model *m, featstore *fs)
+static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
 {
-    double rate = a->frame_rate > 0 ? a->frame_rate : features_frame_rate(featstore_settings(fs));
-    if (!(rate > 0) && a->view != EVAL_VIEW_FULL)
+    double rate = a->frame_rate > 0 ? a->frame_rate : mrnet_features_settings_frame_rate(mrnet_store_settings(fs));
+    if (!(rate > 0) && a->view != MRNET_VIEW_FULL)
         return mrnet_fail(MRNET_ERR_ARG, "%s: unknown frame rate (features from .npy files?): "
                           "give --frame-rate", a->store_dir);
-    store_selection sel = {a->all ? NULL : a->split, a->fold};
+    mrnet_selection sel = {a->all ? NULL : a->split, a->fold};
     if (!a->all && a->fold < 0 && !sel.split && !(sel.split = default_split(fs)))
         return mrnet_fail(MRNET_ERR_ARG, "%s: no test or valid split: give --split, --fold or --all",
                           a->store_dir);
-    eval_options eo = {.view = a->view, .crop = (int64_t)llround(a->crop_seconds * rate),
+    mrnet_infer_options eo = {.view = a->view, .crop = (int64_t)llround(a->crop_seconds * rate),
                        .hop = (int64_t)llround(a->hop_seconds * rate), .batch = (int)a->batch};
-    confusion_matrix cm;
-    MRNET_TRY(confusion_init(&cm, mrnet_model_config(m)->classes));
+    mrnet_confusion cm;
+    MRNET_TRY(mrnet_confusion_init(&cm, mrnet_model_config(m)->classes));
     int used, unknown;
     prediction_rows rows = {NULL, fs, m};
     cli_output csv = {0};
     if (a->predictions) {
         mrnet_status os = cli_output_open(&csv, a->predictions);
         if (os != MRNET_OK) {
-            confusion_free(&cm);
+            mrnet_confusion_free(&cm);
             return os;
         }
         rows.f = csv.f;
         fputs("path,label,predicted,probability\n", rows.f);
     }
-    mrnet_status st = evaluate_store(m, fs, sel, &eo, &cm, &used, &unknown,
+    mrnet_status st = mrnet_evaluate_store(m, fs, sel, &eo, &cm, &used, &unknown,
                                      rows.f ? on_item : NULL, &rows);
     if (a->predictions) {
         if (st == MRNET_OK)
@@ -211,17 +211,17 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, featstore *fs)
     if (st == MRNET_OK && used == 0)
         st = mrnet_fail(MRNET_ERR_ARG, "%s: no labelled entries in %s%s", a->store_dir, selection,
                         unknown ? " of classes the model knows" : "");
-    metrics_report r;
-    if (st == MRNET_OK && (st = metrics_compute(&cm, &r)) == MRNET_OK) {
+    mrnet_metrics r;
+    if (st == MRNET_OK && (st = mrnet_metrics_compute(&cm, &r)) == MRNET_OK) {
         printf("%s on %s (%s, view %s)\n", a->checkpoint, a->store_dir, selection,
-               eval_view_name(a->view));
+               mrnet_view_name(a->view));
         if (unknown)
             printf("note: %d entries of classes the model does not know were left out\n", unknown);
         print_report(&r, &cm, m);
         st = write_outputs(a, &r, &cm, m, selection);
-        metrics_report_free(&r);
+        mrnet_metrics_free(&r);
     }
-    confusion_free(&cm);
+    mrnet_confusion_free(&cm);
     return st;
 }
 
@@ -232,16 +232,16 @@ int cmd_eval(int argc, char **argv)
     if (rc >= 0)
         return rc;
     mrnet_model *m = NULL;
-    featstore *fs = NULL;
+    mrnet_store *fs = NULL;
     mrnet_status st = mrnet_model_load(a.checkpoint, 0, &m);
     if (st == MRNET_OK && !mrnet_model_label(m, 0))
         st = mrnet_fail(MRNET_ERR_FORMAT, "%s: the checkpoint has no class names (mrnet.labels); "
                         "convert it with --labels", a.checkpoint);
     if (st == MRNET_OK)
-        st = featstore_open(a.store_dir, &fs);
+        st = mrnet_store_open(a.store_dir, &fs);
     if (st == MRNET_OK)
         st = run(&a, m, fs);
-    featstore_close(fs);
+    mrnet_store_close(fs);
     mrnet_model_free(m);
     return st == MRNET_OK ? 0 : cli_fail("eval", st);
 }

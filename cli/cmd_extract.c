@@ -54,7 +54,7 @@ typedef struct {
     int last_percent;
 } progress_state;
 
-static void on_progress(void *ctx, const featstore_progress *p)
+static void on_progress(void *ctx, const mrnet_extract_progress *p)
 {
     progress_state *ps = ctx;
     if (ps->quiet)
@@ -91,7 +91,7 @@ static void on_progress(void *ctx, const featstore_progress *p)
     }
 }
 
-static void print_summary(const featstore_report *r, const dataset *ds, const dataset_flags *df,
+static void print_summary(const mrnet_extract_report *r, const mrnet_dataset *ds, const dataset_flags *df,
                           const char *store)
 {
     fprintf(stderr, "extract: %s: %d files: %d computed, %d reused, %d failed", store, r->total, r->computed,
@@ -141,8 +141,8 @@ int cmd_extract(int argc, char **argv)
                             {"quiet", no_argument, 0, O_QUIET},     {"help", no_argument, 0, 'h'}};
     memcpy(opts + nf + nd, mine, sizeof mine);
     feature_flags ff = {0};
-    featstore_extract_options eo;
-    featstore_extract_options_default(&eo);
+    mrnet_extract_options eo;
+    mrnet_extract_options_default(&eo);
     const char *store = NULL;
     bool strict = false, quiet = false;
     dataset_flags df;
@@ -195,16 +195,16 @@ int cmd_extract(int argc, char **argv)
         dataset_flags_free(&df);
         return rc;
     }
-    dataset ds;
-    dataset_init(&ds);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
     mrnet_status s = dataset_flags_read(&df, argv[optind], &ds);
     if (s != MRNET_OK) {
-        dataset_free(&ds);
+        mrnet_dataset_free(&ds);
         dataset_flags_free(&df);
         return cli_fail("extract", s);
     }
     if (ds.n_items == 0) {
-        dataset_free(&ds);
+        mrnet_dataset_free(&ds);
         dataset_flags_free(&df);
         return cli_error("extract", 1, "%s: no audio or .npy files found", argv[optind]);
     }
@@ -219,8 +219,8 @@ int cmd_extract(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    featstore_report rep;
-    s = featstore_extract(store, &ds, &eo, &rep);
+    mrnet_extract_report rep;
+    s = mrnet_store_extract(store, &ds, &eo, &rep);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (ps.tty && !quiet && rep.total != rep.reused + rep.computed + rep.failed)
@@ -231,8 +231,8 @@ int cmd_extract(int argc, char **argv)
         code = cli_fail("extract", s);
     else if ((strict && rep.failed) || rep.reused + rep.computed == 0)
         code = 1;
-    featstore_report_free(&rep);
-    dataset_free(&ds);
+    mrnet_extract_report_free(&rep);
+    mrnet_dataset_free(&ds);
     dataset_flags_free(&df);
     return code;
 }

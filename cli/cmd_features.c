@@ -32,7 +32,7 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && !strcasecmp(s + n - m, suffix);
 }
 
-static mrnet_status save_safetensors(const char *path, const features *f, const char *source, const char *settings,
+static mrnet_status save_safetensors(const char *path, const mrnet_features *f, const char *source, const char *settings,
                                      bool f16)
 {
     int64_t shape[3] = {f->S, f->D, f->T};
@@ -43,19 +43,19 @@ static mrnet_status save_safetensors(const char *path, const features *f, const 
         if (!half)
             return MRNET_ERR_NOMEM;
         for (size_t i = 0; i < n; i++)
-            half[i] = npy_float_to_half(f->data[i]);
+            half[i] = mrnet_float_to_half(f->data[i]);
     }
-    st_writer *w = st_writer_create();
+    mrnet_st_writer *w = mrnet_st_writer_create();
     mrnet_status s = w ? MRNET_OK : MRNET_ERR_NOMEM;
     if (s == MRNET_OK)
-        s = st_writer_add(w, "features", f16 ? ST_F16 : ST_F32, 3, shape, f16 ? (const void *)half : f->data);
+        s = mrnet_st_writer_add(w, "features", f16 ? MRNET_F16 : MRNET_F32, 3, shape, f16 ? (const void *)half : f->data);
     if (s == MRNET_OK)
-        s = st_writer_meta(w, "source", source);
+        s = mrnet_st_writer_meta(w, "source", source);
     if (s == MRNET_OK)
-        s = st_writer_meta(w, "settings", settings);
+        s = mrnet_st_writer_meta(w, "settings", settings);
     if (s == MRNET_OK)
-        s = st_writer_save(w, path);
-    st_writer_free(w);
+        s = mrnet_st_writer_save(w, path);
+    mrnet_st_writer_free(w);
     free(half);
     return s;
 }
@@ -106,34 +106,34 @@ int cmd_features(int argc, char **argv)
     }
     if (out && !ends_with(out, ".npy") && !ends_with(out, ".safetensors"))
         return cli_error("features", 2, "%s: output must end in .npy or .safetensors", out);
-    features_options fo;
+    mrnet_features_options fo;
     int rc = feature_flags_apply("features", &ff, &fo);
     if (rc)
         return rc;
     const char *path = argv[optind];
-    features f;
-    mrnet_status s = features_extract_file(path, &fo, NULL, &f);
+    mrnet_features f;
+    mrnet_status s = mrnet_features_from_file(path, &fo, NULL, &f);
     if (s != MRNET_OK)
         return cli_fail("features", s);
     if (f.warning[0])
         fprintf(stderr, "mrnet features: warning: %s: %s\n", path, f.warning);
     char settings[1024];
-    features_options_describe(&fo, settings, sizeof settings);
+    mrnet_features_options_describe(&fo, settings, sizeof settings);
     if (out) {
         if (ends_with(out, ".npy")) {
             int64_t shape[3] = {f.S, f.D, f.T};
-            s = npy_save_f32(out, 3, shape, f.data, f16);
+            s = mrnet_npy_save_f32(out, 3, shape, f.data, f16);
         } else {
             s = save_safetensors(out, &f, path, settings, f16);
         }
     }
     if (s == MRNET_OK && image) {
-        image_options io;
-        image_options_default(&io);
+        mrnet_image_options io;
+        mrnet_image_options_default(&io);
         io.frame_rate = f.frame_rate;
         io.dynamic_range = (float)range;
         io.title = path;
-        s = image_write_spectrogram(image, f.data, f.D, f.T, &io);
+        s = mrnet_image_write_spectrogram(image, f.data, f.D, f.T, &io);
     }
     if (s == MRNET_OK) {
         printf("%s: features (%d, %d, %lld)", path, f.S, f.D, (long long)f.T);
@@ -145,6 +145,6 @@ int cmd_features(int argc, char **argv)
             printf(", picture %s", image);
         printf("\n");
     }
-    features_free(&f);
+    mrnet_features_free(&f);
     return s == MRNET_OK ? 0 : cli_fail("features", s);
 }

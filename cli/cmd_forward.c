@@ -77,18 +77,18 @@ static int parse(int argc, char **argv, forward_options *o)
 }
 
 /* Reads labels (B) as int64 or int32 into ints, each in [0, K). */
-static mrnet_status read_labels(const st_file *f, int B, int K, int *labels)
+static mrnet_status read_labels(const mrnet_st_file *f, int B, int K, int *labels)
 {
-    const st_tensor *t = st_find(f, "labels");
+    const mrnet_st_tensor *t = mrnet_st_find(f, "labels");
     if (!t)
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor 'labels' is missing (needed for --train-step)",
                           f->path);
-    if (t->ndim != 1 || t->shape[0] != B || (t->dtype != ST_I64 && t->dtype != ST_I32))
+    if (t->ndim != 1 || t->shape[0] != B || (t->dtype != MRNET_I64 && t->dtype != MRNET_I32))
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: 'labels' must be int64 or int32 of shape (%d)",
                           f->path, B);
     for (int b = 0; b < B; b++) {
         int64_t v;
-        if (t->dtype == ST_I64)
+        if (t->dtype == MRNET_I64)
             memcpy(&v, (const char *)t->data + 8 * b, 8);
         else {
             int32_t v32;
@@ -107,14 +107,14 @@ static mrnet_status read_labels(const st_file *f, int B, int K, int *labels)
 
 typedef struct {
     mrnet_model *model;
-    st_file *in;
+    mrnet_st_file *in;
     float *embedding, *logits, loss, *params_before;
     int *labels;
     char **names;
     int n_names;
 } forward_run;
 
-static mrnet_status add_named(st_writer *w, forward_run *r, const char *prefix,
+static mrnet_status add_named(mrnet_st_writer *w, forward_run *r, const char *prefix,
                               const mrnet_tensor_info *t, const float *data)
 {
     char name[300];
@@ -123,17 +123,17 @@ static mrnet_status add_named(st_writer *w, forward_run *r, const char *prefix,
     if (!copy)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     r->names[r->n_names++] = copy;
-    return st_writer_add(w, copy, ST_F32, t->ndim, t->shape, data);
+    return mrnet_st_writer_add(w, copy, MRNET_F32, t->ndim, t->shape, data);
 }
 
-static mrnet_status write_outputs(forward_run *r, const forward_options *o, int B, st_writer *w)
+static mrnet_status write_outputs(forward_run *r, const forward_options *o, int B, mrnet_st_writer *w)
 {
     const mrnet_config *cfg = mrnet_model_config(r->model);
-    MRNET_TRY(st_writer_add(w, "embedding", ST_F32, 2, (int64_t[]){B, cfg->embed}, r->embedding));
-    MRNET_TRY(st_writer_add(w, "logits", ST_F32, 2, (int64_t[]){B, cfg->classes}, r->logits));
+    MRNET_TRY(mrnet_st_writer_add(w, "embedding", MRNET_F32, 2, (int64_t[]){B, cfg->embed}, r->embedding));
+    MRNET_TRY(mrnet_st_writer_add(w, "logits", MRNET_F32, 2, (int64_t[]){B, cfg->classes}, r->logits));
     if (!o->train_step)
         return MRNET_OK;
-    MRNET_TRY(st_writer_add(w, "loss", ST_F32, 0, NULL, &r->loss));
+    MRNET_TRY(mrnet_st_writer_add(w, "loss", MRNET_F32, 0, NULL, &r->loss));
     int n = mrnet_model_tensor_count(r->model);
     static const char *const prefixes[3] = {"grad.", "running.", "param_after_step."};
     for (int pass = 0; pass < 3; pass++)
@@ -156,11 +156,11 @@ static mrnet_status run(forward_run *r, const forward_options *o)
             return mrnet_fail_context(st, "--drop-route");
         MRNET_TRY(mrnet_model_set_drop_routes(r->model, mask));
     }
-    MRNET_TRY(st_open(o->input, &r->in));
+    MRNET_TRY(mrnet_st_open(o->input, &r->in));
     const float *x;
     int64_t want[5] = {-1, cfg->in_channels, cfg->n_layers, -1, cfg->in_dim};
-    MRNET_TRY(st_get_f32(r->in, "input", 5, want, &x));
-    const st_tensor *t = st_find(r->in, "input");
+    MRNET_TRY(mrnet_st_get_f32(r->in, "input", 5, want, &x));
+    const mrnet_st_tensor *t = mrnet_st_find(r->in, "input");
     int B = (int)t->shape[0], T = (int)t->shape[3];
     r->embedding = malloc((size_t)B * cfg->embed * sizeof(float));
     r->logits = malloc((size_t)B * cfg->classes * sizeof(float));
@@ -177,8 +177,8 @@ static mrnet_status run(forward_run *r, const forward_options *o)
 
     MRNET_TRY(read_labels(r->in, B, cfg->classes, r->labels));
     const float *class_weight = NULL;
-    if (st_find(r->in, "class_weight"))
-        MRNET_TRY(st_get_f32(r->in, "class_weight", 1, (int64_t[]){cfg->classes}, &class_weight));
+    if (mrnet_st_find(r->in, "class_weight"))
+        MRNET_TRY(mrnet_st_get_f32(r->in, "class_weight", 1, (int64_t[]){cfg->classes}, &class_weight));
     mrnet_model_set_dropout(r->model, (float)o->dropout);
     mrnet_model_set_rng(r->model, o->seed);
     st = mrnet_forward(r->model, x, B, T, true, r->embedding, r->logits);
@@ -203,22 +203,22 @@ int cmd_forward(int argc, char **argv)
         return rc;
     forward_run r = {0};
     mrnet_status st = run(&r, &o);
-    st_writer *w = NULL;
+    mrnet_st_writer *w = NULL;
     if (st == MRNET_OK) {
-        w = st_writer_create();
-        st = w ? write_outputs(&r, &o, (int)st_find(r.in, "input")->shape[0], w)
+        w = mrnet_st_writer_create();
+        st = w ? write_outputs(&r, &o, (int)mrnet_st_find(r.in, "input")->shape[0], w)
                : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     }
     if (st == MRNET_OK)
-        st = st_writer_save(w, o.output);
-    st_writer_free(w);
+        st = mrnet_st_writer_save(w, o.output);
+    mrnet_st_writer_free(w);
     for (int i = 0; i < r.n_names; i++)
         free(r.names[i]);
     free(r.names);
     free(r.embedding);
     free(r.logits);
     free(r.labels);
-    st_close(r.in);
+    mrnet_st_close(r.in);
     mrnet_model_free(r.model);
     return st == MRNET_OK ? 0 : cli_fail("forward", st);
 }

@@ -62,14 +62,14 @@ int cmd_info(int argc, char **argv)
     for (int k = 0; k < cfg->classes && mrnet_model_label(m, k); k++)
         printf(" %s", mrnet_model_label(m, k));
     printf("\n");
-    st_file *f;
-    if (st_open(path, &f) == MRNET_OK) { /* what training recorded */
-        const char *features = st_meta(f, "mrnet.features"), *train = st_meta(f, "mrnet.train");
+    mrnet_st_file *f;
+    if (mrnet_st_open(path, &f) == MRNET_OK) { /* what training recorded */
+        const char *features = mrnet_st_meta(f, "mrnet.features"), *train = mrnet_st_meta(f, "mrnet.train");
         if (features)
             printf("features     %s\n", features);
         if (train)
             printf("training     %s\n", train);
-        st_close(f);
+        mrnet_st_close(f);
     }
     printf("route weights\n");
     const float *w = mrnet_model_route_weights(m);

@@ -24,7 +24,7 @@ typedef struct {
     output_format format;
     int top;
     bool timeline;
-    eval_view view;
+    mrnet_view view;
     double crop_seconds, hop_seconds;
     long batch;
 } predict_args;
@@ -73,7 +73,7 @@ static int parse(int argc, char **argv, predict_args *a)
             break;
         case 't': a->timeline = true; break;
         case 'o': a->output = optarg; break;
-        case 'v': ok = eval_view_parse(optarg, &a->view) == MRNET_OK; break;
+        case 'v': ok = mrnet_view_parse(optarg, &a->view) == MRNET_OK; break;
         case 'c': ok = cli_parse_double(optarg, &a->crop_seconds) && a->crop_seconds > 0; break;
         case 'p': ok = cli_parse_double(optarg, &a->hop_seconds) && a->hop_seconds > 0; break;
         case 'b': ok = cli_parse_int(optarg, 1, 4096, &a->batch); break;
@@ -91,19 +91,19 @@ static int parse(int argc, char **argv, predict_args *a)
     return -1;
 }
 
-/* ---- one file's features as a feature_source ------------------------------- */
+/* ---- one file's features as a mrnet_feature_source ------------------------------- */
 
 static int64_t memory_frames(void *ctx, int item)
 {
     (void)item;
-    return ((const features *)ctx)->T;
+    return ((const mrnet_features *)ctx)->T;
 }
 
 static mrnet_status memory_read(void *ctx, int item, int64_t t0, int64_t len, float *dst)
 {
     (void)item;
-    const features *f = ctx;
-    augment_crop_wrap(f->data, f->S * f->D, f->T, t0, len, dst);
+    const mrnet_features *f = ctx;
+    mrnet_crop_wrap(f->data, f->S * f->D, f->T, t0, len, dst);
     return MRNET_OK;
 }
 
@@ -241,15 +241,15 @@ static mrnet_status write_embeddings(const predict_args *a, const embed_collect 
     cJSON *arr = cJSON_CreateStringArray((const char *const *)c->paths, c->n_ok);
     char *paths = arr ? cJSON_PrintUnformatted(arr) : NULL;
     cJSON_Delete(arr);
-    st_writer *w = st_writer_create();
+    mrnet_st_writer *w = mrnet_st_writer_create();
     mrnet_status st = (!paths || !w) ? mrnet_fail(MRNET_ERR_NOMEM, "out of memory") : MRNET_OK;
     if (st == MRNET_OK)
-        st = st_writer_add(w, "embeddings", ST_F32, 2, (int64_t[]){c->n_ok, E}, c->embeddings);
+        st = mrnet_st_writer_add(w, "embeddings", MRNET_F32, 2, (int64_t[]){c->n_ok, E}, c->embeddings);
     if (st == MRNET_OK)
-        st = st_writer_meta(w, "paths", paths);
+        st = mrnet_st_writer_meta(w, "paths", paths);
     if (st == MRNET_OK)
-        st = st_writer_save(w, a->output);
-    st_writer_free(w);
+        st = mrnet_st_writer_save(w, a->output);
+    mrnet_st_writer_free(w);
     free(paths);
     return st;
 }
@@ -258,17 +258,17 @@ static int run(const predict_args *a, char **inputs, int n_inputs)
 {
     const char *cmd = a->embed ? "embed" : "predict";
     mrnet_model *m = NULL;
-    features_options fo;
+    mrnet_features_options fo;
     bool recorded;
-    dataset ds;
-    dataset_init(&ds);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
     mrnet_status st = mrnet_model_load(a->checkpoint, 0, &m);
     if (st == MRNET_OK)
         st = inputs_checkpoint_features(a->checkpoint, &fo, &recorded);
     if (st == MRNET_OK)
         st = inputs_collect(inputs, n_inputs, &ds);
     if (st != MRNET_OK) {
-        dataset_free(&ds);
+        mrnet_dataset_free(&ds);
         mrnet_model_free(m);
         return cli_fail(cmd, st);
     }
@@ -277,14 +277,14 @@ static int run(const predict_args *a, char **inputs, int n_inputs)
                 "log-mel\n", cmd, a->checkpoint);
     const mrnet_config *cfg = mrnet_model_config(m);
     int K = cfg->classes, E = cfg->embed;
-    double rate = features_options_frame_rate(&fo);
-    eval_options eo = {.view = a->view, .crop = (int64_t)llround(a->crop_seconds * rate),
+    double rate = mrnet_features_options_frame_rate(&fo);
+    mrnet_infer_options eo = {.view = a->view, .crop = (int64_t)llround(a->crop_seconds * rate),
                        .hop = (int64_t)llround(a->hop_seconds * rate), .batch = (int)a->batch};
     FILE *out = stdout;
     cli_output file = {0};
     if (!a->embed && a->output) {
         if ((st = cli_output_open(&file, a->output)) != MRNET_OK) {
-            dataset_free(&ds);
+            mrnet_dataset_free(&ds);
             mrnet_model_free(m);
             return cli_fail(cmd, st);
         }
@@ -302,17 +302,17 @@ static int run(const predict_args *a, char **inputs, int n_inputs)
     int failed = 0;
     for (int i = 0; i < ds.n_items && col.embeddings && col.paths && probs && emb; i++) {
         const char *path = ds.items[i].path;
-        features f;
-        mrnet_status fs = features_extract_file(path, &fo, NULL, &f);
+        mrnet_features f;
+        mrnet_status fs = mrnet_features_from_file(path, &fo, NULL, &f);
         if (fs == MRNET_OK && (f.S != cfg->in_channels || f.D != cfg->in_dim)) {
             fs = mrnet_fail(MRNET_ERR_SHAPE, "%s: features (S %d, D %d) do not fit the model "
                             "(S %d, D %d)", path, f.S, f.D, cfg->in_channels, cfg->in_dim);
-            features_free(&f);
+            mrnet_features_free(&f);
         }
         if (fs == MRNET_OK) {
-            feature_source src = {1, f.S, f.D, memory_frames, memory_read, &f};
+            mrnet_feature_source src = {1, f.S, f.D, memory_frames, memory_read, &f};
             printer pr = {a, m, out, path, rate, true};
-            fs = evaluate_source(m, &src, &eo, probs, emb, (a->timeline && !a->embed) ? on_window : NULL,
+            fs = mrnet_infer_source(m, &src, &eo, probs, emb, (a->timeline && !a->embed) ? on_window : NULL,
                                  &pr);
             if (fs == MRNET_OK && !a->embed)
                 print_result(&pr, probs, 0, 0, false);
@@ -320,7 +320,7 @@ static int run(const predict_args *a, char **inputs, int n_inputs)
                 memcpy(col.embeddings + (size_t)col.n_ok * E, emb, sizeof(float) * E);
                 col.paths[col.n_ok++] = ds.items[i].path;
             }
-            features_free(&f);
+            mrnet_features_free(&f);
         }
         if (fs != MRNET_OK) {
             failed++;
@@ -336,7 +336,7 @@ static int run(const predict_args *a, char **inputs, int n_inputs)
     free(col.paths);
     free(probs);
     free(emb);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
     mrnet_model_free(m);
     if (st != MRNET_OK)
         return cli_fail(cmd, st);
@@ -349,7 +349,7 @@ static int run(const predict_args *a, char **inputs, int n_inputs)
 
 static int predict_main(int argc, char **argv, bool embed)
 {
-    predict_args a = {.embed = embed, .top = 3, .view = EVAL_VIEW_WINDOWS, .crop_seconds = 6,
+    predict_args a = {.embed = embed, .top = 3, .view = MRNET_VIEW_WINDOWS, .crop_seconds = 6,
                       .hop_seconds = 3, .batch = 32};
     int rc = parse(argc, argv, &a);
     if (rc >= 0)

@@ -100,9 +100,9 @@ int cmd_routes(int argc, char **argv)
         const char *routes[MRNET_ROUTES];
         for (int j = 0; j < MRNET_ROUTES; j++)
             routes[j] = mrnet_route_name(j);
-        svg_bar_options o = {.title = normalize ? "Route weights (normalised)" : "Route weights w_all",
+        mrnet_plot_bar_options o = {.title = normalize ? "Route weights (normalised)" : "Route weights w_all",
                              .x_label = "route", .y_label = "weight", .value_format = "%.3f"};
-        mrnet_status st = svg_bar_chart(svg, &o, routes, MRNET_ROUTES,
+        mrnet_status st = mrnet_plot_bars(svg, &o, routes, MRNET_ROUTES,
                                         (const char *const *)names, values, n);
         rc = st == MRNET_OK ? 0 : cli_fail("routes", st);
         if (rc == 0)

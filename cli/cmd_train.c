@@ -7,8 +7,8 @@
 
 int cmd_train(int argc, char **argv)
 {
-    trainer_options o;
-    trainer_options_default(&o);
+    mrnet_train_options o;
+    mrnet_train_options_default(&o);
     bool quiet = false;
     int rc = train_flags_parse(
         argc, argv, "train", &o, &quiet, NULL, NULL, NULL, "mrnet train STORE -o OUT_DIR [options]",
@@ -24,8 +24,8 @@ int cmd_train(int argc, char **argv)
     o.progress = train_flags_progress;
     o.progress_ctx = &view;
     o.stop = cli_stop_on_signal();
-    trainer_result r;
-    mrnet_status st = trainer_run(argv[optind], &o, &r);
+    mrnet_train_result r;
+    mrnet_status st = mrnet_train(argv[optind], &o, &r);
     cli_stop_restore();
     if (st != MRNET_OK)
         return cli_fail("train", st);

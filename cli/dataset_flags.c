@@ -12,7 +12,7 @@
 #include "tensor/error.h"
 #include "tensor/fileio.h"
 
-/* folds_read_lists reads at most this many lists. */
+/* mrnet_folds_read_lists reads at most this many lists. */
 #define MAX_FOLDS 100
 
 enum {
@@ -194,29 +194,29 @@ void dataset_flags_usage(FILE *out)
 
 /* ---- reading ---- */
 
-static mrnet_status read_fma(dataset_flags *df, dataset *ds, const char *input)
+static mrnet_status read_fma(dataset_flags *df, mrnet_dataset *ds, const char *input)
 {
-    fma_options fo = {.tracks_csv = df->fma_tracks, .audio_dir = df->fma_audio, .check_audio = df->check_audio};
-    if (!fma_parse_subset(df->name + 4, &fo.subset))
+    mrnet_fma_options fo = {.tracks_csv = df->fma_tracks, .audio_dir = df->fma_audio, .check_audio = df->check_audio};
+    if (!mrnet_fma_parse_subset(df->name + 4, &fo.subset))
         return mrnet_fail(MRNET_ERR_ARG, "unknown --dataset '%s' (fma-small, fma-medium, fma-large)", df->name);
     df->has_fma_report = true;
-    return fma_read(ds, input, &fo, &df->fma);
+    return mrnet_fma_read(ds, input, &fo, &df->fma);
 }
 
-static mrnet_status read_named(dataset_flags *df, dataset *ds, const char *input)
+static mrnet_status read_named(dataset_flags *df, mrnet_dataset *ds, const char *input)
 {
     const char *name = df->name;
     if (!strcmp(name, "gtzan")) {
-        gtzan_options go = {.fold_dir = df->folds_dir, .train_list = df->train_list,
+        mrnet_gtzan_options go = {.fold_dir = df->folds_dir, .train_list = df->train_list,
                             .valid_list = df->valid_list, .test_list = df->test_list};
-        return gtzan_read(ds, input, &go);
+        return mrnet_gtzan_read(ds, input, &go);
     }
     if (!strcmp(name, "melon")) {
-        melon_options mo = {.k_folds = df->melon_folds, .seed = df->seed};
+        mrnet_melon_options mo = {.k_folds = df->melon_folds, .seed = df->seed};
         if (df->melon_label && !strcmp(df->melon_label, "first"))
             mo.policy = MELON_LABEL_FIRST;
         df->has_melon_report = true;
-        return melon_read(ds, input, &mo, &df->melon);
+        return mrnet_melon_read(ds, input, &mo, &df->melon);
     }
     if (is_fma(name))
         return read_fma(df, ds, input);
@@ -224,22 +224,22 @@ static mrnet_status read_named(dataset_flags *df, dataset *ds, const char *input
                       name);
 }
 
-static mrnet_status read_unnamed(dataset_flags *df, dataset *ds, const char *input, bool is_dir)
+static mrnet_status read_unnamed(dataset_flags *df, mrnet_dataset *ds, const char *input, bool is_dir)
 {
     if (is_dir) {
-        mrnet_status s = df->plain ? dataset_read_files(ds, input) : dataset_read_folder(ds, input);
+        mrnet_status s = df->plain ? mrnet_dataset_read_files(ds, input) : mrnet_dataset_read_folder(ds, input);
         if (s == MRNET_OK && !df->plain && ds->n_items == 0) {
-            dataset_free(ds);
-            dataset_init(ds);
-            s = dataset_read_files(ds, input);
+            mrnet_dataset_free(ds);
+            mrnet_dataset_init(ds);
+            s = mrnet_dataset_read_files(ds, input);
         }
         if (s == MRNET_OK)
-            s = dataset_finalize_labels(ds, NULL, 0);
+            s = mrnet_dataset_finalize_labels(ds, NULL, 0);
         return s;
     }
-    mrnet_status s = dataset_read_manifest(ds, input);
+    mrnet_status s = mrnet_dataset_read_manifest(ds, input);
     if (s == MRNET_OK)
-        s = dataset_finalize_labels(ds, NULL, 0);
+        s = mrnet_dataset_finalize_labels(ds, NULL, 0);
     return s;
 }
 
@@ -251,29 +251,29 @@ static char *list_root(const dataset_flags *df, const char *input, bool is_dir)
         return data_strdup(df->fma_audio);
     if (df->name || is_dir)
         return data_strdup(input);
-    return path_dirname(input);
+    return mrnet_path_dirname(input);
 }
 
-static mrnet_status write_folds(const dataset_flags *df, const dataset *ds, const char *root, int k)
+static mrnet_status write_folds(const dataset_flags *df, const mrnet_dataset *ds, const char *root, int k)
 {
-    MRNET_TRY(make_dirs(df->write_folds));
+    MRNET_TRY(mrnet_make_dirs(df->write_folds));
     /* Lists of an earlier run with more folds would be read back too. */
     char name[32];
     snprintf(name, sizeof name, "%d_fold.txt", k + 1);
-    char *stale = path_join(df->write_folds, name);
+    char *stale = mrnet_path_join(df->write_folds, name);
     if (!stale)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
-    bool exists = path_is_file(stale);
+    bool exists = mrnet_path_is_file(stale);
     mrnet_status st = exists ? mrnet_fail(MRNET_ERR_IO,
                                           "%s: left from a run with more folds (--folds would read it "
                                           "too): remove it or write to an empty folder",
                                           stale)
-                             : folds_write_lists(ds, root, df->write_folds, k);
+                             : mrnet_folds_write_lists(ds, root, df->write_folds, k);
     free(stale);
     return st;
 }
 
-mrnet_status dataset_flags_read(dataset_flags *df, const char *input, dataset *ds)
+mrnet_status dataset_flags_read(dataset_flags *df, const char *input, mrnet_dataset *ds)
 {
     struct stat st;
     bool is_dir = false;
@@ -289,27 +289,27 @@ mrnet_status dataset_flags_read(dataset_flags *df, const char *input, dataset *d
         /* "list.csv" -> "./list.csv": item paths then start with the
          * manifest's folder, which fold lists are written relative to. */
         if (!is_dir && !strchr(input, '/') && df->write_folds) {
-            manifest = path_join(".", input);
+            manifest = mrnet_path_join(".", input);
             if (!manifest)
                 return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
             input = manifest;
         }
         s = read_unnamed(df, ds, input, is_dir);
     }
-    /* gtzan_read applies the lists itself (gtzan_options); the other
+    /* mrnet_gtzan_read applies the lists itself (mrnet_gtzan_options); the other
      * readers get them here, with the same matching rules. */
     if (s == MRNET_OK && df->folds_dir && !gtzan)
-        s = folds_read_lists(ds, df->folds_dir, &df->n_folds);
+        s = mrnet_folds_read_lists(ds, df->folds_dir, &df->n_folds);
     if (s == MRNET_OK && df->split_lists && !gtzan)
-        s = folds_read_split_lists(ds, df->train_list, df->valid_list, df->test_list);
+        s = mrnet_folds_read_split_lists(ds, df->train_list, df->valid_list, df->test_list);
     if (s == MRNET_OK && df->melon_folds)
         df->n_folds = df->melon_folds;
     if (s == MRNET_OK && df->make_folds) {
-        s = folds_assign_stratified(ds, df->make_folds, df->seed);
+        s = mrnet_folds_assign_stratified(ds, df->make_folds, df->seed);
         df->n_folds = df->make_folds;
     }
     if (s == MRNET_OK && df->make_split)
-        s = folds_assign_split(ds, df->valid_frac, df->test_frac, df->seed);
+        s = mrnet_folds_assign_split(ds, df->valid_frac, df->test_frac, df->seed);
     if (s == MRNET_OK && df->write_folds) {
         char *root = list_root(df, input, is_dir);
         s = root ? write_folds(df, ds, root, df->n_folds) : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
@@ -324,14 +324,14 @@ mrnet_status dataset_flags_read(dataset_flags *df, const char *input, dataset *d
 static void print_reader_report(const dataset_flags *df)
 {
     if (df->has_fma_report) {
-        const fma_report *r = &df->fma;
+        const mrnet_fma_report *r = &df->fma;
         fprintf(stderr,
                 "fma: %d rows in tracks.csv, %d in the subset; skipped: %d without genre_top, %d without "
                 "audio, %d unreadable, %d malformed\n",
                 r->rows, r->in_subset, r->no_genre, r->missing_audio, r->unreadable, r->bad_rows);
     }
     if (df->has_melon_report) {
-        const melon_report *r = &df->melon;
+        const mrnet_melon_report *r = &df->melon;
         fprintf(stderr,
                 "melon: %d songs; skipped: %d without genre, %d with several genres, %d unknown codes, "
                 "%d without .npy, %d malformed\n",
@@ -339,11 +339,11 @@ static void print_reader_report(const dataset_flags *df)
     }
 }
 
-void dataset_flags_print_summary(const dataset_flags *df, const dataset *ds)
+void dataset_flags_print_summary(const dataset_flags *df, const mrnet_dataset *ds)
 {
     print_reader_report(df);
-    int train = dataset_count_split(ds, "train"), valid = dataset_count_split(ds, "valid");
-    int test = dataset_count_split(ds, "test");
+    int train = mrnet_dataset_count_split(ds, "train"), valid = mrnet_dataset_count_split(ds, "valid");
+    int test = mrnet_dataset_count_split(ds, "test");
     int none = ds->n_items - train - valid - test;
     if (none != ds->n_items)
         fprintf(stderr, "items per split%s: train %d, valid %d, test %d, none %d\n",

@@ -38,8 +38,8 @@ typedef struct {
     int melon_folds;                        /* --melon-folds K, 0: none */
     /* What the readers found, for the summary. */
     bool has_fma_report, has_melon_report;
-    fma_report fma;
-    melon_report melon;
+    mrnet_fma_report fma;
+    mrnet_melon_report melon;
     int n_folds; /* folds read or drawn (0: none) */
 } dataset_flags;
 
@@ -54,8 +54,8 @@ void dataset_flags_usage(FILE *out);
 
 /* Reads INPUT with the chosen reader and options, then applies fold and
  * split lists, draws folds and splits, and writes fold lists. */
-mrnet_status dataset_flags_read(dataset_flags *df, const char *input, dataset *ds);
+mrnet_status dataset_flags_read(dataset_flags *df, const char *input, mrnet_dataset *ds);
 /* Reader counts and how many items got each split and fold, to stderr. */
-void dataset_flags_print_summary(const dataset_flags *df, const dataset *ds);
+void dataset_flags_print_summary(const dataset_flags *df, const mrnet_dataset *ds);
 
 #endif

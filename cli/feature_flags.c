@@ -71,12 +71,12 @@ static bool get_float(const char *s, float *out)
     return true;
 }
 
-static bool apply_one(features_options *o, int id, const char *a)
+static bool apply_one(mrnet_features_options *o, int id, const char *a)
 {
-    melspec_config *m = &o->mel;
+    mrnet_mel_config *m = &o->mel;
     double d;
     switch (id) {
-    case F_KIND: return features_kind_parse(a, &o->kind) == MRNET_OK;
+    case F_KIND: return mrnet_features_kind_parse(a, &o->kind) == MRNET_OK;
     case F_RATE:
         if (!get_int(a, 1000, 768000, &m->sample_rate))
             return false;
@@ -91,29 +91,29 @@ static bool apply_one(features_options *o, int id, const char *a)
     case F_POWER: return get_float(a, &m->power);
     case F_SCALE:
         if (!strcmp(a, "htk"))
-            m->scale = MEL_SCALE_HTK;
+            m->scale = MRNET_MEL_SCALE_HTK;
         else if (!strcmp(a, "slaney"))
-            m->scale = MEL_SCALE_SLANEY;
+            m->scale = MRNET_MEL_SCALE_SLANEY;
         else
             return false;
         return true;
     case F_NORM:
         if (!strcmp(a, "none"))
-            m->norm = MEL_NORM_NONE;
+            m->norm = MRNET_MEL_NORM_NONE;
         else if (!strcmp(a, "slaney"))
-            m->norm = MEL_NORM_SLANEY;
+            m->norm = MRNET_MEL_NORM_SLANEY;
         else
             return false;
         return true;
     case F_LOG:
         if (!strcmp(a, "none"))
-            m->log = MEL_LOG_NONE;
+            m->log = MRNET_MEL_LOG_NONE;
         else if (!strcmp(a, "ln"))
-            m->log = MEL_LOG_LN;
+            m->log = MRNET_MEL_LOG_LN;
         else if (!strcmp(a, "log10"))
-            m->log = MEL_LOG_LOG10;
+            m->log = MRNET_MEL_LOG_LOG10;
         else if (!strcmp(a, "db"))
-            m->log = MEL_LOG_DB;
+            m->log = MRNET_MEL_LOG_DB;
         else
             return false;
         return true;
@@ -124,15 +124,15 @@ static bool apply_one(features_options *o, int id, const char *a)
     case F_NOCENTER: m->center = false; return true;
     case F_PAD:
         if (!strcmp(a, "reflect"))
-            m->pad_mode = MEL_PAD_REFLECT;
+            m->pad_mode = MRNET_MEL_PAD_REFLECT;
         else if (!strcmp(a, "constant"))
-            m->pad_mode = MEL_PAD_CONSTANT;
+            m->pad_mode = MRNET_MEL_PAD_CONSTANT;
         else
             return false;
         return true;
     case F_WINNORM: m->window_normalize = true; return true;
     case F_NOWINNORM: m->window_normalize = false; return true;
-    case F_CHANNELS: return audio_channels_parse(a, &o->audio.channels) == MRNET_OK;
+    case F_CHANNELS: return mrnet_channels_parse(a, &o->audio.channels) == MRNET_OK;
     case F_OFFSET:
         if (!cli_parse_double(a, &d) || d < 0)
             return false;
@@ -145,11 +145,11 @@ static bool apply_one(features_options *o, int id, const char *a)
         return true;
     case F_RESAMPLE:
         if (!strcmp(a, "qq"))
-            o->audio.quality = RESAMPLE_QUICK;
+            o->audio.quality = MRNET_RESAMPLE_QUICK;
         else if (!strcmp(a, "hq"))
-            o->audio.quality = RESAMPLE_HQ;
+            o->audio.quality = MRNET_RESAMPLE_HQ;
         else if (!strcmp(a, "vhq"))
-            o->audio.quality = RESAMPLE_VHQ;
+            o->audio.quality = MRNET_RESAMPLE_VHQ;
         else
             return false;
         return true;
@@ -157,21 +157,21 @@ static bool apply_one(features_options *o, int id, const char *a)
     return false;
 }
 
-int feature_flags_apply(const char *cmd, const feature_flags *ff, features_options *o)
+int feature_flags_apply(const char *cmd, const feature_flags *ff, mrnet_features_options *o)
 {
-    features_options_default(o);
+    mrnet_features_options_default(o);
     for (int i = 0; i < ff->n; i++)
         if (ff->ids[i] == F_PRESET) {
-            melspec_preset p;
-            if (melspec_preset_parse(ff->args[i], &p) != MRNET_OK)
+            mrnet_mel_preset p;
+            if (mrnet_mel_preset_parse(ff->args[i], &p) != MRNET_OK)
                 return cli_error(cmd, 2, "%s", mrnet_last_error());
-            melspec_config_preset(&o->mel, p);
+            mrnet_mel_config_preset(&o->mel, p);
             o->audio.sample_rate = o->mel.sample_rate;
         }
     for (int i = 0; i < ff->n; i++)
         if (ff->ids[i] != F_PRESET && !apply_one(o, ff->ids[i], ff->args[i]))
             return cli_error(cmd, 2, "bad value '%s' for --%s", ff->args[i] ? ff->args[i] : "", flag_name(ff->ids[i]));
-    if (o->kind == FEATURES_MEL && melspec_config_validate(&o->mel) != MRNET_OK)
+    if (o->kind == MRNET_FEATURES_MEL && mrnet_mel_config_validate(&o->mel) != MRNET_OK)
         return cli_error(cmd, 2, "%s", mrnet_last_error());
     return 0;
 }

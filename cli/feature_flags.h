@@ -27,7 +27,7 @@ typedef struct {
 bool feature_flags_take(feature_flags *ff, int c, const char *arg);
 /* The preset (default melon, mono) then every recorded flag, into opt.
  * Returns 0 or prints the problem and returns 2. */
-int feature_flags_apply(const char *cmd, const feature_flags *ff, features_options *opt);
+int feature_flags_apply(const char *cmd, const feature_flags *ff, mrnet_features_options *opt);
 void feature_flags_usage(FILE *out);
 
 #endif

@@ -9,10 +9,10 @@
 
 /* Every file named, and every media file under each folder named
  * (recursively, sorted). A missing path is an error naming it. */
-mrnet_status inputs_collect(char **paths, int n, dataset *ds);
+mrnet_status inputs_collect(char **paths, int n, mrnet_dataset *ds);
 /* The feature options a checkpoint was trained with ("mrnet.features"),
  * or the default (Melon) options with *recorded = false. */
-mrnet_status inputs_checkpoint_features(const char *checkpoint, features_options *fo,
+mrnet_status inputs_checkpoint_features(const char *checkpoint, mrnet_features_options *fo,
                                         bool *recorded);
 
 #endif

@@ -61,7 +61,7 @@ static bool parse_pair(const char *s, float *lo, float *hi)
     return true;
 }
 
-bool train_flags_apply(int c, const char *arg, trainer_options *o, bool *quiet)
+bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *quiet)
 {
     long v;
     double d;
@@ -99,8 +99,8 @@ bool train_flags_apply(int c, const char *arg, trainer_options *o, bool *quiet)
     case OPT_QUIET: *quiet = true; return true;
     case OPT_THREADS: return cli_parse_int(arg, 1, 1024, &v) && (omp_set_num_threads((int)v), true);
     case OPT_VALID_VIEW: {
-        eval_view view;
-        if (eval_view_parse(arg, &view) != MRNET_OK)
+        mrnet_view view;
+        if (mrnet_view_parse(arg, &view) != MRNET_OK)
             return false;
         o->valid_view = view;
         return true;
@@ -109,7 +109,7 @@ bool train_flags_apply(int c, const char *arg, trainer_options *o, bool *quiet)
     return false;
 }
 
-void train_flags_progress(void *ctx, const trainer_progress *p)
+void train_flags_progress(void *ctx, const mrnet_train_progress *p)
 {
     train_view *v = ctx;
     if (v->quiet)
@@ -143,7 +143,7 @@ const struct option train_flags_options[] = {
     {"threads", required_argument, 0, OPT_THREADS}, {"valid-view", required_argument, 0, OPT_VALID_VIEW},
     {0, 0, 0, 0}};
 
-int train_flags_parse(int argc, char **argv, const char *cmd, trainer_options *o, bool *quiet,
+int train_flags_parse(int argc, char **argv, const char *cmd, mrnet_train_options *o, bool *quiet,
                       const struct option *extra, bool (*on_extra)(int c, const char *arg, void *ctx),
                       void *ctx, const char *synopsis, const char *what)
 {

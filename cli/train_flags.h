@@ -12,7 +12,7 @@
 /* getopt_long entries (values >= 256), terminated by a zero entry. */
 extern const struct option train_flags_options[];
 /* Applies one parsed option; false for a bad value. */
-bool train_flags_apply(int c, const char *arg, trainer_options *o, bool *quiet);
+bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *quiet);
 void train_flags_usage(FILE *out, const char *synopsis, const char *what);
 
 /* Progress display: a bar per batch, a line per epoch. */
@@ -21,12 +21,12 @@ typedef struct {
     bool quiet;
     const char *prefix; /* e.g. "fold 3: " */
 } train_view;
-void train_flags_progress(void *ctx, const trainer_progress *p);
+void train_flags_progress(void *ctx, const mrnet_train_progress *p);
 
 /* Parses argv with the training options plus `extra` (may be NULL) into o;
  * extra options are handed to on_extra. Returns -1 to go on, else an exit
  * status (0 for --help, 2 for bad usage). */
-int train_flags_parse(int argc, char **argv, const char *cmd, trainer_options *o, bool *quiet,
+int train_flags_parse(int argc, char **argv, const char *cmd, mrnet_train_options *o, bool *quiet,
                       const struct option *extra, bool (*on_extra)(int c, const char *arg, void *ctx),
                       void *ctx, const char *synopsis, const char *what);
 

@@ -64,7 +64,7 @@ static inline void fx_write_wav(const char *path, int frames, int rate)
 }
 
 /* Index of the skipped entry whose source ends with suffix, or -1. */
-static inline int fx_find_skip(const dataset *ds, const char *suffix)
+static inline int fx_find_skip(const mrnet_dataset *ds, const char *suffix)
 {
     size_t n = strlen(suffix);
     for (int i = 0; i < ds->n_skipped; i++) {
@@ -76,7 +76,7 @@ static inline int fx_find_skip(const dataset *ds, const char *suffix)
 }
 
 /* Index of the first skipped entry whose reason contains text, or -1. */
-static inline int fx_find_skip_reason(const dataset *ds, const char *text)
+static inline int fx_find_skip_reason(const mrnet_dataset *ds, const char *text)
 {
     for (int i = 0; i < ds->n_skipped; i++)
         if (strstr(ds->skipped[i].reason, text))
@@ -85,7 +85,7 @@ static inline int fx_find_skip_reason(const dataset *ds, const char *text)
 }
 
 /* Index of the item whose path ends with suffix, or -1. */
-static inline int fx_find_item(const dataset *ds, const char *suffix)
+static inline int fx_find_item(const mrnet_dataset *ds, const char *suffix)
 {
     size_t n = strlen(suffix);
     for (int i = 0; i < ds->n_items; i++) {

@@ -79,10 +79,10 @@ static void test_decode_formats(void **state)
         snprintf(name, sizeof name, "tone.%s", fc->ext);
         const char *path = test_path(name);
         assert_int_equal(write_tone(path, fc->format, fc->rate, 2, 1.0, 440.0), 0);
-        audio_decode_options opt;
-        audio_decode_options_default(&opt);
-        audio_buffer b;
-        mrnet_status s = audio_decode(path, &opt, &b);
+        mrnet_audio_options opt;
+        mrnet_audio_options_default(&opt);
+        mrnet_audio b;
+        mrnet_status s = mrnet_audio_decode(path, &opt, &b);
         if (s != MRNET_OK)
             fail_msg("%s: %s", fc->ext, mrnet_last_error());
         assert_int_equal(b.channels, 2);
@@ -113,7 +113,7 @@ static void test_decode_formats(void **state)
         }
         assert_string_equal(b.warning, "");
         print_message("  %-5s %-40s %lld frames\n", fc->ext, b.format, (long long)b.frames);
-        audio_buffer_free(&b);
+        mrnet_audio_free(&b);
     }
 }
 
@@ -123,31 +123,31 @@ static void test_channel_policies(void **state)
     const char *mono = test_path("mono.wav"), *st = test_path("stereo.wav");
     assert_int_equal(write_tone(mono, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 1, 0.25, 300.0), 0);
     assert_int_equal(write_tone(st, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 2, 0.25, 300.0), 0);
-    audio_decode_options opt;
-    audio_decode_options_default(&opt);
-    audio_buffer b;
+    mrnet_audio_options opt;
+    mrnet_audio_options_default(&opt);
+    mrnet_audio b;
     /* mono -> stereo duplicates (the recipe). */
-    assert_int_equal(audio_decode(mono, &opt, &b), MRNET_OK);
+    assert_int_equal(mrnet_audio_decode(mono, &opt, &b), MRNET_OK);
     assert_int_equal(b.channels, 2);
     assert_int_equal(b.frames, 4000);
     assert_memory_equal(b.samples, b.samples + b.frames, sizeof(float) * (size_t)b.frames);
-    audio_buffer_free(&b);
+    mrnet_audio_free(&b);
     /* stereo -> mono is the mean. */
-    opt.channels = AUDIO_CHANNELS_MONO;
-    assert_int_equal(audio_decode(st, &opt, &b), MRNET_OK);
+    opt.channels = MRNET_CHANNELS_MONO;
+    assert_int_equal(mrnet_audio_decode(st, &opt, &b), MRNET_OK);
     assert_int_equal(b.channels, 1);
     for (int64_t t = 0; t < b.frames; t++) {
         double want = 0.5 * (0.5 * sin(2 * M_PI * 300 * t / 16000.0) + 0.25 * sin(2 * M_PI * 600 * t / 16000.0));
         assert_true(fabs(b.samples[t] - want) < 1e-6);
     }
-    audio_buffer_free(&b);
-    opt.channels = AUDIO_CHANNELS_KEEP;
-    assert_int_equal(audio_decode(mono, &opt, &b), MRNET_OK);
+    mrnet_audio_free(&b);
+    opt.channels = MRNET_CHANNELS_KEEP;
+    assert_int_equal(mrnet_audio_decode(mono, &opt, &b), MRNET_OK);
     assert_int_equal(b.channels, 1);
-    audio_buffer_free(&b);
-    audio_channels c;
-    assert_int_equal(audio_channels_parse("downmix", &c), MRNET_ERR_ARG);
-    assert_int_equal(audio_channels_parse("mono", &c), MRNET_OK);
+    mrnet_audio_free(&b);
+    mrnet_channels c;
+    assert_int_equal(mrnet_channels_parse("downmix", &c), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_channels_parse("mono", &c), MRNET_OK);
 }
 
 /* A ramp makes the position of every sample checkable. */
@@ -174,40 +174,40 @@ static void test_partial_read(void **state)
         snprintf(name, sizeof name, "ramp.%s", exts[i]);
         const char *path = test_path(name);
         write_ramp(path, fmts[i], 16000, 16000 * 3);
-        audio_decode_options opt;
-        audio_decode_options_default(&opt);
-        opt.channels = AUDIO_CHANNELS_KEEP;
+        mrnet_audio_options opt;
+        mrnet_audio_options_default(&opt);
+        opt.channels = MRNET_CHANNELS_KEEP;
         opt.offset = 1.25;
         opt.duration = 0.5;
-        audio_buffer b;
-        assert_int_equal(audio_decode(path, &opt, &b), MRNET_OK);
+        mrnet_audio b;
+        assert_int_equal(mrnet_audio_decode(path, &opt, &b), MRNET_OK);
         assert_int_equal(b.frames, 8000);
         for (int64_t t = 0; t < b.frames; t++)
             assert_true(fabsf(b.samples[t] - (float)((20000 + t) % 30000) / 32768.0f) < 1e-6f);
-        audio_buffer_free(&b);
+        mrnet_audio_free(&b);
         /* Duration past the end: what is there, no error. */
         opt.offset = 2.5;
         opt.duration = 10.0;
-        assert_int_equal(audio_decode(path, &opt, &b), MRNET_OK);
+        assert_int_equal(mrnet_audio_decode(path, &opt, &b), MRNET_OK);
         assert_int_equal(b.frames, 8000);
-        audio_buffer_free(&b);
+        mrnet_audio_free(&b);
         /* Offset past the end: an error naming the file. */
         opt.offset = 4.0;
-        assert_int_equal(audio_decode(path, &opt, &b), MRNET_ERR_ARG);
+        assert_int_equal(mrnet_audio_decode(path, &opt, &b), MRNET_ERR_ARG);
         assert_non_null(strstr(mrnet_last_error(), path));
     }
     /* Lossy, seekable: MP3 offset read returns the requested length. */
     const char *mp3 = test_path("seek.mp3");
     assert_int_equal(write_tone(mp3, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 16000, 1, 3.0, 440.0), 0);
-    audio_decode_options opt;
-    audio_decode_options_default(&opt);
+    mrnet_audio_options opt;
+    mrnet_audio_options_default(&opt);
     opt.offset = 1.0;
     opt.duration = 1.0;
-    audio_buffer b;
-    assert_int_equal(audio_decode(mp3, &opt, &b), MRNET_OK);
+    mrnet_audio b;
+    assert_int_equal(mrnet_audio_decode(mp3, &opt, &b), MRNET_OK);
     assert_int_equal(b.frames, 16000);
     assert_true(tone_power(b.samples, b.frames, 440, 16000) > 0.01);
-    audio_buffer_free(&b);
+    mrnet_audio_free(&b);
 }
 
 /* Resampling a linear sweep 50 Hz -> 7 kHz must match the sweep computed
@@ -224,7 +224,7 @@ static void check_sweep(int in_rate, int out_rate)
     }
     float *y = NULL;
     int64_t n_out = 0;
-    assert_int_equal(audio_resample("sweep", x, 1, n_in, in_rate, out_rate, RESAMPLE_HQ, &y, &n_out), MRNET_OK);
+    assert_int_equal(audio_resample("sweep", x, 1, n_in, in_rate, out_rate, MRNET_RESAMPLE_HQ, &y, &n_out), MRNET_OK);
     assert_int_equal(n_out, (int64_t)(seconds * out_rate));
     double worst = 0;
     for (int64_t i = out_rate / 20; i < n_out - out_rate / 20; i++) {
@@ -259,7 +259,7 @@ static void test_resample_planar(void **state)
     }
     float *y;
     int64_t m;
-    assert_int_equal(audio_resample(NULL, x, 2, n, 44100, 16000, RESAMPLE_HQ, &y, &m), MRNET_OK);
+    assert_int_equal(audio_resample(NULL, x, 2, n, 44100, 16000, MRNET_RESAMPLE_HQ, &y, &m), MRNET_OK);
     assert_int_equal(m, 1600);
     assert_true(test_max_abs(y + m, (size_t)m) == 0.0);
     assert_true(test_max_abs(y, (size_t)m) > 0.9);
@@ -269,10 +269,10 @@ static void test_resample_planar(void **state)
 
 static void expect_error(const char *path, mrnet_status want, const char *fragment)
 {
-    audio_decode_options opt;
-    audio_decode_options_default(&opt);
-    audio_buffer b;
-    mrnet_status s = audio_decode(path, &opt, &b);
+    mrnet_audio_options opt;
+    mrnet_audio_options_default(&opt);
+    mrnet_audio b;
+    mrnet_status s = mrnet_audio_decode(path, &opt, &b);
     if (s != want)
         fail_msg("%s: status %s, expected %s (%s)", path, mrnet_status_name(s), mrnet_status_name(want),
                  mrnet_last_error());
@@ -321,10 +321,10 @@ static void test_broken_files(void **state)
     put_le(wav + 40, 64, 4);
     const char *zero_ch = test_path("zero_channels.wav");
     assert_int_equal(test_write_file(zero_ch, wav, sizeof wav), 0);
-    audio_decode_options opt;
-    audio_decode_options_default(&opt);
-    audio_buffer b;
-    assert_int_equal(audio_decode(zero_ch, &opt, &b), MRNET_ERR_FORMAT);
+    mrnet_audio_options opt;
+    mrnet_audio_options_default(&opt);
+    mrnet_audio b;
+    assert_int_equal(mrnet_audio_decode(zero_ch, &opt, &b), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), zero_ch));
 
     /* A WAV with a header and no frames. */
@@ -352,9 +352,9 @@ static void test_broken_files(void **state)
     float zeros[1600] = {0};
     sf_writef_float(sf, zeros, 1600);
     sf_close(sf);
-    assert_int_equal(audio_decode(silent, &opt, &b), MRNET_OK);
+    assert_int_equal(mrnet_audio_decode(silent, &opt, &b), MRNET_OK);
     assert_non_null(strstr(b.warning, "silent"));
-    audio_buffer_free(&b);
+    mrnet_audio_free(&b);
 
     /* Truncated WAV: header claims 1 s, data holds less. */
     const char *full = test_path("full.wav");
@@ -367,10 +367,10 @@ static void test_broken_files(void **state)
     const char *trunc_wav = test_path("truncated.wav");
     assert_int_equal(test_write_file(trunc_wav, bytes, 44 + 16000), 0);
     free(bytes);
-    mrnet_status st = audio_decode(trunc_wav, &opt, &b);
+    mrnet_status st = mrnet_audio_decode(trunc_wav, &opt, &b);
     assert_int_equal(st, MRNET_OK);
     assert_int_equal(b.frames, 8000);
-    audio_buffer_free(&b);
+    mrnet_audio_free(&b);
 
     /* Truncated MP3: cut mid-stream. Decodes what is there or fails cleanly. */
     const char *mp3 = test_path("whole.mp3");
@@ -384,20 +384,20 @@ static void test_broken_files(void **state)
     fclose(f);
     const char *trunc_mp3 = test_path("truncated.mp3");
     assert_int_equal(test_write_file(trunc_mp3, bytes, (size_t)size / 2 + 17), 0);
-    st = audio_decode(trunc_mp3, &opt, &b);
+    st = mrnet_audio_decode(trunc_mp3, &opt, &b);
     if (st == MRNET_OK) {
         assert_true(b.frames > 8000 && b.frames < 30000);
         print_message("  truncated mp3: %lld frames, warning '%s'\n", (long long)b.frames, b.warning);
-        audio_buffer_free(&b);
+        mrnet_audio_free(&b);
     } else {
         assert_non_null(strstr(mrnet_last_error(), trunc_mp3));
     }
     /* Only the first 300 bytes of an MP3. */
     const char *stub = test_path("stub.mp3");
     assert_int_equal(test_write_file(stub, bytes, 300), 0);
-    st = audio_decode(stub, &opt, &b);
+    st = mrnet_audio_decode(stub, &opt, &b);
     if (st == MRNET_OK)
-        audio_buffer_free(&b);
+        mrnet_audio_free(&b);
     else
         assert_non_null(strstr(mrnet_last_error(), stub));
     free(bytes);
@@ -408,8 +408,8 @@ static void test_probe(void **state)
     (void)state;
     const char *path = test_path("probe.flac");
     assert_int_equal(write_tone(path, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 22050, 2, 0.5, 440.0), 0);
-    audio_info info;
-    assert_int_equal(audio_probe(path, &info), MRNET_OK);
+    mrnet_audio_info info;
+    assert_int_equal(mrnet_audio_probe(path, &info), MRNET_OK);
     assert_int_equal(info.channels, 2);
     assert_int_equal(info.sample_rate, 22050);
     assert_int_equal(info.frames, 11025);

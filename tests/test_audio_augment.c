@@ -16,16 +16,16 @@ static void test_crop_wrap(void **state)
     float src[2 * 5] = {0, 1, 2, 3, 4, 10, 11, 12, 13, 14};
     float dst[2 * 12];
     /* Short clip repeated from the start (np.pad mode 'wrap'). */
-    augment_crop_wrap(src, 2, 5, 0, 12, dst);
+    mrnet_crop_wrap(src, 2, 5, 0, 12, dst);
     for (int k = 0; k < 12; k++) {
         assert_true(dst[k] == (float)(k % 5));
         assert_true(dst[12 + k] == (float)(10 + k % 5));
     }
     /* A crop inside the clip. */
-    augment_crop_wrap(src, 2, 5, 1, 3, dst);
+    mrnet_crop_wrap(src, 2, 5, 1, 3, dst);
     assert_true(dst[0] == 1 && dst[2] == 3 && dst[3] == 11 && dst[5] == 13);
     /* A crop running past the end wraps. */
-    augment_crop_wrap(src, 1, 5, 3, 4, dst);
+    mrnet_crop_wrap(src, 1, 5, 3, 4, dst);
     assert_true(dst[0] == 3 && dst[1] == 4 && dst[2] == 0 && dst[3] == 1);
 }
 
@@ -48,8 +48,8 @@ static void test_random_start(void **state)
 static void test_noise(void **state)
 {
     (void)state;
-    augment_noise_config cfg;
-    augment_noise_default(&cfg);
+    mrnet_noise_config cfg;
+    mrnet_noise_default(&cfg);
     assert_true(cfg.p == 0.7f && cfg.mean_lo == -0.03f && cfg.std_hi == 0.1f);
     uint64_t rng = 7;
     int applied = 0, trials = 2000;
@@ -91,14 +91,14 @@ static void test_windows(void **state)
 {
     (void)state;
     /* 1000 frames, windows of 375 with hop 200: 0, 200, 400, 600, 625. */
-    assert_int_equal(augment_window_count(1000, 375, 200), 5);
+    assert_int_equal(mrnet_window_count(1000, 375, 200), 5);
     int64_t want[5] = {0, 200, 400, 600, 625};
     for (int i = 0; i < 5; i++)
-        assert_int_equal(augment_window_start(1000, 375, 200, i), want[i]);
-    assert_int_equal(augment_window_count(300, 375, 200), 1);
-    assert_int_equal(augment_window_start(300, 375, 200, 0), 0);
-    assert_int_equal(augment_window_count(375, 375, 200), 1);
-    assert_int_equal(augment_window_count(575, 375, 200), 2);
+        assert_int_equal(mrnet_window_start(1000, 375, 200, i), want[i]);
+    assert_int_equal(mrnet_window_count(300, 375, 200), 1);
+    assert_int_equal(mrnet_window_start(300, 375, 200, 0), 0);
+    assert_int_equal(mrnet_window_count(375, 375, 200), 1);
+    assert_int_equal(mrnet_window_count(575, 375, 200), 2);
 }
 
 int main(void)

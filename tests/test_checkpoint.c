@@ -3,7 +3,7 @@
  * release's state-dict files are read by shape; and every malformed
  * checkpoint is refused with a message naming the file and the tensor or
  * metadata field. Malformed files are a good checkpoint rewritten with
- * st_writer with exactly one thing changed (rewrite()). */
+ * mrnet_st_writer with exactly one thing changed (rewrite()). */
 #include "testutil.h"
 
 #include <math.h>
@@ -145,20 +145,20 @@ static void save_load_identical(void **state)
     assert_true(test_max_abs(la, 9) > 0);
 
     /* The file itself: release names, I64 scalar counters, metadata. */
-    st_file *f;
-    assert_int_equal(st_open(path, &f), MRNET_OK);
-    assert_string_equal(st_meta(f, "format"), "mrnet");
-    assert_string_equal(st_meta(f, "note"), "first save");
-    assert_string_equal(st_meta(f, "epoch"), "12");
-    assert_non_null(st_meta(f, "mrnet.config"));
-    assert_non_null(st_meta(f, "mrnet.labels"));
-    assert_null(st_meta(f, "mrnet.drop_routes"));
-    const st_tensor *t = st_find(f, "bn6.num_batches_tracked");
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(path, &f), MRNET_OK);
+    assert_string_equal(mrnet_st_meta(f, "format"), "mrnet");
+    assert_string_equal(mrnet_st_meta(f, "note"), "first save");
+    assert_string_equal(mrnet_st_meta(f, "epoch"), "12");
+    assert_non_null(mrnet_st_meta(f, "mrnet.config"));
+    assert_non_null(mrnet_st_meta(f, "mrnet.labels"));
+    assert_null(mrnet_st_meta(f, "mrnet.drop_routes"));
+    const mrnet_st_tensor *t = mrnet_st_find(f, "bn6.num_batches_tracked");
     assert_non_null(t);
-    assert_int_equal(t->dtype, ST_I64);
+    assert_int_equal(t->dtype, MRNET_I64);
     assert_int_equal(t->ndim, 0);
     assert_int_equal(f->n_tensors, mrnet_model_tensor_count(a));
-    st_close(f);
+    mrnet_st_close(f);
 
     /* Saving the loaded model again gives the same bytes. */
     const char *again = test_path("round_trip_again.ckpt");
@@ -191,10 +191,10 @@ static void drop_routes_round_trip(void **state)
     assert_int_equal(mrnet_parse_routes("L2,M1,M3", &mask), MRNET_OK);
     assert_int_equal(mrnet_model_set_drop_routes(a, mask), MRNET_OK);
     const char *path = save_small("drop.ckpt", a);
-    st_file *f;
-    assert_int_equal(st_open(path, &f), MRNET_OK);
-    assert_string_equal(st_meta(f, "mrnet.drop_routes"), "L2,M1,M3");
-    st_close(f);
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(path, &f), MRNET_OK);
+    assert_string_equal(mrnet_st_meta(f, "mrnet.drop_routes"), "L2,M1,M3");
+    mrnet_st_close(f);
     mrnet_model *b = load_ok(path, 0);
     assert_int_equal(mrnet_model_drop_routes(b), mask);
     assert_null(mrnet_model_label(b, 0)); /* no labels stored, none invented */
@@ -273,24 +273,24 @@ typedef struct {
 /* Copies src to test_path(dst_name) with one change; returns the path. */
 static const char *rewrite(const char *src, const char *dst_name, change c)
 {
-    st_file *f;
-    if (st_open(src, &f) != MRNET_OK)
+    mrnet_st_file *f;
+    if (mrnet_st_open(src, &f) != MRNET_OK)
         fail_msg("%s", mrnet_last_error());
-    st_writer *w = st_writer_create();
+    mrnet_st_writer *w = mrnet_st_writer_create();
     void *owned[4] = {0};
     int n_owned = 0;
     for (int i = 0; i < f->n_tensors; i++) {
-        const st_tensor *t = &f->tensors[i];
-        int64_t shape[ST_MAX_DIMS];
+        const mrnet_st_tensor *t = &f->tensors[i];
+        int64_t shape[MRNET_ST_MAX_DIMS];
         memcpy(shape, t->shape, sizeof shape);
         int ndim = t->ndim;
-        st_dtype dtype = t->dtype;
+        mrnet_dtype dtype = t->dtype;
         const void *data = t->data;
         if (c.tensor && !strcmp(t->name, c.tensor)) {
             assert_true(n_owned < 3);
             size_t bytes = (size_t)t->numel * 8 + 8;
             void *buf = owned[n_owned++] = calloc(1, bytes);
-            memcpy(buf, t->data, (size_t)t->numel * st_dtype_size(t->dtype));
+            memcpy(buf, t->data, (size_t)t->numel * mrnet_dtype_size(t->dtype));
             data = buf;
             switch (c.kind) {
             case CHANGE_DROP: continue;
@@ -300,22 +300,22 @@ static const char *rewrite(const char *src, const char *dst_name, change c)
                 break;
             case CHANGE_SHORTER: shape[0]--; break;
             case CHANGE_I32:
-                assert_int_equal(t->dtype, ST_F32);
+                assert_int_equal(t->dtype, MRNET_F32);
                 for (int64_t k = 0; k < t->numel; k++)
                     ((int32_t *)buf)[k] = (int32_t)(((const float *)t->data)[k] * 100);
-                dtype = ST_I32;
+                dtype = MRNET_I32;
                 break;
             case CHANGE_F64:
-                assert_int_equal(t->dtype, ST_F32);
+                assert_int_equal(t->dtype, MRNET_F32);
                 for (int64_t k = 0; k < t->numel; k++)
                     ((double *)buf)[k] = ((const float *)t->data)[k];
-                dtype = ST_F64;
+                dtype = MRNET_F64;
                 break;
             case CHANGE_F32_COUNT: {
-                assert_int_equal(t->dtype, ST_I64);
+                assert_int_equal(t->dtype, MRNET_I64);
                 float v = (float)*(const int64_t *)t->data;
                 memcpy(buf, &v, 4);
-                dtype = ST_F32;
+                dtype = MRNET_F32;
                 break;
             }
             case CHANGE_NONE: break;
@@ -323,23 +323,23 @@ static const char *rewrite(const char *src, const char *dst_name, change c)
             if (c.nonfinite_at >= 0)
                 ((float *)buf)[c.nonfinite_at] = c.bad_value;
         }
-        assert_int_equal(st_writer_add(w, t->name, dtype, ndim, shape, data), MRNET_OK);
+        assert_int_equal(mrnet_st_writer_add(w, t->name, dtype, ndim, shape, data), MRNET_OK);
     }
     static const float extra_values[3] = {1, 2, 3};
     if (c.extra)
-        assert_int_equal(st_writer_add(w, c.extra, ST_F32, 1, (int64_t[]){3}, extra_values),
+        assert_int_equal(mrnet_st_writer_add(w, c.extra, MRNET_F32, 1, (int64_t[]){3}, extra_values),
                          MRNET_OK);
     for (int i = 0; i < f->n_meta && !c.drop_all_meta; i++)
         if (!c.meta_key || strcmp(f->meta_keys[i], c.meta_key))
-            assert_int_equal(st_writer_meta(w, f->meta_keys[i], f->meta_values[i]), MRNET_OK);
+            assert_int_equal(mrnet_st_writer_meta(w, f->meta_keys[i], f->meta_values[i]), MRNET_OK);
     if (c.meta_key && c.meta_value)
-        assert_int_equal(st_writer_meta(w, c.meta_key, c.meta_value), MRNET_OK);
+        assert_int_equal(mrnet_st_writer_meta(w, c.meta_key, c.meta_value), MRNET_OK);
     const char *dst = test_path(dst_name);
-    assert_int_equal(st_writer_save(w, dst), MRNET_OK);
-    st_writer_free(w);
+    assert_int_equal(mrnet_st_writer_save(w, dst), MRNET_OK);
+    mrnet_st_writer_free(w);
     for (int i = 0; i < n_owned; i++)
         free(owned[i]);
-    st_close(f);
+    mrnet_st_close(f);
     return dst;
 }
 

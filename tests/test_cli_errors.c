@@ -63,23 +63,23 @@ static const char *write_input(const char *name, input_spec s)
     if (s.nan_at >= 0)
         x[(size_t)s.nan_at] = NAN;
     float fl[16];
-    st_writer *w = st_writer_create();
-    assert_int_equal(st_writer_add(w, "input", ST_F32, 5,
+    mrnet_st_writer *w = mrnet_st_writer_create();
+    assert_int_equal(mrnet_st_writer_add(w, "input", MRNET_F32, 5,
                                    (int64_t[]){s.B, s.S, s.L, s.T, s.D}, x),
                      MRNET_OK);
     if (s.labels && s.labels_f32) {
         for (int b = 0; b < s.n_labels; b++)
             fl[b] = (float)s.labels[b];
-        assert_int_equal(st_writer_add(w, "labels", ST_F32, 1, (int64_t[]){s.n_labels}, fl),
+        assert_int_equal(mrnet_st_writer_add(w, "labels", MRNET_F32, 1, (int64_t[]){s.n_labels}, fl),
                          MRNET_OK);
     } else if (s.labels) {
-        assert_int_equal(st_writer_add(w, "labels", ST_I64, 1, (int64_t[]){s.n_labels},
+        assert_int_equal(mrnet_st_writer_add(w, "labels", MRNET_I64, 1, (int64_t[]){s.n_labels},
                                        s.labels),
                          MRNET_OK);
     }
     const char *path = test_path(name);
-    assert_int_equal(st_writer_save(w, path), MRNET_OK);
-    st_writer_free(w);
+    assert_int_equal(mrnet_st_writer_save(w, path), MRNET_OK);
+    mrnet_st_writer_free(w);
     free(x);
     return path;
 }
@@ -230,13 +230,13 @@ static void train_step_labels(void **state)
     expect_output(test_run_cli("forward '%s' '%s' -o '%s' --train-step --dropout 0.2 --seed 4",
                                ckpt, in, out),
                   0, NULL);
-    st_file *f;
-    assert_int_equal(st_open(out, &f), MRNET_OK);
-    assert_non_null(st_find(f, "loss"));
-    assert_non_null(st_find(f, "grad.fst_conv.weight"));
-    assert_non_null(st_find(f, "running.bn5.running_mean"));
-    assert_non_null(st_find(f, "param_after_step.head.fc1.weight"));
-    st_close(f);
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(out, &f), MRNET_OK);
+    assert_non_null(mrnet_st_find(f, "loss"));
+    assert_non_null(mrnet_st_find(f, "grad.fst_conv.weight"));
+    assert_non_null(mrnet_st_find(f, "running.bn5.running_mean"));
+    assert_non_null(mrnet_st_find(f, "param_after_step.head.fc1.weight"));
+    mrnet_st_close(f);
 }
 
 /* Output into a directory that does not exist: exit 1, nothing written; an
@@ -260,12 +260,12 @@ static void output_not_writable(void **state)
     /* A good run writes eval outputs... */
     snprintf(out, sizeof out, "%s", test_path("kept_out.st"));
     expect_output(test_run_cli("forward '%s' '%s' -o '%s'", ckpt, in, out), 0, NULL);
-    st_file *f;
-    assert_int_equal(st_open(out, &f), MRNET_OK);
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(out, &f), MRNET_OK);
     const float *p;
-    assert_int_equal(st_get_f32(f, "embedding", 2, (int64_t[]){2, 8}, &p), MRNET_OK);
-    assert_int_equal(st_get_f32(f, "logits", 2, (int64_t[]){2, 4}, &p), MRNET_OK);
-    st_close(f);
+    assert_int_equal(mrnet_st_get_f32(f, "embedding", 2, (int64_t[]){2, 8}, &p), MRNET_OK);
+    assert_int_equal(mrnet_st_get_f32(f, "logits", 2, (int64_t[]){2, 4}, &p), MRNET_OK);
+    mrnet_st_close(f);
     struct stat before, after;
     assert_int_equal(stat(out, &before), 0);
     /* ...and a failing run leaves them alone. */
@@ -276,8 +276,8 @@ static void output_not_writable(void **state)
     assert_int_equal(stat(out, &after), 0);
     assert_int_equal(before.st_ino, after.st_ino);
     assert_int_equal(before.st_size, after.st_size);
-    assert_int_equal(st_open(out, &f), MRNET_OK);
-    st_close(f);
+    assert_int_equal(mrnet_st_open(out, &f), MRNET_OK);
+    mrnet_st_close(f);
 }
 
 /* ---- mrnet info ------------------------------------------------------------------ */

@@ -12,30 +12,30 @@
 static void test_add_and_labels(void **state)
 {
     (void)state;
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(dataset_add(&ds, "a.wav", "rock", "train", 1, "a"), MRNET_OK);
-    assert_int_equal(dataset_add(&ds, "b.wav", "blues", NULL, -1, NULL), MRNET_OK);
-    assert_int_equal(dataset_add(&ds, "c.wav", "rock", "test", 2, "c"), MRNET_OK);
-    assert_int_equal(dataset_add(&ds, "d.wav", NULL, NULL, -1, NULL), MRNET_OK);
-    assert_int_not_equal(dataset_add(&ds, "", "x", NULL, -1, NULL), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_add(&ds, "a.wav", "rock", "train", 1, "a"), MRNET_OK);
+    assert_int_equal(mrnet_dataset_add(&ds, "b.wav", "blues", NULL, -1, NULL), MRNET_OK);
+    assert_int_equal(mrnet_dataset_add(&ds, "c.wav", "rock", "test", 2, "c"), MRNET_OK);
+    assert_int_equal(mrnet_dataset_add(&ds, "d.wav", NULL, NULL, -1, NULL), MRNET_OK);
+    assert_int_not_equal(mrnet_dataset_add(&ds, "", "x", NULL, -1, NULL), MRNET_OK);
     assert_string_equal(ds.items[1].split, "");
     assert_string_equal(ds.items[1].id, "");
-    assert_int_equal(dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
+    assert_int_equal(mrnet_dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
     assert_int_equal(ds.n_labels, 2);
     assert_string_equal(ds.labels[0], "blues");
     assert_string_equal(ds.labels[1], "rock");
     assert_int_equal(ds.items[0].label_index, 1);
     assert_int_equal(ds.items[1].label_index, 0);
     assert_int_equal(ds.items[3].label_index, -1); /* unlabelled stays */
-    assert_int_equal(dataset_label_index(&ds, "rock"), 1);
-    assert_int_equal(dataset_label_index(&ds, "jazz"), -1);
-    assert_int_equal(dataset_count_split(&ds, "train"), 1);
-    assert_int_equal(dataset_count_split(&ds, NULL), 4);
+    assert_int_equal(mrnet_dataset_label_index(&ds, "rock"), 1);
+    assert_int_equal(mrnet_dataset_label_index(&ds, "jazz"), -1);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "train"), 1);
+    assert_int_equal(mrnet_dataset_count_split(&ds, NULL), 4);
 
     /* A checkpoint's label order: kept as given; other classes leave. */
     char *fixed[] = {"rock", "jazz"};
-    assert_int_equal(dataset_finalize_labels(&ds, fixed, 2), MRNET_OK);
+    assert_int_equal(mrnet_dataset_finalize_labels(&ds, fixed, 2), MRNET_OK);
     assert_int_equal(ds.n_items, 3);
     assert_string_equal(ds.items[0].path, "a.wav");
     assert_int_equal(ds.items[0].label_index, 0);
@@ -46,10 +46,10 @@ static void test_add_and_labels(void **state)
     assert_non_null(strstr(ds.skipped[0].reason, "blues"));
 
     char *dup[] = {"rock", "rock"};
-    assert_int_equal(dataset_finalize_labels(&ds, dup, 2), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_dataset_finalize_labels(&ds, dup, 2), MRNET_ERR_ARG);
     assert_non_null(strstr(mrnet_last_error(), "twice"));
-    dataset_free(&ds);
-    dataset_free(&ds); /* idempotent */
+    mrnet_dataset_free(&ds);
+    mrnet_dataset_free(&ds); /* idempotent */
 }
 
 static void test_read_folder(void **state)
@@ -62,9 +62,9 @@ static void test_read_folder(void **state)
     fx_touch(test_path("folder/blues/b1.au"));
     fx_touch(test_path("folder/.cache/x.wav"));
     fx_touch(test_path("folder/loose.wav"));
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(dataset_read_folder(&ds, test_path("folder/")), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_read_folder(&ds, test_path("folder/")), MRNET_OK);
     assert_int_equal(ds.n_items, 4);
     assert_non_null(strstr(ds.items[0].path, "folder/blues/b1.au"));
     assert_string_equal(ds.items[0].label, "blues");
@@ -76,19 +76,19 @@ static void test_read_folder(void **state)
     assert_int_equal(ds.items[3].fold, -1);
     assert_int_equal(ds.n_skipped, 1);
     assert_true(fx_find_skip(&ds, "loose.wav") == 0);
-    assert_int_equal(dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
+    assert_int_equal(mrnet_dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
     assert_int_equal(ds.n_labels, 2);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 
-    dataset_init(&ds);
-    assert_int_equal(dataset_read_folder(&ds, test_path("no-such-folder")), MRNET_ERR_IO);
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_read_folder(&ds, test_path("no-such-folder")), MRNET_ERR_IO);
     assert_non_null(strstr(mrnet_last_error(), "no-such-folder"));
     fx_mkdir_p(test_path("empty/classless"));
     fx_touch(test_path("empty/loose.wav"));
-    assert_int_equal(dataset_read_folder(&ds, test_path("empty")), MRNET_OK);
+    assert_int_equal(mrnet_dataset_read_folder(&ds, test_path("empty")), MRNET_OK);
     assert_int_equal(ds.n_items, 0); /* the caller may read it as plain files */
     assert_int_equal(ds.n_skipped, 1);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_read_files(void **state)
@@ -98,9 +98,9 @@ static void test_read_files(void **state)
     fx_touch(test_path("plain/a/b.ogg"));
     fx_touch(test_path("plain/a.npy"));
     fx_touch(test_path("plain/readme.md"));
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(dataset_read_files(&ds, test_path("plain")), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_read_files(&ds, test_path("plain")), MRNET_OK);
     assert_int_equal(ds.n_items, 3);
     /* byte order: "a.npy" < "a/b.ogg" ('.' 0x2e < '/' 0x2f) < "z.wav" */
     assert_non_null(strstr(ds.items[0].path, "plain/a.npy"));
@@ -109,9 +109,9 @@ static void test_read_files(void **state)
     assert_string_equal(ds.items[2].label, "");
     assert_int_equal(ds.items[2].label_index, -1);
     /* a single file is a set of one */
-    assert_int_equal(dataset_read_files(&ds, test_path("plain/z.wav")), MRNET_OK);
+    assert_int_equal(mrnet_dataset_read_files(&ds, test_path("plain/z.wav")), MRNET_OK);
     assert_int_equal(ds.n_items, 4);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_manifest(void **state)
@@ -143,9 +143,9 @@ static void test_manifest(void **state)
              test_path("abs.wav"));
     fx_write_text(test_path("man/list.csv"), text);
 
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(dataset_read_manifest(&ds, test_path("man/list.csv")), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, test_path("man/list.csv")), MRNET_OK);
     assert_int_equal(ds.n_items, 5);
     assert_non_null(strstr(ds.items[0].path, "man/audio/one.wav"));
     assert_string_equal(ds.items[0].label, "rock");
@@ -178,49 +178,49 @@ static void test_manifest(void **state)
     assert_non_null(strstr(ds.skipped[k].reason, "holdout"));
     assert_true((k = fx_find_skip(&ds, "list.csv:13")) >= 0);
     assert_non_null(strstr(ds.skipped[k].reason, "'-2'"));
-    assert_int_equal(dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
+    assert_int_equal(mrnet_dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
     assert_int_equal(ds.n_labels, 4); /* blues jazz "pop, indie" rock */
     assert_string_equal(ds.labels[2], "pop, indie");
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_manifest_errors(void **state)
 {
     (void)state;
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(dataset_read_manifest(&ds, test_path("nope.csv")), MRNET_ERR_IO);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, test_path("nope.csv")), MRNET_ERR_IO);
     assert_non_null(strstr(mrnet_last_error(), "nope.csv"));
 
     fx_write_text(test_path("empty.csv"), "");
-    assert_int_equal(dataset_read_manifest(&ds, test_path("empty.csv")), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, test_path("empty.csv")), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "empty manifest"));
 
     fx_write_text(test_path("nolabel.csv"), "path,split\na.wav,train\n");
-    assert_int_equal(dataset_read_manifest(&ds, test_path("nolabel.csv")), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, test_path("nolabel.csv")), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "nolabel.csv:1"));
     assert_non_null(strstr(mrnet_last_error(), "'label'"));
 
     fx_write_text(test_path("twice.csv"), "path,label,path\n");
-    assert_int_equal(dataset_read_manifest(&ds, test_path("twice.csv")), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, test_path("twice.csv")), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "twice"));
 
     fx_write_text(test_path("allbad.csv"), "path,label\nmissing.wav,rock\n");
-    assert_int_equal(dataset_read_manifest(&ds, test_path("allbad.csv")), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, test_path("allbad.csv")), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "no usable rows"));
     assert_non_null(strstr(mrnet_last_error(), "allbad.csv:2"));
     assert_int_equal(ds.n_items, 0);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_normalize_split(void **state)
 {
     (void)state;
-    assert_string_equal(dataset_normalize_split("Training"), "train");
-    assert_string_equal(dataset_normalize_split("val"), "valid");
-    assert_string_equal(dataset_normalize_split("TEST"), "test");
-    assert_string_equal(dataset_normalize_split(""), "");
-    assert_null(dataset_normalize_split("holdout"));
+    assert_string_equal(mrnet_dataset_normalize_split("Training"), "train");
+    assert_string_equal(mrnet_dataset_normalize_split("val"), "valid");
+    assert_string_equal(mrnet_dataset_normalize_split("TEST"), "test");
+    assert_string_equal(mrnet_dataset_normalize_split(""), "");
+    assert_null(mrnet_dataset_normalize_split("holdout"));
 }
 
 int main(void)

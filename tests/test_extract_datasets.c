@@ -54,19 +54,19 @@ static void expect_output(const char *fragment)
         fail_msg("output lacks '%s':\n%s", fragment, test_cli_output());
 }
 
-static featstore *open_store(const char *name)
+static mrnet_store *open_store(const char *name)
 {
-    featstore *fs = NULL;
-    assert_int_equal(featstore_open(test_path(name), &fs), MRNET_OK);
+    mrnet_store *fs = NULL;
+    assert_int_equal(mrnet_store_open(test_path(name), &fs), MRNET_OK);
     return fs;
 }
 
 /* The entry whose source ends with suffix (must exist). */
-static const featstore_entry *entry(const featstore *fs, const char *suffix)
+static const mrnet_store_entry *entry(const mrnet_store *fs, const char *suffix)
 {
     size_t n = strlen(suffix);
-    for (int i = 0; i < featstore_count(fs); i++) {
-        const featstore_entry *e = featstore_get(fs, i);
+    for (int i = 0; i < mrnet_store_count(fs); i++) {
+        const mrnet_store_entry *e = mrnet_store_get(fs, i);
         size_t m = strlen(e->source);
         if (m >= n && !strcmp(e->source + m - n, suffix))
             return e;
@@ -83,15 +83,15 @@ static void gtzan_name(char *out, size_t size, int g, int i)
 /* Folds of the GTZAN items in a store, [genre][item]. */
 static void store_folds(const char *store, int folds[N_GENRES][PER_GENRE])
 {
-    featstore *fs = open_store(store);
-    assert_int_equal(featstore_count(fs), N_GENRES * PER_GENRE);
+    mrnet_store *fs = open_store(store);
+    assert_int_equal(mrnet_store_count(fs), N_GENRES * PER_GENRE);
     char name[128];
     for (int g = 0; g < N_GENRES; g++)
         for (int i = 0; i < PER_GENRE; i++) {
             gtzan_name(name, sizeof name, g, i);
             folds[g][i] = entry(fs, name)->fold;
         }
-    featstore_close(fs);
+    mrnet_store_close(fs);
 }
 
 static char *slurp(const char *path)
@@ -200,11 +200,11 @@ static void test_gtzan_hand_lists(void **state)
     expect_output("items per fold: 1=6 2=3, none 0");
     expect_output("2_fold.txt:4"); /* the listed jazz.00054, named with its line */
     expect_output("in none of the lists");
-    featstore *fs = open_store("g_hand");
-    assert_int_equal(featstore_count(fs), 9);
+    mrnet_store *fs = open_store("g_hand");
+    assert_int_equal(mrnet_store_count(fs), 9);
     assert_int_equal(entry(fs, "rock/rock.00001.wav")->fold, 1);
     assert_int_equal(entry(fs, "jazz/jazz.00002.wav")->fold, 2);
-    featstore_close(fs);
+    mrnet_store_close(fs);
 }
 
 /* The fault-filtered split's format: "blues/blues.00012.wav". */
@@ -233,13 +233,13 @@ static void test_gtzan_split_lists(void **state)
                            test_path("test.txt")),
               0);
     expect_output("items per split: train 6, valid 3, test 2, none 0");
-    featstore *fs = open_store("g_split");
-    assert_int_equal(featstore_count(fs), 11);
+    mrnet_store *fs = open_store("g_split");
+    assert_int_equal(mrnet_store_count(fs), 11);
     assert_string_equal(entry(fs, "blues/blues.00001.wav")->split, "train");
     assert_string_equal(entry(fs, "jazz/jazz.00002.wav")->split, "valid");
     assert_string_equal(entry(fs, "jazz/jazz.00003.wav")->split, "test");
     assert_int_equal(entry(fs, "jazz/jazz.00003.wav")->fold, -1);
-    featstore_close(fs);
+    mrnet_store_close(fs);
     /* A part may be empty; a missing list is a data error naming it. */
     expect_rc(test_run_cli("extract '%s' -o '%s' --dataset gtzan --split-lists '%s,,%s' " QUIET, gtzan_root,
                            test_path("g_split2"), test_path("train.txt"), test_path("nope.txt")),
@@ -266,11 +266,11 @@ static void test_manifest_and_folder(void **state)
                            test_path("m_split")),
               0);
     expect_output("items per split (drawn, stratified): train 6, valid 3, test 3, none 0");
-    featstore *fs = open_store("m_split");
+    mrnet_store *fs = open_store("m_split");
     for (int g = 0; g < N_GENRES; g++) {
         int n[3] = {0};
-        for (int i = 0; i < featstore_count(fs); i++) {
-            const featstore_entry *e = featstore_get(fs, i);
+        for (int i = 0; i < mrnet_store_count(fs); i++) {
+            const mrnet_store_entry *e = mrnet_store_get(fs, i);
             if (strcmp(e->label, genres[g]))
                 continue;
             n[!strcmp(e->split, "valid") + 2 * !strcmp(e->split, "test")]++;
@@ -279,7 +279,7 @@ static void test_manifest_and_folder(void **state)
         assert_int_equal(n[1], 1);
         assert_int_equal(n[2], 1);
     }
-    featstore_close(fs);
+    mrnet_store_close(fs);
 
     /* Folds for the manifest, written relative to its folder, then read back
      * for the class folder below it (the lines match on folder/name). */
@@ -295,15 +295,15 @@ static void test_manifest_and_folder(void **state)
                            test_path("man_folds")),
               0);
     expect_output("items per fold: 1=6 2=6, none 0");
-    featstore *a = open_store("m_folds"), *b = open_store("f_folds");
-    assert_int_equal(featstore_count(a), featstore_count(b));
-    for (int i = 0; i < featstore_count(a); i++) {
-        const featstore_entry *e = featstore_get(a, i);
+    mrnet_store *a = open_store("m_folds"), *b = open_store("f_folds");
+    assert_int_equal(mrnet_store_count(a), mrnet_store_count(b));
+    for (int i = 0; i < mrnet_store_count(a); i++) {
+        const mrnet_store_entry *e = mrnet_store_get(a, i);
         const char *name = strstr(e->source, "/audio/") + 6;
         assert_int_equal(entry(b, name)->fold, e->fold);
     }
-    featstore_close(a);
-    featstore_close(b);
+    mrnet_store_close(a);
+    mrnet_store_close(b);
 }
 
 /* ---- FMA: tracks.csv with the real three header lines ---- */
@@ -404,11 +404,11 @@ static void test_fma_options(void **state)
     expect_output("fma: 6 rows in tracks.csv, 6 in the subset; skipped: 1 without genre_top, 0 without audio, "
                   "1 unreadable");
     expect_output("items per split: train 2, valid 1, test 1, none 0");
-    featstore *fs = open_store("fma_s");
-    assert_int_equal(featstore_count(fs), 4);
+    mrnet_store *fs = open_store("fma_s");
+    assert_int_equal(mrnet_store_count(fs), 4);
     assert_string_equal(entry(fs, "000/000005.wav")->split, "valid");
     assert_string_equal(entry(fs, "000/000010.wav")->label, "Pop");
-    featstore_close(fs);
+    mrnet_store_close(fs);
 }
 
 /* ---- Melon: song_meta.json, genre_gn_all.json, arena_mel npy ---- */
@@ -422,7 +422,7 @@ static void write_npy(const char *path, int rows, int cols)
         x[i] = (float)(i % 7) * 0.1f;
     fx_mkdir_parent(path);
     const int64_t shape[2] = {rows, cols};
-    assert_int_equal(npy_save_f32(path, 2, shape, x, false), MRNET_OK);
+    assert_int_equal(mrnet_npy_save_f32(path, 2, shape, x, false), MRNET_OK);
     free(x);
 }
 
@@ -451,23 +451,23 @@ static void test_melon_options(void **state)
               0);
     expect_output("melon: 8 songs; skipped: 0 without genre, 1 with several genres");
     expect_output("items per fold (drawn, stratified): 1=4 2=3, none 0");
-    featstore *fs = open_store("mel_a");
-    assert_int_equal(featstore_count(fs), 7);
+    mrnet_store *fs = open_store("mel_a");
+    assert_int_equal(mrnet_store_count(fs), 7);
     int per[2][3] = {{0}}; /* [genre][fold] */
     for (int i = 0; i < 7; i++) {
-        const featstore_entry *e = featstore_get(fs, i);
+        const mrnet_store_entry *e = mrnet_store_get(fs, i);
         per[!strcmp(e->label, "GN0200")][e->fold]++;
     }
     assert_int_equal(per[0][1], 2); /* 4 ballads over 2 folds */
     assert_int_equal(per[0][2], 2);
-    featstore_close(fs);
+    mrnet_store_close(fs);
     expect_rc(test_run_cli("extract '%s' -o '%s' --dataset melon --melon-label first " QUIET, root,
                            test_path("mel_b")),
               0);
     fs = open_store("mel_b");
-    assert_int_equal(featstore_count(fs), 8);
+    assert_int_equal(mrnet_store_count(fs), 8);
     assert_string_equal(entry(fs, "/0/7.npy")->label, "GN0100");
-    featstore_close(fs);
+    mrnet_store_close(fs);
 }
 
 /* ---- usage errors (2) and data errors (1) ---- */

@@ -76,11 +76,11 @@ static void make_tree(void)
     for (int i = 0; i < 4800; i++)
         mel[i] = (float)(i % 97) * 0.01f;
     int64_t shape[2] = {48, 100};
-    assert_int_equal(npy_save_f32(in_root("rock/m.npy"), 2, shape, mel, false), MRNET_OK);
+    assert_int_equal(mrnet_npy_save_f32(in_root("rock/m.npy"), 2, shape, mel, false), MRNET_OK);
     int64_t bad_shape[2] = {40, 10};
-    assert_int_equal(npy_save_f32(in_root("rock/bands40.npy"), 2, bad_shape, mel, false), MRNET_OK);
+    assert_int_equal(mrnet_npy_save_f32(in_root("rock/bands40.npy"), 2, bad_shape, mel, false), MRNET_OK);
     mel[5] = NAN;
-    assert_int_equal(npy_save_f32(in_root("rock/nan.npy"), 2, shape, mel, false), MRNET_OK);
+    assert_int_equal(mrnet_npy_save_f32(in_root("rock/nan.npy"), 2, shape, mel, false), MRNET_OK);
     free(mel);
     const char huge[] = "\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': False, 'shape': (48, 99999999999999), }"
                         "                                                  \n";
@@ -100,33 +100,33 @@ static void make_tree(void)
 
 static const int n_good = 9, n_bad = 6;
 
-static void read_tree(dataset *ds)
+static void read_tree(mrnet_dataset *ds)
 {
-    dataset_init(ds);
-    assert_int_equal(dataset_read_folder(ds, root), MRNET_OK);
-    assert_int_equal(dataset_finalize_labels(ds, NULL, 0), MRNET_OK);
+    mrnet_dataset_init(ds);
+    assert_int_equal(mrnet_dataset_read_folder(ds, root), MRNET_OK);
+    assert_int_equal(mrnet_dataset_finalize_labels(ds, NULL, 0), MRNET_OK);
     assert_int_equal(ds->n_items, n_good + n_bad);
 }
 
-static featstore_report run(const char *store, int threads, featstore_extract_options *opt_in, mrnet_status want)
+static mrnet_extract_report run(const char *store, int threads, mrnet_extract_options *opt_in, mrnet_status want)
 {
-    dataset ds;
+    mrnet_dataset ds;
     read_tree(&ds);
-    featstore_extract_options opt;
+    mrnet_extract_options opt;
     if (opt_in)
         opt = *opt_in;
     else
-        featstore_extract_options_default(&opt);
+        mrnet_extract_options_default(&opt);
     opt.threads = threads;
-    featstore_report rep;
-    mrnet_status s = featstore_extract(store, &ds, &opt, &rep);
+    mrnet_extract_report rep;
+    mrnet_status s = mrnet_store_extract(store, &ds, &opt, &rep);
     if (s != want)
         fail_msg("extract %s: %s (%s)", store, mrnet_status_name(s), mrnet_last_error());
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
     return rep;
 }
 
-static bool has_failure(const featstore_report *r, const char *name, const char *fragment)
+static bool has_failure(const mrnet_extract_report *r, const char *name, const char *fragment)
 {
     for (int i = 0; i < r->n_failures; i++)
         if (strstr(r->failures[i].source, name) && strstr(r->failures[i].reason, name) &&
@@ -139,7 +139,7 @@ static void test_extract_and_read(void **state)
 {
     (void)state;
     const char *s1 = test_path("store1"), *s3 = test_path("store3");
-    featstore_report r1 = run(s1, 1, NULL, MRNET_OK);
+    mrnet_extract_report r1 = run(s1, 1, NULL, MRNET_OK);
     assert_int_equal(r1.total, n_good + n_bad);
     assert_int_equal(r1.computed, n_good);
     assert_int_equal(r1.failed, n_bad);
@@ -149,23 +149,23 @@ static void test_extract_and_read(void **state)
     assert_true(has_failure(&r1, "huge.npy", "needs more data"));
     assert_true(has_failure(&r1, "bands40.npy", "40 bands"));
     assert_true(has_failure(&r1, "stub.mp3", "stub.mp3"));
-    featstore_report r3 = run(s3, 3, NULL, MRNET_OK);
+    mrnet_extract_report r3 = run(s3, 3, NULL, MRNET_OK);
     assert_int_equal(r3.computed, n_good);
-    featstore_report_free(&r1);
-    featstore_report_free(&r3);
+    mrnet_extract_report_free(&r1);
+    mrnet_extract_report_free(&r3);
 
-    featstore *a, *b;
-    assert_int_equal(featstore_open(s1, &a), MRNET_OK);
-    assert_int_equal(featstore_open(s3, &b), MRNET_OK);
-    assert_int_equal(featstore_count(a), n_good);
-    assert_int_equal(featstore_count(b), n_good);
+    mrnet_store *a, *b;
+    assert_int_equal(mrnet_store_open(s1, &a), MRNET_OK);
+    assert_int_equal(mrnet_store_open(s3, &b), MRNET_OK);
+    assert_int_equal(mrnet_store_count(a), n_good);
+    assert_int_equal(mrnet_store_count(b), n_good);
     int n_labels;
-    char *const *labels = featstore_labels(a, &n_labels);
+    char *const *labels = mrnet_store_labels(a, &n_labels);
     assert_int_equal(n_labels, 2);
     assert_string_equal(labels[0], "jazz");
-    assert_string_equal(featstore_settings(a), featstore_settings(b));
+    assert_string_equal(mrnet_store_settings(a), mrnet_store_settings(b));
     for (int i = 0; i < n_good; i++) {
-        const featstore_entry *ea = featstore_get(a, i), *eb = featstore_get(b, i);
+        const mrnet_store_entry *ea = mrnet_store_get(a, i), *eb = mrnet_store_get(b, i);
         /* Same order (dataset order) and bitwise-equal features for 1 and 3 threads. */
         assert_string_equal(ea->source, eb->source);
         assert_int_equal(ea->S, 1);
@@ -174,14 +174,14 @@ static void test_extract_and_read(void **state)
         assert_int_equal(ea->label_index, strstr(ea->source, "/jazz/") ? 0 : 1);
         size_t n = (size_t)ea->S * ea->D * (size_t)ea->T;
         float *fa = malloc(sizeof(float) * n), *fb = malloc(sizeof(float) * n);
-        assert_int_equal(featstore_read_all(a, i, fa), MRNET_OK);
-        assert_int_equal(featstore_read_all(b, i, fb), MRNET_OK);
+        assert_int_equal(mrnet_store_read_all(a, i, fa), MRNET_OK);
+        assert_int_equal(mrnet_store_read_all(b, i, fb), MRNET_OK);
         assert_memory_equal(fa, fb, sizeof(float) * n);
-        /* A window that wraps equals augment_crop_wrap of the whole. */
+        /* A window that wraps equals mrnet_crop_wrap of the whole. */
         int64_t len = ea->T + 37, t0 = ea->T / 3;
         float *w = malloc(sizeof(float) * (size_t)(48 * len)), *want = malloc(sizeof(float) * (size_t)(48 * len));
-        assert_int_equal(featstore_read(a, i, t0, len, w), MRNET_OK);
-        augment_crop_wrap(fa, 48, ea->T, t0, len, want);
+        assert_int_equal(mrnet_store_read(a, i, t0, len, w), MRNET_OK);
+        mrnet_crop_wrap(fa, 48, ea->T, t0, len, want);
         assert_memory_equal(w, want, sizeof(float) * (size_t)(48 * len));
         free(w);
         free(want);
@@ -189,21 +189,21 @@ static void test_extract_and_read(void **state)
         free(fb);
     }
     /* The 1 s, 16 kHz wav: 1 + 16000/256 = 63 frames. */
-    int ia = featstore_find(a, in_root("jazz/a.wav"));
+    int ia = mrnet_store_find(a, in_root("jazz/a.wav"));
     assert_true(ia >= 0);
-    assert_int_equal(featstore_get(a, ia)->T, 63);
+    assert_int_equal(mrnet_store_get(a, ia)->T, 63);
     /* The npy source is referenced in place. */
-    int im = featstore_find(a, in_root("rock/m.npy"));
+    int im = mrnet_store_find(a, in_root("rock/m.npy"));
     assert_true(im >= 0);
-    assert_true(featstore_get(a, im)->external);
-    assert_int_equal(featstore_get(a, im)->T, 100);
+    assert_true(mrnet_store_get(a, im)->external);
+    assert_int_equal(mrnet_store_get(a, im)->T, 100);
     float *m = malloc(sizeof(float) * 4800);
-    assert_int_equal(featstore_read_all(a, im, m), MRNET_OK);
+    assert_int_equal(mrnet_store_read_all(a, im, m), MRNET_OK);
     assert_true(m[96] == 0.96f && m[97] == 0.0f);
     free(m);
-    assert_int_equal(featstore_read(a, 99, 0, 1, NULL), MRNET_ERR_ARG);
-    featstore_close(a);
-    featstore_close(b);
+    assert_int_equal(mrnet_store_read(a, 99, 0, 1, NULL), MRNET_ERR_ARG);
+    mrnet_store_close(a);
+    mrnet_store_close(b);
 }
 
 typedef struct {
@@ -211,7 +211,7 @@ typedef struct {
     int after;
 } stopper;
 
-static void stop_after(void *ctx, const featstore_progress *p)
+static void stop_after(void *ctx, const mrnet_extract_progress *p)
 {
     stopper *s = ctx;
     if (p->computed >= s->after)
@@ -224,20 +224,20 @@ static void test_interrupt_resume_stale(void **state)
     const char *store = test_path("resume");
     volatile sig_atomic_t stop = 0;
     stopper st = {&stop, 3};
-    featstore_extract_options opt;
-    featstore_extract_options_default(&opt);
+    mrnet_extract_options opt;
+    mrnet_extract_options_default(&opt);
     opt.stop = &stop;
     opt.progress = stop_after;
     opt.progress_ctx = &st;
-    featstore_report r = run(store, 2, &opt, MRNET_ERR_INTERRUPTED);
+    mrnet_extract_report r = run(store, 2, &opt, MRNET_ERR_INTERRUPTED);
     assert_non_null(strstr(mrnet_last_error(), "run the same command again"));
     int first = r.computed;
     assert_true(first >= 3 && first < n_good);
-    featstore_report_free(&r);
-    featstore *fs;
-    assert_int_equal(featstore_open(store, &fs), MRNET_OK);
-    assert_int_equal(featstore_count(fs), first);
-    featstore_close(fs);
+    mrnet_extract_report_free(&r);
+    mrnet_store *fs;
+    assert_int_equal(mrnet_store_open(store, &fs), MRNET_OK);
+    assert_int_equal(mrnet_store_count(fs), first);
+    mrnet_store_close(fs);
 
     /* A crash mid-append leaves a torn line: ignored, then repaired. */
     char index[1024];
@@ -249,7 +249,7 @@ static void test_interrupt_resume_stale(void **state)
     r = run(store, 2, NULL, MRNET_OK);
     assert_int_equal(r.reused, first);
     assert_int_equal(r.computed, n_good - first);
-    featstore_report_free(&r);
+    mrnet_extract_report_free(&r);
 
     /* Unchanged: everything reused. Touched (same bytes): reused via checksum. */
     struct timespec later[2] = {{time(NULL) + 100, 0}, {time(NULL) + 100, 0}};
@@ -257,19 +257,19 @@ static void test_interrupt_resume_stale(void **state)
     r = run(store, 1, NULL, MRNET_OK);
     assert_int_equal(r.reused, n_good);
     assert_int_equal(r.computed, 0);
-    featstore_report_free(&r);
+    mrnet_extract_report_free(&r);
     /* Changed content: recomputed. */
     write_tone(in_root("jazz/a.wav"), SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 2.0, 350);
     r = run(store, 1, NULL, MRNET_OK);
     assert_int_equal(r.computed, 1);
     assert_int_equal(r.reused, n_good - 1);
-    featstore_report_free(&r);
-    assert_int_equal(featstore_open(store, &fs), MRNET_OK);
-    assert_int_equal(featstore_get(fs, featstore_find(fs, in_root("jazz/a.wav")))->T, 126);
-    featstore_close(fs);
+    mrnet_extract_report_free(&r);
+    assert_int_equal(mrnet_store_open(store, &fs), MRNET_OK);
+    assert_int_equal(mrnet_store_get(fs, mrnet_store_find(fs, in_root("jazz/a.wav")))->T, 126);
+    mrnet_store_close(fs);
 
     /* Other settings: refused, unless rebuild. */
-    featstore_extract_options_default(&opt);
+    mrnet_extract_options_default(&opt);
     opt.features.mel.n_mels = 40;
     run(store, 1, &opt, MRNET_ERR_ARG);
     assert_non_null(strstr(mrnet_last_error(), "other settings"));
@@ -277,39 +277,39 @@ static void test_interrupt_resume_stale(void **state)
     opt.features.mel.n_mels = 48;
     r = run(store, 2, &opt, MRNET_OK);
     assert_int_equal(r.computed, n_good);
-    featstore_report_free(&r);
+    mrnet_extract_report_free(&r);
 }
 
 static void test_float16_and_copy(void **state)
 {
     (void)state;
     const char *s32 = test_path("f32"), *s16 = test_path("f16");
-    featstore_report r = run(s32, 2, NULL, MRNET_OK);
-    featstore_report_free(&r);
-    featstore_extract_options opt;
-    featstore_extract_options_default(&opt);
+    mrnet_extract_report r = run(s32, 2, NULL, MRNET_OK);
+    mrnet_extract_report_free(&r);
+    mrnet_extract_options opt;
+    mrnet_extract_options_default(&opt);
     opt.float16 = true;
     opt.copy_npy = true;
     r = run(s16, 2, &opt, MRNET_OK);
-    featstore_report_free(&r);
-    featstore *a, *b;
-    assert_int_equal(featstore_open(s32, &a), MRNET_OK);
-    assert_int_equal(featstore_open(s16, &b), MRNET_OK);
-    for (int i = 0; i < featstore_count(a); i++) {
-        const featstore_entry *ea = featstore_get(a, i), *eb = featstore_get(b, i);
+    mrnet_extract_report_free(&r);
+    mrnet_store *a, *b;
+    assert_int_equal(mrnet_store_open(s32, &a), MRNET_OK);
+    assert_int_equal(mrnet_store_open(s16, &b), MRNET_OK);
+    for (int i = 0; i < mrnet_store_count(a); i++) {
+        const mrnet_store_entry *ea = mrnet_store_get(a, i), *eb = mrnet_store_get(b, i);
         assert_true(eb->float16);
         assert_false(eb->external);
         size_t n = (size_t)48 * (size_t)ea->T;
         float *fa = malloc(sizeof(float) * n), *fb = malloc(sizeof(float) * n);
-        assert_int_equal(featstore_read_all(a, i, fa), MRNET_OK);
-        assert_int_equal(featstore_read_all(b, i, fb), MRNET_OK);
+        assert_int_equal(mrnet_store_read_all(a, i, fa), MRNET_OK);
+        assert_int_equal(mrnet_store_read_all(b, i, fb), MRNET_OK);
         for (size_t k = 0; k < n; k++)
             assert_true(fabsf(fa[k] - fb[k]) <= 1e-3f * fabsf(fa[k]) + 1e-6f);
         free(fa);
         free(fb);
     }
-    featstore_close(a);
-    featstore_close(b);
+    mrnet_store_close(a);
+    mrnet_store_close(b);
 }
 
 static void test_corrupt_index(void **state)
@@ -321,10 +321,10 @@ static void test_corrupt_index(void **state)
     snprintf(index, sizeof index, "%s/%s", dir, FEATSTORE_INDEX);
     const char *text = "{\"format\":\"mrnet-featstore\",\"version\":1,\"settings\":\"x\"}\n{not json}\n{}\n";
     assert_int_equal(test_write_file(index, text, strlen(text)), 0);
-    featstore *fs;
-    assert_int_equal(featstore_open(dir, &fs), MRNET_ERR_FORMAT);
+    mrnet_store *fs;
+    assert_int_equal(mrnet_store_open(dir, &fs), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "line 2"));
-    assert_int_equal(featstore_open(test_path("nowhere"), &fs), MRNET_ERR_IO);
+    assert_int_equal(mrnet_store_open(test_path("nowhere"), &fs), MRNET_ERR_IO);
 }
 
 static void test_cli(void **state)
@@ -357,13 +357,13 @@ static void test_cli(void **state)
     assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
     assert_int_equal(test_run_cli("features '%s' -o '%s' --n-mels 64 --float16 --image '%s'", in_root("jazz/b.flac"),
                                   st, test_path("one.svg")), 0);
-    st_file *sf;
-    assert_int_equal(st_open(st, &sf), MRNET_OK);
-    const st_tensor *t = st_find(sf, "features");
+    mrnet_st_file *sf;
+    assert_int_equal(mrnet_st_open(st, &sf), MRNET_OK);
+    const mrnet_st_tensor *t = mrnet_st_find(sf, "features");
     assert_non_null(t);
-    assert_int_equal(t->dtype, ST_F16);
+    assert_int_equal(t->dtype, MRNET_F16);
     assert_int_equal(t->shape[1], 64);
-    st_close(sf);
+    mrnet_st_close(sf);
     assert_int_equal(test_run_cli("features '%s' -o '%s'", in_root("jazz/garbage.wav"), npy), 1);
     assert_non_null(strstr(test_cli_output(), "garbage.wav"));
     assert_int_equal(test_run_cli("features '%s' -o x.wav", in_root("jazz/a.wav")), 2);

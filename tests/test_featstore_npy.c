@@ -44,7 +44,7 @@ static void test_roundtrip(void **state)
         x[i] = (float)i * 0.25f - 3.0f;
     int64_t shape[3] = {2, 3, 5};
     const char *p = test_path("rt.npy");
-    assert_int_equal(npy_save_f32(p, 3, shape, x, false), MRNET_OK);
+    assert_int_equal(mrnet_npy_save_f32(p, 3, shape, x, false), MRNET_OK);
     npy_header h;
     float *y;
     assert_int_equal(npy_load_f32(p, &h, &y), MRNET_OK);
@@ -55,14 +55,14 @@ static void test_roundtrip(void **state)
     free(y);
     /* float16: these values are exact in half precision. */
     const char *p16 = test_path("rt16.npy");
-    assert_int_equal(npy_save_f32(p16, 3, shape, x, true), MRNET_OK);
+    assert_int_equal(mrnet_npy_save_f32(p16, 3, shape, x, true), MRNET_OK);
     assert_int_equal(npy_load_f32(p16, &h, &y), MRNET_OK);
     assert_string_equal(h.descr, "<f2");
     assert_memory_equal(x, y, sizeof x);
     free(y);
     /* 1-D shape is written "(n,)". */
     int64_t one[1] = {4};
-    assert_int_equal(npy_save_f32(test_path("one.npy"), 1, one, x, false), MRNET_OK);
+    assert_int_equal(mrnet_npy_save_f32(test_path("one.npy"), 1, one, x, false), MRNET_OK);
     assert_int_equal(npy_read_header(test_path("one.npy"), &h), MRNET_OK);
     assert_int_equal(h.ndim, 1);
     assert_int_equal(h.shape[0], 4);
@@ -76,11 +76,11 @@ static void test_half_conversion(void **state)
         float f = npy_half_to_float((uint16_t)v);
         if (isnan(f))
             continue;
-        assert_int_equal(npy_float_to_half(f), v);
+        assert_int_equal(mrnet_float_to_half(f), v);
     }
-    assert_int_equal(npy_float_to_half(65520.0f), 0x7c00);   /* overflow -> inf */
-    assert_int_equal(npy_float_to_half(1.0f + 1.0f / 4096), 0x3c00); /* tie to even */
-    assert_true(fabsf(npy_half_to_float(npy_float_to_half(0.1f)) - 0.1f) < 1e-4f);
+    assert_int_equal(mrnet_float_to_half(65520.0f), 0x7c00);   /* overflow -> inf */
+    assert_int_equal(mrnet_float_to_half(1.0f + 1.0f / 4096), 0x3c00); /* tie to even */
+    assert_true(fabsf(npy_half_to_float(mrnet_float_to_half(0.1f)) - 0.1f) < 1e-4f);
 }
 
 static void test_numpy_variants(void **state)
@@ -182,7 +182,7 @@ static void test_read_range(void **state)
         x[i] = (float)i;
     int64_t shape[2] = {10, 10};
     const char *p = test_path("range.npy");
-    assert_int_equal(npy_save_f32(p, 2, shape, x, true), MRNET_OK);
+    assert_int_equal(mrnet_npy_save_f32(p, 2, shape, x, true), MRNET_OK);
     npy_header h;
     assert_int_equal(npy_read_header(p, &h), MRNET_OK);
     int fd = open(p, O_RDONLY);

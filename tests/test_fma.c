@@ -142,10 +142,10 @@ static void test_path_rule(void **state)
     assert_string_equal(p, "fma_large/000/000002.mp3");
     fma_track_path(p, sizeof p, "/d/small", 133297, "wav");
     assert_string_equal(p, "/d/small/133/133297.wav");
-    fma_subset s;
-    assert_true(fma_parse_subset("Medium", &s));
-    assert_int_equal(s, FMA_MEDIUM);
-    assert_false(fma_parse_subset("full", &s));
+    mrnet_fma_subset s;
+    assert_true(mrnet_fma_parse_subset("Medium", &s));
+    assert_int_equal(s, MRNET_FMA_MEDIUM);
+    assert_false(mrnet_fma_parse_subset("full", &s));
 }
 
 static void test_small(void **state)
@@ -161,11 +161,11 @@ static void test_small(void **state)
         fma_track_path(path, sizeof path, test_path("fma/fma_small"), small_ids[i], "mp3");
         fx_touch(path);
     }
-    dataset ds;
-    dataset_init(&ds);
-    fma_report rep;
-    fma_options opt = {.subset = FMA_SMALL};
-    assert_int_equal(fma_read(&ds, root, &opt, &rep), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    mrnet_fma_report rep;
+    mrnet_fma_options opt = {.subset = MRNET_FMA_SMALL};
+    assert_int_equal(mrnet_fma_read(&ds, root, &opt, &rep), MRNET_OK);
     /* small: 2 Rock train, 5 Pop valid (missing), 10 Old-Time test, 141 no
      * genre, 1000 Hip-Hop train, 133297 Rock train. */
     assert_int_equal(ds.n_items, 4);
@@ -210,11 +210,11 @@ static void test_small(void **state)
     assert_non_null(strstr(ds.skipped[s].reason, "'tiny'"));
 
     float w[3];
-    assert_int_equal(dataset_class_weights(&ds, "train", w), MRNET_OK);
+    assert_int_equal(mrnet_dataset_class_weights(&ds, "train", w), MRNET_OK);
     assert_float_equal(w[0], 1.0f, 1e-6); /* Rock: 2 of the largest 2 */
     assert_float_equal(w[1], 2.0f, 1e-6); /* Hip-Hop: 2 / 1 */
     assert_float_equal(w[2], 0.0f, 0);    /* no training example */
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_medium_and_large(void **state)
@@ -228,29 +228,29 @@ static void test_medium_and_large(void **state)
         fma_track_path(path, sizeof path, test_path("fma2/fma_large"), ids[i], "mp3");
         fx_touch(path);
     }
-    dataset ds;
-    dataset_init(&ds);
-    fma_report rep;
-    fma_options opt = {.subset = FMA_MEDIUM}; /* no fma_medium: uses fma_large */
-    assert_int_equal(fma_read(&ds, root, &opt, &rep), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    mrnet_fma_report rep;
+    mrnet_fma_options opt = {.subset = MRNET_FMA_MEDIUM}; /* no fma_medium: uses fma_large */
+    assert_int_equal(mrnet_fma_read(&ds, root, &opt, &rep), MRNET_OK);
     /* medium = small + medium: 2 3 5 10 140 1000 133297 (141: no genre) */
     assert_int_equal(ds.n_items, 7);
     assert_int_equal(rep.in_subset, 8);
-    assert_int_equal(dataset_count_split(&ds, "valid"), 1);
-    assert_int_equal(dataset_count_split(&ds, "test"), 1);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "valid"), 1);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "test"), 1);
     assert_string_equal(ds.labels[0], "Rock");
     assert_string_equal(ds.labels[1], "Hip-Hop");
     assert_string_equal(ds.labels[2], "Folk");
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 
-    dataset_init(&ds);
-    opt.subset = FMA_LARGE;
-    assert_int_equal(fma_read(&ds, root, &opt, &rep), MRNET_OK);
+    mrnet_dataset_init(&ds);
+    opt.subset = MRNET_FMA_LARGE;
+    assert_int_equal(mrnet_fma_read(&ds, root, &opt, &rep), MRNET_OK);
     assert_int_equal(ds.n_items, 8); /* + 155320 */
     assert_int_equal(rep.no_genre, 2); /* 20 and 141 */
     assert_string_equal(ds.items[7].id, "155320");
     assert_non_null(strstr(ds.items[7].path, "155/155320.mp3"));
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_converted_wav_and_check(void **state)
@@ -267,11 +267,11 @@ static void test_converted_wav_and_check(void **state)
     }
     fma_track_path(path, sizeof path, test_path("fma3/small"), 133297, "wav");
     fx_write_text(path, "not audio at all");
-    dataset ds;
-    dataset_init(&ds);
-    fma_report rep;
-    fma_options opt = {.subset = FMA_SMALL, .check_audio = true};
-    assert_int_equal(fma_read(&ds, root, &opt, &rep), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    mrnet_fma_report rep;
+    mrnet_fma_options opt = {.subset = MRNET_FMA_SMALL, .check_audio = true};
+    assert_int_equal(mrnet_fma_read(&ds, root, &opt, &rep), MRNET_OK);
     assert_int_equal(ds.n_items, 4);
     assert_int_equal(rep.unreadable, 1);
     assert_int_equal(rep.missing_audio, 0);
@@ -279,45 +279,45 @@ static void test_converted_wav_and_check(void **state)
     int s = fx_find_skip(&ds, "tracks.csv:16");
     assert_true(s >= 0);
     assert_non_null(strstr(ds.skipped[s].reason, "133297.wav: cannot be decoded"));
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 
     /* Explicit paths and extension. */
-    fma_options explicit_opt = {.subset = FMA_SMALL, .ext = "mp3",
+    mrnet_fma_options explicit_opt = {.subset = MRNET_FMA_SMALL, .ext = "mp3",
                                 .audio_dir = test_path("fma3/small")};
     char csv[1024];
     snprintf(csv, sizeof csv, "%s/fma_metadata/tracks.csv", root);
     explicit_opt.tracks_csv = csv;
-    dataset_init(&ds);
-    assert_int_equal(fma_read(&ds, "/nonexistent", &explicit_opt, NULL), MRNET_ERR_FORMAT);
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_fma_read(&ds, "/nonexistent", &explicit_opt, NULL), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "no usable track"));
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_bad_files(void **state)
 {
     (void)state;
     char path[1024];
-    dataset ds;
-    dataset_init(&ds);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
     fx_mkdir_p(test_path("fma4/fma_small"));
-    assert_int_equal(fma_read(&ds, test_path("fma4"), NULL, NULL), MRNET_ERR_IO);
+    assert_int_equal(mrnet_fma_read(&ds, test_path("fma4"), NULL, NULL), MRNET_ERR_IO);
     assert_non_null(strstr(mrnet_last_error(), "tracks.csv"));
 
     snprintf(path, sizeof path, "%s", test_path("fma4/fma_metadata/tracks.csv"));
     fx_write_text(path, "path,label\na.wav,rock\n");
-    assert_int_equal(fma_read(&ds, test_path("fma4"), NULL, NULL), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_fma_read(&ds, test_path("fma4"), NULL, NULL), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "tracks.csv:1"));
 
     fx_write_text(path, ",set,set,track\n,split,subset,title\ntrack_id,,,\n");
-    assert_int_equal(fma_read(&ds, test_path("fma4"), NULL, NULL), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_fma_read(&ds, test_path("fma4"), NULL, NULL), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "(track, genre_top)"));
 
     /* A flattened file (lines 1 and 3 removed) is read too. */
     fx_write_text(path, "track_id,genre_top,split,subset\n2,Rock,training,small\n");
     fx_touch(test_path("fma4/fma_small/000/000002.mp3"));
-    assert_int_equal(fma_read(&ds, test_path("fma4"), NULL, NULL), MRNET_OK);
+    assert_int_equal(mrnet_fma_read(&ds, test_path("fma4"), NULL, NULL), MRNET_OK);
     assert_int_equal(ds.n_items, 1);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 int main(void)

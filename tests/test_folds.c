@@ -10,12 +10,12 @@
 #include "data_fixtures.h"
 
 /* Classes of 23, 17, 10 and 5 items; reverse: add them in the opposite order. */
-static void make_set(dataset *ds, bool reverse)
+static void make_set(mrnet_dataset *ds, bool reverse)
 {
     static const char *const names[] = {"rock", "jazz", "pop", "folk"};
     static const int sizes[] = {23, 17, 10, 5};
     char path[128], id[32];
-    dataset_init(ds);
+    mrnet_dataset_init(ds);
     int total = 0;
     for (int c = 0; c < 4; c++)
         total += sizes[c];
@@ -25,12 +25,12 @@ static void make_set(dataset *ds, bool reverse)
             j -= sizes[c++];
         snprintf(path, sizeof path, "/data/%s/%s.%05d.wav", names[c], names[c], j);
         snprintf(id, sizeof id, "%s.%05d", names[c], j);
-        assert_int_equal(dataset_add(ds, path, names[c], NULL, -1, id), MRNET_OK);
+        assert_int_equal(mrnet_dataset_add(ds, path, names[c], NULL, -1, id), MRNET_OK);
     }
-    assert_int_equal(dataset_finalize_labels(ds, NULL, 0), MRNET_OK);
+    assert_int_equal(mrnet_dataset_finalize_labels(ds, NULL, 0), MRNET_OK);
 }
 
-static int fold_of(const dataset *ds, const char *path)
+static int fold_of(const mrnet_dataset *ds, const char *path)
 {
     for (int i = 0; i < ds->n_items; i++)
         if (strcmp(ds->items[i].path, path) == 0)
@@ -41,10 +41,10 @@ static int fold_of(const dataset *ds, const char *path)
 static void test_stratified_balance(void **state)
 {
     (void)state;
-    dataset ds;
+    mrnet_dataset ds;
     make_set(&ds, false);
     const int k = 5;
-    assert_int_equal(folds_assign_stratified(&ds, k, 42), MRNET_OK);
+    assert_int_equal(mrnet_folds_assign_stratified(&ds, k, 42), MRNET_OK);
     int count[4][5] = {{0}}, size[5] = {0};
     for (int i = 0; i < ds.n_items; i++) {
         int f = ds.items[i].fold;
@@ -66,38 +66,38 @@ static void test_stratified_balance(void **state)
         hi = size[f] > hi ? size[f] : hi;
     }
     assert_true(hi - lo <= 1); /* 55 items: 11 per fold */
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_stratified_determinism(void **state)
 {
     (void)state;
-    dataset a, b, c;
+    mrnet_dataset a, b, c;
     make_set(&a, false);
     make_set(&b, true); /* same items, reversed: the assignment must not change */
     make_set(&c, false);
-    assert_int_equal(folds_assign_stratified(&a, 5, 7), MRNET_OK);
-    assert_int_equal(folds_assign_stratified(&b, 5, 7), MRNET_OK);
-    assert_int_equal(folds_assign_stratified(&c, 5, 8), MRNET_OK);
+    assert_int_equal(mrnet_folds_assign_stratified(&a, 5, 7), MRNET_OK);
+    assert_int_equal(mrnet_folds_assign_stratified(&b, 5, 7), MRNET_OK);
+    assert_int_equal(mrnet_folds_assign_stratified(&c, 5, 8), MRNET_OK);
     int differ = 0;
     for (int i = 0; i < a.n_items; i++) {
         assert_int_equal(a.items[i].fold, fold_of(&b, a.items[i].path));
         differ += a.items[i].fold != c.items[i].fold;
     }
     assert_true(differ > a.n_items / 2); /* another seed, another assignment */
-    assert_int_equal(folds_assign_stratified(&a, 1, 7), MRNET_ERR_ARG);
-    assert_int_equal(folds_assign_stratified(&a, 100, 7), MRNET_ERR_ARG);
-    dataset_free(&a);
-    dataset_free(&b);
-    dataset_free(&c);
+    assert_int_equal(mrnet_folds_assign_stratified(&a, 1, 7), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_folds_assign_stratified(&a, 100, 7), MRNET_ERR_ARG);
+    mrnet_dataset_free(&a);
+    mrnet_dataset_free(&b);
+    mrnet_dataset_free(&c);
 }
 
 static void test_split_fractions(void **state)
 {
     (void)state;
-    dataset ds;
+    mrnet_dataset ds;
     make_set(&ds, false);
-    assert_int_equal(folds_assign_split(&ds, 0.2, 0.2, 3), MRNET_OK);
+    assert_int_equal(mrnet_folds_assign_split(&ds, 0.2, 0.2, 3), MRNET_OK);
     int n[4][3] = {{0}};
     for (int i = 0; i < ds.n_items; i++) {
         const char *s = ds.items[i].split;
@@ -113,29 +113,29 @@ static void test_split_fractions(void **state)
         assert_int_equal(n[c][2], expect_valid[c]);
         assert_int_equal(n[c][0], size[c] - 2 * expect_valid[c]);
     }
-    assert_int_equal(folds_assign_split(&ds, 0.5, 0.5, 3), MRNET_ERR_ARG);
-    dataset_free(&ds);
+    assert_int_equal(mrnet_folds_assign_split(&ds, 0.5, 0.5, 3), MRNET_ERR_ARG);
+    mrnet_dataset_free(&ds);
 
     /* A class of three keeps one item in each part even at 5 % / 5 %. */
-    dataset_init(&ds);
-    assert_int_equal(dataset_add(&ds, "a", "x", NULL, -1, NULL), MRNET_OK);
-    assert_int_equal(dataset_add(&ds, "b", "x", NULL, -1, NULL), MRNET_OK);
-    assert_int_equal(dataset_add(&ds, "c", "x", NULL, -1, NULL), MRNET_OK);
-    assert_int_equal(folds_assign_split(&ds, 0.05, 0.05, 1), MRNET_OK);
-    assert_int_equal(dataset_count_split(&ds, "train"), 1);
-    assert_int_equal(dataset_count_split(&ds, "valid"), 1);
-    assert_int_equal(dataset_count_split(&ds, "test"), 1);
-    dataset_free(&ds);
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_add(&ds, "a", "x", NULL, -1, NULL), MRNET_OK);
+    assert_int_equal(mrnet_dataset_add(&ds, "b", "x", NULL, -1, NULL), MRNET_OK);
+    assert_int_equal(mrnet_dataset_add(&ds, "c", "x", NULL, -1, NULL), MRNET_OK);
+    assert_int_equal(mrnet_folds_assign_split(&ds, 0.05, 0.05, 1), MRNET_OK);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "train"), 1);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "valid"), 1);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "test"), 1);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_lists_round_trip(void **state)
 {
     (void)state;
-    dataset ds;
+    mrnet_dataset ds;
     make_set(&ds, false);
-    assert_int_equal(folds_assign_stratified(&ds, 4, 11), MRNET_OK);
+    assert_int_equal(mrnet_folds_assign_stratified(&ds, 4, 11), MRNET_OK);
     fx_mkdir_p(test_path("lists"));
-    assert_int_equal(folds_write_lists(&ds, "/data/", test_path("lists"), 4), MRNET_OK);
+    assert_int_equal(mrnet_folds_write_lists(&ds, "/data/", test_path("lists"), 4), MRNET_OK);
     /* rock.00000 must be on its fold's list, relative to the root. */
     char name[64], *text = NULL;
     snprintf(name, sizeof name, "lists/%d_fold.txt", fold_of(&ds, "/data/rock/rock.00000.wav"));
@@ -150,20 +150,20 @@ static void test_lists_round_trip(void **state)
 
     /* Read back into a set whose files are .au (original distribution) and
      * which lacks one listed file and has one unlisted file. */
-    dataset back;
-    dataset_init(&back);
+    mrnet_dataset back;
+    mrnet_dataset_init(&back);
     for (int i = 0; i < ds.n_items; i++) {
         char path[256];
         snprintf(path, sizeof path, "/gtzan/genres/%s/%s.au", ds.items[i].label, ds.items[i].id);
         if (strcmp(ds.items[i].id, "jazz.00003") == 0)
             continue; /* "corrupt": not in the set */
-        assert_int_equal(dataset_add(&back, path, ds.items[i].label, NULL, -1, ds.items[i].id),
+        assert_int_equal(mrnet_dataset_add(&back, path, ds.items[i].label, NULL, -1, ds.items[i].id),
                          MRNET_OK);
     }
-    assert_int_equal(dataset_add(&back, "/gtzan/genres/pop/pop.00099.au", "pop", NULL, -1, NULL),
+    assert_int_equal(mrnet_dataset_add(&back, "/gtzan/genres/pop/pop.00099.au", "pop", NULL, -1, NULL),
                      MRNET_OK);
     int k = 0;
-    assert_int_equal(folds_read_lists(&back, test_path("lists"), &k), MRNET_OK);
+    assert_int_equal(mrnet_folds_read_lists(&back, test_path("lists"), &k), MRNET_OK);
     assert_int_equal(k, 4);
     assert_int_equal(back.n_items, ds.n_items - 1);
     for (int i = 0; i < back.n_items; i++) {
@@ -175,32 +175,32 @@ static void test_lists_round_trip(void **state)
     int s = fx_find_skip_reason(&back, "jazz/jazz.00003.wav: listed but not in the dataset");
     assert_true(s >= 0);
     assert_non_null(strstr(back.skipped[s].source, "_fold.txt:"));
-    dataset_free(&back);
+    mrnet_dataset_free(&back);
 
     /* A file on two lists is an error naming both. */
     fx_write_text(test_path("dup/1_fold.txt"), "rock/rock.00000.wav\n");
     fx_write_text(test_path("dup/2_fold.txt"), "\n# comment\r\nrock/rock.00000.wav\r\n");
-    assert_int_equal(folds_read_lists(&ds, test_path("dup"), NULL), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_folds_read_lists(&ds, test_path("dup"), NULL), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "2_fold.txt:3"));
     assert_non_null(strstr(mrnet_last_error(), "1_fold.txt:1"));
-    assert_int_equal(folds_read_lists(&ds, test_path("nolists"), NULL), MRNET_ERR_IO);
+    assert_int_equal(mrnet_folds_read_lists(&ds, test_path("nolists"), NULL), MRNET_ERR_IO);
 
     /* Items outside the root cannot be written relative to it. */
-    assert_int_equal(folds_write_lists(&ds, "/elsewhere", test_path("lists"), 4), MRNET_ERR_ARG);
-    dataset_free(&ds);
+    assert_int_equal(mrnet_folds_write_lists(&ds, "/elsewhere", test_path("lists"), 4), MRNET_ERR_ARG);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_split_lists(void **state)
 {
     (void)state;
-    dataset ds;
-    dataset_init(&ds);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
     const char *files[] = {"/g/genres_original/blues/blues.00000.wav",
                            "/g/genres_original/blues/blues.00001.wav",
                            "/g/genres_original/rock/rock.00000.wav",
                            "/g/genres_original/rock/rock.00001.wav"};
     for (int i = 0; i < 4; i++)
-        assert_int_equal(dataset_add(&ds, files[i], i < 2 ? "blues" : "rock", NULL, -1, NULL),
+        assert_int_equal(mrnet_dataset_add(&ds, files[i], i < 2 ? "blues" : "rock", NULL, -1, NULL),
                          MRNET_OK);
     fx_write_text(test_path("split/train_filtered.txt"), "blues/blues.00000.wav\nrock/rock.00000.wav\n");
     fx_write_text(test_path("split/valid_filtered.txt"), "blues/blues.00001.wav\n");
@@ -209,27 +209,27 @@ static void test_split_lists(void **state)
     snprintf(train, sizeof train, "%s", test_path("split/train_filtered.txt"));
     snprintf(valid, sizeof valid, "%s", test_path("split/valid_filtered.txt"));
     snprintf(test, sizeof test, "%s", test_path("split/test_filtered.txt"));
-    assert_int_equal(folds_read_split_lists(&ds, train, valid, test), MRNET_OK);
+    assert_int_equal(mrnet_folds_read_split_lists(&ds, train, valid, test), MRNET_OK);
     assert_int_equal(ds.n_items, 3);
     assert_string_equal(ds.items[0].split, "train");
     assert_string_equal(ds.items[1].split, "valid");
     assert_string_equal(ds.items[2].split, "train");
     assert_true(fx_find_skip(&ds, "rock.00001.wav") >= 0);
     assert_true(fx_find_skip_reason(&ds, "metal/metal.00000.wav") >= 0);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_cv_split(void **state)
 {
     (void)state;
-    dataset ds;
+    mrnet_dataset ds;
     make_set(&ds, false);
-    assert_int_equal(folds_assign_stratified(&ds, 10, 5), MRNET_OK);
+    assert_int_equal(mrnet_folds_assign_stratified(&ds, 10, 5), MRNET_OK);
     for (int e = 1; e <= 10; e++) {
-        dataset train, valid, test;
-        dataset_init(&train);
-        dataset_init(&valid);
-        dataset_init(&test);
+        mrnet_dataset train, valid, test;
+        mrnet_dataset_init(&train);
+        mrnet_dataset_init(&valid);
+        mrnet_dataset_init(&test);
         assert_int_equal(folds_cv_split(&ds, e, 10, &train, &valid, &test), MRNET_OK);
         assert_int_equal(train.n_items + valid.n_items + test.n_items, ds.n_items);
         int v = e == 10 ? 1 : e + 1;
@@ -242,19 +242,19 @@ static void test_cv_split(void **state)
         for (int i = 0; i < train.n_items; i++) {
             assert_true(train.items[i].fold != e && train.items[i].fold != v);
             assert_int_equal(train.items[i].label_index,
-                             dataset_label_index(&train, train.items[i].label));
+                             mrnet_dataset_label_index(&train, train.items[i].label));
         }
         assert_int_equal(train.n_labels, 4);
-        dataset_free(&train);
-        dataset_free(&valid);
-        dataset_free(&test);
+        mrnet_dataset_free(&train);
+        mrnet_dataset_free(&valid);
+        mrnet_dataset_free(&test);
     }
-    dataset t1, t2, t3;
-    dataset_init(&t1);
-    dataset_init(&t2);
-    dataset_init(&t3);
+    mrnet_dataset t1, t2, t3;
+    mrnet_dataset_init(&t1);
+    mrnet_dataset_init(&t2);
+    mrnet_dataset_init(&t3);
     assert_int_equal(folds_cv_split(&ds, 0, 10, &t1, &t2, &t3), MRNET_ERR_ARG);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 int main(void)

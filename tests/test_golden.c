@@ -23,17 +23,17 @@
 #include "tensor/safetensors.h"
 
 typedef struct {
-    st_file *io;
+    mrnet_st_file *io;
     double lr, weight_decay;
 } golden;
 
 /* A float32 golden tensor that must hold exactly n values. */
-static const float *tensor(const st_file *f, const char *name, size_t n)
+static const float *tensor(const mrnet_st_file *f, const char *name, size_t n)
 {
-    const st_tensor *t = st_find(f, name);
+    const mrnet_st_tensor *t = mrnet_st_find(f, name);
     if (!t)
         fail_msg("%s: golden tensor '%s' missing", f->path, name);
-    assert_int_equal(t->dtype, ST_F32);
+    assert_int_equal(t->dtype, MRNET_F32);
     if ((size_t)t->numel != n)
         fail_msg("%s: golden tensor '%s' has %lld values, expected %zu", f->path, name,
                  (long long)t->numel, n);
@@ -52,9 +52,9 @@ static double check_close(const char *what, const float *a, const float *ref, si
     return bound > 0 ? err / bound : 0;
 }
 
-static double meta_double(const st_file *f, const char *key, double fallback)
+static double meta_double(const mrnet_st_file *f, const char *key, double fallback)
 {
-    const char *v = st_meta(f, key);
+    const char *v = mrnet_st_meta(f, key);
     return v ? atof(v) : fallback;
 }
 
@@ -66,9 +66,9 @@ static mrnet_model *load(const char *name)
     return m;
 }
 
-static void input_of(const st_file *io, const float **x, int *B, int *T)
+static void input_of(const mrnet_st_file *io, const float **x, int *B, int *T)
 {
-    const st_tensor *t = st_find(io, "input");
+    const mrnet_st_tensor *t = mrnet_st_find(io, "input");
     assert_non_null(t);
     *x = t->data;
     *B = (int)t->shape[0];
@@ -77,8 +77,8 @@ static void input_of(const st_file *io, const float **x, int *B, int *T)
 
 static void check_eval(const char *ckpt, const char *io_name, unsigned drop)
 {
-    st_file *io;
-    assert_int_equal(st_open(test_source_path(io_name), &io), MRNET_OK);
+    mrnet_st_file *io;
+    assert_int_equal(mrnet_st_open(test_source_path(io_name), &io), MRNET_OK);
     mrnet_model *m = load(ckpt);
     assert_int_equal(mrnet_model_set_drop_routes(m, drop), MRNET_OK);
     const mrnet_config *cfg = mrnet_model_config(m);
@@ -93,14 +93,14 @@ static void check_eval(const char *ckpt, const char *io_name, unsigned drop)
     free(emb);
     free(logits);
     mrnet_model_free(m);
-    st_close(io);
+    mrnet_st_close(io);
 }
 
-static int read_labels(const st_file *io, int *labels, int B)
+static int read_labels(const mrnet_st_file *io, int *labels, int B)
 {
-    const st_tensor *t = st_find(io, "labels");
+    const mrnet_st_tensor *t = mrnet_st_find(io, "labels");
     assert_non_null(t);
-    assert_int_equal(t->dtype, ST_I64);
+    assert_int_equal(t->dtype, MRNET_I64);
     for (int b = 0; b < B; b++) {
         int64_t v;
         memcpy(&v, (const char *)t->data + 8 * b, 8);
@@ -109,7 +109,7 @@ static int read_labels(const st_file *io, int *labels, int B)
     return B;
 }
 
-static double largest_gradient(const st_file *io)
+static double largest_gradient(const mrnet_st_file *io)
 {
     double g = 0;
     for (int i = 0; i < io->n_tensors; i++)
@@ -147,8 +147,8 @@ static bool in_dropped_route(const char *name, unsigned drop)
 
 static void check_train(const char *ckpt, const char *io_name, unsigned drop)
 {
-    st_file *io;
-    assert_int_equal(st_open(test_source_path(io_name), &io), MRNET_OK);
+    mrnet_st_file *io;
+    assert_int_equal(mrnet_st_open(test_source_path(io_name), &io), MRNET_OK);
     double lr = meta_double(io, "lr", 1e-3), wd = meta_double(io, "weight_decay", 1e-4);
     mrnet_model *m = load(ckpt);
     assert_int_equal(mrnet_model_set_drop_routes(m, drop), MRNET_OK);
@@ -206,7 +206,7 @@ static void check_train(const char *ckpt, const char *io_name, unsigned drop)
     free(emb);
     free(logits);
     mrnet_model_free(m);
-    st_close(io);
+    mrnet_st_close(io);
 }
 
 static void tiny_a_eval(void **s) { (void)s; check_eval("tests/golden/tiny_a.ckpt.safetensors", "tests/golden/tiny_a.io.safetensors", 0); }
@@ -218,11 +218,11 @@ static void tiny_c_train(void **s) { (void)s; check_train("tests/golden/tiny_c.c
 
 static unsigned drop_mask_of(const char *io_name)
 {
-    st_file *io;
-    assert_int_equal(st_open(test_source_path(io_name), &io), MRNET_OK);
+    mrnet_st_file *io;
+    assert_int_equal(mrnet_st_open(test_source_path(io_name), &io), MRNET_OK);
     unsigned mask;
-    assert_int_equal(mrnet_parse_routes(st_meta(io, "drop_routes"), &mask), MRNET_OK);
-    st_close(io);
+    assert_int_equal(mrnet_parse_routes(mrnet_st_meta(io, "drop_routes"), &mask), MRNET_OK);
+    mrnet_st_close(io);
     return mask;
 }
 
@@ -247,14 +247,14 @@ static void release_checkpoint(void **s)
 static void adamw_golden(void **s)
 {
     (void)s;
-    st_file *f;
-    assert_int_equal(st_open(test_source_path("tests/golden/adamw.safetensors"), &f), MRNET_OK);
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(test_source_path("tests/golden/adamw.safetensors"), &f), MRNET_OK);
     double lr = meta_double(f, "lr", 0), wd = meta_double(f, "weight_decay", 0);
     double eps = meta_double(f, "eps", 1e-8);
     char name[64];
     for (int i = 0; i < 3; i++) {
         snprintf(name, sizeof name, "param0.%d", i);
-        const st_tensor *t0 = st_find(f, name);
+        const mrnet_st_tensor *t0 = mrnet_st_find(f, name);
         assert_non_null(t0);
         size_t n = (size_t)t0->numel;
         const float *p0 = tensor(f, name, n);
@@ -276,15 +276,15 @@ static void adamw_golden(void **s)
         mrnet_adamw_free(opt);
         free(p);
     }
-    st_close(f);
+    mrnet_st_close(f);
 }
 
 static void schedule_golden(void **s)
 {
     (void)s;
-    st_file *f;
-    assert_int_equal(st_open(test_source_path("tests/golden/schedule.safetensors"), &f), MRNET_OK);
-    const st_tensor *e = st_find(f, "epoch"), *lr = st_find(f, "lr");
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(test_source_path("tests/golden/schedule.safetensors"), &f), MRNET_OK);
+    const mrnet_st_tensor *e = mrnet_st_find(f, "epoch"), *lr = mrnet_st_find(f, "lr");
     assert_non_null(e);
     assert_non_null(lr);
     for (int64_t i = 0; i < e->numel; i++) {
@@ -299,7 +299,7 @@ static void schedule_golden(void **s)
     /* the spec's closed form for the first cycle */
     assert_true(fabs(mrnet_cosine_restart_lr(1, 1e-3, 5e-4, 1000, 2) -
                      (5e-4 + 5e-4 * (1 + cos(M_PI / 1000)) / 2)) < 1e-15);
-    st_close(f);
+    mrnet_st_close(f);
 }
 
 /* The command line computes the same training step (tiny_c, not tuned on). */
@@ -313,13 +313,13 @@ static void cli_train_step(void **s)
                           test_source_path("tests/golden/tiny_c.io.safetensors"), out);
     if (rc != 0)
         fail_msg("mrnet forward failed: %s", test_cli_output());
-    st_file *got, *io;
-    assert_int_equal(st_open(out, &got), MRNET_OK);
-    assert_int_equal(st_open(test_source_path("tests/golden/tiny_c.io.safetensors"), &io), MRNET_OK);
+    mrnet_st_file *got, *io;
+    assert_int_equal(mrnet_st_open(out, &got), MRNET_OK);
+    assert_int_equal(mrnet_st_open(test_source_path("tests/golden/tiny_c.io.safetensors"), &io), MRNET_OK);
     double gmax = largest_gradient(io);
     int compared = 0;
     for (int i = 0; i < got->n_tensors; i++) {
-        const st_tensor *t = &got->tensors[i];
+        const mrnet_st_tensor *t = &got->tensors[i];
         size_t n = (size_t)t->numel;
         const float *ref = tensor(io, t->name, n);
         if (!strncmp(t->name, "grad.", 5))
@@ -333,8 +333,8 @@ static void cli_train_step(void **s)
         compared++;
     }
     assert_true(compared > 100);
-    st_close(got);
-    st_close(io);
+    mrnet_st_close(got);
+    mrnet_st_close(io);
 }
 
 /* One workspace serves a batch of crops and a single long track of the same

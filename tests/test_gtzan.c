@@ -42,9 +42,9 @@ static void test_read_kaggle(void **state)
 {
     (void)state;
     const char *root = make_kaggle_tree();
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(gtzan_read(&ds, root, NULL), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_gtzan_read(&ds, root, NULL), MRNET_OK);
     assert_int_equal(ds.n_items, GTZAN_GENRES * PER_GENRE);
     assert_int_equal(ds.n_labels, GTZAN_GENRES);
     for (int g = 0; g < GTZAN_GENRES; g++)
@@ -66,14 +66,14 @@ static void test_read_kaggle(void **state)
     assert_true(s >= 0);
     assert_non_null(strstr(ds.skipped[s].reason, "not a GTZAN genre"));
     assert_int_equal(ds.n_skipped, 3);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 
     /* The user may choose to trust the files: the corrupt one is kept. */
-    gtzan_options opt = {.skip_audio_check = true};
-    dataset_init(&ds);
-    assert_int_equal(gtzan_read(&ds, root, &opt), MRNET_OK);
+    mrnet_gtzan_options opt = {.skip_audio_check = true};
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_gtzan_read(&ds, root, &opt), MRNET_OK);
     assert_int_equal(ds.n_items, GTZAN_GENRES * PER_GENRE + 1);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_layouts(void **state)
@@ -93,27 +93,27 @@ static void test_layouts(void **state)
         assert_int_equal(sf_write_short(f, x, 64), 64);
         sf_close(f);
     }
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(gtzan_read(&ds, test_path("orig"), NULL), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_gtzan_read(&ds, test_path("orig"), NULL), MRNET_OK);
     assert_int_equal(ds.n_items, GTZAN_GENRES);
     assert_non_null(strstr(ds.items[0].path, "orig/genres/blues/blues.00000.au"));
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 
     /* The Kaggle zip unpacked with its Data/ folder. */
     snprintf(path, sizeof path, "%s/Data/genres_original/blues/blues.00000.wav",
              test_path("kaggle"));
     fx_write_wav(path, 100, 22050);
-    dataset_init(&ds);
-    assert_int_equal(gtzan_read(&ds, test_path("kaggle"), NULL), MRNET_OK);
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_gtzan_read(&ds, test_path("kaggle"), NULL), MRNET_OK);
     assert_int_equal(ds.n_items, 1);
     assert_int_equal(ds.n_labels, GTZAN_GENRES); /* all classes, even if absent */
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 
-    dataset_init(&ds);
-    assert_int_equal(gtzan_read(&ds, test_path("nothing"), NULL), MRNET_ERR_IO);
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_gtzan_read(&ds, test_path("nothing"), NULL), MRNET_ERR_IO);
     assert_non_null(strstr(mrnet_last_error(), "not a GTZAN root"));
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_folds(void **state)
@@ -124,9 +124,9 @@ static void test_folds(void **state)
     snprintf(root_copy, sizeof root_copy, "%s", root);
     snprintf(lists, sizeof lists, "%s", test_path("gtzan_folds"));
     fx_mkdir_p(lists);
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(gtzan_read(&ds, root_copy, NULL), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_gtzan_read(&ds, root_copy, NULL), MRNET_OK);
     assert_int_equal(gtzan_write_folds(&ds, root_copy, lists, 4, 2024), MRNET_OK);
 
     /* MRNet's line format, relative to the GTZAN root. */
@@ -143,14 +143,14 @@ static void test_folds(void **state)
     assert_int_equal(lines, GTZAN_GENRES * PER_GENRE / 4); /* one per genre per fold */
 
     /* Reading with the lists gives the same folds. */
-    dataset back;
-    dataset_init(&back);
-    gtzan_options opt = {.fold_dir = lists};
-    assert_int_equal(gtzan_read(&back, root_copy, &opt), MRNET_OK);
+    mrnet_dataset back;
+    mrnet_dataset_init(&back);
+    mrnet_gtzan_options opt = {.fold_dir = lists};
+    assert_int_equal(mrnet_gtzan_read(&back, root_copy, &opt), MRNET_OK);
     assert_int_equal(back.n_items, ds.n_items);
     for (int i = 0; i < ds.n_items; i++)
         assert_int_equal(back.items[i].fold, ds.items[i].fold);
-    dataset_free(&back);
+    mrnet_dataset_free(&back);
 
     /* MRNet's own lists name jazz.00054.wav: it is reported, not fatal. */
     snprintf(path, sizeof path, "%s/3_fold.txt", lists);
@@ -158,14 +158,14 @@ static void test_folds(void **state)
     assert_non_null(f);
     fputs("genres_original/jazz/jazz.00054.wav\n", f);
     fclose(f);
-    dataset_init(&back);
-    assert_int_equal(gtzan_read(&back, root_copy, &opt), MRNET_OK);
+    mrnet_dataset_init(&back);
+    assert_int_equal(mrnet_gtzan_read(&back, root_copy, &opt), MRNET_OK);
     assert_int_equal(back.n_items, ds.n_items);
     int s = fx_find_skip_reason(&back, "jazz/jazz.00054.wav: listed but not in the dataset");
     assert_true(s >= 0);
     assert_non_null(strstr(back.skipped[s].source, "3_fold.txt:11"));
-    dataset_free(&back);
-    dataset_free(&ds);
+    mrnet_dataset_free(&back);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_filtered_split(void **state)
@@ -180,19 +180,19 @@ static void test_filtered_split(void **state)
     fx_write_text(train, "blues/blues.00000.wav\nrock/rock.00001.wav\n");
     fx_write_text(valid, "disco/disco.00002.wav\n");
     fx_write_text(test, "jazz/jazz.00003.wav\n");
-    gtzan_options opt = {.train_list = train, .valid_list = valid, .test_list = test};
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(gtzan_read(&ds, root_copy, &opt), MRNET_OK);
+    mrnet_gtzan_options opt = {.train_list = train, .valid_list = valid, .test_list = test};
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_gtzan_read(&ds, root_copy, &opt), MRNET_OK);
     assert_int_equal(ds.n_items, 4);
-    assert_int_equal(dataset_count_split(&ds, "train"), 2);
-    assert_int_equal(dataset_count_split(&ds, "valid"), 1);
-    assert_int_equal(dataset_count_split(&ds, "test"), 1);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "train"), 2);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "valid"), 1);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "test"), 1);
     int i = fx_find_item(&ds, "jazz.00003.wav");
     assert_true(i >= 0);
     assert_string_equal(ds.items[i].split, "test");
     assert_int_equal(ds.items[i].label_index, 5);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 int main(void)

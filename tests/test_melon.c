@@ -77,10 +77,10 @@ static void test_single_genre_policy(void **state)
     char root[512];
     snprintf(root, sizeof root, "%s", test_path("melon"));
     make_melon(root);
-    dataset ds;
-    dataset_init(&ds);
-    melon_report rep;
-    assert_int_equal(melon_read(&ds, root, NULL, &rep), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    mrnet_melon_report rep;
+    assert_int_equal(mrnet_melon_read(&ds, root, NULL, &rep), MRNET_OK);
     assert_int_equal(rep.songs, 11);
     assert_int_equal(ds.n_items, 3); /* 415263, 0, 1001 */
     assert_string_equal(ds.items[0].id, "415263");
@@ -117,7 +117,7 @@ static void test_single_genre_policy(void **state)
     assert_non_null(strstr(ds.skipped[s].reason, "already seen"));
     s = fx_find_skip(&ds, "song_meta.json:11");
     assert_non_null(strstr(ds.skipped[s].reason, "not valid JSON"));
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_first_policy(void **state)
@@ -126,14 +126,14 @@ static void test_first_policy(void **state)
     char root[512];
     snprintf(root, sizeof root, "%s", test_path("melon"));
     make_melon(root);
-    dataset ds;
-    dataset_init(&ds);
-    melon_options opt = {.policy = MELON_LABEL_FIRST};
-    assert_int_equal(melon_read(&ds, root, &opt, NULL), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    mrnet_melon_options opt = {.policy = MELON_LABEL_FIRST};
+    assert_int_equal(mrnet_melon_read(&ds, root, &opt, NULL), MRNET_OK);
     assert_int_equal(ds.n_items, 4); /* + song 6 as GN0100 */
     assert_string_equal(ds.items[2].id, "6");
     assert_string_equal(ds.items[2].label, "GN0100");
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
 }
 
 static void test_folds_and_errors(void **state)
@@ -162,12 +162,12 @@ static void test_folds_and_errors(void **state)
     assert_int_equal(test_write_file(path, json, n), 0);
     free(json);
 
-    melon_options opt = {.k_folds = 4, .seed = 99};
-    dataset a, b;
-    dataset_init(&a);
-    dataset_init(&b);
-    assert_int_equal(melon_read(&a, root, &opt, NULL), MRNET_OK);
-    assert_int_equal(melon_read(&b, root, &opt, NULL), MRNET_OK);
+    mrnet_melon_options opt = {.k_folds = 4, .seed = 99};
+    mrnet_dataset a, b;
+    mrnet_dataset_init(&a);
+    mrnet_dataset_init(&b);
+    assert_int_equal(mrnet_melon_read(&a, root, &opt, NULL), MRNET_OK);
+    assert_int_equal(mrnet_melon_read(&b, root, &opt, NULL), MRNET_OK);
     assert_int_equal(a.n_items, 40);
     int count[3][4] = {{0}};
     for (int i = 0; i < a.n_items; i++) {
@@ -179,25 +179,25 @@ static void test_folds_and_errors(void **state)
     for (int c = 0; c < 3; c++)
         for (int f = 0; f < 4; f++)
             assert_int_equal(count[c][f], per_fold[c]);
-    dataset_free(&a);
-    dataset_free(&b);
+    mrnet_dataset_free(&a);
+    mrnet_dataset_free(&b);
 
     /* Broken files are errors that name the file and the line. */
     snprintf(path, sizeof path, "%s/song_meta.json", root);
     fx_write_text(path, "[{\"id\": 1, \"song_gn_gnr_basket\": [\"GN0100\"]},\n{\"id\": 2, ");
-    dataset_init(&a);
-    assert_int_equal(melon_read(&a, root, NULL, NULL), MRNET_ERR_FORMAT);
+    mrnet_dataset_init(&a);
+    assert_int_equal(mrnet_melon_read(&a, root, NULL, NULL), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "song_meta.json:2"));
     fx_write_text(path, "{\"id\": 1}");
-    assert_int_equal(melon_read(&a, root, NULL, NULL), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_melon_read(&a, root, NULL, NULL), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "JSON array"));
     fx_write_text(path, "[{\"id\": 1, \"song_gn_gnr_basket\": []}]");
-    assert_int_equal(melon_read(&a, root, NULL, NULL), MRNET_ERR_FORMAT);
+    assert_int_equal(mrnet_melon_read(&a, root, NULL, NULL), MRNET_ERR_FORMAT);
     assert_non_null(strstr(mrnet_last_error(), "no usable song"));
     opt.k_folds = 1;
-    assert_int_equal(melon_read(&a, root, &opt, NULL), MRNET_ERR_ARG);
-    assert_int_equal(melon_read(&a, test_path("no_melon"), NULL, NULL), MRNET_ERR_IO);
-    dataset_free(&a);
+    assert_int_equal(mrnet_melon_read(&a, root, &opt, NULL), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_melon_read(&a, test_path("no_melon"), NULL, NULL), MRNET_ERR_IO);
+    mrnet_dataset_free(&a);
 }
 
 int main(void)

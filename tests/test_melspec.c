@@ -30,15 +30,15 @@ static float *load_golden(const char *name, npy_header *h)
 
 typedef struct {
     const char *name;
-    melspec_config cfg;
+    mrnet_mel_config cfg;
     bool is_log;
 } golden_case;
 
 static golden_case make_case(const char *name)
 {
     golden_case g = {name, {0}, false};
-    melspec_config *c = &g.cfg;
-    melspec_config_preset(c, MELSPEC_PRESET_TORCHAUDIO);
+    mrnet_mel_config *c = &g.cfg;
+    mrnet_mel_config_preset(c, MRNET_MEL_PRESET_TORCHAUDIO);
     if (!strcmp(name, "torchaudio")) {
         /* the preset as is */
     } else if (!strcmp(name, "slaney_mag")) {
@@ -49,21 +49,21 @@ static golden_case make_case(const char *name)
         c->f_max = 7600.0f;
         c->n_mels = 80;
         c->power = 1.0f;
-        c->norm = MEL_NORM_SLANEY;
-        c->scale = MEL_SCALE_SLANEY;
+        c->norm = MRNET_MEL_NORM_SLANEY;
+        c->scale = MRNET_MEL_SCALE_SLANEY;
     } else if (!strcmp(name, "librosa")) {
-        melspec_config_preset(c, MELSPEC_PRESET_LIBROSA);
+        mrnet_mel_config_preset(c, MRNET_MEL_PRESET_LIBROSA);
     } else if (!strcmp(name, "db_nocenter")) {
         c->n_fft = 256;
         c->win_length = 256;
         c->hop_length = 128;
         c->n_mels = 40;
         c->center = false;
-        c->log = MEL_LOG_DB;
+        c->log = MRNET_MEL_LOG_DB;
         c->top_db = 80.0f;
         g.is_log = true;
     } else if (!strcmp(name, "melon")) {
-        melspec_config_preset(c, MELSPEC_PRESET_MELON);
+        mrnet_mel_config_preset(c, MRNET_MEL_PRESET_MELON);
         g.is_log = true;
     } else if (!strcmp(name, "ln_odd")) {
         c->n_fft = 401;
@@ -71,7 +71,7 @@ static golden_case make_case(const char *name)
         c->hop_length = 100;
         c->n_mels = 64;
         c->f_min = 50.0f;
-        c->log = MEL_LOG_LN;
+        c->log = MRNET_MEL_LOG_LN;
         c->log_offset = 1e-6f;
         g.is_log = true;
     } else {
@@ -89,13 +89,13 @@ static void check_case(const char *name)
     snprintf(ref_name, sizeof ref_name, "mel_%s", name);
     float *ref = load_golden(ref_name, &ho);
     assert_int_equal(ho.ndim, 2);
-    melspec *m = NULL;
-    assert_int_equal(melspec_create(&g.cfg, &m), MRNET_OK);
-    int64_t T = melspec_frames(m, hi.numel);
+    mrnet_melspec *m = NULL;
+    assert_int_equal(mrnet_melspec_create(&g.cfg, &m), MRNET_OK);
+    int64_t T = mrnet_melspec_frames(m, hi.numel);
     assert_int_equal(ho.shape[0], g.cfg.n_mels);
     assert_int_equal(ho.shape[1], T);
     float *out = malloc(sizeof(float) * (size_t)(g.cfg.n_mels * T));
-    assert_int_equal(melspec_compute(m, x, hi.numel, out), MRNET_OK);
+    assert_int_equal(mrnet_melspec_compute(m, x, hi.numel, out), MRNET_OK);
     double maxref = test_max_abs(ref, (size_t)ho.numel), worst = 0.0;
     for (int64_t i = 0; i < ho.numel; i++) {
         double d = fabs((double)out[i] - ref[i]);
@@ -109,7 +109,7 @@ static void check_case(const char *name)
     print_message("  %-12s (%d, %lld): max error %.2e %s\n", name, g.cfg.n_mels, (long long)T, worst,
                   g.is_log ? "absolute" : "of max");
     free(out);
-    melspec_free(m);
+    mrnet_melspec_free(m);
     free(x);
     free(ref);
 }
@@ -126,68 +126,68 @@ static void test_mel_scale_roundtrip(void **state)
     (void)state;
     for (int s = 0; s < 2; s++)
         for (double hz = 0.0; hz < 24000.0; hz += 123.4) {
-            double back = mel_to_hz(mel_from_hz(hz, (mel_scale)s), (mel_scale)s);
+            double back = mel_to_hz(mel_from_hz(hz, (mrnet_mel_scale)s), (mrnet_mel_scale)s);
             assert_true(fabs(back - hz) < 1e-6 * (1.0 + hz));
         }
     /* Known points: HTK 1000 Hz = 999.99 mel; Slaney 1000 Hz = 15 mel. */
-    assert_true(fabs(mel_from_hz(1000.0, MEL_SCALE_HTK) - 999.9855) < 1e-3);
-    assert_true(fabs(mel_from_hz(1000.0, MEL_SCALE_SLANEY) - 15.0) < 1e-12);
+    assert_true(fabs(mel_from_hz(1000.0, MRNET_MEL_SCALE_HTK) - 999.9855) < 1e-3);
+    assert_true(fabs(mel_from_hz(1000.0, MRNET_MEL_SCALE_SLANEY) - 15.0) < 1e-12);
 }
 
 static void test_frames(void **state)
 {
     (void)state;
-    melspec_config c;
-    melspec_config_preset(&c, MELSPEC_PRESET_MELON);
-    melspec *m = NULL;
-    assert_int_equal(melspec_create(&c, &m), MRNET_OK);
+    mrnet_mel_config c;
+    mrnet_mel_config_preset(&c, MRNET_MEL_PRESET_MELON);
+    mrnet_melspec *m = NULL;
+    assert_int_equal(mrnet_melspec_create(&c, &m), MRNET_OK);
     /* 30 s at 16 kHz, hop 256, centred: the Melon set's 1876 frames. */
-    assert_int_equal(melspec_frames(m, 480000), 1876);
-    assert_int_equal(melspec_frames(m, 0), 0);
-    melspec_free(m);
+    assert_int_equal(mrnet_melspec_frames(m, 480000), 1876);
+    assert_int_equal(mrnet_melspec_frames(m, 0), 0);
+    mrnet_melspec_free(m);
     c.center = false;
-    assert_int_equal(melspec_create(&c, &m), MRNET_OK);
-    assert_int_equal(melspec_frames(m, 511), 0);
-    assert_int_equal(melspec_frames(m, 512), 1);
+    assert_int_equal(mrnet_melspec_create(&c, &m), MRNET_OK);
+    assert_int_equal(mrnet_melspec_frames(m, 511), 0);
+    assert_int_equal(mrnet_melspec_frames(m, 512), 1);
     float x[100] = {0};
-    assert_int_equal(melspec_compute(m, x, 100, x), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_melspec_compute(m, x, 100, x), MRNET_ERR_ARG);
     assert_non_null(strstr(mrnet_last_error(), "no frame"));
-    melspec_free(m);
+    mrnet_melspec_free(m);
 }
 
 static void test_invalid_config(void **state)
 {
     (void)state;
-    melspec_config c;
-    melspec *m = NULL;
-    melspec_config_preset(&c, MELSPEC_PRESET_TORCHAUDIO);
+    mrnet_mel_config c;
+    mrnet_melspec *m = NULL;
+    mrnet_mel_config_preset(&c, MRNET_MEL_PRESET_TORCHAUDIO);
     c.win_length = 800;
-    assert_int_equal(melspec_create(&c, &m), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_melspec_create(&c, &m), MRNET_ERR_ARG);
     assert_non_null(strstr(mrnet_last_error(), "win_length"));
     assert_null(m);
-    melspec_config_preset(&c, MELSPEC_PRESET_TORCHAUDIO);
+    mrnet_mel_config_preset(&c, MRNET_MEL_PRESET_TORCHAUDIO);
     c.f_max = 9000.0f;
-    assert_int_equal(melspec_create(&c, &m), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_melspec_create(&c, &m), MRNET_ERR_ARG);
     assert_non_null(strstr(mrnet_last_error(), "f_max"));
-    melspec_preset p;
-    assert_int_equal(melspec_preset_parse("essentia", &p), MRNET_ERR_ARG);
-    assert_int_equal(melspec_preset_parse("librosa", &p), MRNET_OK);
-    assert_int_equal(p, MELSPEC_PRESET_LIBROSA);
+    mrnet_mel_preset p;
+    assert_int_equal(mrnet_mel_preset_parse("essentia", &p), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_mel_preset_parse("librosa", &p), MRNET_OK);
+    assert_int_equal(p, MRNET_MEL_PRESET_LIBROSA);
 }
 
 static void test_nonfinite_input(void **state)
 {
     (void)state;
-    melspec_config c;
-    melspec_config_preset(&c, MELSPEC_PRESET_TORCHAUDIO);
-    melspec *m = NULL;
-    assert_int_equal(melspec_create(&c, &m), MRNET_OK);
+    mrnet_mel_config c;
+    mrnet_mel_config_preset(&c, MRNET_MEL_PRESET_TORCHAUDIO);
+    mrnet_melspec *m = NULL;
+    assert_int_equal(mrnet_melspec_create(&c, &m), MRNET_OK);
     float x[1000] = {0};
     x[500] = NAN;
     float *out = malloc(sizeof(float) * 128 * 10);
-    assert_int_equal(melspec_compute(m, x, 1000, out), MRNET_ERR_NUMERIC);
+    assert_int_equal(mrnet_melspec_compute(m, x, 1000, out), MRNET_ERR_NUMERIC);
     free(out);
-    melspec_free(m);
+    mrnet_melspec_free(m);
 }
 
 /* Reflect padding of a signal shorter than the padding (numpy repeats the
@@ -195,23 +195,23 @@ static void test_nonfinite_input(void **state)
 static void test_short_reflect(void **state)
 {
     (void)state;
-    melspec_config c;
-    melspec_config_preset(&c, MELSPEC_PRESET_TORCHAUDIO);
-    melspec *m = NULL;
-    assert_int_equal(melspec_create(&c, &m), MRNET_OK);
+    mrnet_mel_config c;
+    mrnet_mel_config_preset(&c, MRNET_MEL_PRESET_TORCHAUDIO);
+    mrnet_melspec *m = NULL;
+    assert_int_equal(mrnet_melspec_create(&c, &m), MRNET_OK);
     float x[3] = {0.1f, -0.2f, 0.3f};
     float out[128];
-    assert_int_equal(melspec_frames(m, 3), 1);
-    assert_int_equal(melspec_compute(m, x, 3, out), MRNET_OK);
+    assert_int_equal(mrnet_melspec_frames(m, 3), 1);
+    assert_int_equal(mrnet_melspec_compute(m, x, 3, out), MRNET_OK);
     for (int i = 0; i < 128; i++)
         assert_true(isfinite(out[i]) && out[i] >= 0.0f);
     float one = 0.5f;
-    assert_int_equal(melspec_compute(m, &one, 1, out), MRNET_OK);
-    melspec_free(m);
+    assert_int_equal(mrnet_melspec_compute(m, &one, 1, out), MRNET_OK);
+    mrnet_melspec_free(m);
 }
 
 typedef struct {
-    const melspec *m;
+    const mrnet_melspec *m;
     const float *x;
     int64_t n;
     float *out;
@@ -220,7 +220,7 @@ typedef struct {
 static void *run_job(void *arg)
 {
     job *j = arg;
-    melspec_compute(j->m, j->x, j->n, j->out);
+    mrnet_melspec_compute(j->m, j->x, j->n, j->out);
     return NULL;
 }
 
@@ -228,10 +228,10 @@ static void *run_job(void *arg)
 static void test_shared_threads(void **state)
 {
     (void)state;
-    melspec_config c;
-    melspec_config_preset(&c, MELSPEC_PRESET_MELON);
-    melspec *m = NULL;
-    assert_int_equal(melspec_create(&c, &m), MRNET_OK);
+    mrnet_mel_config c;
+    mrnet_mel_config_preset(&c, MRNET_MEL_PRESET_MELON);
+    mrnet_melspec *m = NULL;
+    assert_int_equal(mrnet_melspec_create(&c, &m), MRNET_OK);
     int64_t n = 16000 * 3;
     float *x = malloc(sizeof(float) * (size_t)n);
     uint64_t s = 7;
@@ -239,10 +239,10 @@ static void test_shared_threads(void **state)
         s = s * 6364136223846793005ULL + 1442695040888963407ULL;
         x[i] = (float)((double)(s >> 40) / 16777216.0 - 0.5);
     }
-    int64_t T = melspec_frames(m, n);
+    int64_t T = mrnet_melspec_frames(m, n);
     size_t sz = (size_t)(48 * T);
     float *single = malloc(sizeof(float) * sz);
-    assert_int_equal(melspec_compute(m, x, n, single), MRNET_OK);
+    assert_int_equal(mrnet_melspec_compute(m, x, n, single), MRNET_OK);
     pthread_t th[4];
     job jobs[4];
     for (int i = 0; i < 4; i++) {
@@ -256,21 +256,21 @@ static void test_shared_threads(void **state)
     }
     free(single);
     free(x);
-    melspec_free(m);
+    mrnet_melspec_free(m);
 }
 
 static void test_describe_differs(void **state)
 {
     (void)state;
-    melspec_config a, b;
-    melspec_config_preset(&a, MELSPEC_PRESET_MELON);
+    mrnet_mel_config a, b;
+    mrnet_mel_config_preset(&a, MRNET_MEL_PRESET_MELON);
     b = a;
     char da[512], db[512];
-    melspec_config_describe(&a, da, sizeof da);
-    melspec_config_describe(&b, db, sizeof db);
+    mrnet_mel_config_describe(&a, da, sizeof da);
+    mrnet_mel_config_describe(&b, db, sizeof db);
     assert_string_equal(da, db);
     b.hop_length = 255;
-    melspec_config_describe(&b, db, sizeof db);
+    mrnet_mel_config_describe(&b, db, sizeof db);
     assert_string_not_equal(da, db);
 }
 

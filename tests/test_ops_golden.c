@@ -13,13 +13,13 @@
 
 #define TOL 1e-5
 
-static st_file *golden;
+static mrnet_st_file *golden;
 
 static int open_golden(void **state)
 {
     (void)state;
     const char *path = test_source_path("tests/golden/ops.safetensors");
-    if (st_open(path, &golden) != MRNET_OK) {
+    if (mrnet_st_open(path, &golden) != MRNET_OK) {
         fprintf(stderr, "%s\n", mrnet_last_error());
         return -1;
     }
@@ -29,14 +29,14 @@ static int open_golden(void **state)
 static int close_golden(void **state)
 {
     (void)state;
-    st_close(golden);
+    mrnet_st_close(golden);
     return 0;
 }
 
 /* A writable float32 copy of golden tensor `name`, which must hold n values. */
 static float *gold(const char *name, size_t n)
 {
-    const st_tensor *t = st_find(golden, name);
+    const mrnet_st_tensor *t = mrnet_st_find(golden, name);
     if (!t)
         fprintf(stderr, "ops.safetensors: no tensor %s\n", name);
     assert_non_null(t);
@@ -45,7 +45,7 @@ static float *gold(const char *name, size_t n)
                 (long long)t->numel, n);
     assert_true((size_t)t->numel == n);
     float *p = fbuf(n);
-    assert_int_equal(st_copy_to_f32(golden, t, p, (int64_t)n), MRNET_OK);
+    assert_int_equal(mrnet_st_copy_to_f32(golden, t, p, (int64_t)n), MRNET_OK);
     return p;
 }
 
@@ -189,9 +189,9 @@ static void test_golden_cross_entropy(void **state)
     int labels[B];
     for (int b = 0; b < B; b++)
         labels[b] = (int)lab[b];
-    const st_tensor *t = st_find(golden, "ce.loss");
+    const mrnet_st_tensor *t = mrnet_st_find(golden, "ce.loss");
     assert_non_null(t);
-    assert_true(t->dtype == ST_F64 && t->numel == 1);
+    assert_true(t->dtype == MRNET_F64 && t->numel == 1);
     double want;
     memcpy(&want, t->data, sizeof want);
     float dz[B * K];

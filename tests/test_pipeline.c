@@ -140,14 +140,14 @@ static void embed_outputs(void **state)
     const char *st_path = test_path("emb.safetensors"), *csv = test_path("emb.csv");
     assert_int_equal(test_run_cli("embed '%s/run/best.safetensors' '%s/data/jazz' -o '%s' "
                                   "--crop-seconds 2", demo_dir, demo_dir, st_path), 0);
-    st_file *f;
-    assert_int_equal(st_open(st_path, &f), MRNET_OK);
-    const st_tensor *t = st_find(f, "embeddings");
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(st_path, &f), MRNET_OK);
+    const mrnet_st_tensor *t = mrnet_st_find(f, "embeddings");
     assert_non_null(t);
     assert_int_equal(t->shape[0], 6);
     assert_int_equal(t->shape[1], 8);
-    assert_non_null(strstr(st_meta(f, "paths"), "jazz.000.wav"));
-    st_close(f);
+    assert_non_null(strstr(mrnet_st_meta(f, "paths"), "jazz.000.wav"));
+    mrnet_st_close(f);
     assert_int_equal(test_run_cli("embed '%s/run/best.safetensors' '%s/data/jazz' -o '%s' "
                                   "--crop-seconds 2", demo_dir, demo_dir, csv), 0);
     assert_int_equal(test_run_cli("embed '%s/run/best.safetensors' '%s/data/jazz'", demo_dir,

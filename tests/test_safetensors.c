@@ -53,14 +53,14 @@ static const char *header_file(const char *name, const char *header, size_t data
     return raw_file(name, 0, header, zeros, data_len);
 }
 
-/* st_open must fail with `want`; the message must name the file and contain
+/* mrnet_st_open must fail with `want`; the message must name the file and contain
  * each of the NULL-terminated fragments. */
 static void expect_open_error(const char *path, mrnet_status want, ...)
 {
-    st_file *f = (st_file *)1;
-    mrnet_status st = st_open(path, &f);
+    mrnet_st_file *f = (mrnet_st_file *)1;
+    mrnet_status st = mrnet_st_open(path, &f);
     if (st == MRNET_OK) {
-        st_close(f);
+        mrnet_st_close(f);
         fail_msg("%s: st_open accepted a malformed file", path);
     }
     assert_null(f);
@@ -76,10 +76,10 @@ static void expect_open_error(const char *path, mrnet_status want, ...)
     va_end(ap);
 }
 
-static st_file *open_ok(const char *path)
+static mrnet_st_file *open_ok(const char *path)
 {
-    st_file *f = NULL;
-    if (st_open(path, &f) != MRNET_OK)
+    mrnet_st_file *f = NULL;
+    if (mrnet_st_open(path, &f) != MRNET_OK)
         fail_msg("st_open(%s): %s", path, mrnet_last_error());
     return f;
 }
@@ -122,27 +122,27 @@ static void round_trip(void **state)
     const float empty[1] = {0};
     static const char *const weird = "odd \"name\"\\ with/ünïcode";
 
-    st_writer *w = st_writer_create();
+    mrnet_st_writer *w = mrnet_st_writer_create();
     assert_non_null(w);
-    assert_int_equal(st_writer_add(w, "u8", ST_U8, 1, (int64_t[]){3}, u8), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "f16", ST_F16, 1, (int64_t[]){5}, f16), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "bf16", ST_BF16, 2, (int64_t[]){1, 1}, bf16), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "bool", ST_BOOL, 1, (int64_t[]){2}, flags), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "i8", ST_I8, 1, (int64_t[]){3}, i8), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "i16", ST_I16, 1, (int64_t[]){3}, i16), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "f32", ST_F32, 2, (int64_t[]){2, 3}, f32), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "f64", ST_F64, 1, (int64_t[]){3}, f64), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "scalar", ST_I64, 0, NULL, &i64_scalar), MRNET_OK);
-    assert_int_equal(st_writer_add(w, weird, ST_I32, 3, (int64_t[]){2, 1, 2}, i32), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "empty", ST_F32, 2, (int64_t[]){0, 4}, empty), MRNET_OK);
-    assert_int_equal(st_writer_meta(w, "format", "mrnet"), MRNET_OK);
-    assert_int_equal(st_writer_meta(w, "note", "replaced below"), MRNET_OK);
-    assert_int_equal(st_writer_meta(w, "note", "{\"json\": [1, 2]} \"quoted\""), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "u8", MRNET_U8, 1, (int64_t[]){3}, u8), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "f16", MRNET_F16, 1, (int64_t[]){5}, f16), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "bf16", MRNET_BF16, 2, (int64_t[]){1, 1}, bf16), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "bool", MRNET_BOOL, 1, (int64_t[]){2}, flags), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "i8", MRNET_I8, 1, (int64_t[]){3}, i8), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "i16", MRNET_I16, 1, (int64_t[]){3}, i16), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "f32", MRNET_F32, 2, (int64_t[]){2, 3}, f32), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "f64", MRNET_F64, 1, (int64_t[]){3}, f64), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "scalar", MRNET_I64, 0, NULL, &i64_scalar), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, weird, MRNET_I32, 3, (int64_t[]){2, 1, 2}, i32), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "empty", MRNET_F32, 2, (int64_t[]){0, 4}, empty), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_meta(w, "format", "mrnet"), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_meta(w, "note", "replaced below"), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_meta(w, "note", "{\"json\": [1, 2]} \"quoted\""), MRNET_OK);
     const char *path = test_path("round_trip.safetensors");
-    assert_int_equal(st_writer_save(w, path), MRNET_OK);
-    st_writer_free(w);
+    assert_int_equal(mrnet_st_writer_save(w, path), MRNET_OK);
+    mrnet_st_writer_free(w);
 
-    st_file *f = open_ok(path);
+    mrnet_st_file *f = open_ok(path);
     static const char *const order[] = {"u8", "f16", "bf16", "bool", "i8", "i16", "f32",
                                         "f64", "scalar", NULL, "empty"};
     assert_int_equal(f->n_tensors, 11);
@@ -158,33 +158,33 @@ static void round_trip(void **state)
     assert_int_equal(header_len % 8, 0);
     size_t data_bytes = 0;
     for (int i = 0; i < f->n_tensors; i++) {
-        const st_tensor *t = &f->tensors[i];
-        size_t size = st_dtype_size(t->dtype);
+        const mrnet_st_tensor *t = &f->tensors[i];
+        size_t size = mrnet_dtype_size(t->dtype);
         size_t offset = (size_t)((const unsigned char *)t->data - base);
         if (offset % size != 0)
             fail_msg("tensor '%s' (%s) at file offset %zu is not %zu-byte aligned", t->name,
-                     st_dtype_name(t->dtype), offset, size);
+                     mrnet_dtype_name(t->dtype), offset, size);
         data_bytes += (size_t)t->numel * size;
     }
     assert_int_equal((long)(8 + header_len + data_bytes), file_size(path));
 
-    const st_tensor *t = st_find(f, "scalar");
+    const mrnet_st_tensor *t = mrnet_st_find(f, "scalar");
     assert_non_null(t);
     assert_int_equal(t->ndim, 0);
     assert_int_equal(t->numel, 1);
-    assert_int_equal(t->dtype, ST_I64);
+    assert_int_equal(t->dtype, MRNET_I64);
     assert_memory_equal(t->data, &i64_scalar, 8);
 
-    t = st_find(f, weird);
+    t = mrnet_st_find(f, weird);
     assert_non_null(t);
-    assert_int_equal(t->dtype, ST_I32);
+    assert_int_equal(t->dtype, MRNET_I32);
     assert_int_equal(t->ndim, 3);
     assert_int_equal(t->shape[0], 2);
     assert_int_equal(t->shape[1], 1);
     assert_int_equal(t->shape[2], 2);
     assert_memory_equal(t->data, i32, sizeof i32);
 
-    t = st_find(f, "empty");
+    t = mrnet_st_find(f, "empty");
     assert_int_equal(t->numel, 0);
     assert_int_equal(t->shape[0], 0);
     assert_int_equal(t->shape[1], 4);
@@ -197,57 +197,57 @@ static void round_trip(void **state)
                {"bool", flags, sizeof flags}, {"i8", i8, sizeof i8}, {"i16", i16, sizeof i16},
                {"f32", f32, sizeof f32},     {"f64", f64, sizeof f64}};
     for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
-        t = st_find(f, raw[i].name);
+        t = mrnet_st_find(f, raw[i].name);
         assert_non_null(t);
-        assert_int_equal((size_t)t->numel * st_dtype_size(t->dtype), raw[i].bytes);
+        assert_int_equal((size_t)t->numel * mrnet_dtype_size(t->dtype), raw[i].bytes);
         assert_memory_equal(t->data, raw[i].data, raw[i].bytes);
     }
 
     /* F32 behind odd-sized tensors is still readable in place. */
     const float *p;
-    assert_int_equal(st_get_f32(f, "f32", 2, (int64_t[]){2, 3}, &p), MRNET_OK);
+    assert_int_equal(mrnet_st_get_f32(f, "f32", 2, (int64_t[]){2, 3}, &p), MRNET_OK);
     assert_memory_equal(p, f32, sizeof f32);
-    assert_int_equal(st_get_f32(f, "f32", 2, (int64_t[]){-1, 3}, &p), MRNET_OK);
-    assert_int_equal(st_get_f32(f, "empty", 2, (int64_t[]){0, 4}, &p), MRNET_OK);
+    assert_int_equal(mrnet_st_get_f32(f, "f32", 2, (int64_t[]){-1, 3}, &p), MRNET_OK);
+    assert_int_equal(mrnet_st_get_f32(f, "empty", 2, (int64_t[]){0, 4}, &p), MRNET_OK);
 
     /* Conversions to float32. */
     float out[6];
-    assert_int_equal(st_copy_to_f32(f, st_find(f, "f16"), out, 5), MRNET_OK);
+    assert_int_equal(mrnet_st_copy_to_f32(f, mrnet_st_find(f, "f16"), out, 5), MRNET_OK);
     assert_true(out[0] == 1.0f && out[1] == -2.0f && out[4] == 65504.0f);
     assert_true(fabsf(out[2] - 1.0f / 3.0f) < 1e-3f && out[3] == ldexpf(1.0f, -24));
-    assert_int_equal(st_copy_to_f32(f, st_find(f, "bf16"), out, 1), MRNET_OK);
+    assert_int_equal(mrnet_st_copy_to_f32(f, mrnet_st_find(f, "bf16"), out, 1), MRNET_OK);
     assert_true(out[0] == 3.140625f);
-    assert_int_equal(st_copy_to_f32(f, st_find(f, "f64"), out, 3), MRNET_OK);
+    assert_int_equal(mrnet_st_copy_to_f32(f, mrnet_st_find(f, "f64"), out, 3), MRNET_OK);
     assert_true(out[0] == (float)(1.0 / 3.0) && out[1] == -0.0f && isinf(out[2]));
-    assert_int_equal(st_copy_to_f32(f, st_find(f, "scalar"), out, 1), MRNET_OK);
+    assert_int_equal(mrnet_st_copy_to_f32(f, mrnet_st_find(f, "scalar"), out, 1), MRNET_OK);
     assert_true(out[0] == (float)i64_scalar);
-    assert_int_equal(st_copy_to_f32(f, st_find(f, weird), out, 4), MRNET_OK);
+    assert_int_equal(mrnet_st_copy_to_f32(f, mrnet_st_find(f, weird), out, 4), MRNET_OK);
     assert_true(out[0] == -7.0f && out[3] == 42.0f);
-    assert_int_not_equal(st_copy_to_f32(f, st_find(f, "f32"), out, 5), MRNET_OK);
+    assert_int_not_equal(mrnet_st_copy_to_f32(f, mrnet_st_find(f, "f32"), out, 5), MRNET_OK);
     assert_non_null(strstr(mrnet_last_error(), "'f32'"));
-    assert_int_not_equal(st_copy_to_f32(f, st_find(f, "u8"), out, 3), MRNET_OK);
+    assert_int_not_equal(mrnet_st_copy_to_f32(f, mrnet_st_find(f, "u8"), out, 3), MRNET_OK);
     assert_non_null(strstr(mrnet_last_error(), "U8"));
 
     assert_int_equal(f->n_meta, 2);
-    assert_string_equal(st_meta(f, "format"), "mrnet");
-    assert_string_equal(st_meta(f, "note"), "{\"json\": [1, 2]} \"quoted\"");
-    assert_null(st_meta(f, "absent"));
-    assert_null(st_find(f, "absent"));
-    st_close(f);
+    assert_string_equal(mrnet_st_meta(f, "format"), "mrnet");
+    assert_string_equal(mrnet_st_meta(f, "note"), "{\"json\": [1, 2]} \"quoted\"");
+    assert_null(mrnet_st_meta(f, "absent"));
+    assert_null(mrnet_st_find(f, "absent"));
+    mrnet_st_close(f);
 }
 
 /* No tensors and no metadata is a valid (empty) file. */
 static void empty_writer(void **state)
 {
     (void)state;
-    st_writer *w = st_writer_create();
+    mrnet_st_writer *w = mrnet_st_writer_create();
     const char *path = test_path("nothing.safetensors");
-    assert_int_equal(st_writer_save(w, path), MRNET_OK);
-    st_writer_free(w);
-    st_file *f = open_ok(path);
+    assert_int_equal(mrnet_st_writer_save(w, path), MRNET_OK);
+    mrnet_st_writer_free(w);
+    mrnet_st_file *f = open_ok(path);
     assert_int_equal(f->n_tensors, 0);
     assert_int_equal(f->n_meta, 0);
-    st_close(f);
+    mrnet_st_close(f);
 }
 
 /* The writer refuses what it cannot write correctly. */
@@ -255,26 +255,26 @@ static void writer_rejects(void **state)
 {
     (void)state;
     float x[4] = {0};
-    st_writer *w = st_writer_create();
-    assert_int_equal(st_writer_add(w, "a", ST_F32, 1, (int64_t[]){4}, x), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "a", ST_F32, 1, (int64_t[]){4}, x), MRNET_ERR_ARG);
+    mrnet_st_writer *w = mrnet_st_writer_create();
+    assert_int_equal(mrnet_st_writer_add(w, "a", MRNET_F32, 1, (int64_t[]){4}, x), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "a", MRNET_F32, 1, (int64_t[]){4}, x), MRNET_ERR_ARG);
     assert_non_null(strstr(mrnet_last_error(), "'a'"));
-    assert_int_equal(st_writer_add(w, "neg", ST_F32, 1, (int64_t[]){-4}, x), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_st_writer_add(w, "neg", MRNET_F32, 1, (int64_t[]){-4}, x), MRNET_ERR_ARG);
     assert_non_null(strstr(mrnet_last_error(), "'neg'"));
-    assert_int_equal(st_writer_add(w, "deep", ST_F32, ST_MAX_DIMS + 1,
-                                   (int64_t[ST_MAX_DIMS + 1]){1, 1, 1, 1, 1, 1, 1, 1, 1}, x),
+    assert_int_equal(mrnet_st_writer_add(w, "deep", MRNET_F32, MRNET_ST_MAX_DIMS + 1,
+                                   (int64_t[MRNET_ST_MAX_DIMS + 1]){1, 1, 1, 1, 1, 1, 1, 1, 1}, x),
                      MRNET_ERR_ARG);
-    assert_int_equal(st_writer_add(w, "__metadata__", ST_F32, 1, (int64_t[]){4}, x),
+    assert_int_equal(mrnet_st_writer_add(w, "__metadata__", MRNET_F32, 1, (int64_t[]){4}, x),
                      MRNET_ERR_ARG);
-    assert_int_equal(st_writer_add(w, "odd", (st_dtype)42, 1, (int64_t[]){4}, x), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_st_writer_add(w, "odd", (mrnet_dtype)42, 1, (int64_t[]){4}, x), MRNET_ERR_ARG);
     assert_non_null(strstr(mrnet_last_error(), "'odd'"));
     /* The failed adds left the writer usable. */
     const char *path = test_path("after_rejects.safetensors");
-    assert_int_equal(st_writer_save(w, path), MRNET_OK);
-    st_writer_free(w);
-    st_file *f = open_ok(path);
+    assert_int_equal(mrnet_st_writer_save(w, path), MRNET_OK);
+    mrnet_st_writer_free(w);
+    mrnet_st_file *f = open_ok(path);
     assert_int_equal(f->n_tensors, 1);
-    st_close(f);
+    mrnet_st_close(f);
 }
 
 /* ---- malformed files -------------------------------------------------------------- */
@@ -305,9 +305,9 @@ static void header_length(void **state)
     path = raw_file("hlen_max.safetensors", UINT64_MAX, "{}      ", NULL, 0);
     expect_open_error(path, MRNET_ERR_FORMAT, "header length", NULL);
     /* Exactly the file: valid, no tensors. */
-    st_file *f = open_ok(raw_file("hlen_exact.safetensors", 0, "{}      ", NULL, 0));
+    mrnet_st_file *f = open_ok(raw_file("hlen_exact.safetensors", 0, "{}      ", NULL, 0));
     assert_int_equal(f->n_tensors, 0);
-    st_close(f);
+    mrnet_st_close(f);
 }
 
 static void header_not_json(void **state)
@@ -329,8 +329,8 @@ static void header_not_json(void **state)
     const char *path = test_path("trailing_nul.safetensors");
     assert_int_equal(test_write_file(path, nul_padded, sizeof nul_padded), 0);
     expect_open_error(path, MRNET_ERR_FORMAT, "after its JSON object", NULL);
-    st_file *f = open_ok(header_file("padded.safetensors", "{} \t\r\n    ", 0));
-    st_close(f);
+    mrnet_st_file *f = open_ok(header_file("padded.safetensors", "{} \t\r\n    ", 0));
+    mrnet_st_close(f);
 }
 
 /* One tensor entry "t" whose fields are `fields`, over `data_len` bytes. */
@@ -386,11 +386,11 @@ static void bad_shape(void **state)
     expect_tensor_error("shape_huge_dim.safetensors",
                         "\"dtype\":\"U8\",\"shape\":[1e300],\"data_offsets\":[0,1]", 1, "shape");
     /* A zero dim makes the tensor empty whatever the others are. */
-    st_file *f = open_ok(header_file(
+    mrnet_st_file *f = open_ok(header_file(
         "shape_zero.safetensors",
         "{\"z\":{\"dtype\":\"F32\",\"shape\":[0,1099511627776],\"data_offsets\":[0,0]}}", 0));
-    assert_int_equal(st_find(f, "z")->numel, 0);
-    st_close(f);
+    assert_int_equal(mrnet_st_find(f, "z")->numel, 0);
+    mrnet_st_close(f);
 }
 
 static void bad_offsets(void **state)
@@ -433,12 +433,12 @@ static void truncated(void **state)
         a[i] = (float)i;
     for (int i = 0; i < 64; i++)
         b[i] = (float)-i;
-    st_writer *w = st_writer_create();
-    assert_int_equal(st_writer_add(w, "first", ST_F32, 1, (int64_t[]){16}, a), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "second", ST_F32, 2, (int64_t[]){8, 8}, b), MRNET_OK);
+    mrnet_st_writer *w = mrnet_st_writer_create();
+    assert_int_equal(mrnet_st_writer_add(w, "first", MRNET_F32, 1, (int64_t[]){16}, a), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "second", MRNET_F32, 2, (int64_t[]){8, 8}, b), MRNET_OK);
     const char *path = test_path("full.safetensors");
-    assert_int_equal(st_writer_save(w, path), MRNET_OK);
-    st_writer_free(w);
+    assert_int_equal(mrnet_st_writer_save(w, path), MRNET_OK);
+    mrnet_st_writer_free(w);
 
     long size = file_size(path);
     FILE *in = fopen(path, "rb");
@@ -489,14 +489,14 @@ static void overlap(void **state)
                     14),
         MRNET_ERR_FORMAT, "overlap", NULL);
     /* Touching is fine, and empty tensors anywhere are fine. */
-    st_file *f = open_ok(
+    mrnet_st_file *f = open_ok(
         header_file("touching.safetensors",
                     "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                     "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
                     "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
                     16));
     assert_int_equal(f->n_tensors, 3);
-    st_close(f);
+    mrnet_st_close(f);
 }
 
 static void duplicate_names(void **state)
@@ -531,76 +531,76 @@ static void bad_metadata(void **state)
                       MRNET_ERR_FORMAT, "'n'", NULL);
 }
 
-/* ---- st_get_f32 ------------------------------------------------------------------- */
+/* ---- mrnet_st_get_f32 ------------------------------------------------------------------- */
 
 static void get_f32_errors(void **state)
 {
     (void)state;
     float x[6] = {1, 2, 3, 4, 5, 6};
     int64_t n[1] = {9};
-    st_writer *w = st_writer_create();
-    assert_int_equal(st_writer_add(w, "x", ST_F32, 2, (int64_t[]){2, 3}, x), MRNET_OK);
-    assert_int_equal(st_writer_add(w, "n", ST_I64, 1, (int64_t[]){1}, n), MRNET_OK);
+    mrnet_st_writer *w = mrnet_st_writer_create();
+    assert_int_equal(mrnet_st_writer_add(w, "x", MRNET_F32, 2, (int64_t[]){2, 3}, x), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_add(w, "n", MRNET_I64, 1, (int64_t[]){1}, n), MRNET_OK);
     const char *path = test_path("get.safetensors");
-    assert_int_equal(st_writer_save(w, path), MRNET_OK);
-    st_writer_free(w);
-    st_file *f = open_ok(path);
+    assert_int_equal(mrnet_st_writer_save(w, path), MRNET_OK);
+    mrnet_st_writer_free(w);
+    mrnet_st_file *f = open_ok(path);
     const float *p = x;
 
-    assert_int_equal(st_get_f32(f, "y", 2, (int64_t[]){2, 3}, &p), MRNET_ERR_SHAPE);
+    assert_int_equal(mrnet_st_get_f32(f, "y", 2, (int64_t[]){2, 3}, &p), MRNET_ERR_SHAPE);
     assert_null(p);
     const char *msg = mrnet_last_error();
     assert_non_null(strstr(msg, path));
     assert_non_null(strstr(msg, "'y'"));
     assert_non_null(strstr(msg, "missing"));
 
-    assert_int_equal(st_get_f32(f, "n", 1, (int64_t[]){1}, &p), MRNET_ERR_SHAPE);
+    assert_int_equal(mrnet_st_get_f32(f, "n", 1, (int64_t[]){1}, &p), MRNET_ERR_SHAPE);
     msg = mrnet_last_error();
     assert_non_null(strstr(msg, path));
     assert_non_null(strstr(msg, "'n'"));
     assert_non_null(strstr(msg, "I64"));
     assert_non_null(strstr(msg, "F32"));
 
-    assert_int_equal(st_get_f32(f, "x", 2, (int64_t[]){3, 2}, &p), MRNET_ERR_SHAPE);
+    assert_int_equal(mrnet_st_get_f32(f, "x", 2, (int64_t[]){3, 2}, &p), MRNET_ERR_SHAPE);
     msg = mrnet_last_error();
     assert_non_null(strstr(msg, path));
     assert_non_null(strstr(msg, "'x'"));
     assert_non_null(strstr(msg, "(2, 3)"));
     assert_non_null(strstr(msg, "(3, 2)"));
 
-    assert_int_equal(st_get_f32(f, "x", 3, (int64_t[]){2, 3, 1}, &p), MRNET_ERR_SHAPE);
+    assert_int_equal(mrnet_st_get_f32(f, "x", 3, (int64_t[]){2, 3, 1}, &p), MRNET_ERR_SHAPE);
     assert_non_null(strstr(mrnet_last_error(), "(2, 3, 1)"));
     /* A wildcard dimension is shown as such, not as -1. */
-    assert_int_equal(st_get_f32(f, "x", 2, (int64_t[]){-1, 4}, &p), MRNET_ERR_SHAPE);
+    assert_int_equal(mrnet_st_get_f32(f, "x", 2, (int64_t[]){-1, 4}, &p), MRNET_ERR_SHAPE);
     msg = mrnet_last_error();
     assert_non_null(strstr(msg, "(2, 3)"));
     assert_null(strstr(msg, "-1"));
 
-    assert_int_equal(st_get_f32(f, "x", 2, (int64_t[]){-1, -1}, &p), MRNET_OK);
+    assert_int_equal(mrnet_st_get_f32(f, "x", 2, (int64_t[]){-1, -1}, &p), MRNET_OK);
     assert_memory_equal(p, x, sizeof x);
-    st_close(f);
+    mrnet_st_close(f);
 }
 
 /* ---- atomic saves ------------------------------------------------------------------ */
 
 static mrnet_status save_values(const char *path, const float *v, int64_t n)
 {
-    st_writer *w = st_writer_create();
+    mrnet_st_writer *w = mrnet_st_writer_create();
     assert_non_null(w);
-    mrnet_status st = st_writer_add(w, "v", ST_F32, 1, &n, v);
+    mrnet_status st = mrnet_st_writer_add(w, "v", MRNET_F32, 1, &n, v);
     if (st == MRNET_OK)
-        st = st_writer_save(w, path);
-    st_writer_free(w);
+        st = mrnet_st_writer_save(w, path);
+    mrnet_st_writer_free(w);
     return st;
 }
 
 static void expect_values(const char *path, const float *v, int64_t n)
 {
-    st_file *f = open_ok(path);
+    mrnet_st_file *f = open_ok(path);
     const float *p;
-    assert_int_equal(st_get_f32(f, "v", 1, &n, &p), MRNET_OK);
+    assert_int_equal(mrnet_st_get_f32(f, "v", 1, &n, &p), MRNET_OK);
     assert_memory_equal(p, v, (size_t)n * sizeof *v);
-    st_close(f);
+    mrnet_st_close(f);
 }
 
 static void save_missing_dir(void **state)

@@ -111,20 +111,20 @@ static void test_line_chart(void **state)
         valid_acc[e] = 0.85 - 0.75 * exp(-e / 8.0);
     }
     valid_loss[12] = NAN; /* a missing evaluation leaves a gap */
-    svg_series series[] = {
+    mrnet_plot_series series[] = {
         {.name = "train loss", .y = train_loss, .n = N},
         {.name = "valid loss", .y = valid_loss, .n = N},
         {.name = "train accuracy", .y = train_acc, .n = N, .right_axis = 1},
         {.name = "valid accuracy <6 s crops>", .y = valid_acc, .n = N, .right_axis = 1},
     };
-    svg_line_options opt = {.title = "Training & validation",
+    mrnet_plot_line_options opt = {.title = "Training & validation",
                             .x_label = "epoch",
                             .y_label = "cross-entropy loss",
                             .y2_label = "accuracy",
                             .y2_lo = 0,
                             .y2_hi = 1};
     const char *path = test_path("curves.svg");
-    assert_int_equal(svg_line_chart(path, &opt, series, 4), MRNET_OK);
+    assert_int_equal(mrnet_plot_lines(path, &opt, series, 4), MRNET_OK);
     assert_well_formed(path);
     char *s = slurp(path);
     assert_int_equal(count(s, "class=\"series\""), 4);
@@ -146,13 +146,13 @@ static void test_line_chart(void **state)
     free(s);
 
     /* one series, no options */
-    assert_int_equal(svg_line_chart(test_path("one.svg"), NULL, series, 1), MRNET_OK);
+    assert_int_equal(mrnet_plot_lines(test_path("one.svg"), NULL, series, 1), MRNET_OK);
     assert_well_formed(test_path("one.svg"));
-    assert_int_equal(svg_line_chart(test_path("none.svg"), NULL, series, 0), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_plot_lines(test_path("none.svg"), NULL, series, 0), MRNET_ERR_ARG);
     double nans[2] = {NAN, NAN};
-    svg_series empty = {.name = "x", .y = nans, .n = 2};
-    assert_int_equal(svg_line_chart(test_path("nan.svg"), NULL, &empty, 1), MRNET_ERR_ARG);
-    assert_int_equal(svg_line_chart(test_path("missing/dir/c.svg"), &opt, series, 4),
+    mrnet_plot_series empty = {.name = "x", .y = nans, .n = 2};
+    assert_int_equal(mrnet_plot_lines(test_path("nan.svg"), NULL, &empty, 1), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_plot_lines(test_path("missing/dir/c.svg"), &opt, series, 4),
                      MRNET_ERR_IO);
     assert_no_temporaries();
 }
@@ -165,10 +165,10 @@ static void test_bar_chart(void **state)
     double w[3][7] = {{0.21, 0.18, 0.16, 0.09, 0.12, 0.13, 0.11},
                       {0.19, 0.17, 0.15, 0.12, 0.13, 0.12, 0.12},
                       {0.10, 0.11, 0.12, 0.22, 0.15, 0.16, 0.14}};
-    svg_bar_options opt = {.title = "Route weights", .x_label = "route", .y_label = "weight",
+    mrnet_plot_bar_options opt = {.title = "Route weights", .x_label = "route", .y_label = "weight",
                            .value_format = "%.3f"};
     const char *path = test_path("routes.svg");
-    assert_int_equal(svg_bar_chart(path, &opt, routes, 7, ckpts, &w[0][0], 3), MRNET_OK);
+    assert_int_equal(mrnet_plot_bars(path, &opt, routes, 7, ckpts, &w[0][0], 3), MRNET_OK);
     assert_well_formed(path);
     char *s = slurp(path);
     assert_int_equal(count(s, "class=\"bar\""), 21);
@@ -183,9 +183,9 @@ static void test_bar_chart(void **state)
 
     /* one unnamed series with a negative value */
     double v[7] = {0.5, -0.25, 1, 0, 0.1, 0.2, 0.3};
-    assert_int_equal(svg_bar_chart(test_path("bars1.svg"), NULL, routes, 7, NULL, v, 1), MRNET_OK);
+    assert_int_equal(mrnet_plot_bars(test_path("bars1.svg"), NULL, routes, 7, NULL, v, 1), MRNET_OK);
     assert_well_formed(test_path("bars1.svg"));
-    assert_int_equal(svg_bar_chart(test_path("bars0.svg"), NULL, routes, 0, NULL, v, 1),
+    assert_int_equal(mrnet_plot_bars(test_path("bars0.svg"), NULL, routes, 0, NULL, v, 1),
                      MRNET_ERR_ARG);
 }
 
@@ -201,7 +201,7 @@ static void test_confusion(void **state)
         1, 0, 0, 0, 4,
     };
     const char *path = test_path("confusion.svg");
-    assert_int_equal(svg_confusion_matrix(path, "GTZAN \"test\" fold", counts, 5, names),
+    assert_int_equal(mrnet_plot_confusion(path, "GTZAN \"test\" fold", counts, 5, names),
                      MRNET_OK);
     assert_well_formed(path);
     char *s = slurp(path);
@@ -220,9 +220,9 @@ static void test_confusion(void **state)
     int64_t big[900] = {0};
     for (int i = 0; i < 30; i++)
         big[i * 30 + i] = 100 + i, big[i * 30 + (i + 1) % 30] = 12345;
-    assert_int_equal(svg_confusion_matrix(test_path("big.svg"), NULL, big, 30, NULL), MRNET_OK);
+    assert_int_equal(mrnet_plot_confusion(test_path("big.svg"), NULL, big, 30, NULL), MRNET_OK);
     assert_well_formed(test_path("big.svg"));
-    assert_int_equal(svg_confusion_matrix(test_path("c0.svg"), NULL, big, 0, NULL), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_plot_confusion(test_path("c0.svg"), NULL, big, 0, NULL), MRNET_ERR_ARG);
     assert_no_temporaries();
 }
 

@@ -53,7 +53,7 @@ static void test_determinism_and_range(void **state)
 /* zero-crossing rate (per s), onset rate (per s: 16 ms frames whose RMS
  * jumps by 1.6x), spread of the frames' log RMS (how percussive). */
 #define N_FEATURES 3
-static void features(const float *x, size_t n, double *f)
+static void mrnet_features(const float *x, size_t n, double *f)
 {
     int z = 0;
     for (size_t i = 1; i < n; i++)
@@ -88,7 +88,7 @@ static void test_styles_distinguishable(void **state)
     for (int s = 0; s < SYNTH_STYLES; s++)
         for (int i = 0; i < TRAIN + TEST; i++) {
             assert_int_equal(synth_clip(s, i, 7, RATE, x, n), MRNET_OK);
-            features(x, n, feat[s][i]);
+            mrnet_features(x, n, feat[s][i]);
         }
     free(x);
     /* class means and the training set's spread per feature */
@@ -134,9 +134,9 @@ static void test_write_demo(void **state)
     (void)state;
     char root[512];
     snprintf(root, sizeof root, "%s", test_path("demo/set"));
-    synth_options opt = {.root = root, .clips_per_style = 4, .seconds = 1.5, .seed = 5};
-    synth_report rep;
-    assert_int_equal(synth_write_demo(&opt, &rep), MRNET_OK);
+    mrnet_demo_options opt = {.root = root, .clips_per_style = 4, .seconds = 1.5, .seed = 5};
+    mrnet_demo_report rep;
+    assert_int_equal(mrnet_demo_write(&opt, &rep), MRNET_OK);
     assert_int_equal(rep.written, 4 * SYNTH_STYLES);
     assert_int_equal(rep.existing, 0);
 
@@ -152,23 +152,23 @@ static void test_write_demo(void **state)
 
     /* The manifest reads back through the generic reader. */
     snprintf(path, sizeof path, "%s/manifest.csv", root);
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(dataset_read_manifest(&ds, path), MRNET_OK);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, path), MRNET_OK);
     assert_int_equal(ds.n_items, 4 * SYNTH_STYLES);
     assert_int_equal(ds.n_skipped, 0);
-    assert_int_equal(dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
+    assert_int_equal(mrnet_dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
     assert_int_equal(ds.n_labels, SYNTH_STYLES);
     /* 4 per style at 15 % / 15 %: one valid, one test, two train each */
-    assert_int_equal(dataset_count_split(&ds, "train"), 2 * SYNTH_STYLES);
-    assert_int_equal(dataset_count_split(&ds, "valid"), SYNTH_STYLES);
-    assert_int_equal(dataset_count_split(&ds, "test"), SYNTH_STYLES);
-    dataset_free(&ds);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "train"), 2 * SYNTH_STYLES);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "valid"), SYNTH_STYLES);
+    assert_int_equal(mrnet_dataset_count_split(&ds, "test"), SYNTH_STYLES);
+    mrnet_dataset_free(&ds);
 
     /* Resumable: complete clips are kept, a truncated one is rewritten. */
     snprintf(path, sizeof path, "%s/waltz/waltz.001.wav", root);
     assert_int_equal(truncate(path, 1000), 0);
-    assert_int_equal(synth_write_demo(&opt, &rep), MRNET_OK);
+    assert_int_equal(mrnet_demo_write(&opt, &rep), MRNET_OK);
     assert_int_equal(rep.written, 1);
     assert_int_equal(rep.existing, 4 * SYNTH_STYLES - 1);
 
@@ -185,11 +185,11 @@ static void test_write_demo(void **state)
     free(want);
     free(got);
 
-    synth_options bad = {.root = NULL};
-    assert_int_equal(synth_write_demo(&bad, NULL), MRNET_ERR_ARG);
+    mrnet_demo_options bad = {.root = NULL};
+    assert_int_equal(mrnet_demo_write(&bad, NULL), MRNET_ERR_ARG);
     fx_write_text(test_path("demo/file"), "x");
-    synth_options blocked = {.root = test_path("demo/file/sub"), .clips_per_style = 1};
-    assert_int_equal(synth_write_demo(&blocked, NULL), MRNET_ERR_IO);
+    mrnet_demo_options blocked = {.root = test_path("demo/file/sub"), .clips_per_style = 1};
+    assert_int_equal(mrnet_demo_write(&blocked, NULL), MRNET_ERR_IO);
 }
 
 int main(void)

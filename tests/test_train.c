@@ -53,34 +53,34 @@ static int make_store(void **state)
     }
     const char *manifest = test_path("manifest.csv");
     assert_int_equal(test_write_file(manifest, csv, strlen(csv)), 0);
-    dataset ds;
-    dataset_init(&ds);
-    assert_int_equal(dataset_read_manifest(&ds, manifest), MRNET_OK);
-    assert_int_equal(dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
-    featstore_extract_options eo;
-    featstore_extract_options_default(&eo);
-    featstore_report rep;
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, manifest), MRNET_OK);
+    assert_int_equal(mrnet_dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
+    mrnet_extract_options eo;
+    mrnet_extract_options_default(&eo);
+    mrnet_extract_report rep;
     static char dir[512];
     snprintf(dir, sizeof dir, "%s", test_path("store"));
-    assert_int_equal(featstore_extract(dir, &ds, &eo, &rep), MRNET_OK);
+    assert_int_equal(mrnet_store_extract(dir, &ds, &eo, &rep), MRNET_OK);
     assert_int_equal(rep.failed, 0);
-    featstore_report_free(&rep);
-    dataset_free(&ds);
+    mrnet_extract_report_free(&rep);
+    mrnet_dataset_free(&ds);
     store_dir = dir;
     return 0;
 }
 
-/* trainer_run that must return want; shows the library's message if not. */
-static void run_expect(const trainer_options *o, trainer_result *r, mrnet_status want)
+/* mrnet_train that must return want; shows the library's message if not. */
+static void run_expect(const mrnet_train_options *o, mrnet_train_result *r, mrnet_status want)
 {
-    mrnet_status st = trainer_run(store_dir, o, r);
+    mrnet_status st = mrnet_train(store_dir, o, r);
     if (st != want)
         fail_msg("trainer_run returned %d, expected %d: %s", st, want, mrnet_last_error());
 }
 
-static void small_options(trainer_options *o, const char *out)
+static void small_options(mrnet_train_options *o, const char *out)
 {
-    trainer_options_default(o);
+    mrnet_train_options_default(o);
     o->epochs = 3;
     o->batch = 6; /* 18 training clips: 3 batches per epoch */
     o->channels = 16;
@@ -95,7 +95,7 @@ typedef struct {
     int stop_epoch, stop_batch;
 } stopper;
 
-static void stop_at(void *ctx, const trainer_progress *p)
+static void stop_at(void *ctx, const mrnet_train_progress *p)
 {
     stopper *s = ctx;
     if (!p->epoch_done && p->epoch == s->stop_epoch && p->batch == s->stop_batch)
@@ -104,26 +104,26 @@ static void stop_at(void *ctx, const trainer_progress *p)
 
 static void assert_same_tensors(const char *a_path, const char *b_path)
 {
-    st_file *a, *b;
-    assert_int_equal(st_open(a_path, &a), MRNET_OK);
-    assert_int_equal(st_open(b_path, &b), MRNET_OK);
+    mrnet_st_file *a, *b;
+    assert_int_equal(mrnet_st_open(a_path, &a), MRNET_OK);
+    assert_int_equal(mrnet_st_open(b_path, &b), MRNET_OK);
     assert_int_equal(a->n_tensors, b->n_tensors);
     for (int i = 0; i < a->n_tensors; i++) {
-        const st_tensor *t = &a->tensors[i], *u = st_find(b, t->name);
+        const mrnet_st_tensor *t = &a->tensors[i], *u = mrnet_st_find(b, t->name);
         assert_non_null(u);
-        size_t bytes = (size_t)t->numel * st_dtype_size(t->dtype);
+        size_t bytes = (size_t)t->numel * mrnet_dtype_size(t->dtype);
         if (memcmp(t->data, u->data, bytes) != 0)
             fail_msg("%s differs between %s and %s", t->name, a_path, b_path);
     }
-    st_close(a);
-    st_close(b);
+    mrnet_st_close(a);
+    mrnet_st_close(b);
 }
 
 static void resume_equals_uninterrupted(void **state)
 {
     (void)state;
-    trainer_options o;
-    trainer_result full, part;
+    mrnet_train_options o;
+    mrnet_train_result full, part;
     small_options(&o, test_path("full"));
     run_expect(&o, &full, MRNET_OK);
     assert_int_equal(full.epochs_run, 3);
@@ -183,18 +183,18 @@ static void outputs_written(void **state)
     assert_int_equal(lines, 3);
     /* the best checkpoint carries labels and the feature settings */
     snprintf(p, sizeof p, "%s/best.safetensors", test_path("full"));
-    st_file *st;
-    assert_int_equal(st_open(p, &st), MRNET_OK);
-    assert_non_null(strstr(st_meta(st, "mrnet.labels"), "\"high\""));
-    assert_non_null(strstr(st_meta(st, "mrnet.features"), "kind=mel"));
-    st_close(st);
+    mrnet_st_file *st;
+    assert_int_equal(mrnet_st_open(p, &st), MRNET_OK);
+    assert_non_null(strstr(mrnet_st_meta(st, "mrnet.labels"), "\"high\""));
+    assert_non_null(strstr(mrnet_st_meta(st, "mrnet.features"), "kind=mel"));
+    mrnet_st_close(st);
 }
 
 static void resume_refuses_other_options(void **state)
 {
     (void)state;
-    trainer_options o;
-    trainer_result r;
+    mrnet_train_options o;
+    mrnet_train_result r;
     small_options(&o, test_path("full"));
     o.resume = true;
     o.weight_decay = 0.5;
@@ -205,13 +205,13 @@ static void resume_refuses_other_options(void **state)
 static void bad_store_and_options(void **state)
 {
     (void)state;
-    trainer_options o;
-    trainer_result r;
+    mrnet_train_options o;
+    mrnet_train_result r;
     small_options(&o, test_path("bad"));
-    assert_int_not_equal(trainer_run(test_path("no-such-store"), &o, &r), MRNET_OK);
+    assert_int_not_equal(mrnet_train(test_path("no-such-store"), &o, &r), MRNET_OK);
     assert_non_null(strstr(mrnet_last_error(), "no-such-store"));
     o.batch = 1;
-    assert_int_equal(trainer_run(store_dir, &o, &r), MRNET_ERR_ARG);
+    assert_int_equal(mrnet_train(store_dir, &o, &r), MRNET_ERR_ARG);
 }
 
 int main(void)

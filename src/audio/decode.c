@@ -13,34 +13,34 @@
 /* More channels than any real recording; a header claiming more is broken. */
 #define AUDIO_MAX_CHANNELS 256
 
-void audio_decode_options_default(audio_decode_options *opt)
+void mrnet_audio_options_default(mrnet_audio_options *opt)
 {
     opt->sample_rate = 16000;
-    opt->channels = AUDIO_CHANNELS_STEREO;
+    opt->channels = MRNET_CHANNELS_STEREO;
     opt->offset = 0.0;
     opt->duration = 0.0;
-    opt->quality = RESAMPLE_HQ;
+    opt->quality = MRNET_RESAMPLE_HQ;
 }
 
-mrnet_status audio_channels_parse(const char *name, audio_channels *out)
+mrnet_status mrnet_channels_parse(const char *name, mrnet_channels *out)
 {
     if (!strcmp(name, "stereo"))
-        *out = AUDIO_CHANNELS_STEREO;
+        *out = MRNET_CHANNELS_STEREO;
     else if (!strcmp(name, "mono"))
-        *out = AUDIO_CHANNELS_MONO;
+        *out = MRNET_CHANNELS_MONO;
     else if (!strcmp(name, "keep"))
-        *out = AUDIO_CHANNELS_KEEP;
+        *out = MRNET_CHANNELS_KEEP;
     else
         return mrnet_fail(MRNET_ERR_ARG, "unknown channel policy '%s' (stereo, mono, keep)", name);
     return MRNET_OK;
 }
 
-const char *audio_channels_name(audio_channels c)
+const char *mrnet_channels_name(mrnet_channels c)
 {
-    return c == AUDIO_CHANNELS_MONO ? "mono" : c == AUDIO_CHANNELS_KEEP ? "keep" : "stereo";
+    return c == MRNET_CHANNELS_MONO ? "mono" : c == MRNET_CHANNELS_KEEP ? "keep" : "stereo";
 }
 
-void audio_buffer_free(audio_buffer *b)
+void mrnet_audio_free(mrnet_audio *b)
 {
     if (!b)
         return;
@@ -87,7 +87,7 @@ static mrnet_status open_checked(const char *path, SNDFILE **sf, SF_INFO *info)
     return MRNET_OK;
 }
 
-mrnet_status audio_probe(const char *path, audio_info *out)
+mrnet_status mrnet_audio_probe(const char *path, mrnet_audio_info *out)
 {
     SNDFILE *sf = NULL;
     SF_INFO info;
@@ -141,14 +141,14 @@ static mrnet_status read_interleaved(const char *path, SNDFILE *sf, int ch, int6
 }
 
 /* Interleaved (frames, file_ch) -> planar (out_ch, frames) per the policy. */
-static float *apply_channel_policy(const float *in, int file_ch, int64_t frames, audio_channels policy,
+static float *apply_channel_policy(const float *in, int file_ch, int64_t frames, mrnet_channels policy,
                                    int *out_ch)
 {
-    int oc = policy == AUDIO_CHANNELS_MONO ? 1 : policy == AUDIO_CHANNELS_STEREO ? 2 : file_ch;
+    int oc = policy == MRNET_CHANNELS_MONO ? 1 : policy == MRNET_CHANNELS_STEREO ? 2 : file_ch;
     float *out = malloc(sizeof(float) * (size_t)oc * (size_t)(frames > 0 ? frames : 1));
     if (!out)
         return NULL;
-    if (policy == AUDIO_CHANNELS_MONO) {
+    if (policy == MRNET_CHANNELS_MONO) {
         float scale = 1.0f / (float)file_ch;
         for (int64_t t = 0; t < frames; t++) {
             float acc = 0.0f;
@@ -168,12 +168,12 @@ static float *apply_channel_policy(const float *in, int file_ch, int64_t frames,
     return out;
 }
 
-mrnet_status audio_decode(const char *path, const audio_decode_options *opt, audio_buffer *out)
+mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt, mrnet_audio *out)
 {
     memset(out, 0, sizeof *out);
     if (!(opt->offset >= 0.0) || !isfinite(opt->offset) || !isfinite(opt->duration))
         return mrnet_fail(MRNET_ERR_ARG, "%s: invalid offset %g s / duration %g s", path, opt->offset, opt->duration);
-    if (opt->sample_rate < 0 || (unsigned)opt->channels > AUDIO_CHANNELS_KEEP)
+    if (opt->sample_rate < 0 || (unsigned)opt->channels > MRNET_CHANNELS_KEEP)
         return mrnet_fail(MRNET_ERR_ARG, "%s: invalid sample rate %d or channel policy", path, opt->sample_rate);
     SNDFILE *sf = NULL;
     SF_INFO info;

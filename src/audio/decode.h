@@ -13,24 +13,24 @@
 #include "mrnet/mrnet.h"
 
 typedef enum {
-    AUDIO_CHANNELS_STEREO, /* two channels: mono duplicated (the MRNet recipe); >2: the first two */
-    AUDIO_CHANNELS_MONO,   /* mean of all channels */
-    AUDIO_CHANNELS_KEEP    /* as many as the file has */
-} audio_channels;
+    MRNET_CHANNELS_STEREO, /* two channels: mono duplicated (the MRNet recipe); >2: the first two */
+    MRNET_CHANNELS_MONO,   /* mean of all channels */
+    MRNET_CHANNELS_KEEP    /* as many as the file has */
+} mrnet_channels;
 
 typedef struct {
     int sample_rate;          /* target rate in Hz; 0 keeps the file's rate */
-    audio_channels channels;
+    mrnet_channels channels;
     double offset;            /* seconds from the start (>= 0) */
     double duration;          /* seconds to read; <= 0 reads to the end */
-    resample_quality quality;
-} audio_decode_options;
+    mrnet_resample_quality quality;
+} mrnet_audio_options;
 
 /* 16 kHz, stereo (mono duplicated), whole file, soxr HQ. */
-void audio_decode_options_default(audio_decode_options *opt);
+void mrnet_audio_options_default(mrnet_audio_options *opt);
 /* "stereo", "mono", "keep" -> policy; MRNET_ERR_ARG otherwise. */
-mrnet_status audio_channels_parse(const char *name, audio_channels *out);
-const char *audio_channels_name(audio_channels c);
+mrnet_status mrnet_channels_parse(const char *name, mrnet_channels *out);
+const char *mrnet_channels_name(mrnet_channels c);
 
 typedef struct {
     float *samples;      /* planar (channels, frames) */
@@ -42,19 +42,19 @@ typedef struct {
     int64_t file_frames; /* as the header says; -1 when unknown */
     char format[64];     /* e.g. "WAV PCM_16" */
     char warning[256];   /* non-fatal problem ("" if none): truncated, silent */
-} audio_buffer;
+} mrnet_audio;
 
 typedef struct {
     int channels, sample_rate;
     int64_t frames;      /* -1 when unknown */
     char format[64];
-} audio_info;
+} mrnet_audio_info;
 
 /* Header facts without decoding. */
-mrnet_status audio_probe(const char *path, audio_info *info);
+mrnet_status mrnet_audio_probe(const char *path, mrnet_audio_info *info);
 /* Decodes [offset, offset + duration) of path. Seeks where the format
  * allows instead of decoding the skipped part. */
-mrnet_status audio_decode(const char *path, const audio_decode_options *opt, audio_buffer *out);
-void audio_buffer_free(audio_buffer *b);
+mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt, mrnet_audio *out);
+void mrnet_audio_free(mrnet_audio *b);
 
 #endif

@@ -7,7 +7,7 @@
 #include "tensor/error.h"
 
 mrnet_status audio_resample(const char *path, const float *in, int channels, int64_t in_frames, int in_rate,
-                            int out_rate, resample_quality quality, float **out, int64_t *out_frames)
+                            int out_rate, mrnet_resample_quality quality, float **out, int64_t *out_frames)
 {
     *out = NULL;
     *out_frames = 0;
@@ -27,7 +27,7 @@ mrnet_status audio_resample(const char *path, const float *in, int channels, int
         *out_frames = n_out;
         return MRNET_OK;
     }
-    unsigned long recipe = quality == RESAMPLE_QUICK ? SOXR_QQ : quality == RESAMPLE_VHQ ? SOXR_VHQ : SOXR_HQ;
+    unsigned long recipe = quality == MRNET_RESAMPLE_QUICK ? SOXR_QQ : quality == MRNET_RESAMPLE_VHQ ? SOXR_VHQ : SOXR_HQ;
     soxr_quality_spec_t q = soxr_quality_spec(recipe, 0);
     /* Planar ("split") buffers on both sides: no interleaving copies. */
     soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_S, SOXR_FLOAT32_S);

@@ -6,16 +6,16 @@
 #include "mrnet/mrnet.h"
 
 typedef enum {
-    RESAMPLE_QUICK, /* soxr "QQ": cubic, for previews */
-    RESAMPLE_HQ,    /* soxr HQ: 20-bit precision, passband to ~0.91 Nyquist (default) */
-    RESAMPLE_VHQ    /* soxr VHQ: 28-bit precision */
-} resample_quality;
+    MRNET_RESAMPLE_QUICK, /* soxr "QQ": cubic, for previews */
+    MRNET_RESAMPLE_HQ,    /* soxr HQ: 20-bit precision, passband to ~0.91 Nyquist (default) */
+    MRNET_RESAMPLE_VHQ    /* soxr VHQ: 28-bit precision */
+} mrnet_resample_quality;
 
 /* Planar in (channels, in_frames) at in_rate -> planar out (channels,
  * *out_frames) at out_rate, malloc'd. *out_frames = round(in_frames *
  * out_rate / in_rate). Equal rates copy. Single-threaded (safe to call from
  * several threads at once). path is for messages (may be NULL). */
 mrnet_status audio_resample(const char *path, const float *in, int channels, int64_t in_frames, int in_rate,
-                            int out_rate, resample_quality quality, float **out, int64_t *out_frames);
+                            int out_rate, mrnet_resample_quality quality, float **out, int64_t *out_frames);
 
 #endif

@@ -10,9 +10,9 @@
 #include "data/datautil.h"
 #include "tensor/error.h"
 
-void dataset_init(dataset *ds) { memset(ds, 0, sizeof *ds); }
+void mrnet_dataset_init(mrnet_dataset *ds) { memset(ds, 0, sizeof *ds); }
 
-static void free_labels(dataset *ds)
+static void free_labels(mrnet_dataset *ds)
 {
     for (int i = 0; i < ds->n_labels; i++)
         free(ds->labels[i]);
@@ -21,7 +21,7 @@ static void free_labels(dataset *ds)
     ds->n_labels = 0;
 }
 
-static void item_free(dataset_item *it)
+static void item_free(mrnet_dataset_item *it)
 {
     free(it->path);
     free(it->label);
@@ -29,7 +29,7 @@ static void item_free(dataset_item *it)
     free(it->id);
 }
 
-void dataset_free(dataset *ds)
+void mrnet_dataset_free(mrnet_dataset *ds)
 {
     for (int i = 0; i < ds->n_items; i++)
         item_free(&ds->items[i]);
@@ -43,21 +43,21 @@ void dataset_free(dataset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
-mrnet_status dataset_add(dataset *ds, const char *path, const char *label, const char *split,
+mrnet_status mrnet_dataset_add(mrnet_dataset *ds, const char *path, const char *label, const char *split,
                          int fold, const char *id)
 {
     if (!path || !path[0])
         return mrnet_fail(MRNET_ERR_ARG, "dataset_add: empty path");
     if (ds->n_items == ds->cap_items) {
         int cap = ds->cap_items ? 2 * ds->cap_items : 64;
-        dataset_item *items = realloc(ds->items, (size_t)cap * sizeof *items);
+        mrnet_dataset_item *items = realloc(ds->items, (size_t)cap * sizeof *items);
         if (!items)
             return mrnet_fail(MRNET_ERR_NOMEM, "out of memory growing a dataset of %d items",
                               ds->n_items);
         ds->items = items;
         ds->cap_items = cap;
     }
-    dataset_item it = {.path = data_strdup(path),
+    mrnet_dataset_item it = {.path = data_strdup(path),
                        .label = data_strdup(label),
                        .label_index = -1,
                        .split = data_strdup(split),
@@ -71,17 +71,17 @@ mrnet_status dataset_add(dataset *ds, const char *path, const char *label, const
     return MRNET_OK;
 }
 
-mrnet_status dataset_skip_add(dataset *ds, const char *source, const char *reason)
+mrnet_status mrnet_dataset_skip_add(mrnet_dataset *ds, const char *source, const char *reason)
 {
     if (ds->n_skipped == ds->cap_skipped) {
         int cap = ds->cap_skipped ? 2 * ds->cap_skipped : 16;
-        dataset_skip *s = realloc(ds->skipped, (size_t)cap * sizeof *s);
+        mrnet_dataset_skip *s = realloc(ds->skipped, (size_t)cap * sizeof *s);
         if (!s)
             return mrnet_fail(MRNET_ERR_NOMEM, "out of memory recording a skipped entry");
         ds->skipped = s;
         ds->cap_skipped = cap;
     }
-    dataset_skip sk = {data_strdup(source), data_strdup(reason)};
+    mrnet_dataset_skip sk = {data_strdup(source), data_strdup(reason)};
     if (!sk.source || !sk.reason) {
         free(sk.source);
         free(sk.reason);
@@ -91,7 +91,7 @@ mrnet_status dataset_skip_add(dataset *ds, const char *source, const char *reaso
     return MRNET_OK;
 }
 
-int dataset_label_index(const dataset *ds, const char *label)
+int mrnet_dataset_label_index(const mrnet_dataset *ds, const char *label)
 {
     if (!label)
         return -1;
@@ -103,7 +103,7 @@ int dataset_label_index(const dataset *ds, const char *label)
     return -1;
 }
 
-static mrnet_status labels_from_items(dataset *ds)
+static mrnet_status labels_from_items(mrnet_dataset *ds)
 {
     strvec all = {0};
     for (int i = 0; i < ds->n_items; i++) {
@@ -132,7 +132,7 @@ static mrnet_status labels_from_items(dataset *ds)
     return MRNET_OK;
 }
 
-static mrnet_status labels_copy(dataset *ds, char *const *fixed, int n_fixed)
+static mrnet_status labels_copy(mrnet_dataset *ds, char *const *fixed, int n_fixed)
 {
     ds->labels = calloc((size_t)n_fixed, sizeof *ds->labels);
     if (!ds->labels)
@@ -148,18 +148,18 @@ static mrnet_status labels_copy(dataset *ds, char *const *fixed, int n_fixed)
 
 /* Removes the flagged items (order kept), recording each as skipped with
  * reason, or when reason is NULL with "its class is not one of the list". */
-static mrnet_status drop_items(dataset *ds, const unsigned char *drop, const char *reason)
+static mrnet_status drop_items(mrnet_dataset *ds, const unsigned char *drop, const char *reason)
 {
     int kept = 0;
     mrnet_status st = MRNET_OK;
     for (int i = 0; i < ds->n_items; i++) {
-        dataset_item *it = &ds->items[i];
+        mrnet_dataset_item *it = &ds->items[i];
         if (drop[i] && st == MRNET_OK) {
             char why[512];
             if (!reason)
                 snprintf(why, sizeof why, "class '%.200s' is not one of the %d given classes",
                          it->label, ds->n_labels);
-            st = dataset_skip_add(ds, it->path, reason ? reason : why);
+            st = mrnet_dataset_skip_add(ds, it->path, reason ? reason : why);
             if (st == MRNET_OK) {
                 item_free(it);
                 continue;
@@ -171,7 +171,7 @@ static mrnet_status drop_items(dataset *ds, const unsigned char *drop, const cha
     return st;
 }
 
-mrnet_status dataset_finalize_labels(dataset *ds, char *const *fixed_labels, int n_fixed)
+mrnet_status mrnet_dataset_finalize_labels(mrnet_dataset *ds, char *const *fixed_labels, int n_fixed)
 {
     free_labels(ds);
     if (fixed_labels && n_fixed > 0) {
@@ -190,8 +190,8 @@ mrnet_status dataset_finalize_labels(dataset *ds, char *const *fixed_labels, int
     if (!drop)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory finalizing labels");
     for (int i = 0; i < ds->n_items; i++) {
-        dataset_item *it = &ds->items[i];
-        it->label_index = it->label[0] ? dataset_label_index(ds, it->label) : -1;
+        mrnet_dataset_item *it = &ds->items[i];
+        it->label_index = it->label[0] ? mrnet_dataset_label_index(ds, it->label) : -1;
         drop[i] = it->label[0] && it->label_index < 0;
     }
     mrnet_status st = drop_items(ds, drop, NULL);
@@ -201,14 +201,14 @@ mrnet_status dataset_finalize_labels(dataset *ds, char *const *fixed_labels, int
 
 /* ---- readers ---- */
 
-static mrnet_status add_file(dataset *ds, const char *path, const char *label)
+static mrnet_status add_file(mrnet_dataset *ds, const char *path, const char *label)
 {
     char stem[512];
     path_stem(path, stem, sizeof stem);
-    return dataset_add(ds, path, label, "", -1, stem);
+    return mrnet_dataset_add(ds, path, label, "", -1, stem);
 }
 
-mrnet_status dataset_read_folder(dataset *ds, const char *root)
+mrnet_status mrnet_dataset_read_folder(mrnet_dataset *ds, const char *root)
 {
     if (!path_is_dir(root))
         return mrnet_fail(MRNET_ERR_IO, "%s: not a folder", root);
@@ -227,13 +227,13 @@ mrnet_status dataset_read_folder(dataset *ds, const char *root)
             rel++;
         const char *slash = strchr(rel, '/');
         if (!slash) {
-            st = dataset_skip_add(ds, top.v[i], "not inside a class sub-folder");
+            st = mrnet_dataset_skip_add(ds, top.v[i], "not inside a class sub-folder");
             continue;
         }
         char label[512];
         size_t n = (size_t)(slash - rel);
         if (n >= sizeof label) {
-            st = dataset_skip_add(ds, top.v[i], "class folder name too long");
+            st = mrnet_dataset_skip_add(ds, top.v[i], "class folder name too long");
             continue;
         }
         memcpy(label, rel, n);
@@ -245,9 +245,9 @@ mrnet_status dataset_read_folder(dataset *ds, const char *root)
     return st;
 }
 
-mrnet_status dataset_read_files(dataset *ds, const char *root)
+mrnet_status mrnet_dataset_read_files(mrnet_dataset *ds, const char *root)
 {
-    if (path_is_file(root)) /* a single file is a set of one */
+    if (mrnet_path_is_file(root)) /* a single file is a set of one */
         return add_file(ds, root, "");
     if (!path_is_dir(root))
         return mrnet_fail(MRNET_ERR_IO, "%s: no such file or folder", root);
@@ -264,7 +264,7 @@ mrnet_status dataset_read_files(dataset *ds, const char *root)
 /* ---- CSV manifest ---- */
 
 typedef struct {
-    dataset *ds;
+    mrnet_dataset *ds;
     const char *path;
     char *dir; /* manifest's folder, NULL when paths stay as written */
     int n_columns;
@@ -273,7 +273,7 @@ typedef struct {
 } manifest_state;
 
 /* Accepts the usual spellings and maps them to "train", "valid", "test". */
-const char *dataset_normalize_split(const char *split)
+const char *mrnet_dataset_normalize_split(const char *split)
 {
     static const char *const names[][4] = {
         {"train", "training", "tr", NULL},
@@ -325,46 +325,46 @@ static mrnet_status manifest_row(void *ctx, long line, char **f, int n)
     if (n != m->n_columns) {
         snprintf(reason, sizeof reason, "expected %d fields as in the header, found %d",
                  m->n_columns, n);
-        return dataset_skip_add(m->ds, source, reason);
+        return mrnet_dataset_skip_add(m->ds, source, reason);
     }
     const char *path = str_trim(f[m->col_path]);
     const char *label = str_trim(f[m->col_label]);
     const char *split = m->col_split >= 0 ? str_trim(f[m->col_split]) : "";
     const char *fold_text = m->col_fold >= 0 ? str_trim(f[m->col_fold]) : "";
     if (!path[0])
-        return dataset_skip_add(m->ds, source, "missing path");
-    const char *norm = dataset_normalize_split(split);
+        return mrnet_dataset_skip_add(m->ds, source, "missing path");
+    const char *norm = mrnet_dataset_normalize_split(split);
     if (!norm) {
         snprintf(reason, sizeof reason, "split '%.200s' is not train, valid or test", split);
-        return dataset_skip_add(m->ds, source, reason);
+        return mrnet_dataset_skip_add(m->ds, source, reason);
     }
     long fold = -1;
     if (fold_text[0] && (!parse_int(fold_text, &fold) || fold < 0 || fold > 1000000)) {
         snprintf(reason, sizeof reason, "fold '%.200s' is not a non-negative integer", fold_text);
-        return dataset_skip_add(m->ds, source, reason);
+        return mrnet_dataset_skip_add(m->ds, source, reason);
     }
-    char *full = (m->dir && !path_is_absolute(path)) ? path_join(m->dir, path) : data_strdup(path);
+    char *full = (m->dir && !path_is_absolute(path)) ? mrnet_path_join(m->dir, path) : data_strdup(path);
     if (!full)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory reading %s", source);
     mrnet_status st;
-    if (!path_is_file(full)) {
+    if (!mrnet_path_is_file(full)) {
         snprintf(reason, sizeof reason, "%.4000s: file not found", full);
-        st = dataset_skip_add(m->ds, source, reason);
+        st = mrnet_dataset_skip_add(m->ds, source, reason);
     } else {
         char stem[512];
         path_stem(full, stem, sizeof stem);
-        st = dataset_add(m->ds, full, label, norm, (int)fold, stem);
+        st = mrnet_dataset_add(m->ds, full, label, norm, (int)fold, stem);
         m->n_added += st == MRNET_OK;
     }
     free(full);
     return st;
 }
 
-mrnet_status dataset_read_manifest(dataset *ds, const char *csv_path)
+mrnet_status mrnet_dataset_read_manifest(mrnet_dataset *ds, const char *csv_path)
 {
     manifest_state m = {.ds = ds, .path = csv_path};
     if (strchr(csv_path, '/')) {
-        m.dir = path_dirname(csv_path);
+        m.dir = mrnet_path_dirname(csv_path);
         if (!m.dir)
             return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     }
@@ -384,7 +384,7 @@ mrnet_status dataset_read_manifest(dataset *ds, const char *csv_path)
     return MRNET_OK;
 }
 
-int dataset_count_split(const dataset *ds, const char *split)
+int mrnet_dataset_count_split(const mrnet_dataset *ds, const char *split)
 {
     int n = 0;
     for (int i = 0; i < ds->n_items; i++)
@@ -392,21 +392,21 @@ int dataset_count_split(const dataset *ds, const char *split)
     return n;
 }
 
-mrnet_status dataset_select(dataset *dst, const dataset *src, const char *split, int fold)
+mrnet_status mrnet_dataset_select(mrnet_dataset *dst, const mrnet_dataset *src, const char *split, int fold)
 {
     if (dst->n_labels == 0 && src->n_labels > 0)
-        MRNET_TRY(dataset_copy_labels(dst, src));
+        MRNET_TRY(mrnet_dataset_copy_labels(dst, src));
     for (int i = 0; i < src->n_items; i++) {
-        const dataset_item *it = &src->items[i];
+        const mrnet_dataset_item *it = &src->items[i];
         if ((split && strcmp(it->split, split) != 0) || (fold >= 0 && it->fold != fold))
             continue;
-        MRNET_TRY(dataset_add(dst, it->path, it->label, it->split, it->fold, it->id));
-        dst->items[dst->n_items - 1].label_index = dataset_label_index(dst, it->label);
+        MRNET_TRY(mrnet_dataset_add(dst, it->path, it->label, it->split, it->fold, it->id));
+        dst->items[dst->n_items - 1].label_index = mrnet_dataset_label_index(dst, it->label);
     }
     return MRNET_OK;
 }
 
-mrnet_status dataset_class_weights(const dataset *ds, const char *split, float *w)
+mrnet_status mrnet_dataset_class_weights(const mrnet_dataset *ds, const char *split, float *w)
 {
     if (ds->n_labels == 0)
         return mrnet_fail(MRNET_ERR_ARG, "class weights: the dataset's labels are not finalized");
@@ -414,7 +414,7 @@ mrnet_status dataset_class_weights(const dataset *ds, const char *split, float *
     if (!count)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory counting classes");
     for (int i = 0; i < ds->n_items; i++) {
-        const dataset_item *it = &ds->items[i];
+        const mrnet_dataset_item *it = &ds->items[i];
         if (it->label_index >= 0 && (!split || strcmp(it->split, split) == 0))
             count[it->label_index]++;
     }
@@ -428,12 +428,12 @@ mrnet_status dataset_class_weights(const dataset *ds, const char *split, float *
     return MRNET_OK;
 }
 
-mrnet_status dataset_drop(dataset *ds, const unsigned char *drop, const char *reason)
+mrnet_status mrnet_dataset_drop(mrnet_dataset *ds, const unsigned char *drop, const char *reason)
 {
     return drop_items(ds, drop, reason ? reason : "dropped");
 }
 
-mrnet_status dataset_copy_labels(dataset *dst, const dataset *src)
+mrnet_status mrnet_dataset_copy_labels(mrnet_dataset *dst, const mrnet_dataset *src)
 {
     free_labels(dst);
     return src->n_labels > 0 ? labels_copy(dst, src->labels, src->n_labels) : MRNET_OK;

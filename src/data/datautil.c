@@ -73,7 +73,7 @@ char *data_strdup(const char *s)
     return d;
 }
 
-char *path_join(const char *a, const char *b)
+char *mrnet_path_join(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);
     while (na > 1 && a[na - 1] == '/')
@@ -89,7 +89,7 @@ char *path_join(const char *a, const char *b)
     return r;
 }
 
-char *path_dirname(const char *path)
+char *mrnet_path_dirname(const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (!slash)
@@ -121,7 +121,7 @@ void path_stem(const char *path, char *out, size_t out_size)
 
 bool path_is_absolute(const char *path) { return path[0] == '/'; }
 
-bool path_is_file(const char *path)
+bool mrnet_path_is_file(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
@@ -163,14 +163,14 @@ static mrnet_status list_media_rec(const char *dir, strvec *out, int depth)
     while (st == MRNET_OK && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue; /* hidden files, ".", ".." and editors' droppings */
-        char *p = path_join(dir, e->d_name);
+        char *p = mrnet_path_join(dir, e->d_name);
         if (!p) {
             st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory listing %s", dir);
             break;
         }
         if (path_is_dir(p))
             st = strvec_push(&subdirs, p);
-        else if (path_has_media_extension(p) && path_is_file(p))
+        else if (path_has_media_extension(p) && mrnet_path_is_file(p))
             st = strvec_push(out, p);
         free(p);
     }

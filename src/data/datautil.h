@@ -25,14 +25,14 @@ void strvec_sort(strvec *s);
 /* ---- strings and paths ---- */
 char *data_strdup(const char *s); /* NULL on allocation failure; NULL in -> "" */
 /* a + "/" + b in a new string (no doubled slash); NULL on allocation failure. */
-char *path_join(const char *a, const char *b);
+char *mrnet_path_join(const char *a, const char *b);
 /* The folder part of path ("." when none); new string. */
-char *path_dirname(const char *path);
+char *mrnet_path_dirname(const char *path);
 /* The file name without folder and last extension, written into out. */
 void path_stem(const char *path, char *out, size_t out_size);
 bool path_is_absolute(const char *path);
 /* True when path names an existing regular file (symlinks followed). */
-bool path_is_file(const char *path);
+bool mrnet_path_is_file(const char *path);
 bool path_is_dir(const char *path);
 /* True for the audio and feature extensions the readers accept
  * (wav flac ogg oga opus mp3 au snd aiff aif npy), case-insensitive. */

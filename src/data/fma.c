@@ -9,19 +9,19 @@
 
 static const char *const subset_names[] = {"small", "medium", "large"};
 
-bool fma_parse_subset(const char *name, fma_subset *out)
+bool mrnet_fma_parse_subset(const char *name, mrnet_fma_subset *out)
 {
     for (int i = 0; i < 3; i++)
         if (str_equal_nocase(name, subset_names[i])) {
-            *out = (fma_subset)i;
+            *out = (mrnet_fma_subset)i;
             return true;
         }
     return false;
 }
 
-const char *fma_subset_name(fma_subset subset)
+const char *mrnet_fma_subset_name(mrnet_fma_subset subset)
 {
-    return subset >= FMA_SMALL && subset <= FMA_LARGE ? subset_names[subset] : "?";
+    return subset >= MRNET_FMA_SMALL && subset <= MRNET_FMA_LARGE ? subset_names[subset] : "?";
 }
 
 void fma_track_path(char *out, size_t out_size, const char *dir, long track_id, const char *ext)
@@ -33,11 +33,11 @@ void fma_track_path(char *out, size_t out_size, const char *dir, long track_id, 
 }
 
 typedef struct {
-    dataset *ds;
-    const fma_options *opt;
+    mrnet_dataset *ds;
+    const mrnet_fma_options *opt;
     const char *csv;
     const char *audio_dir;
-    fma_report *rep;
+    mrnet_fma_report *rep;
     strvec level0, level1;
     int header_rows; /* 3 for the real file, 1 for a flattened one */
     int rows_seen;
@@ -124,20 +124,20 @@ static mrnet_status header_row(fma_state *s, long line, char **f, int n)
 static mrnet_status bad_row(fma_state *s, const char *source, const char *reason)
 {
     s->rep->bad_rows++;
-    return dataset_skip_add(s->ds, source, reason);
+    return mrnet_dataset_skip_add(s->ds, source, reason);
 }
 
 static mrnet_status find_audio(fma_state *s, long id, char *path, size_t size)
 {
     if (s->opt->ext) {
         fma_track_path(path, size, s->audio_dir, id, s->opt->ext);
-        return path_is_file(path) ? MRNET_OK : MRNET_ERR_IO;
+        return mrnet_path_is_file(path) ? MRNET_OK : MRNET_ERR_IO;
     }
     fma_track_path(path, size, s->audio_dir, id, "wav");
-    if (path_is_file(path))
+    if (mrnet_path_is_file(path))
         return MRNET_OK;
     fma_track_path(path, size, s->audio_dir, id, "mp3"); /* named in the message if missing */
-    return path_is_file(path) ? MRNET_OK : MRNET_ERR_IO;
+    return mrnet_path_is_file(path) ? MRNET_OK : MRNET_ERR_IO;
 }
 
 static mrnet_status track_row(void *ctx, long line, char **f, int n)
@@ -158,8 +158,8 @@ static mrnet_status track_row(void *ctx, long line, char **f, int n)
         snprintf(reason, sizeof reason, "track id '%.100s' is not a non-negative integer", f[0]);
         return bad_row(s, source, reason);
     }
-    fma_subset subset;
-    if (!fma_parse_subset(str_trim(f[s->col_subset]), &subset)) {
+    mrnet_fma_subset subset;
+    if (!mrnet_fma_parse_subset(str_trim(f[s->col_subset]), &subset)) {
         snprintf(reason, sizeof reason, "track %ld: subset '%.100s' is not small, medium or large",
                  id, f[s->col_subset]);
         return bad_row(s, source, reason);
@@ -168,7 +168,7 @@ static mrnet_status track_row(void *ctx, long line, char **f, int n)
         return MRNET_OK; /* another subset: not an error, not recorded */
     s->rep->in_subset++;
     const char *split_text = str_trim(f[s->col_split]);
-    const char *split = dataset_normalize_split(split_text);
+    const char *split = mrnet_dataset_normalize_split(split_text);
     if (!split || !split[0]) {
         snprintf(reason, sizeof reason, "track %ld: split '%.100s' is not training, validation "
                  "or test", id, split_text);
@@ -179,34 +179,34 @@ static mrnet_status track_row(void *ctx, long line, char **f, int n)
         s->rep->no_genre++;
         snprintf(reason, sizeof reason, "track %ld: no genre_top (its genres have several roots)",
                  id);
-        return dataset_skip_add(s->ds, source, reason);
+        return mrnet_dataset_skip_add(s->ds, source, reason);
     }
     char path[4096];
     if (find_audio(s, id, path, sizeof path) != MRNET_OK) {
         s->rep->missing_audio++;
         snprintf(reason, sizeof reason, "track %ld: %.4000s: audio file not found", id, path);
-        return dataset_skip_add(s->ds, source, reason);
+        return mrnet_dataset_skip_add(s->ds, source, reason);
     }
     char why[512];
     if (s->opt->check_audio && !audio_is_readable(path, why, sizeof why)) {
         s->rep->unreadable++;
         snprintf(reason, sizeof reason, "track %ld: %.3000s: %s", id, path, why);
-        return dataset_skip_add(s->ds, source, reason);
+        return mrnet_dataset_skip_add(s->ds, source, reason);
     }
     char id_text[32];
     snprintf(id_text, sizeof id_text, "%ld", id);
-    return dataset_add(s->ds, path, genre, split, -1, id_text);
+    return mrnet_dataset_add(s->ds, path, genre, split, -1, id_text);
 }
 
-static char *default_audio_dir(const char *root, fma_subset subset)
+static char *default_audio_dir(const char *root, mrnet_fma_subset subset)
 {
     static const char *const names[][2] = {{"fma_small", "small"},
                                            {"fma_medium", "medium"},
                                            {"fma_large", "large"}};
-    for (int k = (int)subset; k <= FMA_LARGE + 1; k++)
+    for (int k = (int)subset; k <= MRNET_FMA_LARGE + 1; k++)
         for (int j = 0; j < 2; j++) {
-            const char *name = k <= FMA_LARGE ? names[k][j] : "fma_full";
-            char *dir = path_join(root, name);
+            const char *name = k <= MRNET_FMA_LARGE ? names[k][j] : "fma_full";
+            char *dir = mrnet_path_join(root, name);
             if (!dir || path_is_dir(dir))
                 return dir;
             free(dir);
@@ -227,7 +227,7 @@ static int cmp_id(const void *a, const void *b)
 
 /* MRNet's class order: first appearance over the training tracks by
  * ascending id, then classes only seen in valid/test in the same walk. */
-static mrnet_status finalize_mrnet_order(dataset *ds)
+static mrnet_status finalize_mrnet_order(mrnet_dataset *ds)
 {
     id_index *order = malloc((size_t)(ds->n_items ? ds->n_items : 1) * sizeof *order);
     if (!order)
@@ -239,33 +239,33 @@ static mrnet_status finalize_mrnet_order(dataset *ds)
     mrnet_status st = MRNET_OK;
     for (int pass = 0; pass < 2 && st == MRNET_OK; pass++)
         for (int j = 0; j < ds->n_items && st == MRNET_OK; j++) {
-            const dataset_item *it = &ds->items[order[j].index];
+            const mrnet_dataset_item *it = &ds->items[order[j].index];
             if ((strcmp(it->split, "train") == 0) != (pass == 0))
                 continue;
             st = strvec_push_unique(&labels, it->label);
         }
     free(order);
     if (st == MRNET_OK)
-        st = dataset_finalize_labels(ds, labels.v, labels.n);
+        st = mrnet_dataset_finalize_labels(ds, labels.v, labels.n);
     strvec_free(&labels);
     return st;
 }
 
-mrnet_status fma_read(dataset *ds, const char *root, const fma_options *opt, fma_report *report)
+mrnet_status mrnet_fma_read(mrnet_dataset *ds, const char *root, const mrnet_fma_options *opt, mrnet_fma_report *report)
 {
-    fma_options defaults = {.subset = FMA_SMALL};
-    fma_report local;
+    mrnet_fma_options defaults = {.subset = MRNET_FMA_SMALL};
+    mrnet_fma_report local;
     if (!opt)
         opt = &defaults;
     if (!report)
         report = &local;
     memset(report, 0, sizeof *report);
-    if (opt->subset < FMA_SMALL || opt->subset > FMA_LARGE)
+    if (opt->subset < MRNET_FMA_SMALL || opt->subset > MRNET_FMA_LARGE)
         return mrnet_fail(MRNET_ERR_ARG, "FMA: unknown subset %d", (int)opt->subset);
     if (ds->n_items != 0)
         return mrnet_fail(MRNET_ERR_ARG, "fma_read: the dataset must start empty");
     char *csv = opt->tracks_csv ? data_strdup(opt->tracks_csv)
-                                : path_join(root, "fma_metadata/tracks.csv");
+                                : mrnet_path_join(root, "fma_metadata/tracks.csv");
     char *audio = opt->audio_dir ? data_strdup(opt->audio_dir)
                                  : default_audio_dir(root, opt->subset);
     mrnet_status st = MRNET_OK;
@@ -273,8 +273,8 @@ mrnet_status fma_read(dataset *ds, const char *root, const fma_options *opt, fma
         st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     else if (!audio)
         st = mrnet_fail(MRNET_ERR_IO, "%s: no audio folder for the %s subset (tried fma_%s, %s "
-                        "and the larger subsets' folders)", root, fma_subset_name(opt->subset),
-                        fma_subset_name(opt->subset), fma_subset_name(opt->subset));
+                        "and the larger subsets' folders)", root, mrnet_fma_subset_name(opt->subset),
+                        mrnet_fma_subset_name(opt->subset), mrnet_fma_subset_name(opt->subset));
     else if (!path_is_dir(audio))
         st = mrnet_fail(MRNET_ERR_IO, "%s: audio folder not found", audio);
     fma_state s = {.ds = ds, .opt = opt, .csv = csv, .audio_dir = audio, .rep = report,
@@ -288,7 +288,7 @@ mrnet_status fma_read(dataset *ds, const char *root, const fma_options *opt, fma
         st = mrnet_fail(MRNET_ERR_FORMAT,
                         "%s: no usable track in the %s subset (%d rows, %d in the subset, %d "
                         "without genre_top, %d without audio under %s)",
-                        csv, fma_subset_name(opt->subset), report->rows, report->in_subset,
+                        csv, mrnet_fma_subset_name(opt->subset), report->rows, report->in_subset,
                         report->no_genre, report->missing_audio, audio);
     if (st == MRNET_OK)
         st = finalize_mrnet_order(ds);

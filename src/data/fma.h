@@ -13,10 +13,10 @@
 #include <stdbool.h>
 #include "data/dataset.h"
 
-typedef enum { FMA_SMALL = 0, FMA_MEDIUM = 1, FMA_LARGE = 2 } fma_subset;
+typedef enum { MRNET_FMA_SMALL = 0, MRNET_FMA_MEDIUM = 1, MRNET_FMA_LARGE = 2 } mrnet_fma_subset;
 
 typedef struct {
-    fma_subset subset;
+    mrnet_fma_subset subset;
     /* NULL: <root>/fma_metadata/tracks.csv */
     const char *tracks_csv;
     /* Folder holding 000/000002.mp3 ...; NULL: the first that exists of
@@ -29,7 +29,7 @@ typedef struct {
     /* true: open every file with libsndfile and skip those that do not
      * decode (slow on fma_large: about 100 000 mp3 headers). */
     bool check_audio;
-} fma_options;
+} mrnet_fma_options;
 
 /* What a read found, besides ds's skip list. */
 typedef struct {
@@ -39,11 +39,11 @@ typedef struct {
     int missing_audio; /* in subset with genre, no audio file (skipped) */
     int unreadable;    /* audio present but not decodable (skipped) */
     int bad_rows;      /* malformed rows (skipped) */
-} fma_report;
+} mrnet_fma_report;
 
 /* "small", "medium", "large" (case-insensitive) -> subset; false otherwise. */
-bool fma_parse_subset(const char *name, fma_subset *out);
-const char *fma_subset_name(fma_subset subset);
+bool mrnet_fma_parse_subset(const char *name, mrnet_fma_subset *out);
+const char *mrnet_fma_subset_name(mrnet_fma_subset subset);
 
 /* The audio path rule: "<dir>/<id/1000 %03d>/<id %06d>.<ext>" into out. */
 void fma_track_path(char *out, size_t out_size, const char *dir, long track_id, const char *ext);
@@ -53,6 +53,6 @@ void fma_track_path(char *out, size_t out_size, const char *dir, long track_id, 
  * genre_top. Labels are finalized in MRNet's order: first appearance while
  * walking the training tracks by ascending id, then classes seen only in
  * valid/test. report may be NULL. */
-mrnet_status fma_read(dataset *ds, const char *root, const fma_options *opt, fma_report *report);
+mrnet_status mrnet_fma_read(mrnet_dataset *ds, const char *root, const mrnet_fma_options *opt, mrnet_fma_report *report);
 
 #endif

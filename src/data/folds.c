@@ -26,7 +26,7 @@ static int cmp_member(const void *a, const void *b)
 }
 
 /* Items ordered by (label, path): the groups are runs of equal labels. */
-static member *members_by_class(const dataset *ds)
+static member *members_by_class(const mrnet_dataset *ds)
 {
     member *m = malloc((size_t)(ds->n_items ? ds->n_items : 1) * sizeof *m);
     if (!m)
@@ -55,7 +55,7 @@ static int group_end(const member *m, int n, int start)
     return e;
 }
 
-mrnet_status folds_assign_stratified(dataset *ds, int k, uint64_t seed)
+mrnet_status mrnet_folds_assign_stratified(mrnet_dataset *ds, int k, uint64_t seed)
 {
     if (k < 2)
         return mrnet_fail(MRNET_ERR_ARG, "folds: k = %d, need at least 2 folds", k);
@@ -81,7 +81,7 @@ mrnet_status folds_assign_stratified(dataset *ds, int k, uint64_t seed)
     return MRNET_OK;
 }
 
-mrnet_status folds_assign_split(dataset *ds, double valid_frac, double test_frac, uint64_t seed)
+mrnet_status mrnet_folds_assign_split(mrnet_dataset *ds, double valid_frac, double test_frac, uint64_t seed)
 {
     if (!(valid_frac >= 0 && test_frac >= 0 && valid_frac + test_frac < 1))
         return mrnet_fail(MRNET_ERR_ARG,
@@ -115,7 +115,7 @@ mrnet_status folds_assign_split(dataset *ds, double valid_frac, double test_frac
                 free(m);
                 return mrnet_fail(MRNET_ERR_NOMEM, "out of memory assigning splits");
             }
-            dataset_item *it = &ds->items[m[s + j].index];
+            mrnet_dataset_item *it = &ds->items[m[s + j].index];
             free(it->split);
             it->split = copy;
         }
@@ -127,7 +127,7 @@ mrnet_status folds_assign_split(dataset *ds, double valid_frac, double test_frac
 
 /* ---- list files ---- */
 
-mrnet_status folds_write_lists(const dataset *ds, const char *root, const char *out_dir, int k)
+mrnet_status mrnet_folds_write_lists(const mrnet_dataset *ds, const char *root, const char *out_dir, int k)
 {
     if (k < 1)
         return mrnet_fail(MRNET_ERR_ARG, "fold lists: k = %d", k);
@@ -135,7 +135,7 @@ mrnet_status folds_write_lists(const dataset *ds, const char *root, const char *
     while (root_len > 1 && root[root_len - 1] == '/')
         root_len--;
     for (int i = 0; i < ds->n_items; i++) {
-        const dataset_item *it = &ds->items[i];
+        const mrnet_dataset_item *it = &ds->items[i];
         if (it->fold < 1 || it->fold > k)
             return mrnet_fail(MRNET_ERR_ARG, "%s: fold %d is outside 1..%d", it->path, it->fold, k);
         if (strncmp(it->path, root, root_len) != 0 || it->path[root_len] != '/')
@@ -144,23 +144,23 @@ mrnet_status folds_write_lists(const dataset *ds, const char *root, const char *
     for (int f = 1; f <= k; f++) {
         char name[64];
         snprintf(name, sizeof name, "%d_fold.txt", f);
-        char *path = path_join(out_dir, name);
+        char *path = mrnet_path_join(out_dir, name);
         if (!path)
             return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
-        atomic_file af;
-        mrnet_status st = atomic_file_open(&af, path);
+        mrnet_atomic_file af;
+        mrnet_status st = mrnet_atomic_open(&af, path);
         free(path);
         if (st != MRNET_OK)
             return st;
         for (int i = 0; i < ds->n_items; i++) {
-            const dataset_item *it = &ds->items[i];
+            const mrnet_dataset_item *it = &ds->items[i];
             if (it->fold != f)
                 continue;
             const char *rel = it->path + root_len + 1;
-            atomic_file_write(&af, rel, strlen(rel));
-            atomic_file_write(&af, "\n", 1);
+            mrnet_atomic_write(&af, rel, strlen(rel));
+            mrnet_atomic_write(&af, "\n", 1);
         }
-        MRNET_TRY(atomic_file_commit(&af));
+        MRNET_TRY(mrnet_atomic_commit(&af));
     }
     return MRNET_OK;
 }
@@ -200,9 +200,9 @@ static int cmp_keyed(const void *a, const void *b)
 
 /* Reads the lists and calls back for every matched line; items matched by
  * no list are dropped. assign(ds, item, list) applies the list's meaning. */
-typedef mrnet_status (*assign_fn)(dataset *ds, int item, int list);
+typedef mrnet_status (*assign_fn)(mrnet_dataset *ds, int item, int list);
 
-static mrnet_status apply_lists(dataset *ds, const char *const *lists, int n_lists,
+static mrnet_status apply_lists(mrnet_dataset *ds, const char *const *lists, int n_lists,
                                 assign_fn assign)
 {
     int n = ds->n_items;
@@ -253,7 +253,7 @@ static mrnet_status apply_lists(dataset *ds, const char *const *lists, int n_lis
             if (!hit) {
                 snprintf(reason, sizeof reason, "%.4000s: listed but not in the dataset "
                          "(missing or unreadable file)", entry);
-                st = dataset_skip_add(ds, source, reason);
+                st = mrnet_dataset_skip_add(ds, source, reason);
                 continue;
             }
             if (owner[hit->index] >= 0) {
@@ -276,7 +276,7 @@ static mrnet_status apply_lists(dataset *ds, const char *const *lists, int n_lis
     if (st == MRNET_OK) {
         for (int i = 0; i < n; i++)
             drop[i] = owner[i] < 0;
-        st = dataset_drop(ds, drop, "in none of the lists");
+        st = mrnet_dataset_drop(ds, drop, "in none of the lists");
     }
     free(drop);
     free(keys);
@@ -285,13 +285,13 @@ static mrnet_status apply_lists(dataset *ds, const char *const *lists, int n_lis
     return st;
 }
 
-static mrnet_status assign_fold(dataset *ds, int item, int list)
+static mrnet_status assign_fold(mrnet_dataset *ds, int item, int list)
 {
     ds->items[item].fold = list + 1;
     return MRNET_OK;
 }
 
-mrnet_status folds_read_lists(dataset *ds, const char *list_dir, int *k_out)
+mrnet_status mrnet_folds_read_lists(mrnet_dataset *ds, const char *list_dir, int *k_out)
 {
     enum { MAX_FOLDS = 100 };
     char *paths[MAX_FOLDS];
@@ -299,13 +299,13 @@ mrnet_status folds_read_lists(dataset *ds, const char *list_dir, int *k_out)
     for (; k < MAX_FOLDS; k++) {
         char name[64];
         snprintf(name, sizeof name, "%d_fold.txt", k + 1);
-        paths[k] = path_join(list_dir, name);
+        paths[k] = mrnet_path_join(list_dir, name);
         if (!paths[k]) {
             for (int i = 0; i < k; i++)
                 free(paths[i]);
             return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
         }
-        if (!path_is_file(paths[k])) {
+        if (!mrnet_path_is_file(paths[k])) {
             free(paths[k]);
             break;
         }
@@ -323,7 +323,7 @@ mrnet_status folds_read_lists(dataset *ds, const char *list_dir, int *k_out)
     return st;
 }
 
-static mrnet_status assign_split(dataset *ds, int item, int list)
+static mrnet_status assign_split(mrnet_dataset *ds, int item, int list)
 {
     static const char *const names[] = {"train", "valid", "test"};
     char *copy = data_strdup(names[list]);
@@ -334,36 +334,36 @@ static mrnet_status assign_split(dataset *ds, int item, int list)
     return MRNET_OK;
 }
 
-mrnet_status folds_read_split_lists(dataset *ds, const char *train_list, const char *valid_list,
+mrnet_status mrnet_folds_read_split_lists(mrnet_dataset *ds, const char *train_list, const char *valid_list,
                                     const char *test_list)
 {
     const char *lists[3] = {train_list, valid_list, test_list};
     for (int i = 0; i < 3; i++)
-        if (lists[i] && !path_is_file(lists[i]))
+        if (lists[i] && !mrnet_path_is_file(lists[i]))
             return mrnet_fail(MRNET_ERR_IO, "%s: split list not found", lists[i]);
     return apply_lists(ds, lists, 3, assign_split);
 }
 
 /* ---- cross-validation ---- */
 
-mrnet_status folds_cv_split(const dataset *src, int eval_fold, int k, dataset *train,
-                            dataset *valid, dataset *test)
+mrnet_status folds_cv_split(const mrnet_dataset *src, int eval_fold, int k, mrnet_dataset *train,
+                            mrnet_dataset *valid, mrnet_dataset *test)
 {
     if (k < 3 || eval_fold < 1 || eval_fold > k)
         return mrnet_fail(MRNET_ERR_ARG,
                           "cross-validation: fold %d of %d (need 1 <= fold <= k and k >= 3)",
                           eval_fold, k);
     int valid_fold = eval_fold % k + 1;
-    dataset *parts[3] = {train, valid, test};
+    mrnet_dataset *parts[3] = {train, valid, test};
     for (int p = 0; p < 3; p++)
-        MRNET_TRY(dataset_copy_labels(parts[p], src));
+        MRNET_TRY(mrnet_dataset_copy_labels(parts[p], src));
     for (int i = 0; i < src->n_items; i++) {
-        const dataset_item *it = &src->items[i];
+        const mrnet_dataset_item *it = &src->items[i];
         if (it->fold < 1 || it->fold > k)
             continue;
         int p = it->fold == eval_fold ? 2 : it->fold == valid_fold ? 1 : 0;
         static const char *const names[] = {"train", "valid", "test"};
-        MRNET_TRY(dataset_add(parts[p], it->path, it->label, names[p], it->fold, it->id));
+        MRNET_TRY(mrnet_dataset_add(parts[p], it->path, it->label, names[p], it->fold, it->id));
         parts[p]->items[parts[p]->n_items - 1].label_index = it->label_index;
     }
     return MRNET_OK;

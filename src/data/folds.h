@@ -15,18 +15,18 @@
  * and so do the fold sizes). Deterministic for a seed: items are grouped by
  * label and ordered by path before a seeded shuffle, so the reader's item
  * order does not matter. Unlabelled items form one more group. */
-mrnet_status folds_assign_stratified(dataset *ds, int k, uint64_t seed);
+mrnet_status mrnet_folds_assign_stratified(mrnet_dataset *ds, int k, uint64_t seed);
 
 /* Sets item.split to "train"/"valid"/"test" per class: round(n * test_frac)
  * test items, round(n * valid_frac) validation items, the rest train, after
  * a seeded shuffle (same determinism as above). A class with at least three
  * items keeps at least one item in each non-empty part. */
-mrnet_status folds_assign_split(dataset *ds, double valid_frac, double test_frac, uint64_t seed);
+mrnet_status mrnet_folds_assign_split(mrnet_dataset *ds, double valid_frac, double test_frac, uint64_t seed);
 
 /* Writes out_dir/<f>_fold.txt for f = 1..k (atomically; out_dir must
  * exist): the items of fold f, paths made relative to root (items outside
  * root are an error), in item order. */
-mrnet_status folds_write_lists(const dataset *ds, const char *root, const char *out_dir, int k);
+mrnet_status mrnet_folds_write_lists(const mrnet_dataset *ds, const char *root, const char *out_dir, int k);
 
 /* Reads out_dir/1_fold.txt, 2_fold.txt, ... (until the first missing one)
  * and sets item.fold. Lines and items are matched on the last two path
@@ -36,21 +36,21 @@ mrnet_status folds_write_lists(const dataset *ds, const char *root, const char *
  * recorded as skipped; listed files that are not in the set are recorded as
  * skipped ("list:line: ..."); a file listed twice is an error. Returns the
  * number of lists in *k_out (may be NULL). */
-mrnet_status folds_read_lists(dataset *ds, const char *list_dir, int *k_out);
+mrnet_status mrnet_folds_read_lists(mrnet_dataset *ds, const char *list_dir, int *k_out);
 
 /* Reads split lists (e.g. the fault-filtered GTZAN split:
  * train_filtered.txt, valid_filtered.txt, test_filtered.txt) and sets
  * item.split to "train", "valid", "test" with the same matching rules as
- * folds_read_lists. Any list path may be NULL. Items in none of the lists
+ * mrnet_folds_read_lists. Any list path may be NULL. Items in none of the lists
  * leave the set (recorded as skipped). */
-mrnet_status folds_read_split_lists(dataset *ds, const char *train_list, const char *valid_list,
+mrnet_status mrnet_folds_read_split_lists(mrnet_dataset *ds, const char *train_list, const char *valid_list,
                                     const char *test_list);
 
 /* The MRNet cross-validation protocol for evaluation fold e (1..k): test =
  * fold e, valid = fold e+1 (k wraps to 1), train = the other folds. The
  * three sets (initialised by the caller, empty) get src's labels and their
  * items' split set to "train", "valid", "test". */
-mrnet_status folds_cv_split(const dataset *src, int eval_fold, int k, dataset *train,
-                            dataset *valid, dataset *test);
+mrnet_status folds_cv_split(const mrnet_dataset *src, int eval_fold, int k, mrnet_dataset *train,
+                            mrnet_dataset *valid, mrnet_dataset *test);
 
 #endif

@@ -27,12 +27,12 @@ typedef struct {
     /* false (default): open every file with libsndfile and skip those that
      * cannot be decoded (the Kaggle jazz.00054.wav); true: trust the files. */
     bool skip_audio_check;
-} gtzan_options;
+} mrnet_gtzan_options;
 
 /* Reads GTZAN below root into ds (labels finalized in MRNet's order).
  * Files that do not follow <genre>/<genre>.NNNNN.<ext>, unknown genre
  * folders and unreadable files are skipped with a reason. opt may be NULL. */
-mrnet_status gtzan_read(dataset *ds, const char *root, const gtzan_options *opt);
+mrnet_status mrnet_gtzan_read(mrnet_dataset *ds, const char *root, const mrnet_gtzan_options *opt);
 
 /* The folder holding the genre folders under root (one of the layouts
  * above), in a new string; NULL with an error set when there is none. */
@@ -41,7 +41,7 @@ char *gtzan_find_genres_dir(const char *root);
 /* Seeded stratified k folds (10 for MRNet) written as out_dir/<f>_fold.txt,
  * one path per line relative to root ("genres_original/blues/blues.00004.wav"),
  * each written atomically. Sets ds's folds. */
-mrnet_status gtzan_write_folds(dataset *ds, const char *root, const char *out_dir, int k,
+mrnet_status gtzan_write_folds(mrnet_dataset *ds, const char *root, const char *out_dir, int k,
                                uint64_t seed);
 
 #endif

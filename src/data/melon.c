@@ -131,11 +131,11 @@ static bool skip_compound(scanner *s)
 }
 
 typedef struct {
-    dataset *ds;
-    const melon_options *opt;
+    mrnet_dataset *ds;
+    const mrnet_melon_options *opt;
     const char *meta_path, *mel_dir;
     const melon_genres *genres;
-    melon_report *rep;
+    mrnet_melon_report *rep;
     unsigned char *seen; /* per song id: already read */
     size_t seen_cap;
 } melon_state;
@@ -161,7 +161,7 @@ static mrnet_status mark_seen(melon_state *m, long id, bool *dup)
 static mrnet_status bad_entry(melon_state *m, const char *source, const char *reason)
 {
     m->rep->bad_entries++;
-    return dataset_skip_add(m->ds, source, reason);
+    return mrnet_dataset_skip_add(m->ds, source, reason);
 }
 
 static mrnet_status song_entry(melon_state *m, const cJSON *song, const char *source)
@@ -205,32 +205,32 @@ static mrnet_status song_entry(melon_state *m, const cJSON *song, const char *so
     if (n_distinct == 0) {
         m->rep->no_genre++;
         snprintf(reason, sizeof reason, "song %ld: no genre (empty song_gn_gnr_basket)", id);
-        return dataset_skip_add(m->ds, source, reason);
+        return mrnet_dataset_skip_add(m->ds, source, reason);
     }
     if (n_distinct > 1 && m->opt->policy == MELON_LABEL_SINGLE) {
         m->rep->multi_genre++;
         snprintf(reason, sizeof reason,
                  "song %ld: %d main genres (%s, %s%s); only single-genre songs are kept", id,
                  n_distinct, codes[0], codes[1], n_distinct > 2 ? ", ..." : "");
-        return dataset_skip_add(m->ds, source, reason);
+        return mrnet_dataset_skip_add(m->ds, source, reason);
     }
     if (!melon_genre_name(m->genres, codes[0])) {
         m->rep->unknown_code++;
         snprintf(reason, sizeof reason, "song %ld: genre code '%.100s' is not in genre_gn_all.json",
                  id, codes[0]);
-        return dataset_skip_add(m->ds, source, reason);
+        return mrnet_dataset_skip_add(m->ds, source, reason);
     }
     char path[4096];
     melon_mel_path(path, sizeof path, m->mel_dir, id);
-    if (!m->opt->skip_file_check && !path_is_file(path)) {
+    if (!m->opt->skip_file_check && !mrnet_path_is_file(path)) {
         m->rep->missing_mel++;
         snprintf(reason, sizeof reason, "song %ld: %.4000s: mel-spectrogram file not found", id,
                  path);
-        return dataset_skip_add(m->ds, source, reason);
+        return mrnet_dataset_skip_add(m->ds, source, reason);
     }
     char id_text[32];
     snprintf(id_text, sizeof id_text, "%ld", id);
-    return dataset_add(m->ds, path, codes[0], "", -1, id_text);
+    return mrnet_dataset_add(m->ds, path, codes[0], "", -1, id_text);
 }
 
 static mrnet_status read_songs(melon_state *m, const char *text, size_t size)
@@ -276,23 +276,23 @@ static mrnet_status read_songs(melon_state *m, const char *text, size_t size)
 }
 
 /* Class order: first appearance in the file (the authors' loader). */
-static mrnet_status finalize_first_appearance(dataset *ds)
+static mrnet_status finalize_first_appearance(mrnet_dataset *ds)
 {
     strvec labels = {0};
     mrnet_status st = MRNET_OK;
     for (int i = 0; i < ds->n_items && st == MRNET_OK; i++)
         st = strvec_push_unique(&labels, ds->items[i].label);
     if (st == MRNET_OK)
-        st = dataset_finalize_labels(ds, labels.v, labels.n);
+        st = mrnet_dataset_finalize_labels(ds, labels.v, labels.n);
     strvec_free(&labels);
     return st;
 }
 
-mrnet_status melon_read(dataset *ds, const char *root, const melon_options *opt,
-                        melon_report *report)
+mrnet_status mrnet_melon_read(mrnet_dataset *ds, const char *root, const mrnet_melon_options *opt,
+                        mrnet_melon_report *report)
 {
-    melon_options defaults = {0};
-    melon_report local;
+    mrnet_melon_options defaults = {0};
+    mrnet_melon_report local;
     if (!opt)
         opt = &defaults;
     if (!report)
@@ -303,10 +303,10 @@ mrnet_status melon_read(dataset *ds, const char *root, const melon_options *opt,
     if (opt->k_folds == 1 || opt->k_folds < 0)
         return mrnet_fail(MRNET_ERR_ARG, "Melon: %d folds (use 0 for none, or at least 2)",
                           opt->k_folds);
-    char *meta = opt->song_meta ? data_strdup(opt->song_meta) : path_join(root, "song_meta.json");
+    char *meta = opt->song_meta ? data_strdup(opt->song_meta) : mrnet_path_join(root, "song_meta.json");
     char *names = opt->genre_names ? data_strdup(opt->genre_names)
-                                   : path_join(root, "genre_gn_all.json");
-    char *mel = opt->mel_dir ? data_strdup(opt->mel_dir) : path_join(root, "arena_mel");
+                                   : mrnet_path_join(root, "genre_gn_all.json");
+    char *mel = opt->mel_dir ? data_strdup(opt->mel_dir) : mrnet_path_join(root, "arena_mel");
     melon_genres genres = {0};
     char *text = NULL;
     size_t size = 0;
@@ -334,7 +334,7 @@ mrnet_status melon_read(dataset *ds, const char *root, const melon_options *opt,
     if (st == MRNET_OK)
         st = finalize_first_appearance(ds);
     if (st == MRNET_OK && opt->k_folds > 1)
-        st = folds_assign_stratified(ds, opt->k_folds, opt->seed);
+        st = mrnet_folds_assign_stratified(ds, opt->k_folds, opt->seed);
     melon_genres_free(&genres);
     free(meta);
     free(names);

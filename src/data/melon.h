@@ -18,13 +18,13 @@ typedef enum {
     MELON_LABEL_SINGLE = 0,
     /* Keep every song with at least one code; label = the first code. */
     MELON_LABEL_FIRST = 1
-} melon_label_policy;
+} mrnet_melon_label_policy;
 
 typedef struct {
     const char *song_meta;   /* NULL: <root>/song_meta.json */
     const char *genre_names; /* NULL: <root>/genre_gn_all.json */
     const char *mel_dir;     /* NULL: <root>/arena_mel */
-    melon_label_policy policy;
+    mrnet_melon_label_policy policy;
     /* > 1: assign stratified folds 1..k_folds with seed (the release has no
      * published Melon folds; 10 for the paper's protocol). */
     int k_folds;
@@ -32,7 +32,7 @@ typedef struct {
     /* true: do not stat every .npy (faster on slow disks; missing files then
      * fail later, at feature loading). */
     bool skip_file_check;
-} melon_options;
+} mrnet_melon_options;
 
 typedef struct {
     int songs;        /* objects in song_meta.json */
@@ -41,7 +41,7 @@ typedef struct {
     int unknown_code; /* a code absent from genre_gn_all.json (skipped) */
     int missing_mel;  /* no .npy file (skipped) */
     int bad_entries;  /* malformed objects, duplicate ids (skipped) */
-} melon_report;
+} mrnet_melon_report;
 
 typedef struct {
     char **codes, **names;
@@ -61,7 +61,7 @@ void melon_mel_path(char *out, size_t out_size, const char *mel_dir, long song_i
  * .label = genre code, item.path = its npy file. Labels are finalized in
  * order of first appearance in song_meta.json (as the authors' loader
  * does). report may be NULL. */
-mrnet_status melon_read(dataset *ds, const char *root, const melon_options *opt,
-                        melon_report *report);
+mrnet_status mrnet_melon_read(mrnet_dataset *ds, const char *root, const mrnet_melon_options *opt,
+                        mrnet_melon_report *report);
 
 #endif

@@ -44,17 +44,17 @@ typedef struct {
     uint64_t seed;
     /* Stratified split fractions for the manifest; both 0: 0.15 and 0.15. */
     double valid_frac, test_frac;
-} synth_options;
+} mrnet_demo_options;
 
 typedef struct {
     int written;  /* clips generated now */
     int existing; /* complete clips found and kept */
-} synth_report;
+} mrnet_demo_report;
 
 /* Writes root/<style>/<style>.NNN.wav (16-bit PCM, mono) for every style
  * and root/manifest.csv ("path,label,split", paths relative to root), each
  * file atomically. Resumable: a clip already present with the expected
  * rate and length is kept. report may be NULL. */
-mrnet_status synth_write_demo(const synth_options *opt, synth_report *report);
+mrnet_status mrnet_demo_write(const mrnet_demo_options *opt, mrnet_demo_report *report);
 
 #endif

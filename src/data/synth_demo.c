@@ -29,51 +29,51 @@ static bool clip_complete(const char *path, int rate, size_t frames)
 
 static mrnet_status write_clip(const char *path, const float *x, size_t n, int rate)
 {
-    atomic_file af;
-    MRNET_TRY(atomic_file_open(&af, path));
+    mrnet_atomic_file af;
+    MRNET_TRY(mrnet_atomic_open(&af, path));
     /* libsndfile writes (and seeks to patch the header) through the
-     * temporary's descriptor; atomic_file then syncs and renames it. */
+     * temporary's descriptor; mrnet_atomic_file then syncs and renames it. */
     SF_INFO info = {.samplerate = rate, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
     fflush(af.f);
     SNDFILE *snd = sf_open_fd(fileno(af.f), SFM_WRITE, &info, 0);
     if (!snd) {
-        atomic_file_abort(&af);
+        mrnet_atomic_abort(&af);
         return mrnet_fail(MRNET_ERR_IO, "%s: cannot write WAV: %s", path, sf_strerror(NULL));
     }
     sf_count_t w = sf_writef_float(snd, x, (sf_count_t)n);
     int rc = sf_close(snd);
     if (w != (sf_count_t)n || rc != 0) {
-        atomic_file_abort(&af);
+        mrnet_atomic_abort(&af);
         return mrnet_fail(MRNET_ERR_IO, "%s: short write (disk full?)", path);
     }
-    return atomic_file_commit(&af);
+    return mrnet_atomic_commit(&af);
 }
 
-static mrnet_status write_manifest(const char *root, const dataset *ds)
+static mrnet_status write_manifest(const char *root, const mrnet_dataset *ds)
 {
-    char *path = path_join(root, "manifest.csv");
+    char *path = mrnet_path_join(root, "manifest.csv");
     if (!path)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
-    atomic_file af;
-    mrnet_status st = atomic_file_open(&af, path);
+    mrnet_atomic_file af;
+    mrnet_status st = mrnet_atomic_open(&af, path);
     free(path);
     if (st != MRNET_OK)
         return st;
     static const char header[] = "path,label,split\n";
-    atomic_file_write(&af, header, sizeof header - 1);
+    mrnet_atomic_write(&af, header, sizeof header - 1);
     for (int i = 0; i < ds->n_items; i++) {
         char line[512];
         /* names are ours: no commas or quotes to escape */
         int n = snprintf(line, sizeof line, "%s,%s,%s\n", ds->items[i].path, ds->items[i].label,
                          ds->items[i].split);
-        atomic_file_write(&af, line, (size_t)n);
+        mrnet_atomic_write(&af, line, (size_t)n);
     }
-    return atomic_file_commit(&af);
+    return mrnet_atomic_commit(&af);
 }
 
-mrnet_status synth_write_demo(const synth_options *opt, synth_report *report)
+mrnet_status mrnet_demo_write(const mrnet_demo_options *opt, mrnet_demo_report *report)
 {
-    synth_report local;
+    mrnet_demo_report local;
     if (!report)
         report = &local;
     memset(report, 0, sizeof *report);
@@ -89,10 +89,10 @@ mrnet_status synth_write_demo(const synth_options *opt, synth_report *report)
         return mrnet_fail(MRNET_ERR_ARG, "synth: %d clips of %.0f s per style is too much",
                           per_style, seconds);
     size_t n = (size_t)llround(seconds * rate);
-    MRNET_TRY(make_dirs(opt->root));
+    MRNET_TRY(mrnet_make_dirs(opt->root));
     for (int s = 0; s < SYNTH_STYLES; s++) {
-        char *dir = path_join(opt->root, synth_style_names[s]);
-        mrnet_status st = dir ? make_dirs(dir) : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        char *dir = mrnet_path_join(opt->root, synth_style_names[s]);
+        mrnet_status st = dir ? mrnet_make_dirs(dir) : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
         free(dir);
         MRNET_TRY(st);
     }
@@ -139,20 +139,20 @@ mrnet_status synth_write_demo(const synth_options *opt, synth_report *report)
     if (failed_at >= 0)
         return mrnet_fail(failed_status, "%s", failure);
 
-    dataset ds;
-    dataset_init(&ds);
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
     mrnet_status st = MRNET_OK;
     for (int c = 0; c < total && st == MRNET_OK; c++) {
         int s = c / per_style, i = c % per_style;
         char rel[256], id[256];
         snprintf(rel, sizeof rel, "%s/%s.%03d.wav", synth_style_names[s], synth_style_names[s], i);
         snprintf(id, sizeof id, "%s.%03d", synth_style_names[s], i);
-        st = dataset_add(&ds, rel, synth_style_names[s], "", -1, id);
+        st = mrnet_dataset_add(&ds, rel, synth_style_names[s], "", -1, id);
     }
     if (st == MRNET_OK)
-        st = folds_assign_split(&ds, valid, test, opt->seed);
+        st = mrnet_folds_assign_split(&ds, valid, test, opt->seed);
     if (st == MRNET_OK)
         st = write_manifest(opt->root, &ds);
-    dataset_free(&ds);
+    mrnet_dataset_free(&ds);
     return st;
 }

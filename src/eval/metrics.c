@@ -8,7 +8,7 @@
 #include "tensor/error.h"
 #include "tensor/fileio.h"
 
-mrnet_status confusion_init(confusion_matrix *cm, int k)
+mrnet_status mrnet_confusion_init(mrnet_confusion *cm, int k)
 {
     cm->k = 0;
     cm->counts = NULL;
@@ -21,20 +21,20 @@ mrnet_status confusion_init(confusion_matrix *cm, int k)
     return MRNET_OK;
 }
 
-void confusion_free(confusion_matrix *cm)
+void mrnet_confusion_free(mrnet_confusion *cm)
 {
     free(cm->counts);
     cm->counts = NULL;
     cm->k = 0;
 }
 
-void confusion_reset(confusion_matrix *cm)
+void mrnet_confusion_reset(mrnet_confusion *cm)
 {
     if (cm->counts)
         memset(cm->counts, 0, (size_t)cm->k * (size_t)cm->k * sizeof *cm->counts);
 }
 
-mrnet_status confusion_add(confusion_matrix *cm, int truth, int predicted)
+mrnet_status mrnet_confusion_add(mrnet_confusion *cm, int truth, int predicted)
 {
     if (truth < 0 || truth >= cm->k || predicted < 0 || predicted >= cm->k)
         return mrnet_fail(MRNET_ERR_ARG,
@@ -44,7 +44,7 @@ mrnet_status confusion_add(confusion_matrix *cm, int truth, int predicted)
     return MRNET_OK;
 }
 
-mrnet_status confusion_merge(confusion_matrix *dst, const confusion_matrix *src)
+mrnet_status mrnet_confusion_merge(mrnet_confusion *dst, const mrnet_confusion *src)
 {
     if (dst->k != src->k)
         return mrnet_fail(MRNET_ERR_ARG, "confusion matrices of %d and %d classes", dst->k,
@@ -54,7 +54,7 @@ mrnet_status confusion_merge(confusion_matrix *dst, const confusion_matrix *src)
     return MRNET_OK;
 }
 
-int64_t confusion_total(const confusion_matrix *cm)
+int64_t mrnet_confusion_total(const mrnet_confusion *cm)
 {
     int64_t n = 0;
     for (size_t i = 0; i < (size_t)cm->k * (size_t)cm->k; i++)
@@ -64,7 +64,7 @@ int64_t confusion_total(const confusion_matrix *cm)
 
 static double ratio(int64_t num, int64_t den) { return den > 0 ? (double)num / (double)den : 0.0; }
 
-void metrics_report_free(metrics_report *r)
+void mrnet_metrics_free(mrnet_metrics *r)
 {
     free(r->precision);
     free(r->recall);
@@ -74,7 +74,7 @@ void metrics_report_free(metrics_report *r)
     memset(r, 0, sizeof *r);
 }
 
-mrnet_status metrics_compute(const confusion_matrix *cm, metrics_report *r)
+mrnet_status mrnet_metrics_compute(const mrnet_confusion *cm, mrnet_metrics *r)
 {
     memset(r, 0, sizeof *r);
     int k = cm->k;
@@ -87,7 +87,7 @@ mrnet_status metrics_compute(const confusion_matrix *cm, metrics_report *r)
     r->support = calloc((size_t)k, sizeof *r->support);
     r->predicted = calloc((size_t)k, sizeof *r->predicted);
     if (!r->precision || !r->recall || !r->f1 || !r->support || !r->predicted) {
-        metrics_report_free(r);
+        mrnet_metrics_free(r);
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory computing metrics");
     }
     int64_t trace = 0;
@@ -126,7 +126,7 @@ mrnet_status metrics_compute(const confusion_matrix *cm, metrics_report *r)
     return MRNET_OK;
 }
 
-void metrics_mean_std(const double *x, int n, double *mean, double *std)
+void mrnet_mean_std(const double *x, int n, double *mean, double *std)
 {
     double m = 0;
     for (int i = 0; i < n; i++)
@@ -148,7 +148,7 @@ static bool add_number(cJSON *obj, const char *name, double v)
     return cJSON_AddNumberToObject(obj, name, v) != NULL;
 }
 
-cJSON *metrics_report_json(const metrics_report *r, const confusion_matrix *cm,
+cJSON *metrics_report_json(const mrnet_metrics *r, const mrnet_confusion *cm,
                            char *const *class_names)
 {
     cJSON *root = cJSON_CreateObject();
@@ -202,7 +202,7 @@ cJSON *metrics_report_json(const metrics_report *r, const confusion_matrix *cm,
 static bool add_summary(cJSON *root, const char *name, const double *x, int n)
 {
     double mean, std;
-    metrics_mean_std(x, n, &mean, &std);
+    mrnet_mean_std(x, n, &mean, &std);
     cJSON *o = cJSON_AddObjectToObject(root, name);
     if (!o || !add_number(o, "mean", mean) || !add_number(o, "std", std))
         return false;
@@ -237,12 +237,12 @@ mrnet_status metrics_write_json(const char *path, const cJSON *json)
     char *text = cJSON_Print(json);
     if (!text)
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory printing JSON", path);
-    atomic_file af;
-    mrnet_status st = atomic_file_open(&af, path);
+    mrnet_atomic_file af;
+    mrnet_status st = mrnet_atomic_open(&af, path);
     if (st == MRNET_OK) {
-        atomic_file_write(&af, text, strlen(text));
-        atomic_file_write(&af, "\n", 1);
-        st = atomic_file_commit(&af);
+        mrnet_atomic_write(&af, text, strlen(text));
+        mrnet_atomic_write(&af, "\n", 1);
+        st = mrnet_atomic_commit(&af);
     }
     cJSON_free(text);
     return st;

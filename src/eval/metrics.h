@@ -18,16 +18,16 @@
 typedef struct {
     int k;
     int64_t *counts; /* (K, K): row = true class, column = predicted class */
-} confusion_matrix;
+} mrnet_confusion;
 
-mrnet_status confusion_init(confusion_matrix *cm, int k);
-void confusion_free(confusion_matrix *cm);
-void confusion_reset(confusion_matrix *cm);
+mrnet_status mrnet_confusion_init(mrnet_confusion *cm, int k);
+void mrnet_confusion_free(mrnet_confusion *cm);
+void mrnet_confusion_reset(mrnet_confusion *cm);
 /* Counts one example; classes outside 0..K-1 are an error. */
-mrnet_status confusion_add(confusion_matrix *cm, int truth, int predicted);
+mrnet_status mrnet_confusion_add(mrnet_confusion *cm, int truth, int predicted);
 /* Adds another matrix of the same size (e.g. summing CV folds). */
-mrnet_status confusion_merge(confusion_matrix *dst, const confusion_matrix *src);
-int64_t confusion_total(const confusion_matrix *cm);
+mrnet_status mrnet_confusion_merge(mrnet_confusion *dst, const mrnet_confusion *src);
+int64_t mrnet_confusion_total(const mrnet_confusion *cm);
 
 typedef struct {
     int k;
@@ -40,14 +40,14 @@ typedef struct {
     double *precision, *recall, *f1; /* (K) */
     int64_t *support;                /* (K) true examples per class */
     int64_t *predicted;              /* (K) predictions per class */
-} metrics_report;
+} mrnet_metrics;
 
-mrnet_status metrics_compute(const confusion_matrix *cm, metrics_report *r);
-void metrics_report_free(metrics_report *r);
+mrnet_status mrnet_metrics_compute(const mrnet_confusion *cm, mrnet_metrics *r);
+void mrnet_metrics_free(mrnet_metrics *r);
 
 /* Mean and sample standard deviation (n - 1 in the denominator; 0 when
  * n < 2) of n values, for cross-validation summaries. */
-void metrics_mean_std(const double *x, int n, double *mean, double *std);
+void mrnet_mean_std(const double *x, int n, double *mean, double *std);
 
 /* The report as JSON:
  *   {"accuracy": a, "macro_f1": f, "macro_precision": p, "macro_recall": r,
@@ -57,7 +57,7 @@ void metrics_mean_std(const double *x, int n, double *mean, double *std);
  *    "confusion": [[...], ...]}          (rows = true class)
  * class_names may be NULL (then "0", "1", ...). NULL on allocation failure
  * (with the error set). The caller owns the object (cJSON_Delete). */
-cJSON *metrics_report_json(const metrics_report *r, const confusion_matrix *cm,
+cJSON *metrics_report_json(const mrnet_metrics *r, const mrnet_confusion *cm,
                            char *const *class_names);
 /* Cross-validation summary: {"folds": n, "accuracy": {"mean", "std",
  * "values": [...]}, "macro_f1": {...}}; macro_f1 may be NULL. */

@@ -9,37 +9,37 @@
 #include "tensor/npy.h"
 #include "tensor/error.h"
 
-void features_options_default(features_options *opt)
+void mrnet_features_options_default(mrnet_features_options *opt)
 {
     memset(opt, 0, sizeof *opt);
-    opt->kind = FEATURES_MEL;
-    melspec_config_preset(&opt->mel, MELSPEC_PRESET_MELON);
-    audio_decode_options_default(&opt->audio);
-    opt->audio.channels = AUDIO_CHANNELS_MONO;
+    opt->kind = MRNET_FEATURES_MEL;
+    mrnet_mel_config_preset(&opt->mel, MRNET_MEL_PRESET_MELON);
+    mrnet_audio_options_default(&opt->audio);
+    opt->audio.channels = MRNET_CHANNELS_MONO;
     opt->audio.sample_rate = opt->mel.sample_rate;
 }
 
-mrnet_status features_kind_parse(const char *name, features_kind *kind)
+mrnet_status mrnet_features_kind_parse(const char *name, mrnet_features_kind *kind)
 {
     if (!strcmp(name, "mel"))
-        *kind = FEATURES_MEL;
+        *kind = MRNET_FEATURES_MEL;
     else if (!strcmp(name, "waveform") || !strcmp(name, "wave"))
-        *kind = FEATURES_WAVEFORM;
+        *kind = MRNET_FEATURES_WAVEFORM;
     else
         return mrnet_fail(MRNET_ERR_ARG, "unknown feature kind '%s' (mel, waveform)", name);
     return MRNET_OK;
 }
 
-void features_options_describe(const features_options *opt, char *buf, size_t size)
+void mrnet_features_options_describe(const mrnet_features_options *opt, char *buf, size_t size)
 {
     static const char *const quality[] = {"qq", "hq", "vhq"};
-    int rate = opt->kind == FEATURES_MEL ? opt->mel.sample_rate : opt->audio.sample_rate;
+    int rate = opt->kind == MRNET_FEATURES_MEL ? opt->mel.sample_rate : opt->audio.sample_rate;
     int k = snprintf(buf, size, "kind=%s rate=%d channels=%s offset=%.9g duration=%.9g resample=%s",
-                     opt->kind == FEATURES_MEL ? "mel" : "waveform", rate, audio_channels_name(opt->audio.channels),
+                     opt->kind == MRNET_FEATURES_MEL ? "mel" : "waveform", rate, mrnet_channels_name(opt->audio.channels),
                      opt->audio.offset, opt->audio.duration, quality[opt->audio.quality % 3]);
-    if (opt->kind == FEATURES_MEL && k >= 0 && (size_t)k + 2 < size) {
+    if (opt->kind == MRNET_FEATURES_MEL && k >= 0 && (size_t)k + 2 < size) {
         buf[k] = ' ';
-        melspec_config_describe(&opt->mel, buf + k + 1, size - (size_t)k - 1);
+        mrnet_mel_config_describe(&opt->mel, buf + k + 1, size - (size_t)k - 1);
     }
 }
 
@@ -49,7 +49,7 @@ bool features_is_npy(const char *path)
     return n >= 4 && !strcasecmp(path + n - 4, ".npy");
 }
 
-void features_free(features *f)
+void mrnet_features_free(mrnet_features *f)
 {
     if (!f)
         return;
@@ -65,7 +65,7 @@ static bool all_zero(const float *x, size_t n)
     return true;
 }
 
-static mrnet_status npy_features(const char *path, const features_options *opt, features *out)
+static mrnet_status npy_features(const char *path, const mrnet_features_options *opt, mrnet_features *out)
 {
     npy_header h;
     float *data = NULL;
@@ -84,7 +84,7 @@ static mrnet_status npy_features(const char *path, const features_options *opt, 
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: npy features must be (D, T) or (S, D, T), found %d dimensions", path,
                           h.ndim);
     }
-    if (opt->kind == FEATURES_MEL && D != opt->mel.n_mels) {
+    if (opt->kind == MRNET_FEATURES_MEL && D != opt->mel.n_mels) {
         free(data);
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: npy features have %lld bands, the settings ask for %d (n_mels)", path,
                           (long long)D, opt->mel.n_mels);
@@ -95,7 +95,7 @@ static mrnet_status npy_features(const char *path, const features_options *opt, 
                           path, (long long)S, (long long)D, (long long)T);
     }
     /* offset/duration in frames of the mel hop. */
-    double fps = opt->kind == FEATURES_MEL ? (double)opt->mel.sample_rate / opt->mel.hop_length : 0.0;
+    double fps = opt->kind == MRNET_FEATURES_MEL ? (double)opt->mel.sample_rate / opt->mel.hop_length : 0.0;
     int64_t t0 = fps > 0 ? (int64_t)llround(opt->audio.offset * fps) : 0;
     int64_t len = fps > 0 && opt->audio.duration > 0 ? (int64_t)llround(opt->audio.duration * fps) : T - t0;
     if (t0 >= T) {
@@ -121,18 +121,18 @@ static mrnet_status npy_features(const char *path, const features_options *opt, 
     return MRNET_OK;
 }
 
-mrnet_status features_extract_file(const char *path, const features_options *opt, const melspec *m, features *out)
+mrnet_status mrnet_features_from_file(const char *path, const mrnet_features_options *opt, const mrnet_melspec *m, mrnet_features *out)
 {
     memset(out, 0, sizeof *out);
     if (features_is_npy(path))
         return npy_features(path, opt, out);
-    audio_decode_options aopt = opt->audio;
-    if (opt->kind == FEATURES_MEL)
+    mrnet_audio_options aopt = opt->audio;
+    if (opt->kind == MRNET_FEATURES_MEL)
         aopt.sample_rate = opt->mel.sample_rate;
-    audio_buffer audio;
-    MRNET_TRY(audio_decode(path, &aopt, &audio));
+    mrnet_audio audio;
+    MRNET_TRY(mrnet_audio_decode(path, &aopt, &audio));
     snprintf(out->warning, sizeof out->warning, "%s", audio.warning);
-    if (opt->kind == FEATURES_WAVEFORM) {
+    if (opt->kind == MRNET_FEATURES_WAVEFORM) {
         out->data = audio.samples;
         out->S = audio.channels;
         out->D = 1;
@@ -140,16 +140,16 @@ mrnet_status features_extract_file(const char *path, const features_options *opt
         out->frame_rate = audio.sample_rate;
         return MRNET_OK;
     }
-    melspec *own = NULL;
+    mrnet_melspec *own = NULL;
     if (!m) {
-        mrnet_status s = melspec_create(&opt->mel, &own);
+        mrnet_status s = mrnet_melspec_create(&opt->mel, &own);
         if (s != MRNET_OK) {
-            audio_buffer_free(&audio);
+            mrnet_audio_free(&audio);
             return s;
         }
         m = own;
     }
-    int64_t T = melspec_frames(m, audio.frames);
+    int64_t T = mrnet_melspec_frames(m, audio.frames);
     mrnet_status s = MRNET_OK;
     float *data = NULL;
     if (T <= 0) {
@@ -162,13 +162,13 @@ mrnet_status features_extract_file(const char *path, const features_options *opt
             s = mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory for (%d, %d, %lld) features", path, audio.channels,
                            opt->mel.n_mels, (long long)T);
         for (int c = 0; c < audio.channels && s == MRNET_OK; c++) {
-            s = melspec_compute(m, audio.samples + (size_t)c * (size_t)audio.frames, audio.frames, data + per * (size_t)c);
+            s = mrnet_melspec_compute(m, audio.samples + (size_t)c * (size_t)audio.frames, audio.frames, data + per * (size_t)c);
             if (s != MRNET_OK)
                 mrnet_fail_context(s, "%s", path);
         }
     }
-    audio_buffer_free(&audio);
-    melspec_free(own);
+    mrnet_audio_free(&audio);
+    mrnet_melspec_free(own);
     if (s != MRNET_OK) {
         free(data);
         return s;

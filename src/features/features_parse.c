@@ -30,13 +30,13 @@ static mrnet_status set_number(const char *key, const char *value, double *out)
 }
 
 /* One key=value token. */
-static mrnet_status apply(features_options *o, const char *key, const char *value)
+static mrnet_status apply(mrnet_features_options *o, const char *key, const char *value)
 {
     static const char *const kinds[] = {"mel", "waveform"}, *const quality[] = {"qq", "hq", "vhq"},
                              *const yes_no[] = {"no", "yes"}, *const pads[] = {"reflect", "constant"},
                              *const scales[] = {"htk", "slaney"}, *const norms[] = {"none", "slaney"},
                              *const logs[] = {"none", "ln", "log10", "db"};
-    melspec_config *m = &o->mel;
+    mrnet_mel_config *m = &o->mel;
     double v = 0;
     int i;
 #define CHOICE(names, field, type)                                                     \
@@ -45,15 +45,15 @@ static mrnet_status apply(features_options *o, const char *key, const char *valu
             return bad(key, value);                                                    \
         field = (type)i;                                                               \
     } while (0)
-    if (!strcmp(key, "kind")) CHOICE(kinds, o->kind, features_kind);
-    else if (!strcmp(key, "channels")) return audio_channels_parse(value, &o->audio.channels) == MRNET_OK ? MRNET_OK : bad(key, value);
-    else if (!strcmp(key, "resample")) CHOICE(quality, o->audio.quality, resample_quality);
+    if (!strcmp(key, "kind")) CHOICE(kinds, o->kind, mrnet_features_kind);
+    else if (!strcmp(key, "channels")) return mrnet_channels_parse(value, &o->audio.channels) == MRNET_OK ? MRNET_OK : bad(key, value);
+    else if (!strcmp(key, "resample")) CHOICE(quality, o->audio.quality, mrnet_resample_quality);
     else if (!strcmp(key, "center")) CHOICE(yes_no, m->center, bool);
     else if (!strcmp(key, "window_norm")) CHOICE(yes_no, m->window_normalize, bool);
-    else if (!strcmp(key, "pad")) CHOICE(pads, m->pad_mode, mel_pad);
-    else if (!strcmp(key, "scale")) CHOICE(scales, m->scale, mel_scale);
-    else if (!strcmp(key, "norm")) CHOICE(norms, m->norm, mel_norm);
-    else if (!strcmp(key, "log")) CHOICE(logs, m->log, mel_log);
+    else if (!strcmp(key, "pad")) CHOICE(pads, m->pad_mode, mrnet_mel_pad);
+    else if (!strcmp(key, "scale")) CHOICE(scales, m->scale, mrnet_mel_scale);
+    else if (!strcmp(key, "norm")) CHOICE(norms, m->norm, mrnet_mel_norm);
+    else if (!strcmp(key, "log")) CHOICE(logs, m->log, mrnet_mel_log);
     else {
         MRNET_TRY(set_number(key, value, &v));
         if (!strcmp(key, "rate")) o->audio.sample_rate = (int)v;
@@ -77,9 +77,9 @@ static mrnet_status apply(features_options *o, const char *key, const char *valu
     return MRNET_OK;
 }
 
-mrnet_status features_options_parse(const char *line, features_options *opt)
+mrnet_status mrnet_features_options_parse(const char *line, mrnet_features_options *opt)
 {
-    features_options_default(opt);
+    mrnet_features_options_default(opt);
     if (!line || !*line)
         return mrnet_fail(MRNET_ERR_FORMAT, "feature settings: empty");
     char *copy = strdup(line);
@@ -98,14 +98,14 @@ mrnet_status features_options_parse(const char *line, features_options *opt)
         st = apply(opt, tok, eq + 1);
     }
     free(copy);
-    if (st == MRNET_OK && opt->kind == FEATURES_MEL)
+    if (st == MRNET_OK && opt->kind == MRNET_FEATURES_MEL)
         opt->audio.sample_rate = opt->mel.sample_rate;
     return st;
 }
 
-double features_options_frame_rate(const features_options *opt)
+double mrnet_features_options_frame_rate(const mrnet_features_options *opt)
 {
-    if (opt->kind == FEATURES_WAVEFORM)
+    if (opt->kind == MRNET_FEATURES_WAVEFORM)
         return opt->audio.sample_rate;
     return opt->mel.hop_length > 0 ? (double)opt->mel.sample_rate / opt->mel.hop_length : 0;
 }

@@ -18,8 +18,8 @@
  * arrays is. */
 static pthread_mutex_t fftw_planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
-struct melspec {
-    melspec_config cfg;
+struct mrnet_melspec {
+    mrnet_mel_config cfg;
     int n_freqs;
     float *window;     /* (n_fft): Hann of win_length centred, zeros around */
     int win_lo, win_hi;/* nonzero range of window */
@@ -40,7 +40,7 @@ struct melspec {
 
 /* ---- presets and validation -------------------------------------------- */
 
-void melspec_config_preset(melspec_config *c, melspec_preset preset)
+void mrnet_mel_config_preset(mrnet_mel_config *c, mrnet_mel_preset preset)
 {
     memset(c, 0, sizeof *c);
     c->f_min = 0.0f;
@@ -53,7 +53,7 @@ void melspec_config_preset(melspec_config *c, melspec_preset preset)
     c->top_db = 0.0f;
     c->window_normalize = false;
     switch (preset) {
-    case MELSPEC_PRESET_TORCHAUDIO:
+    case MRNET_MEL_PRESET_TORCHAUDIO:
         /* torchaudio.transforms.MelSpectrogram(): n_fft 400, win n_fft, hop
          * win//2, 128 mels, HTK, no norm, reflect padding. */
         c->sample_rate = 16000;
@@ -61,12 +61,12 @@ void melspec_config_preset(melspec_config *c, melspec_preset preset)
         c->win_length = 400;
         c->hop_length = 200;
         c->n_mels = 128;
-        c->pad_mode = MEL_PAD_REFLECT;
-        c->scale = MEL_SCALE_HTK;
-        c->norm = MEL_NORM_NONE;
-        c->log = MEL_LOG_NONE;
+        c->pad_mode = MRNET_MEL_PAD_REFLECT;
+        c->scale = MRNET_MEL_SCALE_HTK;
+        c->norm = MRNET_MEL_NORM_NONE;
+        c->log = MRNET_MEL_LOG_NONE;
         break;
-    case MELSPEC_PRESET_LIBROSA:
+    case MRNET_MEL_PRESET_LIBROSA:
         /* librosa.feature.melspectrogram() (0.10): sr 22050, n_fft 2048, hop
          * 512, 128 mels, Slaney scale and norm; centre frames are padded with
          * zeros (pad_mode 'constant' since 0.10; 'reflect' before). */
@@ -75,12 +75,12 @@ void melspec_config_preset(melspec_config *c, melspec_preset preset)
         c->win_length = 2048;
         c->hop_length = 512;
         c->n_mels = 128;
-        c->pad_mode = MEL_PAD_CONSTANT;
-        c->scale = MEL_SCALE_SLANEY;
-        c->norm = MEL_NORM_SLANEY;
-        c->log = MEL_LOG_NONE;
+        c->pad_mode = MRNET_MEL_PAD_CONSTANT;
+        c->scale = MRNET_MEL_SCALE_SLANEY;
+        c->norm = MRNET_MEL_NORM_SLANEY;
+        c->log = MRNET_MEL_LOG_NONE;
         break;
-    case MELSPEC_PRESET_MELON:
+    case MRNET_MEL_PRESET_MELON:
     default:
         /* Melon Playlist Dataset (Ferraro et al. 2021): 16 kHz, Essentia,
          * 48 bands, hop 256. The rest follows MTG's Essentia mel extractors
@@ -95,36 +95,36 @@ void melspec_config_preset(melspec_config *c, melspec_preset preset)
         c->hop_length = 256;
         c->n_mels = 48;
         c->f_max = 8000.0f;
-        c->pad_mode = MEL_PAD_CONSTANT;
-        c->scale = MEL_SCALE_SLANEY;
-        c->norm = MEL_NORM_SLANEY;
+        c->pad_mode = MRNET_MEL_PAD_CONSTANT;
+        c->scale = MRNET_MEL_SCALE_SLANEY;
+        c->norm = MRNET_MEL_NORM_SLANEY;
         c->window_normalize = true;
-        c->log = MEL_LOG_LOG10;
+        c->log = MRNET_MEL_LOG_LOG10;
         c->log_mult = 10000.0f;
         c->log_offset = 1.0f;
         break;
     }
 }
 
-mrnet_status melspec_preset_parse(const char *name, melspec_preset *preset)
+mrnet_status mrnet_mel_preset_parse(const char *name, mrnet_mel_preset *preset)
 {
     if (!strcmp(name, "melon"))
-        *preset = MELSPEC_PRESET_MELON;
+        *preset = MRNET_MEL_PRESET_MELON;
     else if (!strcmp(name, "torchaudio"))
-        *preset = MELSPEC_PRESET_TORCHAUDIO;
+        *preset = MRNET_MEL_PRESET_TORCHAUDIO;
     else if (!strcmp(name, "librosa"))
-        *preset = MELSPEC_PRESET_LIBROSA;
+        *preset = MRNET_MEL_PRESET_LIBROSA;
     else
         return mrnet_fail(MRNET_ERR_ARG, "unknown mel preset '%s' (melon, torchaudio, librosa)", name);
     return MRNET_OK;
 }
 
-static float effective_f_max(const melspec_config *c)
+static float effective_f_max(const mrnet_mel_config *c)
 {
     return c->f_max > 0.0f ? c->f_max : (float)c->sample_rate / 2.0f;
 }
 
-mrnet_status melspec_config_validate(const melspec_config *c)
+mrnet_status mrnet_mel_config_validate(const mrnet_mel_config *c)
 {
     if (c->sample_rate < 1000 || c->sample_rate > 768000)
         return mrnet_fail(MRNET_ERR_ARG, "mel: sample_rate %d out of range [1000, 768000]", c->sample_rate);
@@ -143,21 +143,21 @@ mrnet_status melspec_config_validate(const melspec_config *c)
                           (double)c->f_min, (double)f_max, c->sample_rate / 2.0);
     if (!(c->power > 0.0f) || !isfinite(c->power))
         return mrnet_fail(MRNET_ERR_ARG, "mel: power %g must be positive", (double)c->power);
-    if ((unsigned)c->pad_mode > MEL_PAD_CONSTANT || (unsigned)c->scale > MEL_SCALE_SLANEY ||
-        (unsigned)c->norm > MEL_NORM_SLANEY || (unsigned)c->log > MEL_LOG_DB)
+    if ((unsigned)c->pad_mode > MRNET_MEL_PAD_CONSTANT || (unsigned)c->scale > MRNET_MEL_SCALE_SLANEY ||
+        (unsigned)c->norm > MRNET_MEL_NORM_SLANEY || (unsigned)c->log > MRNET_MEL_LOG_DB)
         return mrnet_fail(MRNET_ERR_ARG, "mel: invalid pad_mode, scale, norm or log value");
-    if ((c->log == MEL_LOG_LN || c->log == MEL_LOG_LOG10) &&
+    if ((c->log == MRNET_MEL_LOG_LN || c->log == MRNET_MEL_LOG_LOG10) &&
         (!(c->log_mult > 0.0f) || !(c->log_offset >= 0.0f) || !isfinite(c->log_mult) ||
          !isfinite(c->log_offset)))
         return mrnet_fail(MRNET_ERR_ARG, "mel: log needs log_mult > 0 and log_offset >= 0 (got %g, %g)",
                           (double)c->log_mult, (double)c->log_offset);
-    if (c->log == MEL_LOG_DB && (!(c->amin > 0.0f) || !(c->top_db >= 0.0f)))
+    if (c->log == MRNET_MEL_LOG_DB && (!(c->amin > 0.0f) || !(c->top_db >= 0.0f)))
         return mrnet_fail(MRNET_ERR_ARG, "mel: dB needs amin > 0 and top_db >= 0 (got %g, %g)",
                           (double)c->amin, (double)c->top_db);
     return MRNET_OK;
 }
 
-void melspec_config_describe(const melspec_config *c, char *buf, size_t size)
+void mrnet_mel_config_describe(const mrnet_mel_config *c, char *buf, size_t size)
 {
     static const char *const pads[] = {"reflect", "constant"};
     static const char *const scales[] = {"htk", "slaney"};
@@ -183,18 +183,18 @@ void melspec_config_describe(const melspec_config *c, char *buf, size_t size)
 #define SLANEY_MIN_LOG_MEL (SLANEY_MIN_LOG_HZ / SLANEY_F_SP)
 #define SLANEY_LOGSTEP (1.8562979903656263 / 27.0) /* log(6.4) / 27 */
 
-double mel_from_hz(double hz, mel_scale scale)
+double mel_from_hz(double hz, mrnet_mel_scale scale)
 {
-    if (scale == MEL_SCALE_HTK)
+    if (scale == MRNET_MEL_SCALE_HTK)
         return 2595.0 * log10(1.0 + hz / 700.0);
     if (hz >= SLANEY_MIN_LOG_HZ)
         return SLANEY_MIN_LOG_MEL + log(hz / SLANEY_MIN_LOG_HZ) / SLANEY_LOGSTEP;
     return hz / SLANEY_F_SP;
 }
 
-double mel_to_hz(double mel, mel_scale scale)
+double mel_to_hz(double mel, mrnet_mel_scale scale)
 {
-    if (scale == MEL_SCALE_HTK)
+    if (scale == MRNET_MEL_SCALE_HTK)
         return 700.0 * (pow(10.0, mel / 2595.0) - 1.0);
     if (mel >= SLANEY_MIN_LOG_MEL)
         return SLANEY_MIN_LOG_HZ * exp(SLANEY_LOGSTEP * (mel - SLANEY_MIN_LOG_MEL));
@@ -206,9 +206,9 @@ double mel_to_hz(double mel, mel_scale scale)
 /* Triangles between n_mels+2 points equally spaced in mel, evaluated at the
  * FFT bin frequencies linspace(0, sr/2, n_freqs) (torchaudio melscale_fbanks,
  * librosa filters.mel). Computed in double, stored sparse in float. */
-static mrnet_status build_filterbank(melspec *m)
+static mrnet_status build_filterbank(mrnet_melspec *m)
 {
-    const melspec_config *c = &m->cfg;
+    const mrnet_mel_config *c = &m->cfg;
     int nf = m->n_freqs, nm = c->n_mels;
     double *f_pts = malloc(sizeof(double) * (size_t)(nm + 2));
     double *dense = malloc(sizeof(double) * (size_t)nf * (size_t)nm);
@@ -227,7 +227,7 @@ static mrnet_status build_filterbank(melspec *m)
     int total = 0;
     for (int b = 0; b < nm; b++) {
         double lower_w = f_pts[b + 1] - f_pts[b], upper_w = f_pts[b + 2] - f_pts[b + 1];
-        double enorm = c->norm == MEL_NORM_SLANEY ? 2.0 / (f_pts[b + 2] - f_pts[b]) : 1.0;
+        double enorm = c->norm == MRNET_MEL_NORM_SLANEY ? 2.0 / (f_pts[b + 2] - f_pts[b]) : 1.0;
         int lo = -1, hi = -1;
         for (int k = 0; k < nf; k++) {
             double f = nf > 1 ? nyquist * k / (nf - 1) : 0.0;
@@ -259,9 +259,9 @@ static mrnet_status build_filterbank(melspec *m)
     return MRNET_OK;
 }
 
-static mrnet_status build_window(melspec *m)
+static mrnet_status build_window(mrnet_melspec *m)
 {
-    const melspec_config *c = &m->cfg;
+    const mrnet_mel_config *c = &m->cfg;
     m->window = fftwf_malloc(sizeof(float) * (size_t)c->n_fft);
     if (!m->window)
         return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory for the window");
@@ -284,7 +284,7 @@ static mrnet_status build_window(melspec *m)
 
 /* Twiddles W^k = exp(-2 pi i k / n_fft), k = 0 .. n_fft/2, halved (the
  * split's 1/2 folded in); computed in double. */
-static mrnet_status build_twiddles(melspec *m)
+static mrnet_status build_twiddles(mrnet_melspec *m)
 {
     int n = m->cfg.n_fft, count = n / 2 + 1;
     m->twiddle_re = malloc(sizeof(float) * (size_t)count);
@@ -298,11 +298,11 @@ static mrnet_status build_twiddles(melspec *m)
     return MRNET_OK;
 }
 
-mrnet_status melspec_create(const melspec_config *cfg, melspec **out)
+mrnet_status mrnet_melspec_create(const mrnet_mel_config *cfg, mrnet_melspec **out)
 {
     *out = NULL;
-    MRNET_TRY(melspec_config_validate(cfg));
-    melspec *m = calloc(1, sizeof *m);
+    MRNET_TRY(mrnet_mel_config_validate(cfg));
+    mrnet_melspec *m = calloc(1, sizeof *m);
     if (!m)
         return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory");
     m->cfg = *cfg;
@@ -313,7 +313,7 @@ mrnet_status melspec_create(const melspec_config *cfg, melspec **out)
     if (st == MRNET_OK)
         st = build_filterbank(m);
     if (st != MRNET_OK) {
-        melspec_free(m);
+        mrnet_melspec_free(m);
         return st;
     }
     int n = cfg->n_fft, half_n = n / 2;
@@ -327,7 +327,7 @@ mrnet_status melspec_create(const melspec_config *cfg, melspec **out)
     if (m->pw_stride % 32 == 0)
         m->pw_stride += 16;
     if (m->half && (st = build_twiddles(m)) != MRNET_OK) {
-        melspec_free(m);
+        mrnet_melspec_free(m);
         return st;
     }
     float *in = fftwf_malloc(sizeof(float) * (size_t)n * m->batch);
@@ -335,7 +335,7 @@ mrnet_status melspec_create(const melspec_config *cfg, melspec **out)
     if (!in || !spec) {
         fftwf_free(in);
         fftwf_free(spec);
-        melspec_free(m);
+        mrnet_melspec_free(m);
         return mrnet_fail(MRNET_ERR_NOMEM, "mel: out of memory for FFT buffers");
     }
     /* FFTW_ESTIMATE: the same plan in every run, so features are bitwise
@@ -351,14 +351,14 @@ mrnet_status melspec_create(const melspec_config *cfg, melspec **out)
     fftwf_free(in);
     fftwf_free(spec);
     if (!m->plan_batch) {
-        melspec_free(m);
+        mrnet_melspec_free(m);
         return mrnet_fail(MRNET_ERR_UNSUPPORTED, "mel: FFTW could not plan an FFT of size %d", n);
     }
     *out = m;
     return MRNET_OK;
 }
 
-void melspec_free(melspec *m)
+void mrnet_melspec_free(mrnet_melspec *m)
 {
     if (!m)
         return;
@@ -376,11 +376,11 @@ void melspec_free(melspec *m)
     free(m);
 }
 
-const melspec_config *melspec_get_config(const melspec *m) { return &m->cfg; }
+const mrnet_mel_config *mrnet_melspec_get_config(const mrnet_melspec *m) { return &m->cfg; }
 
-int64_t melspec_frames(const melspec *m, int64_t n)
+int64_t mrnet_melspec_frames(const mrnet_melspec *m, int64_t n)
 {
-    const melspec_config *c = &m->cfg;
+    const mrnet_mel_config *c = &m->cfg;
     if (n <= 0)
         return 0;
     int64_t padded = c->center ? n + 2 * (int64_t)(c->n_fft / 2) : n;
@@ -389,7 +389,7 @@ int64_t melspec_frames(const melspec *m, int64_t n)
     return 1 + (padded - c->n_fft) / c->hop_length;
 }
 
-int melspec_filterbank(const melspec *m, float *dst)
+int melspec_filterbank(const mrnet_melspec *m, float *dst)
 {
     if (dst) {
         int nf = m->n_freqs, nm = m->cfg.n_mels;
@@ -406,12 +406,12 @@ int melspec_filterbank(const melspec *m, float *dst)
 /* Sample i of the padded signal (i may be negative or past the end). Reflect
  * is numpy's 'reflect' (edge not repeated), applied repeatedly for signals
  * shorter than the padding; constant pads zeros. */
-static inline float padded_sample(const float *x, int64_t n, int64_t i, mel_pad mode)
+static inline float padded_sample(const float *x, int64_t n, int64_t i, mrnet_mel_pad mode)
 {
     if (i >= 0 && i < n)
         return x[i];
-    if (mode == MEL_PAD_CONSTANT || n == 1)
-        return mode == MEL_PAD_CONSTANT ? 0.0f : x[0];
+    if (mode == MRNET_MEL_PAD_CONSTANT || n == 1)
+        return mode == MRNET_MEL_PAD_CONSTANT ? 0.0f : x[0];
     int64_t period = 2 * (n - 1);
     int64_t j = i % period;
     if (j < 0)
@@ -420,7 +420,7 @@ static inline float padded_sample(const float *x, int64_t n, int64_t i, mel_pad 
 }
 
 /* One frame: padded signal from `start`, times the window, into dst (n_fft). */
-static void fill_frame(const melspec *m, const float *x, int64_t n, int64_t start, float *dst)
+static void fill_frame(const mrnet_melspec *m, const float *x, int64_t n, int64_t start, float *dst)
 {
     const float *w = m->window;
     int nfft = m->cfg.n_fft;
@@ -447,7 +447,7 @@ static void fill_frame(const melspec *m, const float *x, int64_t n, int64_t star
  * a column of the power block (stored straight from the vector registers:
  * cheaper than a contiguous row plus a second, scattering pass). re, im:
  * (n_fft/2) scratch. */
-static void split_half_power(const melspec *m, const float *restrict z, float *restrict re,
+static void split_half_power(const mrnet_melspec *m, const float *restrict z, float *restrict re,
                              float *restrict im, float *restrict p, int stride)
 {
     int half_n = m->cfg.n_fft / 2;
@@ -483,7 +483,7 @@ static void apply_power(float power, float *pw, size_t count)
 
 /* |X|^2 of the batch's spectra into pw (n_freqs, pw_stride): bin-major, so the
  * filterbank loop runs over contiguous frames. tmp (2 n_freqs). */
-static void batch_power(const melspec *m, const fftwf_complex *spec, float *tmp, float *pw)
+static void batch_power(const mrnet_melspec *m, const fftwf_complex *spec, float *tmp, float *pw)
 {
     int nf = m->n_freqs, batch = m->batch, stride = m->pw_stride;
     if (m->half) {
@@ -524,20 +524,20 @@ static inline float fast_logf(float x)
     return 2.0f * s * poly + (float)e * 0.69314718f;
 }
 
-static void apply_log(const melspec_config *c, float *out, size_t count)
+static void apply_log(const mrnet_mel_config *c, float *out, size_t count)
 {
     switch (c->log) {
-    case MEL_LOG_NONE:
+    case MRNET_MEL_LOG_NONE:
         break;
-    case MEL_LOG_LN:
+    case MRNET_MEL_LOG_LN:
         for (size_t i = 0; i < count; i++)
             out[i] = fast_logf(c->log_mult * out[i] + c->log_offset);
         break;
-    case MEL_LOG_LOG10:
+    case MRNET_MEL_LOG_LOG10:
         for (size_t i = 0; i < count; i++)
             out[i] = fast_logf(c->log_mult * out[i] + c->log_offset) * 0.43429448f;
         break;
-    case MEL_LOG_DB: {
+    case MRNET_MEL_LOG_DB: {
         /* torchaudio AmplitudeToDB / librosa power_to_db with ref 1. */
         float mult = c->power == 1.0f ? 20.0f : 10.0f;
         float top = -INFINITY;
@@ -555,10 +555,10 @@ static void apply_log(const melspec_config *c, float *out, size_t count)
     }
 }
 
-mrnet_status melspec_compute(const melspec *m, const float *x, int64_t n, float *out)
+mrnet_status mrnet_melspec_compute(const mrnet_melspec *m, const float *x, int64_t n, float *out)
 {
-    const melspec_config *c = &m->cfg;
-    int64_t T = melspec_frames(m, n);
+    const mrnet_mel_config *c = &m->cfg;
+    int64_t T = mrnet_melspec_frames(m, n);
     if (T <= 0)
         return mrnet_fail(MRNET_ERR_ARG, "mel: %lld samples give no frame (n_fft %d, center %s)",
                           (long long)n, c->n_fft, c->center ? "yes" : "no");

@@ -10,46 +10,46 @@
 #include "nn/nn.h"
 #include "tensor/error.h"
 
-mrnet_status eval_view_parse(const char *name, eval_view *view)
+mrnet_status mrnet_view_parse(const char *name, mrnet_view *view)
 {
     static const char *const names[] = {"crop", "windows", "full"};
     for (int i = 0; i < 3; i++)
         if (!strcmp(name, names[i])) {
-            *view = (eval_view)i;
+            *view = (mrnet_view)i;
             return MRNET_OK;
         }
     return mrnet_fail(MRNET_ERR_ARG, "unknown view '%s' (crop, windows, full)", name);
 }
 
-const char *eval_view_name(eval_view view)
+const char *mrnet_view_name(mrnet_view view)
 {
-    return view == EVAL_VIEW_CROP ? "crop" : view == EVAL_VIEW_WINDOWS ? "windows" : "full";
+    return view == MRNET_VIEW_CROP ? "crop" : view == MRNET_VIEW_WINDOWS ? "windows" : "full";
 }
 
 static int64_t store_frames(void *ctx, int item)
 {
-    store_source_ctx *c = ctx;
-    return featstore_get(c->store, c->entries[item])->T;
+    mrnet_store_source_ctx *c = ctx;
+    return mrnet_store_get(c->store, c->entries[item])->T;
 }
 
 static mrnet_status store_read(void *ctx, int item, int64_t t0, int64_t len, float *dst)
 {
-    store_source_ctx *c = ctx;
-    return featstore_read(c->store, c->entries[item], t0, len, dst);
+    mrnet_store_source_ctx *c = ctx;
+    return mrnet_store_read(c->store, c->entries[item], t0, len, dst);
 }
 
-feature_source store_source(store_source_ctx *ctx, int n_entries)
+mrnet_feature_source mrnet_store_source(mrnet_store_source_ctx *ctx, int n_entries)
 {
-    feature_source s = {.n_items = n_entries, .frames = store_frames, .read = store_read, .ctx = ctx};
+    mrnet_feature_source s = {.n_items = n_entries, .frames = store_frames, .read = store_read, .ctx = ctx};
     if (n_entries > 0) {
-        const featstore_entry *e = featstore_get(ctx->store, ctx->entries[0]);
+        const mrnet_store_entry *e = mrnet_store_get(ctx->store, ctx->entries[0]);
         s.S = e->S;
         s.D = e->D;
     }
     return s;
 }
 
-void features_to_input(const float *feat, int S, int D, int64_t len, float *input)
+void mrnet_features_to_input(const float *feat, int S, int D, int64_t len, float *input)
 {
     for (int s = 0; s < S; s++)
         for (int d = 0; d < D; d++) {
@@ -60,10 +60,10 @@ void features_to_input(const float *feat, int S, int D, int64_t len, float *inpu
         }
 }
 
-double features_frame_rate(const char *settings)
+double mrnet_features_settings_frame_rate(const char *settings)
 {
-    features_options fo;
-    return features_options_parse(settings, &fo) == MRNET_OK ? features_options_frame_rate(&fo) : 0;
+    mrnet_features_options fo;
+    return mrnet_features_options_parse(settings, &fo) == MRNET_OK ? mrnet_features_options_frame_rate(&fo) : 0;
 }
 
 /* One forward pass over a batch of windows. */
@@ -74,11 +74,11 @@ typedef struct {
 
 typedef struct {
     mrnet_model *model;
-    const feature_source *src;
+    const mrnet_feature_source *src;
     float *feat, *input, *logits, *emb, *p;
     float *probs, *embeddings;
     int *counts;
-    eval_window_fn on_window;
+    mrnet_window_fn on_window;
     void *window_ctx;
 } eval_run;
 
@@ -90,7 +90,7 @@ static mrnet_status run_batch(eval_run *r, const window *w, int n)
     size_t slot = (size_t)S * D * (size_t)len;
     for (int i = 0; i < n; i++) {
         MRNET_TRY(r->src->read(r->src->ctx, w[i].item, w[i].t0, len, r->feat));
-        features_to_input(r->feat, S, D, len, r->input + (size_t)i * slot);
+        mrnet_features_to_input(r->feat, S, D, len, r->input + (size_t)i * slot);
     }
     MRNET_TRY(mrnet_forward(r->model, r->input, n, (int)len, false, r->emb, r->logits));
     for (int i = 0; i < n; i++) {
@@ -108,7 +108,7 @@ static mrnet_status run_batch(eval_run *r, const window *w, int n)
     return MRNET_OK;
 }
 
-static int64_t max_frames(const feature_source *src)
+static int64_t max_frames(const mrnet_feature_source *src)
 {
     int64_t m = 1;
     for (int i = 0; i < src->n_items; i++) {
@@ -118,23 +118,23 @@ static int64_t max_frames(const feature_source *src)
     return m;
 }
 
-static mrnet_status evaluate_all(eval_run *r, const eval_options *o, window *batch)
+static mrnet_status evaluate_all(eval_run *r, const mrnet_infer_options *o, window *batch)
 {
-    const feature_source *src = r->src;
+    const mrnet_feature_source *src = r->src;
     int n = 0;
     for (int item = 0; item < src->n_items; item++) {
         int64_t T = src->frames(src->ctx, item);
         if (T < 1)
             return mrnet_fail(MRNET_ERR_FORMAT, "item %d has no frames", item);
-        if (o->view == EVAL_VIEW_FULL) { /* lengths differ: one item per pass */
+        if (o->view == MRNET_VIEW_FULL) { /* lengths differ: one item per pass */
             window w = {item, 0, T};
             MRNET_TRY(run_batch(r, &w, 1));
             continue;
         }
         int64_t hop = o->hop > 0 ? o->hop : (o->crop / 2 > 0 ? o->crop / 2 : 1);
-        int64_t count = o->view == EVAL_VIEW_CROP ? 1 : augment_window_count(T, o->crop, hop);
+        int64_t count = o->view == MRNET_VIEW_CROP ? 1 : mrnet_window_count(T, o->crop, hop);
         for (int64_t k = 0; k < count; k++) {
-            int64_t t0 = o->view == EVAL_VIEW_CROP ? 0 : augment_window_start(T, o->crop, hop, k);
+            int64_t t0 = o->view == MRNET_VIEW_CROP ? 0 : mrnet_window_start(T, o->crop, hop, k);
             batch[n++] = (window){item, t0, o->crop};
             if (n == o->batch) {
                 MRNET_TRY(run_batch(r, batch, n));
@@ -145,8 +145,8 @@ static mrnet_status evaluate_all(eval_run *r, const eval_options *o, window *bat
     return n ? run_batch(r, batch, n) : MRNET_OK;
 }
 
-mrnet_status evaluate_source(mrnet_model *model, const feature_source *src, const eval_options *o,
-                             float *probs, float *embeddings, eval_window_fn on_window,
+mrnet_status mrnet_infer_source(mrnet_model *model, const mrnet_feature_source *src, const mrnet_infer_options *o,
+                             float *probs, float *embeddings, mrnet_window_fn on_window,
                              void *window_ctx)
 {
     const mrnet_config *cfg = mrnet_model_config(model);
@@ -157,10 +157,10 @@ mrnet_status evaluate_source(mrnet_model *model, const feature_source *src, cons
         return mrnet_fail(MRNET_ERR_SHAPE,
                           "features are (S %d, D %d) but the model takes (S %d, D %d, L %d)",
                           src->S, src->D, cfg->in_channels, cfg->in_dim, cfg->n_layers);
-    if (o->batch < 1 || (o->view != EVAL_VIEW_FULL && o->crop < 1))
+    if (o->batch < 1 || (o->view != MRNET_VIEW_FULL && o->crop < 1))
         return mrnet_fail(MRNET_ERR_ARG, "evaluation needs a batch and crop length >= 1");
-    int64_t len = o->view == EVAL_VIEW_FULL ? max_frames(src) : o->crop;
-    int B = o->view == EVAL_VIEW_FULL ? 1 : o->batch;
+    int64_t len = o->view == MRNET_VIEW_FULL ? max_frames(src) : o->crop;
+    int B = o->view == MRNET_VIEW_FULL ? 1 : o->batch;
     size_t slot = (size_t)src->S * src->D * (size_t)len;
     eval_run r = {.model = model, .src = src, .probs = probs, .embeddings = embeddings,
                   .on_window = on_window, .window_ctx = window_ctx};
@@ -200,7 +200,7 @@ mrnet_status evaluate_source(mrnet_model *model, const feature_source *src, cons
     return st;
 }
 
-static bool selected(const featstore_entry *e, store_selection sel)
+static bool selected(const mrnet_store_entry *e, mrnet_selection sel)
 {
     if (sel.fold >= 0)
         return e->fold == sel.fold;
@@ -218,7 +218,7 @@ static int model_label_index(const mrnet_model *model, const char *label)
     return -1;
 }
 
-int eval_argmax(const float *p, int K)
+int mrnet_argmax(const float *p, int K)
 {
     int best = 0;
     for (int k = 1; k < K; k++)
@@ -227,11 +227,11 @@ int eval_argmax(const float *p, int K)
     return best;
 }
 
-mrnet_status evaluate_store(mrnet_model *model, const featstore *store, store_selection sel,
-                            const eval_options *o, confusion_matrix *cm, int *used, int *unknown,
-                            eval_item_fn on_item, void *item_ctx)
+mrnet_status mrnet_evaluate_store(mrnet_model *model, const mrnet_store *store, mrnet_selection sel,
+                            const mrnet_infer_options *o, mrnet_confusion *cm, int *used, int *unknown,
+                            mrnet_item_fn on_item, void *item_ctx)
 {
-    int n = featstore_count(store), K = mrnet_model_config(model)->classes;
+    int n = mrnet_store_count(store), K = mrnet_model_config(model)->classes;
     int *entries = malloc((size_t)(n ? n : 1) * sizeof(int));
     int *truth = malloc((size_t)(n ? n : 1) * sizeof(int));
     if (!entries || !truth) {
@@ -241,7 +241,7 @@ mrnet_status evaluate_store(mrnet_model *model, const featstore *store, store_se
     }
     *used = *unknown = 0;
     for (int i = 0; i < n; i++) {
-        const featstore_entry *e = featstore_get(store, i);
+        const mrnet_store_entry *e = mrnet_store_get(store, i);
         if (e->label_index < 0 || !selected(e, sel))
             continue;
         int k = model_label_index(model, e->label);
@@ -256,12 +256,12 @@ mrnet_status evaluate_store(mrnet_model *model, const featstore *store, store_se
     float *probs = malloc((size_t)(*used ? *used : 1) * K * sizeof(float));
     if (!probs)
         st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
-    store_source_ctx ctx = {store, entries};
-    feature_source src = store_source(&ctx, *used);
+    mrnet_store_source_ctx ctx = {store, entries};
+    mrnet_feature_source src = mrnet_store_source(&ctx, *used);
     if (st == MRNET_OK && *used)
-        st = evaluate_source(model, &src, o, probs, NULL, NULL, NULL);
+        st = mrnet_infer_source(model, &src, o, probs, NULL, NULL, NULL);
     for (int i = 0; st == MRNET_OK && i < *used; i++) {
-        st = confusion_add(cm, truth[i], eval_argmax(probs + (size_t)i * K, K));
+        st = mrnet_confusion_add(cm, truth[i], mrnet_argmax(probs + (size_t)i * K, K));
         if (on_item)
             on_item(item_ctx, entries[i], truth[i], probs + (size_t)i * K);
     }

@@ -12,21 +12,21 @@
 #include "tensor/error.h"
 #include "tensor/safetensors.h"
 
-static int count_prefixed(const st_file *f, const char *fmt)
+static int count_prefixed(const mrnet_st_file *f, const char *fmt)
 {
     int n = 0;
     char name[256];
     for (;;) {
         snprintf(name, sizeof name, fmt, n);
-        if (!st_find(f, name))
+        if (!mrnet_st_find(f, name))
             return n;
         n++;
     }
 }
 
-static mrnet_status need_shape(const st_file *f, const char *name, int ndim, const st_tensor **t)
+static mrnet_status need_shape(const mrnet_st_file *f, const char *name, int ndim, const mrnet_st_tensor **t)
 {
-    *t = st_find(f, name);
+    *t = mrnet_st_find(f, name);
     if (!*t)
         return mrnet_fail(MRNET_ERR_FORMAT,
                           "%s: no mrnet metadata and no tensor '%s': not an MRNet checkpoint",
@@ -38,9 +38,9 @@ static mrnet_status need_shape(const st_file *f, const char *name, int ndim, con
 }
 
 /* The configuration of a release state dict, from its shapes. */
-static mrnet_status infer_config(const st_file *f, int in_channels_hint, mrnet_config *cfg)
+static mrnet_status infer_config(const mrnet_st_file *f, int in_channels_hint, mrnet_config *cfg)
 {
-    const st_tensor *fst, *w, *fc6, *head;
+    const mrnet_st_tensor *fst, *w, *fc6, *head;
     MRNET_TRY(need_shape(f, "fst_conv.weight", 3, &fst));
     MRNET_TRY(need_shape(f, "w", 5, &w));
     MRNET_TRY(need_shape(f, "fc6.weight", 2, &fc6));
@@ -65,9 +65,9 @@ static mrnet_status infer_config(const st_file *f, int in_channels_hint, mrnet_c
     return st == MRNET_OK ? st : mrnet_fail_context(st, "%s: inferred configuration", f->path);
 }
 
-static mrnet_status read_labels(const st_file *f, mrnet_model *m)
+static mrnet_status read_labels(const mrnet_st_file *f, mrnet_model *m)
 {
-    const char *json = st_meta(f, "mrnet.labels");
+    const char *json = mrnet_st_meta(f, "mrnet.labels");
     if (!json)
         return MRNET_OK;
     cJSON *arr = cJSON_Parse(json);
@@ -97,17 +97,17 @@ static mrnet_status read_labels(const st_file *f, mrnet_model *m)
     return st;
 }
 
-static mrnet_status load_tensor(const st_file *f, mrnet_tensor_info *t)
+static mrnet_status load_tensor(const mrnet_st_file *f, mrnet_tensor_info *t)
 {
-    const st_tensor *s = st_find(f, t->name);
+    const mrnet_st_tensor *s = mrnet_st_find(f, t->name);
     if (!s)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, t->name);
     if (t->kind == TENSOR_COUNT) {
-        if (s->numel != 1 || (s->dtype != ST_I64 && s->dtype != ST_I32))
+        if (s->numel != 1 || (s->dtype != MRNET_I64 && s->dtype != MRNET_I32))
             return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor '%s' must be one int64, found %s x%lld",
-                              f->path, t->name, st_dtype_name(s->dtype), (long long)s->numel);
+                              f->path, t->name, mrnet_dtype_name(s->dtype), (long long)s->numel);
         int64_t v = 0;
-        if (s->dtype == ST_I64)
+        if (s->dtype == MRNET_I64)
             memcpy(&v, s->data, 8);
         else {
             int32_t v32;
@@ -119,19 +119,19 @@ static mrnet_status load_tensor(const st_file *f, mrnet_tensor_info *t)
     }
     /* A float tensor may be stored in any float type (converted release
      * checkpoints); an integer or boolean one is not a weight. */
-    if (s->dtype != ST_F32 && s->dtype != ST_F16 && s->dtype != ST_BF16 && s->dtype != ST_F64)
+    if (s->dtype != MRNET_F32 && s->dtype != MRNET_F16 && s->dtype != MRNET_BF16 && s->dtype != MRNET_F64)
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor '%s' has dtype %s, expected F32", f->path,
-                          t->name, st_dtype_name(s->dtype));
+                          t->name, mrnet_dtype_name(s->dtype));
     bool same = s->ndim == t->ndim;
     for (int d = 0; same && d < t->ndim; d++)
         same = s->shape[d] == t->shape[d];
     if (!same) {
         char want[128], got[128];
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor '%s' has shape %s, expected %s", f->path,
-                          t->name, st_shape_string(s->ndim, s->shape, got, sizeof got),
-                          st_shape_string(t->ndim, t->shape, want, sizeof want));
+                          t->name, mrnet_shape_string(s->ndim, s->shape, got, sizeof got),
+                          mrnet_shape_string(t->ndim, t->shape, want, sizeof want));
     }
-    MRNET_TRY(st_copy_to_f32(f, s, t->data, (int64_t)t->numel));
+    MRNET_TRY(mrnet_st_copy_to_f32(f, s, t->data, (int64_t)t->numel));
     for (size_t k = 0; k < t->numel; k++)
         if (!isfinite(t->data[k]))
             return mrnet_fail(MRNET_ERR_NUMERIC, "%s: tensor '%s' holds a non-finite value at %zu",
@@ -146,10 +146,10 @@ static bool tolerated_extra(const char *name)
            !strncmp(name, "train.", 6);
 }
 
-static mrnet_status load_from(const st_file *f, int in_channels_hint, mrnet_model **out)
+static mrnet_status load_from(const mrnet_st_file *f, int in_channels_hint, mrnet_model **out)
 {
     mrnet_config cfg;
-    const char *json = st_meta(f, "mrnet.config");
+    const char *json = mrnet_st_meta(f, "mrnet.config");
     if (json) {
         mrnet_config_default(&cfg, 0);
         mrnet_status st = mrnet_config_from_json(json, &cfg);
@@ -170,7 +170,7 @@ static mrnet_status load_from(const st_file *f, int in_channels_hint, mrnet_mode
                             f->path, f->tensors[i].name);
     if (st == MRNET_OK)
         st = read_labels(f, m);
-    const char *drop = st_meta(f, "mrnet.drop_routes");
+    const char *drop = mrnet_st_meta(f, "mrnet.drop_routes");
     unsigned mask = 0;
     if (st == MRNET_OK && drop) {
         if ((st = mrnet_parse_routes(drop, &mask)) == MRNET_OK)
@@ -189,10 +189,10 @@ static mrnet_status load_from(const st_file *f, int in_channels_hint, mrnet_mode
 mrnet_status mrnet_model_load(const char *path, int in_channels_hint, mrnet_model **out)
 {
     *out = NULL;
-    st_file *f;
-    MRNET_TRY(st_open(path, &f));
+    mrnet_st_file *f;
+    MRNET_TRY(mrnet_st_open(path, &f));
     mrnet_status st = load_from(f, in_channels_hint, out);
-    st_close(f);
+    mrnet_st_close(f);
     return st;
 }
 
@@ -206,35 +206,35 @@ static void routes_string(unsigned mask, char *buf, size_t size)
             n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "," : "", mrnet_route_name(j));
 }
 
-mrnet_status model_add_tensors(const mrnet_model *m, st_writer *w)
+mrnet_status model_add_tensors(const mrnet_model *m, mrnet_st_writer *w)
 {
     static const int64_t scalar[1] = {0};
     for (int i = 0; i < m->n_tensors; i++) {
         const mrnet_tensor_info *t = &m->tensors[i];
         if (t->kind == TENSOR_COUNT)
-            MRNET_TRY(st_writer_add(w, t->name, ST_I64, 0, scalar, t->count));
+            MRNET_TRY(mrnet_st_writer_add(w, t->name, MRNET_I64, 0, scalar, t->count));
         else
-            MRNET_TRY(st_writer_add(w, t->name, ST_F32, t->ndim, t->shape, t->data));
+            MRNET_TRY(mrnet_st_writer_add(w, t->name, MRNET_F32, t->ndim, t->shape, t->data));
     }
     return MRNET_OK;
 }
 
-mrnet_status model_add_metadata(const mrnet_model *m, st_writer *w)
+mrnet_status model_add_metadata(const mrnet_model *m, mrnet_st_writer *w)
 {
     char cfg[512], routes[64];
     MRNET_TRY(mrnet_config_to_json(&m->cfg, cfg, sizeof cfg));
-    MRNET_TRY(st_writer_meta(w, "format", "mrnet"));
-    MRNET_TRY(st_writer_meta(w, "mrnet.config", cfg));
+    MRNET_TRY(mrnet_st_writer_meta(w, "format", "mrnet"));
+    MRNET_TRY(mrnet_st_writer_meta(w, "mrnet.config", cfg));
     routes_string(m->drop_routes, routes, sizeof routes);
     if (routes[0])
-        MRNET_TRY(st_writer_meta(w, "mrnet.drop_routes", routes));
+        MRNET_TRY(mrnet_st_writer_meta(w, "mrnet.drop_routes", routes));
     if (m->labels) {
         cJSON *arr = cJSON_CreateStringArray((const char *const *)m->labels, m->n_labels);
         char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
         cJSON_Delete(arr);
         if (!text)
             return mrnet_fail(MRNET_ERR_NOMEM, "out of memory writing labels");
-        mrnet_status st = st_writer_meta(w, "mrnet.labels", text);
+        mrnet_status st = mrnet_st_writer_meta(w, "mrnet.labels", text);
         free(text);
         MRNET_TRY(st);
     }
@@ -244,16 +244,16 @@ mrnet_status model_add_metadata(const mrnet_model *m, st_writer *w)
 mrnet_status mrnet_model_save(const mrnet_model *m, const char *path,
                               const char *const *extra_meta)
 {
-    st_writer *w = st_writer_create();
+    mrnet_st_writer *w = mrnet_st_writer_create();
     if (!w)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     mrnet_status st = model_add_tensors(m, w);
     if (st == MRNET_OK)
         st = model_add_metadata(m, w);
     for (int i = 0; st == MRNET_OK && extra_meta && extra_meta[i]; i += 2)
-        st = st_writer_meta(w, extra_meta[i], extra_meta[i + 1] ? extra_meta[i + 1] : "");
+        st = mrnet_st_writer_meta(w, extra_meta[i], extra_meta[i + 1] ? extra_meta[i + 1] : "");
     if (st == MRNET_OK)
-        st = st_writer_save(w, path);
-    st_writer_free(w);
+        st = mrnet_st_writer_save(w, path);
+    mrnet_st_writer_free(w);
     return st;
 }

@@ -105,9 +105,9 @@ mrnet_status model_alloc(const mrnet_config *cfg, mrnet_model **out);
 void model_init_parameters(mrnet_model *m, uint64_t seed);
 
 /* Checkpoint pieces shared with training checkpoints (checkpoint.c). */
-struct st_writer;
-mrnet_status model_add_tensors(const mrnet_model *m, struct st_writer *w);
-mrnet_status model_add_metadata(const mrnet_model *m, struct st_writer *w);
+struct mrnet_st_writer;
+mrnet_status model_add_tensors(const mrnet_model *m, struct mrnet_st_writer *w);
+mrnet_status model_add_metadata(const mrnet_model *m, struct mrnet_st_writer *w);
 
 /* Workspace planning (workspace.c). */
 mrnet_status model_workspace_reserve(mrnet_model *m, int max_batch, int max_frames);

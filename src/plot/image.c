@@ -12,7 +12,7 @@
 /* Widest picture written: longer inputs are averaged down to this many columns. */
 #define IMAGE_MAX_WIDTH 8192
 
-void image_options_default(image_options *opt)
+void mrnet_image_options_default(mrnet_image_options *opt)
 {
     opt->row_height = 4;
     opt->dynamic_range = 0.0f;
@@ -141,7 +141,7 @@ static void encode_png(buffer *out, const unsigned char *raw, size_t raw_n, int 
     put_chunk(out, "IEND", NULL, 0);
 }
 
-static mrnet_status render_png(const float *data, int D, int64_t T, const image_options *opt, buffer *png,
+static mrnet_status render_png(const float *data, int D, int64_t T, const mrnet_image_options *opt, buffer *png,
                                int *width_out, int *height_out)
 {
     int width = (int)(T < IMAGE_MAX_WIDTH ? T : IMAGE_MAX_WIDTH);
@@ -212,7 +212,7 @@ static void put_base64(buffer *b, const unsigned char *p, size_t n)
     }
 }
 
-static void svg_wrap(buffer *svg, const buffer *png, int w, int h, int D, int64_t T, const image_options *opt)
+static void svg_wrap(buffer *svg, const buffer *png, int w, int h, int D, int64_t T, const mrnet_image_options *opt)
 {
     char line[512];
     int left = 60, top = 30, bottom = 40, right = 20;
@@ -258,7 +258,7 @@ static void svg_wrap(buffer *svg, const buffer *png, int w, int h, int D, int64_
     put_str(svg, line);
 }
 
-mrnet_status image_write_spectrogram(const char *path, const float *data, int D, int64_t T, const image_options *opt)
+mrnet_status mrnet_image_write_spectrogram(const char *path, const float *data, int D, int64_t T, const mrnet_image_options *opt)
 {
     size_t n = strlen(path);
     bool is_svg = n >= 4 && !strcasecmp(path + n - 4, ".svg");
@@ -267,9 +267,9 @@ mrnet_status image_write_spectrogram(const char *path, const float *data, int D,
         return mrnet_fail(MRNET_ERR_ARG, "%s: picture must be .png or .svg", path);
     if (D < 1 || T < 1 || D > 4096)
         return mrnet_fail(MRNET_ERR_ARG, "%s: cannot draw a (%d, %lld) spectrogram", path, D, (long long)T);
-    image_options defaults;
+    mrnet_image_options defaults;
     if (!opt) {
-        image_options_default(&defaults);
+        mrnet_image_options_default(&defaults);
         opt = &defaults;
     }
     buffer png = {0}, svg = {0};
@@ -281,12 +281,12 @@ mrnet_status image_write_spectrogram(const char *path, const float *data, int D,
             s = mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
     }
     if (s == MRNET_OK) {
-        atomic_file af;
-        s = atomic_file_open(&af, path);
+        mrnet_atomic_file af;
+        s = mrnet_atomic_open(&af, path);
         if (s == MRNET_OK) {
             const buffer *b = is_svg ? &svg : &png;
-            atomic_file_write(&af, b->p, b->n);
-            s = atomic_file_commit(&af);
+            mrnet_atomic_write(&af, b->p, b->n);
+            s = mrnet_atomic_commit(&af);
         }
     }
     free(png.p);

@@ -13,12 +13,12 @@ typedef struct {
     float dynamic_range; /* > 0: colours cover [max - range, max]; 0: [min, max] */
     double frame_rate;   /* frames per second, for the time axis (0: frames) */
     const char *title;   /* SVG title (may be NULL) */
-} image_options;
+} mrnet_image_options;
 
-void image_options_default(image_options *opt);
+void mrnet_image_options_default(mrnet_image_options *opt);
 /* data (D, T) row-major, band 0 = lowest. Format from the extension of path:
  * .png or .svg (MRNET_ERR_ARG otherwise). Atomic write. */
-mrnet_status image_write_spectrogram(const char *path, const float *data, int D, int64_t T,
-                                     const image_options *opt);
+mrnet_status mrnet_image_write_spectrogram(const char *path, const float *data, int D, int64_t T,
+                                     const mrnet_image_options *opt);
 
 #endif

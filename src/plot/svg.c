@@ -129,10 +129,10 @@ static mrnet_status sb_write(sbuf *b, const char *path)
 {
     if (b->failed)
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory building the SVG", path);
-    atomic_file af;
-    MRNET_TRY(atomic_file_open(&af, path));
-    atomic_file_write(&af, b->buf, b->len);
-    return atomic_file_commit(&af);
+    mrnet_atomic_file af;
+    MRNET_TRY(mrnet_atomic_open(&af, path));
+    mrnet_atomic_write(&af, b->buf, b->len);
+    return mrnet_atomic_commit(&af);
 }
 
 /* ---- shared pieces ---- */
@@ -264,7 +264,7 @@ static double legend(sbuf *b, double cx, double y, double max_width, const char 
 
 /* ---- line chart ---- */
 
-static bool series_range(const svg_series *s, int n_series, int axis, double *lo, double *hi,
+static bool series_range(const mrnet_plot_series *s, int n_series, int axis, double *lo, double *hi,
                          bool want_x)
 {
     bool any = false;
@@ -287,7 +287,7 @@ static bool series_range(const svg_series *s, int n_series, int axis, double *lo
     return any;
 }
 
-static bool all_integer_x(const svg_series *s, int n_series)
+static bool all_integer_x(const mrnet_plot_series *s, int n_series)
 {
     for (int i = 0; i < n_series; i++)
         for (int j = 0; s[i].x && j < s[i].n; j++)
@@ -296,10 +296,10 @@ static bool all_integer_x(const svg_series *s, int n_series)
     return true;
 }
 
-mrnet_status svg_line_chart(const char *path, const svg_line_options *opt,
-                            const svg_series *series, int n_series)
+mrnet_status mrnet_plot_lines(const char *path, const mrnet_plot_line_options *opt,
+                            const mrnet_plot_series *series, int n_series)
 {
-    svg_line_options defaults = {0};
+    mrnet_plot_line_options defaults = {0};
     if (!opt)
         opt = &defaults;
     if (n_series < 1 || n_series > 64)
@@ -396,7 +396,7 @@ mrnet_status svg_line_chart(const char *path, const svg_line_options *opt,
               "stroke-width=\"2\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n",
               left - 4, top - 4, pw + 8, ph + 8);
     for (int i = 0; i < n_series; i++) {
-        const svg_series *s = &series[i];
+        const mrnet_plot_series *s = &series[i];
         const axis_scale *a = s->right_axis ? &ay2 : &ay;
         sb_printf(&b, "<path class=\"series\" stroke=\"%s\"%s d=\"", colors[i],
                   dashed[i] ? " stroke-dasharray=\"6 4\"" : "");
@@ -431,11 +431,11 @@ mrnet_status svg_line_chart(const char *path, const svg_line_options *opt,
 
 /* ---- bar chart ---- */
 
-mrnet_status svg_bar_chart(const char *path, const svg_bar_options *opt,
+mrnet_status mrnet_plot_bars(const char *path, const mrnet_plot_bar_options *opt,
                            const char *const *categories, int n_categories,
                            const char *const *series_names, const double *values, int n_series)
 {
-    svg_bar_options defaults = {0};
+    mrnet_plot_bar_options defaults = {0};
     if (!opt)
         opt = &defaults;
     if (n_categories < 1 || n_series < 1 || n_series > 64)
@@ -552,7 +552,7 @@ static void blues(double v, char out[8])
     snprintf(out, 8, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
 }
 
-mrnet_status svg_confusion_matrix(const char *path, const char *title, const int64_t *counts,
+mrnet_status mrnet_plot_confusion(const char *path, const char *title, const int64_t *counts,
                                   int k, const char *const *class_names)
 {
     if (k < 1 || k > 1000)

@@ -1,5 +1,5 @@
 /* The feature store's index (index.jsonl) and the read API. Extraction is in
- * featstore_extract.c. */
+ * mrnet_store_extract.c. */
 #include "store/featstore.h"
 
 #include <cjson/cJSON.h>
@@ -40,7 +40,7 @@ char *featstore_canonical(const char *path)
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
-void featstore_entry_free(featstore_entry *e)
+void featstore_entry_free(mrnet_store_entry *e)
 {
     free(e->source);
     free(e->label);
@@ -51,7 +51,7 @@ void featstore_entry_free(featstore_entry *e)
     memset(e, 0, sizeof *e);
 }
 
-void featstore_release(featstore *fs)
+void featstore_release(mrnet_store *fs)
 {
     free(fs->dir);
     free(fs->settings);
@@ -65,7 +65,7 @@ void featstore_release(featstore *fs)
     memset(fs, 0, sizeof *fs);
 }
 
-void featstore_close(featstore *fs)
+void mrnet_store_close(mrnet_store *fs)
 {
     if (!fs)
         return;
@@ -75,7 +75,7 @@ void featstore_close(featstore *fs)
 
 /* ---- source -> entry table ---------------------------------------------------- */
 
-static int slot_of(const featstore *fs, const char *source)
+static int slot_of(const mrnet_store *fs, const char *source)
 {
     if (!fs->n_slots)
         return -1;
@@ -85,7 +85,7 @@ static int slot_of(const featstore *fs, const char *source)
     return (int)i;
 }
 
-static mrnet_status grow_table(featstore *fs)
+static mrnet_status grow_table(mrnet_store *fs)
 {
     int n = fs->n_slots ? fs->n_slots * 2 : 1024;
     int *slots = malloc(sizeof(int) * (size_t)n);
@@ -101,13 +101,13 @@ static mrnet_status grow_table(featstore *fs)
     return MRNET_OK;
 }
 
-int featstore_lookup(const featstore *fs, const char *canonical)
+int featstore_lookup(const mrnet_store *fs, const char *canonical)
 {
     int s = slot_of(fs, canonical);
     return s >= 0 ? fs->slots[s] : -1;
 }
 
-int featstore_find(const featstore *fs, const char *source)
+int mrnet_store_find(const mrnet_store *fs, const char *source)
 {
     char *canon = featstore_canonical(source);
     if (!canon)
@@ -122,7 +122,7 @@ int featstore_find(const featstore *fs, const char *source)
     return r;
 }
 
-static int label_index_of(const featstore *fs, const char *label)
+static int label_index_of(const mrnet_store *fs, const char *label)
 {
     if (!label || !label[0])
         return -1;
@@ -132,21 +132,21 @@ static int label_index_of(const featstore *fs, const char *label)
     return -1;
 }
 
-mrnet_status featstore_put(featstore *fs, featstore_entry *e)
+mrnet_status featstore_put(mrnet_store *fs, mrnet_store_entry *e)
 {
     if (2 * (fs->n_entries + 1) > fs->n_slots)
         MRNET_TRY(grow_table(fs));
     int s = slot_of(fs, e->source);
     e->label_index = label_index_of(fs, e->label);
     if (fs->slots[s] >= 0) {
-        featstore_entry *old = &fs->entries[fs->slots[s]];
+        mrnet_store_entry *old = &fs->entries[fs->slots[s]];
         featstore_entry_free(old);
         *old = *e;
         return MRNET_OK;
     }
     if (fs->n_entries == fs->cap_entries) {
         int cap = fs->cap_entries ? 2 * fs->cap_entries : 256;
-        featstore_entry *ne = realloc(fs->entries, sizeof *ne * (size_t)cap);
+        mrnet_store_entry *ne = realloc(fs->entries, sizeof *ne * (size_t)cap);
         if (!ne)
             return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory for %d entries", fs->dir, cap);
         fs->entries = ne;
@@ -157,7 +157,7 @@ mrnet_status featstore_put(featstore *fs, featstore_entry *e)
     return MRNET_OK;
 }
 
-mrnet_status featstore_set_labels(featstore *fs, char *const *labels, int n)
+mrnet_status featstore_set_labels(mrnet_store *fs, char *const *labels, int n)
 {
     for (int i = 0; i < fs->n_labels; i++)
         free(fs->labels[i]);
@@ -205,7 +205,7 @@ char *featstore_labels_line(char *const *labels, int n)
     return print_line(o);
 }
 
-char *featstore_entry_line(const featstore_entry *e)
+char *featstore_entry_line(const mrnet_store_entry *e)
 {
     char hex[17];
     snprintf(hex, sizeof hex, "%016" PRIx64, e->checksum);
@@ -239,9 +239,9 @@ static const char *get_str(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static mrnet_status parse_entry(featstore *fs, const cJSON *o, long line, const char *index_path)
+static mrnet_status parse_entry(mrnet_store *fs, const cJSON *o, long line, const char *index_path)
 {
-    featstore_entry e = {0};
+    mrnet_store_entry e = {0};
     const char *source = get_str(o, "source"), *file = get_str(o, "file"), *dtype = get_str(o, "dtype");
     const char *sum = get_str(o, "checksum"), *mt = get_str(o, "src_mtime_ns");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(o, "shape");
@@ -282,7 +282,7 @@ static mrnet_status parse_entry(featstore *fs, const cJSON *o, long line, const 
     return s;
 }
 
-static mrnet_status parse_line(featstore *fs, const char *text, size_t len, long line, const char *index_path)
+static mrnet_status parse_line(mrnet_store *fs, const char *text, size_t len, long line, const char *index_path)
 {
     cJSON *o = cJSON_ParseWithLength(text, len);
     if (!o || !cJSON_IsObject(o)) {
@@ -319,7 +319,7 @@ static mrnet_status parse_line(featstore *fs, const char *text, size_t len, long
     return s;
 }
 
-mrnet_status featstore_load(const char *dir, featstore *fs)
+mrnet_status featstore_load(const char *dir, mrnet_store *fs)
 {
     memset(fs, 0, sizeof *fs);
     fs->dir = strdup(dir);
@@ -353,32 +353,32 @@ mrnet_status featstore_load(const char *dir, featstore *fs)
     return s;
 }
 
-mrnet_status featstore_open(const char *dir, featstore **out)
+mrnet_status mrnet_store_open(const char *dir, mrnet_store **out)
 {
     *out = NULL;
-    featstore *fs = calloc(1, sizeof *fs);
+    mrnet_store *fs = calloc(1, sizeof *fs);
     if (!fs)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     mrnet_status s = featstore_load(dir, fs);
     if (s != MRNET_OK) {
-        featstore_close(fs);
+        mrnet_store_close(fs);
         return s;
     }
     *out = fs;
     return MRNET_OK;
 }
 
-mrnet_status featstore_save_index(const featstore *fs, const int *order, int n_order)
+mrnet_status featstore_save_index(const mrnet_store *fs, const int *order, int n_order)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", fs->dir, FEATSTORE_INDEX);
-    atomic_file af;
-    MRNET_TRY(atomic_file_open(&af, path));
+    mrnet_atomic_file af;
+    MRNET_TRY(mrnet_atomic_open(&af, path));
     char *lines[2] = {featstore_header_line(fs->settings), featstore_labels_line(fs->labels, fs->n_labels)};
     bool oom = !lines[0] || !lines[1];
     for (int i = 0; i < 2 && !oom; i++) {
-        atomic_file_write(&af, lines[i], strlen(lines[i]));
-        atomic_file_write(&af, "\n", 1);
+        mrnet_atomic_write(&af, lines[i], strlen(lines[i]));
+        mrnet_atomic_write(&af, "\n", 1);
     }
     free(lines[0]);
     free(lines[1]);
@@ -388,35 +388,35 @@ mrnet_status featstore_save_index(const featstore *fs, const int *order, int n_o
             oom = true;
             break;
         }
-        atomic_file_write(&af, l, strlen(l));
-        atomic_file_write(&af, "\n", 1);
+        mrnet_atomic_write(&af, l, strlen(l));
+        mrnet_atomic_write(&af, "\n", 1);
         free(l);
     }
     if (oom) {
-        atomic_file_abort(&af);
+        mrnet_atomic_abort(&af);
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory writing the index", path);
     }
-    return atomic_file_commit(&af);
+    return mrnet_atomic_commit(&af);
 }
 
 /* ---- reading features ---------------------------------------------------------------- */
 
-int featstore_count(const featstore *fs) { return fs->n_entries; }
+int mrnet_store_count(const mrnet_store *fs) { return fs->n_entries; }
 
-const featstore_entry *featstore_get(const featstore *fs, int index)
+const mrnet_store_entry *mrnet_store_get(const mrnet_store *fs, int index)
 {
     return index >= 0 && index < fs->n_entries ? &fs->entries[index] : NULL;
 }
 
-const char *featstore_settings(const featstore *fs) { return fs->settings; }
+const char *mrnet_store_settings(const mrnet_store *fs) { return fs->settings; }
 
-char *const *featstore_labels(const featstore *fs, int *n_labels)
+char *const *mrnet_store_labels(const mrnet_store *fs, int *n_labels)
 {
     *n_labels = fs->n_labels;
     return fs->labels;
 }
 
-void featstore_entry_path(const featstore *fs, const featstore_entry *e, char *buf, size_t size)
+void featstore_entry_path(const mrnet_store *fs, const mrnet_store_entry *e, char *buf, size_t size)
 {
     if (e->external || e->file[0] == '/')
         snprintf(buf, size, "%s", e->file);
@@ -424,9 +424,9 @@ void featstore_entry_path(const featstore *fs, const featstore_entry *e, char *b
         snprintf(buf, size, "%s/%s", fs->dir, e->file);
 }
 
-mrnet_status featstore_read(const featstore *fs, int index, int64_t t0, int64_t len, float *dst)
+mrnet_status mrnet_store_read(const mrnet_store *fs, int index, int64_t t0, int64_t len, float *dst)
 {
-    const featstore_entry *e = featstore_get(fs, index);
+    const mrnet_store_entry *e = mrnet_store_get(fs, index);
     if (!e)
         return mrnet_fail(MRNET_ERR_ARG, "%s: no entry %d (the store has %d)", fs->dir, index, fs->n_entries);
     if (t0 < 0 || len < 1)
@@ -467,10 +467,10 @@ mrnet_status featstore_read(const featstore *fs, int index, int64_t t0, int64_t 
     return s;
 }
 
-mrnet_status featstore_read_all(const featstore *fs, int index, float *dst)
+mrnet_status mrnet_store_read_all(const mrnet_store *fs, int index, float *dst)
 {
-    const featstore_entry *e = featstore_get(fs, index);
+    const mrnet_store_entry *e = mrnet_store_get(fs, index);
     if (!e)
         return mrnet_fail(MRNET_ERR_ARG, "%s: no entry %d (the store has %d)", fs->dir, index, fs->n_entries);
-    return featstore_read(fs, index, 0, e->T, dst);
+    return mrnet_store_read(fs, index, 0, e->T, dst);
 }

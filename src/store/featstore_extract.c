@@ -23,14 +23,14 @@
  * loses nothing either way; this bounds what a power cut can lose). */
 #define JOURNAL_SYNC_EVERY 64
 
-void featstore_extract_options_default(featstore_extract_options *opt)
+void mrnet_extract_options_default(mrnet_extract_options *opt)
 {
     memset(opt, 0, sizeof *opt);
-    features_options_default(&opt->features);
+    mrnet_features_options_default(&opt->features);
     opt->threads = 1;
 }
 
-void featstore_report_free(featstore_report *r)
+void mrnet_extract_report_free(mrnet_extract_report *r)
 {
     for (int i = 0; i < r->n_failures; i++) {
         free(r->failures[i].source);
@@ -81,9 +81,9 @@ static double now_seconds(void)
 
 static int64_t mtime_ns(const struct stat *st) { return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec; }
 
-static mrnet_status add_issue(featstore_issue **list, int *n, const char *source, const char *reason)
+static mrnet_status add_issue(mrnet_extract_issue **list, int *n, const char *source, const char *reason)
 {
-    featstore_issue *nl = realloc(*list, sizeof **list * (size_t)(*n + 1));
+    mrnet_extract_issue *nl = realloc(*list, sizeof **list * (size_t)(*n + 1));
     if (!nl)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     *list = nl;
@@ -99,17 +99,17 @@ typedef struct {
 } work_item;
 
 typedef struct {
-    featstore fs;
-    const dataset *ds;
-    const featstore_extract_options *opt;
-    melspec *mel;
+    mrnet_store fs;
+    const mrnet_dataset *ds;
+    const mrnet_extract_options *opt;
+    mrnet_melspec *mel;
     work_item *queue;
     int n_queue, next;
     pthread_mutex_t lock;
     FILE *journal;
     int unsynced;
-    featstore_progress prog;
-    featstore_report *rep;
+    mrnet_extract_progress prog;
+    mrnet_extract_report *rep;
     double t_start;
     mrnet_status fatal; /* a store-level failure (journal, disk): stop everything */
     char fatal_msg[1024];
@@ -119,7 +119,7 @@ typedef struct {
 
 /* The entry still describes source: same size and mtime, or same size and
  * checksum (then the mtime is refreshed); and its feature file is there. */
-static bool entry_is_fresh(const featstore *fs, featstore_entry *e, const char *source)
+static bool entry_is_fresh(const mrnet_store *fs, mrnet_store_entry *e, const char *source)
 {
     struct stat st, fst;
     if (stat(source, &st) != 0)
@@ -139,7 +139,7 @@ static bool entry_is_fresh(const featstore *fs, featstore_entry *e, const char *
     return true;
 }
 
-static mrnet_status set_meta(featstore_entry *e, const dataset_item *it)
+static mrnet_status set_meta(mrnet_store_entry *e, const mrnet_dataset_item *it)
 {
     free(e->label);
     free(e->split);
@@ -165,7 +165,7 @@ static void ensure_dir(const char *path)
 /* A Melon-style .npy can be referenced in place when the reader can window
  * it directly: little-endian float32/16, C order, (D, T) or (S, D, T), and
  * no offset/duration slicing was applied. */
-static bool npy_usable_in_place(const char *source, const features *f, bool *is_f16)
+static bool npy_usable_in_place(const char *source, const mrnet_features *f, bool *is_f16)
 {
     npy_header h;
     if (npy_read_header(source, &h) != MRNET_OK)
@@ -176,16 +176,16 @@ static bool npy_usable_in_place(const char *source, const features *f, bool *is_
     return dtype_ok && !h.fortran_order && T == f->T;
 }
 
-static mrnet_status compute_entry(extract_ctx *x, const work_item *w, featstore_entry *e, features *f)
+static mrnet_status compute_entry(extract_ctx *x, const work_item *w, mrnet_store_entry *e, mrnet_features *f)
 {
-    const dataset_item *it = &x->ds->items[w->item];
-    const featstore_extract_options *opt = x->opt;
+    const mrnet_dataset_item *it = &x->ds->items[w->item];
+    const mrnet_extract_options *opt = x->opt;
     struct stat st;
     if (stat(w->source, &st) != 0)
         return mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", it->path, strerror(errno));
     uint64_t sum;
     MRNET_TRY(featstore_file_checksum(w->source, &sum));
-    MRNET_TRY(features_extract_file(w->source, &opt->features, x->mel, f));
+    MRNET_TRY(mrnet_features_from_file(w->source, &opt->features, x->mel, f));
     size_t n = (size_t)f->S * (size_t)f->D * (size_t)f->T;
     bool f16 = opt->float16, external = false;
     if (f->from_npy && !opt->copy_npy && npy_usable_in_place(w->source, f, &f16))
@@ -205,7 +205,7 @@ static mrnet_status compute_entry(extract_ctx *x, const work_item *w, featstore_
         snprintf(rel, sizeof rel, "features/%02x/%016" PRIx64 ".npy", (unsigned)(key >> 56), key);
         snprintf(full, sizeof full, "%s/%s", x->fs.dir, rel);
         int64_t shape[3] = {f->S, f->D, f->T};
-        MRNET_TRY(npy_save_f32(full, 3, shape, f->data, f16));
+        MRNET_TRY(mrnet_npy_save_f32(full, 3, shape, f->data, f16));
     }
     memset(e, 0, sizeof *e);
     e->source = strdup(w->source);
@@ -234,7 +234,7 @@ static void report_progress(extract_ctx *x, const char *current)
 }
 
 /* Under the lock: record a finished file in memory and in the journal. */
-static void record_success(extract_ctx *x, featstore_entry *e, const features *f, const char *shown)
+static void record_success(extract_ctx *x, mrnet_store_entry *e, const mrnet_features *f, const char *shown)
 {
     char *line = featstore_entry_line(e);
     char warning[256];
@@ -272,8 +272,8 @@ static void *worker(void *arg)
         if (!w)
             break;
         const char *shown = x->ds->items[w->item].path;
-        featstore_entry e;
-        features f;
+        mrnet_store_entry e;
+        mrnet_features f;
         memset(&e, 0, sizeof e);
         memset(&f, 0, sizeof f);
         mrnet_status s = compute_entry(x, w, &e, &f);
@@ -293,7 +293,7 @@ static void *worker(void *arg)
         }
         report_progress(x, shown);
         pthread_mutex_unlock(&x->lock);
-        features_free(&f);
+        mrnet_features_free(&f);
     }
     return NULL;
 }
@@ -305,7 +305,7 @@ static mrnet_status prepare_store(extract_ctx *x, const char *dir, const char *s
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, FEATSTORE_INDEX);
-    MRNET_TRY(make_dirs(dir)); /* parents too, like mkdir -p */
+    MRNET_TRY(mrnet_make_dirs(dir)); /* parents too, like mkdir -p */
     snprintf(path, sizeof path, "%s/features", dir);
     if (mkdir(path, 0777) != 0 && errno != EEXIST)
         return mrnet_fail(MRNET_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
@@ -357,12 +357,12 @@ static mrnet_status prepare_store(extract_ctx *x, const char *dir, const char *s
 /* Sorts the dataset's distinct sources into reused (fresh) and queued. */
 static mrnet_status plan_work(extract_ctx *x, char **canon, bool *first)
 {
-    const dataset *ds = x->ds;
+    const mrnet_dataset *ds = x->ds;
     /* The store's own files are never inputs (a store inside the input folder). */
     char *store_canon = featstore_canonical(x->fs.dir);
     size_t store_len = store_canon ? strlen(store_canon) : 0;
     /* first[i]: item i is the first with its source (later ones are reported). */
-    featstore seen = {0};
+    mrnet_store seen = {0};
     seen.dir = x->fs.dir;
     mrnet_status s = MRNET_OK;
     x->queue = malloc(sizeof(work_item) * (size_t)(ds->n_items > 0 ? ds->n_items : 1));
@@ -413,7 +413,7 @@ static mrnet_status plan_work(extract_ctx *x, char **canon, bool *first)
         first[i] = true;
         x->prog.total++;
         int idx = featstore_lookup(&x->fs, canon[i]);
-        featstore_entry *e = idx >= 0 ? &x->fs.entries[idx] : NULL;
+        mrnet_store_entry *e = idx >= 0 ? &x->fs.entries[idx] : NULL;
         if (e && entry_is_fresh(&x->fs, e, canon[i])) {
             s = set_meta(e, &ds->items[i]);
             x->prog.reused++;
@@ -473,7 +473,7 @@ static mrnet_status compact(extract_ctx *x, char **canon, const bool *first)
         if (idx < 0)
             continue;
         /* An old entry of a file that failed this time is dropped too. */
-        const featstore_entry *e = &x->fs.entries[idx];
+        const mrnet_store_entry *e = &x->fs.entries[idx];
         struct stat st;
         if (stat(canon[i], &st) != 0 || (int64_t)st.st_size != e->src_size || mtime_ns(&st) != e->src_mtime_ns)
             continue;
@@ -486,8 +486,8 @@ static mrnet_status compact(extract_ctx *x, char **canon, const bool *first)
     return s;
 }
 
-mrnet_status featstore_extract(const char *dir, const dataset *ds, const featstore_extract_options *opt,
-                               featstore_report *report)
+mrnet_status mrnet_store_extract(const char *dir, const mrnet_dataset *ds, const mrnet_extract_options *opt,
+                               mrnet_extract_report *report)
 {
     memset(report, 0, sizeof *report);
     extract_ctx x;
@@ -498,12 +498,12 @@ mrnet_status featstore_extract(const char *dir, const dataset *ds, const featsto
     x.t_start = now_seconds();
     pthread_mutex_init(&x.lock, NULL);
     char settings[1024];
-    features_options_describe(&opt->features, settings, sizeof settings);
+    mrnet_features_options_describe(&opt->features, settings, sizeof settings);
     char **canon = calloc((size_t)(ds->n_items > 0 ? ds->n_items : 1), sizeof(char *));
     bool *first = calloc((size_t)(ds->n_items > 0 ? ds->n_items : 1), sizeof(bool));
     mrnet_status s = canon && first ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
-    if (s == MRNET_OK && opt->features.kind == FEATURES_MEL)
-        s = melspec_create(&opt->features.mel, &x.mel);
+    if (s == MRNET_OK && opt->features.kind == MRNET_FEATURES_MEL)
+        s = mrnet_melspec_create(&opt->features.mel, &x.mel);
     if (s == MRNET_OK)
         s = prepare_store(&x, dir, settings);
     if (s == MRNET_OK)
@@ -536,7 +536,7 @@ mrnet_status featstore_extract(const char *dir, const dataset *ds, const featsto
     free(canon);
     free(first);
     free(x.queue);
-    melspec_free(x.mel);
+    mrnet_melspec_free(x.mel);
     featstore_release(&x.fs);
     pthread_mutex_destroy(&x.lock);
     return s;

@@ -8,7 +8,7 @@
 
 #include "tensor/error.h"
 
-mrnet_status atomic_file_open(atomic_file *af, const char *path)
+mrnet_status mrnet_atomic_open(mrnet_atomic_file *af, const char *path)
 {
     memset(af, 0, sizeof *af);
     if (strlen(path) >= sizeof af->path)
@@ -22,7 +22,7 @@ mrnet_status atomic_file_open(atomic_file *af, const char *path)
     return MRNET_OK;
 }
 
-void atomic_file_write(atomic_file *af, const void *data, size_t n)
+void mrnet_atomic_write(mrnet_atomic_file *af, const void *data, size_t n)
 {
     if (af->failed || n == 0)
         return;
@@ -30,7 +30,7 @@ void atomic_file_write(atomic_file *af, const void *data, size_t n)
         af->failed = errno ? errno : EIO;
 }
 
-mrnet_status atomic_file_commit(atomic_file *af)
+mrnet_status mrnet_atomic_commit(mrnet_atomic_file *af)
 {
     int err = af->failed;
     if (!err && fflush(af->f) != 0)
@@ -50,7 +50,7 @@ mrnet_status atomic_file_commit(atomic_file *af)
     return MRNET_OK;
 }
 
-void atomic_file_abort(atomic_file *af)
+void mrnet_atomic_abort(mrnet_atomic_file *af)
 {
     if (af->f) {
         fclose(af->f);
@@ -105,7 +105,7 @@ mrnet_status read_whole_file(const char *path, size_t max_bytes, char **data, si
     return MRNET_OK;
 }
 
-mrnet_status make_dirs(const char *path)
+mrnet_status mrnet_make_dirs(const char *path)
 {
     char buf[4096];
     size_t n = strlen(path);

@@ -38,7 +38,7 @@ float npy_half_to_float(uint16_t h)
     return f;
 }
 
-uint16_t npy_float_to_half(float f)
+uint16_t mrnet_float_to_half(float f)
 {
     uint32_t x;
     memcpy(&x, &f, 4);
@@ -414,7 +414,7 @@ mrnet_status npy_load_f32(const char *path, npy_header *h_out, float **data)
     return MRNET_OK;
 }
 
-mrnet_status npy_save_f32(const char *path, int ndim, const int64_t *shape, const float *data, bool as_float16)
+mrnet_status mrnet_npy_save_f32(const char *path, int ndim, const int64_t *shape, const float *data, bool as_float16)
 {
     if (ndim < 0 || ndim > NPY_MAX_DIMS)
         return mrnet_fail(MRNET_ERR_ARG, "%s: %d dimensions (at most %d)", path, ndim, NPY_MAX_DIMS);
@@ -442,19 +442,19 @@ mrnet_status npy_save_f32(const char *path, int ndim, const int64_t *shape, cons
     memset(head + 10 + k, ' ', (size_t)pad);
     head[10 + k + pad] = '\n';
 
-    atomic_file af;
-    MRNET_TRY(atomic_file_open(&af, path));
-    atomic_file_write(&af, head, (size_t)(10 + hlen));
+    mrnet_atomic_file af;
+    MRNET_TRY(mrnet_atomic_open(&af, path));
+    mrnet_atomic_write(&af, head, (size_t)(10 + hlen));
     if (as_float16) {
         uint16_t buf[4096];
         for (int64_t i = 0; i < numel; i += 4096) {
             int64_t n = numel - i < 4096 ? numel - i : 4096;
             for (int64_t j = 0; j < n; j++)
-                buf[j] = npy_float_to_half(data[i + j]);
-            atomic_file_write(&af, buf, (size_t)n * 2);
+                buf[j] = mrnet_float_to_half(data[i + j]);
+            mrnet_atomic_write(&af, buf, (size_t)n * 2);
         }
     } else {
-        atomic_file_write(&af, data, (size_t)numel * sizeof(float));
+        mrnet_atomic_write(&af, data, (size_t)numel * sizeof(float));
     }
-    return atomic_file_commit(&af);
+    return mrnet_atomic_commit(&af);
 }

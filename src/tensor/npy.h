@@ -50,11 +50,11 @@ mrnet_status npy_read_f32_at(int fd, const char *path, const npy_header *h, int6
 /* Writes a C-order array of float32 data as '<f4', or as '<f2' when
  * as_float16 (round to nearest even; out-of-range values become +-inf, so
  * callers check range first if that matters). Atomic. */
-mrnet_status npy_save_f32(const char *path, int ndim, const int64_t *shape, const float *data,
+mrnet_status mrnet_npy_save_f32(const char *path, int ndim, const int64_t *shape, const float *data,
                           bool as_float16);
 
 /* IEEE half <-> float (round to nearest even). */
 float npy_half_to_float(uint16_t h);
-uint16_t npy_float_to_half(float f);
+uint16_t mrnet_float_to_half(float f);
 
 #endif

@@ -21,15 +21,15 @@ static const struct {
     const char *name;
     size_t size;
 } dtype_table[] = {
-    [ST_F32] = {"F32", 4}, [ST_F16] = {"F16", 2}, [ST_BF16] = {"BF16", 2},
-    [ST_F64] = {"F64", 8}, [ST_I64] = {"I64", 8}, [ST_I32] = {"I32", 4},
-    [ST_I16] = {"I16", 2}, [ST_I8] = {"I8", 1},   [ST_U8] = {"U8", 1},
-    [ST_BOOL] = {"BOOL", 1},
+    [MRNET_F32] = {"F32", 4}, [MRNET_F16] = {"F16", 2}, [MRNET_BF16] = {"BF16", 2},
+    [MRNET_F64] = {"F64", 8}, [MRNET_I64] = {"I64", 8}, [MRNET_I32] = {"I32", 4},
+    [MRNET_I16] = {"I16", 2}, [MRNET_I8] = {"I8", 1},   [MRNET_U8] = {"U8", 1},
+    [MRNET_BOOL] = {"BOOL", 1},
 };
 #define N_DTYPES ((int)(sizeof dtype_table / sizeof dtype_table[0]))
 
-const char *st_dtype_name(st_dtype dtype) { return dtype_table[dtype].name; }
-size_t st_dtype_size(st_dtype dtype) { return dtype_table[dtype].size; }
+const char *mrnet_dtype_name(mrnet_dtype dtype) { return dtype_table[dtype].name; }
+size_t mrnet_dtype_size(mrnet_dtype dtype) { return dtype_table[dtype].size; }
 
 static int dtype_from_name(const char *name)
 {
@@ -39,10 +39,10 @@ static int dtype_from_name(const char *name)
     return -1;
 }
 
-const char *st_shape_string(int ndim, const int64_t *shape, char *buf, size_t size)
+const char *mrnet_shape_string(int ndim, const int64_t *shape, char *buf, size_t size)
 {
     size_t n = (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < ndim && n < size; i++) /* < 0: any size (st_get_f32's wildcard) */
+    for (int i = 0; i < ndim && n < size; i++) /* < 0: any size (mrnet_st_get_f32's wildcard) */
         n += shape[i] < 0 ? (size_t)snprintf(buf + n, size - n, i ? ", *" : "*")
                           : (size_t)snprintf(buf + n, size - n, i ? ", %lld" : "%lld",
                                              (long long)shape[i]);
@@ -51,7 +51,7 @@ const char *st_shape_string(int ndim, const int64_t *shape, char *buf, size_t si
     return buf;
 }
 
-void st_close(st_file *f)
+void mrnet_st_close(mrnet_st_file *f)
 {
     if (!f)
         return;
@@ -70,7 +70,7 @@ void st_close(st_file *f)
     free(f);
 }
 
-static mrnet_status parse_metadata(st_file *f, const cJSON *meta)
+static mrnet_status parse_metadata(mrnet_st_file *f, const cJSON *meta)
 {
     if (!cJSON_IsObject(meta))
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: __metadata__ is not a JSON object", f->path);
@@ -105,7 +105,7 @@ static int json_uint(const cJSON *v, int64_t *out)
     return 1;
 }
 
-static mrnet_status parse_tensor(st_file *f, const cJSON *entry, size_t data_size, st_tensor *t,
+static mrnet_status parse_tensor(mrnet_st_file *f, const cJSON *entry, size_t data_size, mrnet_st_tensor *t,
                                  int64_t offsets[2])
 {
     const char *name = entry->string;
@@ -121,10 +121,10 @@ static mrnet_status parse_tensor(st_file *f, const cJSON *entry, size_t data_siz
     if (dt < 0)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: tensor '%s': unknown dtype '%s'", f->path, name,
                           dtype->valuestring);
-    if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > ST_MAX_DIMS)
+    if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > MRNET_ST_MAX_DIMS)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: tensor '%s': shape missing or over %d dims",
-                          f->path, name, ST_MAX_DIMS);
-    t->dtype = (st_dtype)dt;
+                          f->path, name, MRNET_ST_MAX_DIMS);
+    t->dtype = (mrnet_dtype)dt;
     t->ndim = 0;
     t->numel = 1;
     const cJSON *dim;
@@ -153,13 +153,13 @@ static mrnet_status parse_tensor(st_file *f, const cJSON *entry, size_t data_siz
                           "%s: tensor '%s': data_offsets [%lld, %lld] outside the %zu data bytes "
                           "(truncated file?)",
                           f->path, name, (long long)offsets[0], (long long)offsets[1], data_size);
-    int64_t want = t->numel * (int64_t)st_dtype_size(t->dtype);
+    int64_t want = t->numel * (int64_t)mrnet_dtype_size(t->dtype);
     if (offsets[1] - offsets[0] != want) {
         char sb[128];
         return mrnet_fail(MRNET_ERR_FORMAT,
                           "%s: tensor '%s': %lld data bytes but dtype %s shape %s needs %lld",
                           f->path, name, (long long)(offsets[1] - offsets[0]), dtype->valuestring,
-                          st_shape_string(t->ndim, t->shape, sb, sizeof sb), (long long)want);
+                          mrnet_shape_string(t->ndim, t->shape, sb, sizeof sb), (long long)want);
     }
     t->name = strdup(name);
     return t->name ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", f->path);
@@ -179,7 +179,7 @@ static int span_cmp(const void *a, const void *b)
 /* Sorted by begin, a non-empty span overlaps an earlier one exactly when it
  * begins before the furthest end so far: the neighbour alone is not enough
  * (an empty or short tensor can sit between the two). */
-static mrnet_status check_no_overlap(st_file *f, span *spans, int n)
+static mrnet_status check_no_overlap(mrnet_st_file *f, span *spans, int n)
 {
     qsort(spans, (size_t)n, sizeof *spans, span_cmp);
     int furthest = -1;
@@ -204,7 +204,7 @@ static int name_cmp(const void *a, const void *b)
 /* JSON allows repeated keys and cJSON keeps them all; a name must mean one
  * tensor (and one __metadata__). Sorted, so a crafted header of a million
  * keys costs n log n. */
-static mrnet_status check_unique_keys(st_file *f, const cJSON *root, int n)
+static mrnet_status check_unique_keys(mrnet_st_file *f, const cJSON *root, int n)
 {
     const char **keys = malloc(((size_t)n + 1) * sizeof *keys);
     if (!keys)
@@ -223,7 +223,7 @@ static mrnet_status check_unique_keys(st_file *f, const cJSON *root, int n)
     return st;
 }
 
-static mrnet_status parse_header(st_file *f, const char *json, size_t json_len,
+static mrnet_status parse_header(mrnet_st_file *f, const char *json, size_t json_len,
                                  const unsigned char *data, size_t data_size)
 {
     const char *end = NULL;
@@ -259,7 +259,7 @@ static mrnet_status parse_header(st_file *f, const char *json, size_t json_len,
                 goto done;
             continue;
         }
-        st_tensor *t = &f->tensors[f->n_tensors];
+        mrnet_st_tensor *t = &f->tensors[f->n_tensors];
         int64_t offs[2] = {0, 0};
         if ((st = parse_tensor(f, entry, data_size, t, offs)) != MRNET_OK)
             goto done;
@@ -274,10 +274,10 @@ done:
     return st;
 }
 
-mrnet_status st_open(const char *path, st_file **out)
+mrnet_status mrnet_st_open(const char *path, mrnet_st_file **out)
 {
     *out = NULL;
-    st_file *f = calloc(1, sizeof *f);
+    mrnet_st_file *f = calloc(1, sizeof *f);
     if (!f || !(f->path = strdup(path))) {
         free(f);
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
@@ -285,7 +285,7 @@ mrnet_status st_open(const char *path, st_file **out)
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         mrnet_status st = mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        st_close(f);
+        mrnet_st_close(f);
         return st;
     }
     struct stat sb;
@@ -319,14 +319,14 @@ mrnet_status st_open(const char *path, st_file **out)
                               bytes + 8 + header_len, f->map_size - 8 - (size_t)header_len);
     }
     if (st != MRNET_OK) {
-        st_close(f);
+        mrnet_st_close(f);
         return st;
     }
     *out = f;
     return MRNET_OK;
 }
 
-const st_tensor *st_find(const st_file *f, const char *name)
+const mrnet_st_tensor *mrnet_st_find(const mrnet_st_file *f, const char *name)
 {
     for (int i = 0; i < f->n_tensors; i++)
         if (!strcmp(f->tensors[i].name, name))
@@ -334,7 +334,7 @@ const st_tensor *st_find(const st_file *f, const char *name)
     return NULL;
 }
 
-const char *st_meta(const st_file *f, const char *key)
+const char *mrnet_st_meta(const mrnet_st_file *f, const char *key)
 {
     for (int i = 0; i < f->n_meta; i++)
         if (!strcmp(f->meta_keys[i], key))
@@ -342,24 +342,24 @@ const char *st_meta(const st_file *f, const char *key)
     return NULL;
 }
 
-mrnet_status st_get_f32(const st_file *f, const char *name, int ndim, const int64_t *shape,
+mrnet_status mrnet_st_get_f32(const mrnet_st_file *f, const char *name, int ndim, const int64_t *shape,
                         const float **data)
 {
     *data = NULL;
-    const st_tensor *t = st_find(f, name);
+    const mrnet_st_tensor *t = mrnet_st_find(f, name);
     if (!t)
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor '%s' is missing", f->path, name);
-    if (t->dtype != ST_F32)
+    if (t->dtype != MRNET_F32)
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor '%s' has dtype %s, expected F32", f->path,
-                          name, st_dtype_name(t->dtype));
+                          name, mrnet_dtype_name(t->dtype));
     int ok = t->ndim == ndim;
     for (int i = 0; ok && i < ndim; i++)
         ok = shape[i] < 0 || shape[i] == t->shape[i];
     if (!ok) {
         char want[128], got[128];
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor '%s' has shape %s, expected %s", f->path,
-                          name, st_shape_string(t->ndim, t->shape, got, sizeof got),
-                          st_shape_string(ndim, shape, want, sizeof want));
+                          name, mrnet_shape_string(t->ndim, t->shape, got, sizeof got),
+                          mrnet_shape_string(ndim, shape, want, sizeof want));
     }
     if ((uintptr_t)t->data % sizeof(float) != 0)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: tensor '%s' is not 4-byte aligned in the file",
@@ -384,21 +384,21 @@ static float half_to_float(uint16_t h)
     return out;
 }
 
-mrnet_status st_copy_to_f32(const st_file *f, const st_tensor *t, float *dst, int64_t n)
+mrnet_status mrnet_st_copy_to_f32(const mrnet_st_file *f, const mrnet_st_tensor *t, float *dst, int64_t n)
 {
     if (t->numel != n)
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor '%s' has %lld values, expected %lld",
                           f->path, t->name, (long long)t->numel, (long long)n);
     const unsigned char *src = t->data;
     for (int64_t i = 0; i < n; i++) {
-        const unsigned char *p = src + (size_t)i * st_dtype_size(t->dtype);
+        const unsigned char *p = src + (size_t)i * mrnet_dtype_size(t->dtype);
         switch (t->dtype) {
-        case ST_F32: memcpy(&dst[i], p, 4); break;
-        case ST_F64: { double d; memcpy(&d, p, 8); dst[i] = (float)d; break; }
-        case ST_I64: { int64_t v; memcpy(&v, p, 8); dst[i] = (float)v; break; }
-        case ST_I32: { int32_t v; memcpy(&v, p, 4); dst[i] = (float)v; break; }
-        case ST_F16: { uint16_t h; memcpy(&h, p, 2); dst[i] = half_to_float(h); break; }
-        case ST_BF16: {
+        case MRNET_F32: memcpy(&dst[i], p, 4); break;
+        case MRNET_F64: { double d; memcpy(&d, p, 8); dst[i] = (float)d; break; }
+        case MRNET_I64: { int64_t v; memcpy(&v, p, 8); dst[i] = (float)v; break; }
+        case MRNET_I32: { int32_t v; memcpy(&v, p, 4); dst[i] = (float)v; break; }
+        case MRNET_F16: { uint16_t h; memcpy(&h, p, 2); dst[i] = half_to_float(h); break; }
+        case MRNET_BF16: {
             uint16_t h; memcpy(&h, p, 2);
             uint32_t bits = (uint32_t)h << 16;
             memcpy(&dst[i], &bits, 4);
@@ -406,7 +406,7 @@ mrnet_status st_copy_to_f32(const st_file *f, const st_tensor *t, float *dst, in
         }
         default:
             return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor '%s' has dtype %s, not a number type",
-                              f->path, t->name, st_dtype_name(t->dtype));
+                              f->path, t->name, mrnet_dtype_name(t->dtype));
         }
     }
     return MRNET_OK;
@@ -416,22 +416,22 @@ mrnet_status st_copy_to_f32(const st_file *f, const st_tensor *t, float *dst, in
 
 typedef struct {
     char *name;
-    st_dtype dtype;
+    mrnet_dtype dtype;
     int ndim;
-    int64_t shape[ST_MAX_DIMS];
+    int64_t shape[MRNET_ST_MAX_DIMS];
     size_t nbytes;
     const void *data;
 } writer_entry;
 
-struct st_writer {
+struct mrnet_st_writer {
     writer_entry *entries;
     int n, cap;
     cJSON *meta;
 };
 
-st_writer *st_writer_create(void)
+mrnet_st_writer *mrnet_st_writer_create(void)
 {
-    st_writer *w = calloc(1, sizeof *w);
+    mrnet_st_writer *w = calloc(1, sizeof *w);
     if (w && !(w->meta = cJSON_CreateObject())) {
         free(w);
         return NULL;
@@ -439,7 +439,7 @@ st_writer *st_writer_create(void)
     return w;
 }
 
-void st_writer_free(st_writer *w)
+void mrnet_st_writer_free(mrnet_st_writer *w)
 {
     if (!w)
         return;
@@ -450,10 +450,10 @@ void st_writer_free(st_writer *w)
     free(w);
 }
 
-mrnet_status st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim,
+mrnet_status mrnet_st_writer_add(mrnet_st_writer *w, const char *name, mrnet_dtype dtype, int ndim,
                            const int64_t *shape, const void *data)
 {
-    if (ndim < 0 || ndim > ST_MAX_DIMS)
+    if (ndim < 0 || ndim > MRNET_ST_MAX_DIMS)
         return mrnet_fail(MRNET_ERR_ARG, "tensor '%s': %d dimensions", name, ndim);
     if ((int)dtype < 0 || (int)dtype >= N_DTYPES)
         return mrnet_fail(MRNET_ERR_ARG, "tensor '%s': unknown dtype %d", name, (int)dtype);
@@ -485,13 +485,13 @@ mrnet_status st_writer_add(st_writer *w, const char *name, st_dtype dtype, int n
         e->shape[i] = shape[i];
         numel *= (size_t)shape[i];
     }
-    e->nbytes = numel * st_dtype_size(dtype);
+    e->nbytes = numel * mrnet_dtype_size(dtype);
     e->data = data;
     w->n++;
     return MRNET_OK;
 }
 
-mrnet_status st_writer_meta(st_writer *w, const char *key, const char *value)
+mrnet_status mrnet_st_writer_meta(mrnet_st_writer *w, const char *key, const char *value)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(w->meta, key);
     if (!cJSON_AddStringToObject(w->meta, key, value))
@@ -503,16 +503,16 @@ mrnet_status st_writer_meta(st_writer *w, const char *key, const char *value)
  * types), each group in insertion order: every tensor is then aligned to its
  * dtype size without padding, which the format forbids (no holes). The
  * header keeps insertion order. Fills order[] (w->n) with entry indices. */
-static void data_order(const st_writer *w, int *order)
+static void data_order(const mrnet_st_writer *w, int *order)
 {
     int k = 0;
     for (size_t size = 8; size >= 1; size /= 2)
         for (int i = 0; i < w->n; i++)
-            if (st_dtype_size(w->entries[i].dtype) == size)
+            if (mrnet_dtype_size(w->entries[i].dtype) == size)
                 order[k++] = i;
 }
 
-static char *build_header(const st_writer *w, const int *order)
+static char *build_header(const mrnet_st_writer *w, const int *order)
 {
     size_t *offsets = malloc(((size_t)w->n + 1) * sizeof *offsets);
     cJSON *root = offsets ? cJSON_CreateObject() : NULL;
@@ -532,7 +532,7 @@ static char *build_header(const st_writer *w, const int *order)
         cJSON *t = cJSON_AddObjectToObject(root, e->name);
         cJSON *shape = t ? cJSON_AddArrayToObject(t, "shape") : NULL;
         cJSON *offs = shape ? cJSON_AddArrayToObject(t, "data_offsets") : NULL;
-        if (!offs || !cJSON_AddStringToObject(t, "dtype", st_dtype_name(e->dtype))) {
+        if (!offs || !cJSON_AddStringToObject(t, "dtype", mrnet_dtype_name(e->dtype))) {
             cJSON_Delete(root);
             free(offsets);
             return NULL;
@@ -548,7 +548,7 @@ static char *build_header(const st_writer *w, const int *order)
     return text;
 }
 
-mrnet_status st_writer_save(st_writer *w, const char *path)
+mrnet_status mrnet_st_writer_save(mrnet_st_writer *w, const char *path)
 {
     int *order = malloc(((size_t)w->n + 1) * sizeof *order);
     char *header = NULL;
@@ -565,19 +565,19 @@ mrnet_status st_writer_save(st_writer *w, const char *path)
     unsigned char prefix[8];
     for (int i = 0; i < 8; i++)
         prefix[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    atomic_file af;
-    mrnet_status st = atomic_file_open(&af, path);
+    mrnet_atomic_file af;
+    mrnet_status st = mrnet_atomic_open(&af, path);
     if (st != MRNET_OK) {
         free(header);
         free(order);
         return st;
     }
-    atomic_file_write(&af, prefix, 8);
-    atomic_file_write(&af, header, len);
-    atomic_file_write(&af, "        ", padded - len);
+    mrnet_atomic_write(&af, prefix, 8);
+    mrnet_atomic_write(&af, header, len);
+    mrnet_atomic_write(&af, "        ", padded - len);
     for (int k = 0; k < w->n; k++)
-        atomic_file_write(&af, w->entries[order[k]].data, w->entries[order[k]].nbytes);
+        mrnet_atomic_write(&af, w->entries[order[k]].data, w->entries[order[k]].nbytes);
     free(header);
     free(order);
-    return atomic_file_commit(&af);
+    return mrnet_atomic_commit(&af);
 }

@@ -4,7 +4,7 @@
 
 #include "tensor/rng.h"
 
-void augment_crop_wrap(const float *src, int channels, int64_t T, int64_t t0, int64_t len, float *dst)
+void mrnet_crop_wrap(const float *src, int channels, int64_t T, int64_t t0, int64_t len, float *dst)
 {
     if (T <= 0 || len <= 0)
         return;
@@ -28,7 +28,7 @@ int64_t augment_random_start(uint64_t *rng, int64_t T, int64_t len)
     return (int64_t)rng_below(rng, (uint64_t)(T - len + 1));
 }
 
-void augment_noise_default(augment_noise_config *cfg)
+void mrnet_noise_default(mrnet_noise_config *cfg)
 {
     cfg->p = 0.7f;
     cfg->mean_lo = -0.03f;
@@ -37,7 +37,7 @@ void augment_noise_default(augment_noise_config *cfg)
     cfg->std_hi = 0.1f;
 }
 
-bool augment_gaussian_noise(uint64_t *rng, const augment_noise_config *cfg, float *x, size_t n)
+bool augment_gaussian_noise(uint64_t *rng, const mrnet_noise_config *cfg, float *x, size_t n)
 {
     if (!(rng_uniform(rng) < cfg->p))
         return false;
@@ -48,14 +48,14 @@ bool augment_gaussian_noise(uint64_t *rng, const augment_noise_config *cfg, floa
     return true;
 }
 
-int64_t augment_window_count(int64_t T, int64_t len, int64_t hop)
+int64_t mrnet_window_count(int64_t T, int64_t len, int64_t hop)
 {
     if (T <= len || hop <= 0)
         return 1;
     return 1 + (T - len + hop - 1) / hop;
 }
 
-int64_t augment_window_start(int64_t T, int64_t len, int64_t hop, int64_t index)
+int64_t mrnet_window_start(int64_t T, int64_t len, int64_t hop, int64_t index)
 {
     if (T <= len || hop <= 0)
         return 0;

@@ -13,10 +13,10 @@ static const char *const optim_names[3] = {"optim.exp_avg", "optim.exp_avg_sq",
 mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_adamw *opt,
                               const cJSON *state, const char *const *extra_meta)
 {
-    st_writer *w = st_writer_create();
+    mrnet_st_writer *w = mrnet_st_writer_create();
     char *json = cJSON_PrintUnformatted(state);
     if (!w || !json) {
-        st_writer_free(w);
+        mrnet_st_writer_free(w);
         free(json);
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
     }
@@ -24,18 +24,18 @@ mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_
     int64_t steps = mrnet_adamw_steps(opt);
     mrnet_status st = model_add_tensors(model, w);
     for (int k = 0; k < 3 && st == MRNET_OK; k++)
-        st = st_writer_add(w, optim_names[k], ST_F32, 1, &n, mrnet_adamw_state(opt, k));
+        st = mrnet_st_writer_add(w, optim_names[k], MRNET_F32, 1, &n, mrnet_adamw_state(opt, k));
     if (st == MRNET_OK)
-        st = st_writer_add(w, "optim.step", ST_I64, 0, NULL, &steps);
+        st = mrnet_st_writer_add(w, "optim.step", MRNET_I64, 0, NULL, &steps);
     if (st == MRNET_OK)
         st = model_add_metadata(model, w);
     if (st == MRNET_OK)
-        st = st_writer_meta(w, "train.state", json);
+        st = mrnet_st_writer_meta(w, "train.state", json);
     for (int i = 0; st == MRNET_OK && extra_meta && extra_meta[i]; i += 2)
-        st = st_writer_meta(w, extra_meta[i], extra_meta[i + 1] ? extra_meta[i + 1] : "");
+        st = mrnet_st_writer_meta(w, extra_meta[i], extra_meta[i + 1] ? extra_meta[i + 1] : "");
     if (st == MRNET_OK)
-        st = st_writer_save(w, path);
-    st_writer_free(w);
+        st = mrnet_st_writer_save(w, path);
+    mrnet_st_writer_free(w);
     free(json);
     return st;
 }
@@ -43,23 +43,23 @@ mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_
 mrnet_status train_state_load(const char *path, mrnet_adamw *opt, cJSON **state)
 {
     *state = NULL;
-    st_file *f;
-    MRNET_TRY(st_open(path, &f));
+    mrnet_st_file *f;
+    MRNET_TRY(mrnet_st_open(path, &f));
     mrnet_status st = MRNET_OK;
     for (int k = 0; k < 3 && st == MRNET_OK; k++) {
-        const st_tensor *t = st_find(f, optim_names[k]);
-        st = t ? st_copy_to_f32(f, t, mrnet_adamw_state(opt, k), (int64_t)mrnet_adamw_size(opt))
+        const mrnet_st_tensor *t = mrnet_st_find(f, optim_names[k]);
+        st = t ? mrnet_st_copy_to_f32(f, t, mrnet_adamw_state(opt, k), (int64_t)mrnet_adamw_size(opt))
                : mrnet_fail(MRNET_ERR_FORMAT, "%s: no '%s': not a training state (last.safetensors)",
                             path, optim_names[k]);
     }
-    const st_tensor *step = st_find(f, "optim.step");
-    if (st == MRNET_OK && (!step || step->dtype != ST_I64 || step->numel != 1))
+    const mrnet_st_tensor *step = mrnet_st_find(f, "optim.step");
+    if (st == MRNET_OK && (!step || step->dtype != MRNET_I64 || step->numel != 1))
         st = mrnet_fail(MRNET_ERR_FORMAT, "%s: 'optim.step' missing or not one int64", path);
     if (st == MRNET_OK) {
         int64_t steps;
         memcpy(&steps, step->data, 8);
         mrnet_adamw_set_steps(opt, steps);
-        const char *json = st_meta(f, "train.state");
+        const char *json = mrnet_st_meta(f, "train.state");
         *state = json ? cJSON_Parse(json) : NULL;
         if (!cJSON_IsObject(*state)) {
             cJSON_Delete(*state);
@@ -67,6 +67,6 @@ mrnet_status train_state_load(const char *path, mrnet_adamw *opt, cJSON **state)
             st = mrnet_fail(MRNET_ERR_FORMAT, "%s: metadata 'train.state' missing or not JSON", path);
         }
     }
-    st_close(f);
+    mrnet_st_close(f);
     return st;
 }

@@ -16,14 +16,14 @@
 #include "train/train_state.h"
 #include "train/trainer_internal.h"
 
-void trainer_options_default(trainer_options *o)
+void mrnet_train_options_default(mrnet_train_options *o)
 {
-    *o = (trainer_options){.valid_fold = -1, .crop_seconds = 6.0, .epochs = 1000, .batch = 48,
+    *o = (mrnet_train_options){.valid_fold = -1, .crop_seconds = 6.0, .epochs = 1000, .batch = 48,
                            .lr_max = 1e-3, .lr_min = 5e-4, .restart_epochs = 1000,
                            .restart_mult = 2, .weight_decay = 1e-4, .dropout = 0.5f,
                            .class_weights = true, .noise = true, .channels = 512, .embed = 128,
                            .dilations = {2, 3, 4}, .scale = 8, .se_groups = 3};
-    augment_noise_default(&o->noise_cfg);
+    mrnet_noise_default(&o->noise_cfg);
 }
 
 /* Random streams: one per (purpose, epoch, batch, example). */
@@ -42,13 +42,13 @@ static uint64_t stream(uint64_t seed, int purpose, long epoch, long batch, long 
 
 static mrnet_status split_entries(trainer *t)
 {
-    int n = featstore_count(t->store);
+    int n = mrnet_store_count(t->store);
     t->train = malloc((size_t)(n ? n : 1) * sizeof(int));
     t->valid = malloc((size_t)(n ? n : 1) * sizeof(int));
     if (!t->train || !t->valid)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
-        const featstore_entry *e = featstore_get(t->store, i);
+        const mrnet_store_entry *e = mrnet_store_get(t->store, i);
         if (e->label_index < 0)
             continue;
         if (t->n_train + t->n_valid == 0) {
@@ -87,7 +87,7 @@ static mrnet_status make_class_weights(trainer *t)
     }
     long largest = 0;
     for (int i = 0; i < t->n_train; i++)
-        count[featstore_get(t->store, t->train[i])->label_index]++;
+        count[mrnet_store_get(t->store, t->train[i])->label_index]++;
     for (int k = 0; k < K; k++)
         largest = count[k] > largest ? count[k] : largest;
     for (int k = 0; k < K; k++)
@@ -99,7 +99,7 @@ static mrnet_status make_class_weights(trainer *t)
 
 static mrnet_status create_model(trainer *t)
 {
-    const trainer_options *o = t->opt;
+    const mrnet_train_options *o = t->opt;
     mrnet_config cfg = {.in_dim = t->D, .in_channels = t->S, .n_layers = 1,
                         .channels = o->channels, .embed = o->embed, .classes = t->n_labels,
                         .scale = o->scale, .se_groups = o->se_groups};
@@ -135,11 +135,11 @@ static mrnet_status build_batch(trainer *t, const int *entries, int B, int epoch
     char message[1024] = "";
 #pragma omp parallel for schedule(dynamic)
     for (int k = 0; k < B; k++) {
-        const featstore_entry *e = featstore_get(t->store, entries[k]);
+        const mrnet_store_entry *e = mrnet_store_get(t->store, entries[k]);
         uint64_t rng = stream(t->opt->seed, STREAM_CROP, epoch, batch, k);
         int64_t t0 = augment_random_start(&rng, e->T, t->crop);
         float *feat = t->feat + (size_t)k * slot;
-        mrnet_status st = featstore_read(t->store, entries[k], t0, t->crop, feat);
+        mrnet_status st = mrnet_store_read(t->store, entries[k], t0, t->crop, feat);
         if (st != MRNET_OK) {
 #pragma omp critical
             if (first_error == MRNET_OK) {
@@ -148,7 +148,7 @@ static mrnet_status build_batch(trainer *t, const int *entries, int B, int epoch
             }
             continue;
         }
-        features_to_input(feat, t->S, t->D, t->crop, t->input + (size_t)k * slot);
+        mrnet_features_to_input(feat, t->S, t->D, t->crop, t->input + (size_t)k * slot);
         t->batch_labels[k] = e->label_index;
     }
     if (first_error != MRNET_OK)
@@ -182,7 +182,7 @@ static mrnet_status train_batch(trainer *t, const int *entries, int B, int epoch
     mrnet_adamw_step(t->adamw, mrnet_model_params(t->model), mrnet_model_grads(t->model), lr);
     t->loss_sum += loss;
     for (int k = 0; k < B; k++)
-        t->correct += eval_argmax(t->logits + (size_t)k * t->n_labels, t->n_labels) == t->batch_labels[k];
+        t->correct += mrnet_argmax(t->logits + (size_t)k * t->n_labels, t->n_labels) == t->batch_labels[k];
     t->seen += B;
     return MRNET_OK;
 }
@@ -195,31 +195,31 @@ static mrnet_status validate(trainer *t, epoch_record *r)
         return MRNET_OK;
     int K = t->n_labels;
     float *probs = malloc((size_t)t->n_valid * K * sizeof(float));
-    confusion_matrix cm;
-    if (!probs || confusion_init(&cm, K) != MRNET_OK) {
+    mrnet_confusion cm;
+    if (!probs || mrnet_confusion_init(&cm, K) != MRNET_OK) {
         free(probs);
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for validation");
     }
-    store_source_ctx ctx = {t->store, t->valid};
-    feature_source src = store_source(&ctx, t->n_valid);
-    eval_options eo = {.view = t->opt->valid_view, .crop = t->crop, .hop = t->crop / 2,
+    mrnet_store_source_ctx ctx = {t->store, t->valid};
+    mrnet_feature_source src = mrnet_store_source(&ctx, t->n_valid);
+    mrnet_infer_options eo = {.view = t->opt->valid_view, .crop = t->crop, .hop = t->crop / 2,
                        .batch = t->opt->batch};
-    mrnet_status st = evaluate_source(t->model, &src, &eo, probs, NULL, NULL, NULL);
+    mrnet_status st = mrnet_infer_source(t->model, &src, &eo, probs, NULL, NULL, NULL);
     double loss = 0;
     for (int i = 0; st == MRNET_OK && i < t->n_valid; i++) {
-        int y = featstore_get(t->store, t->valid[i])->label_index;
+        int y = mrnet_store_get(t->store, t->valid[i])->label_index;
         const float *p = probs + (size_t)i * K;
         loss -= log(p[y] > 1e-12f ? p[y] : 1e-12f);
-        confusion_add(&cm, y, eval_argmax(p, K));
+        mrnet_confusion_add(&cm, y, mrnet_argmax(p, K));
     }
-    metrics_report rep;
-    if (st == MRNET_OK && (st = metrics_compute(&cm, &rep)) == MRNET_OK) {
+    mrnet_metrics rep;
+    if (st == MRNET_OK && (st = mrnet_metrics_compute(&cm, &rep)) == MRNET_OK) {
         r->valid_loss = loss / t->n_valid;
         r->valid_acc = rep.accuracy;
         r->valid_f1 = rep.macro_f1;
-        metrics_report_free(&rep);
+        mrnet_metrics_free(&rep);
     }
-    confusion_free(&cm);
+    mrnet_confusion_free(&cm);
     free(probs);
     return st;
 }
@@ -265,9 +265,9 @@ static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds
     return trainer_write_curve(t);
 }
 
-static mrnet_status run_epochs(trainer *t, trainer_result *res)
+static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
 {
-    const trainer_options *o = t->opt;
+    const mrnet_train_options *o = t->opt;
     int B = o->batch < t->n_train ? o->batch : t->n_train;
     int batches = t->n_train / B; /* drop_last */
     int *order = malloc((size_t)t->n_train * sizeof(int));
@@ -287,7 +287,7 @@ static mrnet_status run_epochs(trainer *t, trainer_result *res)
             t->next_batch = b + 1;
             if (o->progress) {
                 double el = now_seconds() - start;
-                trainer_progress p = {.epoch = t->epoch, .epochs = o->epochs, .batch = b + 1,
+                mrnet_train_progress p = {.epoch = t->epoch, .epochs = o->epochs, .batch = b + 1,
                                       .batches = batches,
                                       .loss = t->loss_sum / (b + 1 - 0),
                                       .accuracy = (double)t->correct / t->seen,
@@ -311,7 +311,7 @@ static mrnet_status run_epochs(trainer *t, trainer_result *res)
         st = end_epoch(t, batches, lr, now_seconds() - start, &best);
         if (st == MRNET_OK && o->progress) {
             const epoch_record *r = &t->history[t->n_history - 1];
-            trainer_progress p = {epoch, o->epochs, batches, batches, r->train_loss, r->train_acc,
+            mrnet_train_progress p = {epoch, o->epochs, batches, batches, r->train_loss, r->train_acc,
                                   0, lr, true, r->valid_loss, r->valid_acc, r->valid_f1, best};
             o->progress(o->progress_ctx, &p);
         }
@@ -324,7 +324,7 @@ static mrnet_status run_epochs(trainer *t, trainer_result *res)
     if (t->n_history > 0) {
         const epoch_record *last = &t->history[t->n_history - 1];
         const epoch_record *best = &t->history[t->best_epoch - 1];
-        *res = (trainer_result){t->n_history, t->best_epoch, best->valid_acc, best->valid_f1,
+        *res = (mrnet_train_result){t->n_history, t->best_epoch, best->valid_acc, best->valid_f1,
                                 last->valid_acc, last->valid_f1, t->n_train, t->n_valid, 0};
     }
     return st;
@@ -332,7 +332,7 @@ static mrnet_status run_epochs(trainer *t, trainer_result *res)
 
 static void trainer_free(trainer *t)
 {
-    featstore_close(t->store);
+    mrnet_store_close(t->store);
     free(t->train);
     free(t->valid);
     mrnet_model_free(t->model);
@@ -347,25 +347,25 @@ static void trainer_free(trainer *t)
 
 static mrnet_status prepare(trainer *t, const char *store_dir)
 {
-    const trainer_options *o = t->opt;
+    const mrnet_train_options *o = t->opt;
     if (o->epochs < 1 || o->batch < 2)
         return mrnet_fail(MRNET_ERR_ARG, "epochs (%d) must be >= 1 and batch (%d) >= 2", o->epochs,
                           o->batch);
     if (!o->out_dir)
         return mrnet_fail(MRNET_ERR_ARG, "training needs an output folder");
-    MRNET_TRY(make_dirs(o->out_dir));
+    MRNET_TRY(mrnet_make_dirs(o->out_dir));
     snprintf(t->path_last, sizeof t->path_last, "%s/last.safetensors", o->out_dir);
     snprintf(t->path_best, sizeof t->path_best, "%s/best.safetensors", o->out_dir);
     snprintf(t->path_log, sizeof t->path_log, "%s/log.jsonl", o->out_dir);
     snprintf(t->path_curve, sizeof t->path_curve, "%s/curve.svg", o->out_dir);
-    MRNET_TRY(featstore_open(store_dir, &t->store));
-    snprintf(t->settings, sizeof t->settings, "%s", featstore_settings(t->store));
-    t->labels = featstore_labels(t->store, &t->n_labels);
+    MRNET_TRY(mrnet_store_open(store_dir, &t->store));
+    snprintf(t->settings, sizeof t->settings, "%s", mrnet_store_settings(t->store));
+    t->labels = mrnet_store_labels(t->store, &t->n_labels);
     if (t->n_labels < 2)
         return mrnet_fail(MRNET_ERR_ARG, "%s: %d classes; training needs labelled entries of 2 or "
                           "more classes", store_dir, t->n_labels);
     MRNET_TRY(split_entries(t));
-    double rate = o->frame_rate > 0 ? o->frame_rate : features_frame_rate(t->settings);
+    double rate = o->frame_rate > 0 ? o->frame_rate : mrnet_features_settings_frame_rate(t->settings);
     if (!(rate > 0))
         return mrnet_fail(MRNET_ERR_ARG, "%s: the store does not tell its frame rate (features "
                           "from .npy files?): give it (--frame-rate)", store_dir);
@@ -389,7 +389,7 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
     return o->resume ? trainer_resume(t) : MRNET_OK;
 }
 
-mrnet_status trainer_run(const char *store_dir, const trainer_options *opt, trainer_result *res)
+mrnet_status mrnet_train(const char *store_dir, const mrnet_train_options *opt, mrnet_train_result *res)
 {
     trainer t = {.opt = opt};
     memset(res, 0, sizeof *res);

@@ -18,7 +18,7 @@
 #include "train/augment.h"
 #include "mrnet/mrnet.h"
 
-struct trainer_progress;
+struct mrnet_train_progress;
 
 typedef struct {
     /* data */
@@ -26,8 +26,8 @@ typedef struct {
                              -1: the split column ("train" / "valid") */
     double crop_seconds;  /* 6 */
     double frame_rate;    /* frames per second; 0: from the store's settings */
-    int valid_view;       /* eval_view: EVAL_VIEW_CROP (the recipe's first 6 s), or
-                             EVAL_VIEW_WINDOWS (whole clips, steadier) */
+    int valid_view;       /* mrnet_view: MRNET_VIEW_CROP (the recipe's first 6 s), or
+                             MRNET_VIEW_WINDOWS (whole clips, steadier) */
     /* recipe */
     int epochs;           /* 1000 */
     int batch;            /* 48; the last partial batch is dropped */
@@ -38,7 +38,7 @@ typedef struct {
     bool class_weights;   /* max count / count per class */
     bool noise;           /* Gaussian noise on the features */
     bool noise_per_example; /* draw mean/std per example instead of per batch */
-    augment_noise_config noise_cfg;
+    mrnet_noise_config noise_cfg;
     unsigned drop_routes; /* route ablation mask */
     uint64_t seed;
     /* model (in_dim, in_channels come from the store; n_layers 1) */
@@ -48,11 +48,11 @@ typedef struct {
     bool resume;          /* continue out_dir/last.safetensors */
     bool select_macro_f1; /* best checkpoint by macro-F1 instead of accuracy */
     volatile sig_atomic_t *stop; /* set by a signal: save and return INTERRUPTED */
-    void (*progress)(void *ctx, const struct trainer_progress *p);
+    void (*progress)(void *ctx, const struct mrnet_train_progress *p);
     void *progress_ctx;
-} trainer_options;
+} mrnet_train_options;
 
-typedef struct trainer_progress {
+typedef struct mrnet_train_progress {
     int epoch, epochs;
     int batch, batches;     /* batches done in this epoch, of */
     double loss, accuracy;  /* running means of this epoch */
@@ -61,7 +61,7 @@ typedef struct trainer_progress {
     bool epoch_done;        /* validation figures below are set */
     double valid_loss, valid_accuracy, valid_macro_f1;
     bool best;              /* this epoch is the best so far */
-} trainer_progress;
+} mrnet_train_progress;
 
 typedef struct {
     int epochs_run;         /* epochs completed in total */
@@ -70,11 +70,11 @@ typedef struct {
     double last_accuracy, last_macro_f1;
     int n_train, n_valid;
     double seconds;
-} trainer_result;
+} mrnet_train_result;
 
-void trainer_options_default(trainer_options *opt);
+void mrnet_train_options_default(mrnet_train_options *opt);
 /* Trains on the store in store_dir. MRNET_ERR_INTERRUPTED when stopped (the
  * state is saved; run again with resume). */
-mrnet_status trainer_run(const char *store_dir, const trainer_options *opt, trainer_result *res);
+mrnet_status mrnet_train(const char *store_dir, const mrnet_train_options *opt, mrnet_train_result *res);
 
 #endif

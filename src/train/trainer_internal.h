@@ -13,8 +13,8 @@ typedef struct {
 } epoch_record;
 
 typedef struct {
-    const trainer_options *opt;
-    featstore *store;
+    const mrnet_train_options *opt;
+    mrnet_store *store;
     char *const *labels;
     int n_labels;
     int *train, n_train, *valid, n_valid;

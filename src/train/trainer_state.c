@@ -17,7 +17,7 @@
 /* The options a resumed run must share with the interrupted one. */
 cJSON *trainer_options_json(const trainer *t)
 {
-    const trainer_options *o = t->opt;
+    const mrnet_train_options *o = t->opt;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "valid_fold", o->valid_fold);
     cJSON_AddNumberToObject(j, "crop_frames", (double)t->crop);
@@ -39,7 +39,7 @@ cJSON *trainer_options_json(const trainer *t)
     cJSON_AddNumberToObject(j, "n_valid", t->n_valid);
     cJSON_AddStringToObject(j, "noise_place", "features");
     cJSON_AddBoolToObject(j, "select_macro_f1", o->select_macro_f1);
-    cJSON_AddStringToObject(j, "valid_view", eval_view_name(o->valid_view));
+    cJSON_AddStringToObject(j, "valid_view", mrnet_view_name(o->valid_view));
     return j;
 }
 
@@ -184,11 +184,11 @@ mrnet_status trainer_write_log(const trainer *t)
         fprintf(f, "}\n");
     }
     fclose(f);
-    atomic_file af;
-    mrnet_status st = atomic_file_open(&af, t->path_log);
+    mrnet_atomic_file af;
+    mrnet_status st = mrnet_atomic_open(&af, t->path_log);
     if (st == MRNET_OK) {
-        atomic_file_write(&af, buf, size);
-        st = atomic_file_commit(&af);
+        mrnet_atomic_write(&af, buf, size);
+        st = mrnet_atomic_commit(&af);
     }
     free(buf);
     return st;
@@ -206,16 +206,16 @@ mrnet_status trainer_write_curve(const trainer *t)
         v[2 * n + i] = t->history[i].train_acc;
         v[3 * n + i] = t->history[i].valid_acc;
     }
-    svg_series s[4] = {{"train loss", v, NULL, n, 0},
+    mrnet_plot_series s[4] = {{"train loss", v, NULL, n, 0},
                        {"valid loss", v + n, NULL, n, 0},
                        {"train accuracy", v + 2 * n, NULL, n, 1},
                        {"valid accuracy", v + 3 * n, NULL, n, 1}};
-    svg_line_options o = {.title = "Training curve", .x_label = "epoch", .y_label = "loss",
+    mrnet_plot_line_options o = {.title = "Training curve", .x_label = "epoch", .y_label = "loss",
                           .y2_label = "accuracy", .y2_lo = 0, .y2_hi = 1};
-    mrnet_status st = svg_line_chart(t->path_curve, &o, s, t->n_valid ? 4 : 2);
+    mrnet_status st = mrnet_plot_lines(t->path_curve, &o, s, t->n_valid ? 4 : 2);
     if (st == MRNET_OK && !t->n_valid) { /* no validation: train curves only */
-        svg_series s2[2] = {s[0], s[2]};
-        st = svg_line_chart(t->path_curve, &o, s2, 2);
+        mrnet_plot_series s2[2] = {s[0], s[2]};
+        st = mrnet_plot_lines(t->path_curve, &o, s2, 2);
     }
     free(v);
     return st;

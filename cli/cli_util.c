@@ -1,7 +1,6 @@
 #include "cli_util.h"
 
-#include "tensor/error.h"
-#include "tensor/fileio.h"
+#include <mrnet/mrnet.h>
 
 #include <errno.h>
 #include <math.h>

@@ -5,7 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdbool.h>
-#include "mrnet/mrnet.h"
+#include <mrnet/mrnet.h>
 
 /* Prints "mrnet CMD: <library error message>" to stderr; returns 1. */
 int cli_fail(const char *cmd, mrnet_status status);

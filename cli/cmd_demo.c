@@ -13,15 +13,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "data/dataset.h"
-#include "store/featstore.h"
-#include "data/synth.h"
-#include "plot/svg.h"
-#include "tensor/error.h"
-#include "tensor/fileio.h"
-#include "infer/infer.h"
-#include "eval/metrics.h"
-#include "train/trainer.h"
+#include <mrnet/mrnet.h>
 #include "train_flags.h"
 
 typedef struct {
@@ -95,7 +87,7 @@ static mrnet_status make_data(const demo_options *o, char *data_dir, size_t size
     mrnet_demo_options so = {.root = data_dir, .clips_per_style = o->clips, .seconds = o->seconds,
                         .sample_rate = 16000, .seed = o->seed};
     mrnet_demo_report rep;
-    printf("[1/5] synthetic music: %d styles x %d clips of %.0f s in %s\n", SYNTH_STYLES, o->clips,
+    printf("[1/5] synthetic music: %d styles x %d clips of %.0f s in %s\n", mrnet_demo_style_count(), o->clips,
            o->seconds, data_dir);
     fflush(stdout);
     MRNET_TRY(mrnet_demo_write(&so, &rep));
@@ -183,16 +175,17 @@ static mrnet_status evaluate(const demo_options *o, const char *store_dir, const
         st = mrnet_evaluate_store(m, fs, (mrnet_selection){"test", -1}, &eo, &cm, &used, &unknown, NULL, NULL);
     if (st == MRNET_OK)
         st = mrnet_metrics_compute(&cm, &rep);
-    const char *names[64];
-    for (int k = 0; k < K && k < 64; k++)
+    const char **names = calloc((size_t)K, sizeof *names);
+    float *p = malloc(sizeof(float) * (size_t)K);
+    if (st == MRNET_OK && (!names || !p))
+        st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d classes", K);
+    for (int k = 0; names && k < K; k++)
         names[k] = mrnet_model_label(m, k);
     if (st == MRNET_OK) {
         printf("[4/5] held-out test clips: %d, accuracy %.3f, macro-F1 %.3f (chance %.3f)\n", used,
                rep.accuracy, rep.macro_f1, 1.0 / K);
-        cJSON *j = metrics_report_json(&rep, &cm, (char *const *)names);
         path_in(path, sizeof path, o->out, "metrics.json");
-        st = j ? metrics_write_json(path, j) : MRNET_ERR_NOMEM;
-        cJSON_Delete(j);
+        st = mrnet_metrics_write_json(path, &rep, &cm, (char *const *)names, NULL);
     }
     if (st == MRNET_OK) {
         path_in(path, sizeof path, o->out, "confusion.svg");
@@ -210,7 +203,6 @@ static mrnet_status evaluate(const demo_options *o, const char *store_dir, const
             continue;
         const mrnet_store_entry *e = mrnet_store_get(fs, entry);
         const char *shown = strstr(e->source, "/data/");
-        float p[64];
         mrnet_store_source_ctx ctx = {fs, &entry};
         mrnet_feature_source src = mrnet_store_source(&ctx, 1);
         st = mrnet_infer_source(m, &src, &eo, p, NULL, NULL, NULL);
@@ -220,6 +212,8 @@ static mrnet_status evaluate(const demo_options *o, const char *store_dir, const
                    names[best], p[best], e->label);
         }
     }
+    free(names);
+    free(p);
     mrnet_metrics_free(&rep);
     mrnet_confusion_free(&cm);
     mrnet_store_close(fs);

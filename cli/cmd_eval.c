@@ -8,11 +8,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "store/featstore.h"
-#include "plot/svg.h"
-#include "tensor/error.h"
-#include "infer/infer.h"
-#include "eval/metrics.h"
+#include <mrnet/mrnet.h>
 
 static void usage(FILE *out)
 {
@@ -127,22 +123,14 @@ static mrnet_status write_outputs(const eval_args *a, const mrnet_metrics *r,
     int K = r->k;
     char **names = malloc((size_t)K * sizeof(char *));
     if (!names)
-        return MRNET_ERR_NOMEM;
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     for (int k = 0; k < K; k++)
         names[k] = (char *)mrnet_model_label(m, k);
     mrnet_status st = MRNET_OK;
     if (a->json) {
-        cJSON *j = metrics_report_json(r, cm, names);
-        if (!j)
-            st = MRNET_ERR_NOMEM;
-        else {
-            cJSON_AddStringToObject(j, "checkpoint", a->checkpoint);
-            cJSON_AddStringToObject(j, "store", a->store_dir);
-            cJSON_AddStringToObject(j, "selection", selection);
-            cJSON_AddStringToObject(j, "view", mrnet_view_name(a->view));
-            st = metrics_write_json(a->json, j);
-            cJSON_Delete(j);
-        }
+        const char *extra[] = {"checkpoint", a->checkpoint, "store", a->store_dir, "selection",
+                               selection, "view", mrnet_view_name(a->view), NULL};
+        st = mrnet_metrics_write_json(a->json, r, cm, names, extra);
     }
     if (st == MRNET_OK && a->confusion)
         st = mrnet_plot_confusion(a->confusion, "Confusion matrix", cm->counts, K,

@@ -11,10 +11,9 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "store/featstore.h"
+#include <mrnet/mrnet.h>
 #include "dataset_flags.h"
 #include "feature_flags.h"
-#include "tensor/error.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -197,7 +196,7 @@ int cmd_extract(int argc, char **argv)
     }
     mrnet_dataset ds;
     mrnet_dataset_init(&ds);
-    mrnet_status s = dataset_flags_read(&df, argv[optind], &ds);
+    mrnet_status s = mrnet_dataset_load(&df, argv[optind], &ds);
     if (s != MRNET_OK) {
         mrnet_dataset_free(&ds);
         dataset_flags_free(&df);

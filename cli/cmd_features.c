@@ -6,13 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "features/features.h"
+#include <mrnet/mrnet.h>
 #include "cli_util.h"
 #include "commands.h"
-#include "tensor/npy.h"
 #include "feature_flags.h"
-#include "plot/image.h"
-#include "tensor/safetensors.h"
 
 static void usage(FILE *out)
 {

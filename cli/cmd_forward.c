@@ -8,8 +8,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "tensor/error.h"
-#include "tensor/safetensors.h"
+#include <mrnet/mrnet.h>
 
 typedef struct {
     const char *checkpoint, *input, *output;

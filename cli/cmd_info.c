@@ -5,7 +5,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "tensor/safetensors.h"
+#include <mrnet/mrnet.h>
 
 static void usage(FILE *out)
 {

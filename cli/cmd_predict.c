@@ -1,20 +1,18 @@
 /* mrnet predict / mrnet embed CHECKPOINT FILES-OR-FOLDERS...: class
  * probabilities (top k, optionally per window) or embeddings of audio files,
  * with the features computed as the checkpoint's training store made them. */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/augment.h"
-#include "features/features_parse.h"
+#include <mrnet/mrnet.h>
 #include "cli_util.h"
 #include "commands.h"
-#include "inputs.h"
-#include "tensor/error.h"
-#include "tensor/safetensors.h"
-#include "infer/infer.h"
 
 typedef enum { FORMAT_TABLE, FORMAT_JSONL, FORMAT_CSV } output_format;
 
@@ -91,57 +89,14 @@ static int parse(int argc, char **argv, predict_args *a)
     return -1;
 }
 
-/* ---- one file's features as a mrnet_feature_source ------------------------------- */
-
-static int64_t memory_frames(void *ctx, int item)
-{
-    (void)item;
-    return ((const mrnet_features *)ctx)->T;
-}
-
-static mrnet_status memory_read(void *ctx, int item, int64_t t0, int64_t len, float *dst)
-{
-    (void)item;
-    const mrnet_features *f = ctx;
-    mrnet_crop_wrap(f->data, f->S * f->D, f->T, t0, len, dst);
-    return MRNET_OK;
-}
-
 typedef struct {
     const predict_args *a;
-    const mrnet_model *model;
+    const mrnet_classifier *c;
     FILE *out;
     const char *path;
-    double frame_rate;
+    int *idx;          /* (K) scratch for the top k */
     bool first_window;
 } printer;
-
-static int top_indices(const float *p, int K, int top, int *idx)
-{
-    int n = top < K ? top : K;
-    for (int i = 0; i < n; i++) {
-        int best = -1;
-        for (int k = 0; k < K; k++) {
-            bool used = false;
-            for (int j = 0; j < i; j++)
-                used |= idx[j] == k;
-            if (!used && (best < 0 || p[k] > p[best]))
-                best = k;
-        }
-        idx[i] = best;
-    }
-    return n;
-}
-
-static const char *label_of(const mrnet_model *m, int k)
-{
-    static char buf[32];
-    const char *name = mrnet_model_label(m, k);
-    if (name)
-        return name;
-    snprintf(buf, sizeof buf, "class%d", k);
-    return buf;
-}
 
 static void json_string(FILE *out, const char *s)
 {
@@ -161,8 +116,8 @@ static void json_string(FILE *out, const char *s)
 static void print_result(printer *pr, const float *p, double start, double end, bool window)
 {
     const predict_args *a = pr->a;
-    int K = mrnet_model_config(pr->model)->classes, idx[64];
-    int n = top_indices(p, K, a->top < 64 ? a->top : 64, idx);
+    int *idx = pr->idx;
+    int n = mrnet_top_k(p, mrnet_classifier_classes(pr->c), a->top, idx);
     FILE *out = pr->out;
     if (a->format == FORMAT_TABLE) {
         if (window)
@@ -170,7 +125,7 @@ static void print_result(printer *pr, const float *p, double start, double end, 
         else
             fprintf(out, "%s\n   ", pr->path);
         for (int i = 0; i < n; i++)
-            fprintf(out, " %s %.3f", label_of(pr->model, idx[i]), p[idx[i]]);
+            fprintf(out, " %s %.3f", mrnet_classifier_label(pr->c, idx[i]), p[idx[i]]);
         fputc('\n', out);
     } else if (a->format == FORMAT_JSONL) {
         fputs("{\"path\":", out);
@@ -180,7 +135,7 @@ static void print_result(printer *pr, const float *p, double start, double end, 
         fputs(",\"top\":[", out);
         for (int i = 0; i < n; i++) {
             fprintf(out, "%s{\"label\":", i ? "," : "");
-            json_string(out, label_of(pr->model, idx[i]));
+            json_string(out, mrnet_classifier_label(pr->c, idx[i]));
             fprintf(out, ",\"probability\":%.6f}", p[idx[i]]);
         }
         fputs("]}\n", out);
@@ -192,23 +147,21 @@ static void print_result(printer *pr, const float *p, double start, double end, 
             fputs(",,", out);
         for (int i = 0; i < n; i++) {
             fputc(',', out);
-            cli_csv_field(out, label_of(pr->model, idx[i]));
+            cli_csv_field(out, mrnet_classifier_label(pr->c, idx[i]));
             fprintf(out, ",%.6f", p[idx[i]]);
         }
         fputc('\n', out);
     }
 }
 
-static void on_window(void *ctx, int item, int64_t t0, int64_t len, const float *probs)
+static void on_window(void *ctx, double start, double end, const float *probs)
 {
-    (void)item;
     printer *pr = ctx;
-    double r = pr->frame_rate > 0 ? pr->frame_rate : 1;
     if (pr->a->format == FORMAT_TABLE && pr->first_window) {
         fprintf(pr->out, "%s (timeline)\n", pr->path);
         pr->first_window = false;
     }
-    print_result(pr, probs, t0 / r, (t0 + len) / r, true);
+    print_result(pr, probs, start, end, true);
 }
 
 /* ---- the run ------------------------------------------------------------------ */
@@ -254,73 +207,115 @@ static mrnet_status write_embeddings(const predict_args *a, const embed_collect 
     return st;
 }
 
+/* Every file named, and every media file under each folder named
+ * (recursively, sorted). A missing path is an error naming it. */
+static mrnet_status collect_inputs(char **paths, int n, mrnet_dataset *ds)
+{
+    for (int i = 0; i < n; i++) {
+        struct stat sb;
+        if (stat(paths[i], &sb) != 0)
+            return mrnet_fail(MRNET_ERR_IO, "%s: %s", paths[i], strerror(errno));
+        if (S_ISDIR(sb.st_mode))
+            MRNET_TRY(mrnet_dataset_read_files(ds, paths[i]));
+        else
+            MRNET_TRY(mrnet_dataset_add(ds, paths[i], NULL, NULL, -1, NULL));
+    }
+    return MRNET_OK;
+}
+
+typedef struct {
+    const predict_args *a;
+    mrnet_classifier *c;
+    mrnet_dataset ds;
+    FILE *out;
+    cli_output file;
+    embed_collect col;
+    float *probs, *emb;
+    int *idx;
+} predict_run;
+
+static mrnet_status run_open(predict_run *r, char **inputs, int n_inputs)
+{
+    const predict_args *a = r->a;
+    MRNET_TRY(mrnet_classifier_open(a->checkpoint, &r->c));
+    MRNET_TRY(collect_inputs(inputs, n_inputs, &r->ds));
+    int K = mrnet_classifier_classes(r->c), E = mrnet_classifier_embed_size(r->c);
+    size_t n = (size_t)(r->ds.n_items ? r->ds.n_items : 1);
+    r->col.embeddings = malloc(sizeof(float) * n * (size_t)E);
+    r->col.paths = calloc(n, sizeof(char *));
+    r->probs = malloc(sizeof(float) * (size_t)K);
+    r->emb = malloc(sizeof(float) * (size_t)E);
+    r->idx = malloc(sizeof(int) * (size_t)K);
+    if (!r->col.embeddings || !r->col.paths || !r->probs || !r->emb || !r->idx)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d files", r->ds.n_items);
+    r->out = stdout;
+    if (!a->embed && a->output) {
+        MRNET_TRY(cli_output_open(&r->file, a->output));
+        r->out = r->file.f;
+    }
+    return MRNET_OK;
+}
+
+static void run_close(predict_run *r)
+{
+    if (r->file.f)
+        cli_output_discard(&r->file);
+    free(r->col.embeddings);
+    free(r->col.paths);
+    free(r->probs);
+    free(r->emb);
+    free(r->idx);
+    mrnet_dataset_free(&r->ds);
+    mrnet_classifier_free(r->c);
+}
+
+/* One file: its result printed (predict) or its embedding kept (embed). */
+static mrnet_status run_file(predict_run *r, int i)
+{
+    const predict_args *a = r->a;
+    const char *path = r->ds.items[i].path;
+    mrnet_classify_options co = {.view = a->view, .crop_seconds = a->crop_seconds,
+                                 .hop_seconds = a->hop_seconds, .batch = (int)a->batch};
+    printer pr = {a, r->c, r->out, path, r->idx, true};
+    bool timeline = a->timeline && !a->embed;
+    MRNET_TRY(mrnet_classify_file(r->c, path, &co, r->probs, r->emb, timeline ? on_window : NULL, &pr,
+                                  NULL));
+    if (!a->embed)
+        print_result(&pr, r->probs, 0, 0, false);
+    else {
+        int E = mrnet_classifier_embed_size(r->c);
+        memcpy(r->col.embeddings + (size_t)r->col.n_ok * E, r->emb, sizeof(float) * E);
+        r->col.paths[r->col.n_ok++] = r->ds.items[i].path;
+    }
+    return MRNET_OK;
+}
+
 static int run(const predict_args *a, char **inputs, int n_inputs)
 {
     const char *cmd = a->embed ? "embed" : "predict";
-    mrnet_model *m = NULL;
-    mrnet_features_options fo;
-    bool recorded;
-    mrnet_dataset ds;
-    mrnet_dataset_init(&ds);
-    mrnet_status st = mrnet_model_load(a->checkpoint, 0, &m);
-    if (st == MRNET_OK)
-        st = inputs_checkpoint_features(a->checkpoint, &fo, &recorded);
-    if (st == MRNET_OK)
-        st = inputs_collect(inputs, n_inputs, &ds);
+    predict_run r = {.a = a};
+    mrnet_dataset_init(&r.ds);
+    mrnet_status st = run_open(&r, inputs, n_inputs);
     if (st != MRNET_OK) {
-        mrnet_dataset_free(&ds);
-        mrnet_model_free(m);
+        run_close(&r);
         return cli_fail(cmd, st);
     }
-    if (!recorded)
+    if (!mrnet_classifier_has_feature_settings(r.c))
         fprintf(stderr, "mrnet %s: %s records no feature settings; using the default (melon) "
                 "log-mel\n", cmd, a->checkpoint);
-    const mrnet_config *cfg = mrnet_model_config(m);
-    int K = cfg->classes, E = cfg->embed;
-    double rate = mrnet_features_options_frame_rate(&fo);
-    mrnet_infer_options eo = {.view = a->view, .crop = (int64_t)llround(a->crop_seconds * rate),
-                       .hop = (int64_t)llround(a->hop_seconds * rate), .batch = (int)a->batch};
-    FILE *out = stdout;
-    cli_output file = {0};
-    if (!a->embed && a->output) {
-        if ((st = cli_output_open(&file, a->output)) != MRNET_OK) {
-            mrnet_dataset_free(&ds);
-            mrnet_model_free(m);
-            return cli_fail(cmd, st);
-        }
-        out = file.f;
-    }
+    int K = mrnet_classifier_classes(r.c), E = mrnet_classifier_embed_size(r.c);
     if (!a->embed && a->format == FORMAT_CSV) {
-        fputs("path,start,end", out);
+        fputs("path,start,end", r.out);
         for (int i = 1; i <= (a->top < K ? a->top : K); i++)
-            fprintf(out, ",label%d,probability%d", i, i);
-        fputc('\n', out);
+            fprintf(r.out, ",label%d,probability%d", i, i);
+        fputc('\n', r.out);
     }
-    embed_collect col = {malloc(sizeof(float) * (size_t)(ds.n_items ? ds.n_items : 1) * E),
-                         calloc((size_t)(ds.n_items ? ds.n_items : 1), sizeof(char *)), 0};
-    float *probs = malloc(sizeof(float) * K), *emb = malloc(sizeof(float) * E);
-    int failed = 0;
-    for (int i = 0; i < ds.n_items && col.embeddings && col.paths && probs && emb; i++) {
-        const char *path = ds.items[i].path;
-        mrnet_features f;
-        mrnet_status fs = mrnet_features_from_file(path, &fo, NULL, &f);
-        if (fs == MRNET_OK && (f.S != cfg->in_channels || f.D != cfg->in_dim)) {
-            fs = mrnet_fail(MRNET_ERR_SHAPE, "%s: features (S %d, D %d) do not fit the model "
-                            "(S %d, D %d)", path, f.S, f.D, cfg->in_channels, cfg->in_dim);
-            mrnet_features_free(&f);
-        }
-        if (fs == MRNET_OK) {
-            mrnet_feature_source src = {1, f.S, f.D, memory_frames, memory_read, &f};
-            printer pr = {a, m, out, path, rate, true};
-            fs = mrnet_infer_source(m, &src, &eo, probs, emb, (a->timeline && !a->embed) ? on_window : NULL,
-                                 &pr);
-            if (fs == MRNET_OK && !a->embed)
-                print_result(&pr, probs, 0, 0, false);
-            if (fs == MRNET_OK && a->embed) {
-                memcpy(col.embeddings + (size_t)col.n_ok * E, emb, sizeof(float) * E);
-                col.paths[col.n_ok++] = ds.items[i].path;
-            }
-            mrnet_features_free(&f);
+    int failed = 0, total = r.ds.n_items;
+    for (int i = 0; i < total; i++) {
+        mrnet_status fs = run_file(&r, i);
+        if (fs == MRNET_ERR_NOMEM) { /* not the file's fault: stop, write nothing */
+            run_close(&r);
+            return cli_fail(cmd, fs);
         }
         if (fs != MRNET_OK) {
             failed++;
@@ -328,16 +323,12 @@ static int run(const predict_args *a, char **inputs, int n_inputs)
         }
     }
     if (a->embed)
-        st = write_embeddings(a, &col, E);
-    if (file.f)
-        st = st == MRNET_OK ? cli_output_commit(&file) : (cli_output_discard(&file), st);
-    int total = ds.n_items;
-    free(col.embeddings);
-    free(col.paths);
-    free(probs);
-    free(emb);
-    mrnet_dataset_free(&ds);
-    mrnet_model_free(m);
+        st = write_embeddings(a, &r.col, E);
+    if (r.file.f) {
+        st = st == MRNET_OK ? cli_output_commit(&r.file) : (cli_output_discard(&r.file), st);
+        r.file.f = NULL;
+    }
+    run_close(&r);
     if (st != MRNET_OK)
         return cli_fail(cmd, st);
     if (failed)

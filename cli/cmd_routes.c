@@ -7,7 +7,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "plot/svg.h"
+#include <mrnet/mrnet.h>
 
 static void usage(FILE *out)
 {

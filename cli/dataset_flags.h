@@ -10,9 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "data/dataset.h"
-#include "data/fma.h"
-#include "data/melon.h"
+#include <mrnet/mrnet.h>
 
 #define DATASET_FLAG_BASE 2000
 
@@ -20,28 +18,8 @@
 extern const struct option dataset_flag_options[];
 int dataset_flag_count(void);
 
-typedef struct {
-    const char *name; /* --dataset: gtzan, fma-small, ..., melon; NULL: folder/manifest */
-    bool plain;
-    const char *folds_dir;                  /* --folds */
-    const char *split_lists;                /* --split-lists, as given */
-    char *train_list, *valid_list, *test_list; /* parsed from split_lists */
-    int make_folds;                         /* --make-folds K, 0: none */
-    const char *write_folds;                /* --write-folds DIR */
-    bool make_split;
-    double valid_frac, test_frac;           /* --make-split VALID,TEST */
-    bool seed_given;
-    uint64_t seed;                          /* --seed, default 1 */
-    const char *fma_tracks, *fma_audio;     /* --fma-tracks, --fma-audio */
-    bool check_audio;                       /* --check-audio */
-    const char *melon_label;                /* --melon-label */
-    int melon_folds;                        /* --melon-folds K, 0: none */
-    /* What the readers found, for the summary. */
-    bool has_fma_report, has_melon_report;
-    mrnet_fma_report fma;
-    mrnet_melon_report melon;
-    int n_folds; /* folds read or drawn (0: none) */
-} dataset_flags;
+/* The flags fill a dataset spec (mrnet/data.h); the CLI owns its list strings. */
+typedef mrnet_dataset_spec dataset_flags;
 
 void dataset_flags_init(dataset_flags *df);
 void dataset_flags_free(dataset_flags *df);
@@ -52,9 +30,6 @@ int dataset_flags_take(dataset_flags *df, int c, const char *arg);
 int dataset_flags_check(const char *cmd, dataset_flags *df);
 void dataset_flags_usage(FILE *out);
 
-/* Reads INPUT with the chosen reader and options, then applies fold and
- * split lists, draws folds and splits, and writes fold lists. */
-mrnet_status dataset_flags_read(dataset_flags *df, const char *input, mrnet_dataset *ds);
 /* Reader counts and how many items got each split and fold, to stderr. */
 void dataset_flags_print_summary(const dataset_flags *df, const mrnet_dataset *ds);
 

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "features/features.h"
+#include <mrnet/mrnet.h>
 
 #define FEATURE_FLAG_BASE 1000
 #define FEATURE_FLAG_MAX 64

@@ -9,7 +9,7 @@
 #include <omp.h>
 
 #include "cli_util.h"
-#include "infer/infer.h"
+#include <mrnet/mrnet.h>
 
 void train_flags_usage(FILE *out, const char *synopsis, const char *what)
 {

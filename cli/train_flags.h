@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "cli_util.h"
-#include "train/trainer.h"
+#include <mrnet/mrnet.h>
 
 /* getopt_long entries (values >= 256), terminated by a zero entry. */
 extern const struct option train_flags_options[];

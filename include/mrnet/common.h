@@ -43,6 +43,28 @@ typedef enum {
 
 /* The message of the last failure in this thread ("" if none). */
 const char *mrnet_last_error(void);
+#if defined(__GNUC__)
+#define MRNET_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define MRNET_PRINTF(a, b)
+#endif
+
+/* Sets this thread's message (printf style) and returns status: for code
+ * the library calls back (a mrnet_feature_source's read, say) to report a
+ * failure the way the library does. */
+mrnet_status mrnet_fail(mrnet_status status, const char *fmt, ...) MRNET_PRINTF(2, 3);
+/* Prefixes the current message with context ("X: " + old) and returns status. */
+mrnet_status mrnet_fail_context(mrnet_status status, const char *fmt, ...) MRNET_PRINTF(2, 3);
+
+/* Returns from the calling function when expr fails. */
+#define MRNET_TRY(expr)                      \
+    do {                                     \
+        mrnet_status try_status_ = (expr);   \
+        if (try_status_ != MRNET_OK)         \
+            return try_status_;              \
+    } while (0)
+
+
 /* A short name for a status code. */
 const char *mrnet_status_name(mrnet_status status);
 

@@ -3,6 +3,14 @@
  * This header includes every public header:
  *   mrnet/common.h   status codes, errors, version
  *   mrnet/model.h    the network, checkpoints, optimizer, schedule
+ *   mrnet/features.h decoding audio, log-mel and waveform features
+ *   mrnet/data.h     datasets: folders, manifests, GTZAN, FMA, Melon, folds
+ *   mrnet/store.h    feature stores: extraction and reading
+ *   mrnet/infer.h    classifying and embedding files, PCM and features
+ *   mrnet/eval.h     metrics and evaluation on a store
+ *   mrnet/train.h    training with the recipe, cross-validation
+ *   mrnet/plot.h     SVG charts, spectrogram images
+ *   mrnet/io.h       safetensors, .npy, float16, atomic files, paths
  *
  * Every function that can fail returns an mrnet_status; on failure
  * mrnet_last_error() gives a sentence naming the file, tensor or option and
@@ -12,5 +20,13 @@
 
 #include <mrnet/common.h>
 #include <mrnet/model.h>
+#include <mrnet/features.h>
+#include <mrnet/data.h>
+#include <mrnet/store.h>
+#include <mrnet/infer.h>
+#include <mrnet/eval.h>
+#include <mrnet/train.h>
+#include <mrnet/plot.h>
+#include <mrnet/io.h>
 
 #endif

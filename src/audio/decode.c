@@ -168,6 +168,50 @@ static float *apply_channel_policy(const float *in, int file_ch, int64_t frames,
     return out;
 }
 
+/* Interleaved (frames, ch) samples at rate, owned and freed here -> out, per
+ * the options' channel policy and rate. name is for messages. */
+static mrnet_status finish_audio(const char *path, float *inter, int ch, int64_t got, int rate,
+                                 const mrnet_audio_options *opt, mrnet_audio *out)
+{
+    mrnet_status s;
+    for (int64_t i = 0; i < got * ch; i++)
+        if (!isfinite(inter[i])) {
+            free(inter);
+            return mrnet_fail(MRNET_ERR_NUMERIC, "%s: sample %lld of channel %d is not finite", path,
+                              (long long)(i / ch), (int)(i % ch));
+        }
+    int oc = 0;
+    float *planar = apply_channel_policy(inter, ch, got, opt->channels, &oc);
+    free(inter);
+    if (!planar)
+        return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
+    int target = opt->sample_rate > 0 ? opt->sample_rate : rate;
+    if (target != rate) {
+        float *res = NULL;
+        int64_t n_res = 0;
+        s = audio_resample(path, planar, oc, got, rate, target, opt->quality, &res, &n_res);
+        free(planar);
+        if (s != MRNET_OK)
+            return s;
+        planar = res;
+        got = n_res;
+        if (got == 0) {
+            free(planar);
+            return mrnet_fail(MRNET_ERR_FORMAT, "%s: too short to resample to %d Hz", path, target);
+        }
+    }
+    float peak = 0.0f;
+    for (int64_t i = 0; i < got * oc; i++)
+        peak = fmaxf(peak, fabsf(planar[i]));
+    if (peak == 0.0f && !out->warning[0])
+        snprintf(out->warning, sizeof out->warning, "silent: every sample is zero");
+    out->samples = planar;
+    out->channels = oc;
+    out->frames = got;
+    out->sample_rate = target;
+    return MRNET_OK;
+}
+
 mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt, mrnet_audio *out)
 {
     memset(out, 0, sizeof *out);
@@ -228,12 +272,6 @@ mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt
             return mrnet_fail(MRNET_ERR_FORMAT, "%s: no audio could be decoded: %s", path, why_copy);
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: no audio frames%s", path, start > 0 ? " after the offset" : "");
     }
-    for (int64_t i = 0; i < got * ch; i++)
-        if (!isfinite(inter[i])) {
-            free(inter);
-            return mrnet_fail(MRNET_ERR_NUMERIC, "%s: sample %lld of channel %d is not finite", path,
-                              (long long)(i / ch), (int)(i % ch));
-        }
     int64_t expected = want >= 0 ? want : (file_frames >= 0 ? file_frames - start : -1);
     if (decode_error)
         snprintf(out->warning, sizeof out->warning, "decoding stopped after %.3f s: %s", (double)got / rate,
@@ -242,34 +280,35 @@ mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt
         snprintf(out->warning, sizeof out->warning, "truncated: header says %.3f s, decoded %.3f s",
                  (double)expected / rate, (double)got / rate);
 
-    int oc = 0;
-    float *planar = apply_channel_policy(inter, ch, got, opt->channels, &oc);
-    free(inter);
-    if (!planar)
-        return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
-    int target = opt->sample_rate > 0 ? opt->sample_rate : rate;
-    if (target != rate) {
-        float *res = NULL;
-        int64_t n_res = 0;
-        s = audio_resample(path, planar, oc, got, rate, target, opt->quality, &res, &n_res);
-        free(planar);
-        if (s != MRNET_OK)
-            return s;
-        planar = res;
-        got = n_res;
-        if (got == 0) {
-            free(planar);
-            return mrnet_fail(MRNET_ERR_FORMAT, "%s: too short to resample to %d Hz", path, target);
-        }
-    }
-    float peak = 0.0f;
-    for (int64_t i = 0; i < got * oc; i++)
-        peak = fmaxf(peak, fabsf(planar[i]));
-    if (peak == 0.0f && !out->warning[0])
-        snprintf(out->warning, sizeof out->warning, "silent: every sample is zero");
-    out->samples = planar;
-    out->channels = oc;
-    out->frames = got;
-    out->sample_rate = target;
-    return MRNET_OK;
+    return finish_audio(path, inter, ch, got, rate, opt, out);
+}
+
+mrnet_status mrnet_audio_from_pcm(const float *pcm, int channels, int64_t frames, int sample_rate,
+                                  const mrnet_audio_options *opt, mrnet_audio *out)
+{
+    static const char *const name = "PCM input";
+    memset(out, 0, sizeof *out);
+    if (!pcm || channels < 1 || channels > 64 || frames < 1 || sample_rate < 1)
+        return mrnet_fail(MRNET_ERR_ARG, "%s: %lld frames of %d channels at %d Hz is no audio", name,
+                          (long long)frames, channels, sample_rate);
+    if (!(opt->offset >= 0.0) || !isfinite(opt->offset) || !isfinite(opt->duration))
+        return mrnet_fail(MRNET_ERR_ARG, "%s: invalid offset %g s / duration %g s", name, opt->offset, opt->duration);
+    if (opt->sample_rate < 0 || (unsigned)opt->channels > MRNET_CHANNELS_KEEP)
+        return mrnet_fail(MRNET_ERR_ARG, "%s: invalid sample rate %d or channel policy", name, opt->sample_rate);
+    int64_t start = (int64_t)llround(opt->offset * sample_rate);
+    int64_t want = opt->duration > 0.0 ? (int64_t)llround(opt->duration * sample_rate) : frames - start;
+    if (start >= frames)
+        return mrnet_fail(MRNET_ERR_ARG, "%s: offset %.3f s is past the end (%.3f s)", name, opt->offset,
+                          (double)frames / sample_rate);
+    if (want > frames - start)
+        want = frames - start;
+    out->file_channels = channels;
+    out->file_rate = sample_rate;
+    out->file_frames = frames;
+    snprintf(out->format, sizeof out->format, "PCM float");
+    float *inter = malloc(sizeof(float) * (size_t)want * (size_t)channels);
+    if (!inter)
+        return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", name);
+    memcpy(inter, pcm + (size_t)start * (size_t)channels, sizeof(float) * (size_t)want * (size_t)channels);
+    return finish_audio(name, inter, channels, want, sample_rate, opt, out);
 }

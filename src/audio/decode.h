@@ -9,52 +9,7 @@
 #define MRNET_AUDIO_DECODE_H
 
 #include <stdint.h>
+#include <mrnet/features.h>
 #include "audio/resample.h"
-#include "mrnet/mrnet.h"
-
-typedef enum {
-    MRNET_CHANNELS_STEREO, /* two channels: mono duplicated (the MRNet recipe); >2: the first two */
-    MRNET_CHANNELS_MONO,   /* mean of all channels */
-    MRNET_CHANNELS_KEEP    /* as many as the file has */
-} mrnet_channels;
-
-typedef struct {
-    int sample_rate;          /* target rate in Hz; 0 keeps the file's rate */
-    mrnet_channels channels;
-    double offset;            /* seconds from the start (>= 0) */
-    double duration;          /* seconds to read; <= 0 reads to the end */
-    mrnet_resample_quality quality;
-} mrnet_audio_options;
-
-/* 16 kHz, stereo (mono duplicated), whole file, soxr HQ. */
-void mrnet_audio_options_default(mrnet_audio_options *opt);
-/* "stereo", "mono", "keep" -> policy; MRNET_ERR_ARG otherwise. */
-mrnet_status mrnet_channels_parse(const char *name, mrnet_channels *out);
-const char *mrnet_channels_name(mrnet_channels c);
-
-typedef struct {
-    float *samples;      /* planar (channels, frames) */
-    int channels;
-    int64_t frames;
-    int sample_rate;
-    int file_channels;   /* as stored in the file */
-    int file_rate;
-    int64_t file_frames; /* as the header says; -1 when unknown */
-    char format[64];     /* e.g. "WAV PCM_16" */
-    char warning[256];   /* non-fatal problem ("" if none): truncated, silent */
-} mrnet_audio;
-
-typedef struct {
-    int channels, sample_rate;
-    int64_t frames;      /* -1 when unknown */
-    char format[64];
-} mrnet_audio_info;
-
-/* Header facts without decoding. */
-mrnet_status mrnet_audio_probe(const char *path, mrnet_audio_info *info);
-/* Decodes [offset, offset + duration) of path. Seeks where the format
- * allows instead of decoding the skipped part. */
-mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt, mrnet_audio *out);
-void mrnet_audio_free(mrnet_audio *b);
 
 #endif

@@ -3,13 +3,7 @@
 #define MRNET_AUDIO_RESAMPLE_H
 
 #include <stdint.h>
-#include "mrnet/mrnet.h"
-
-typedef enum {
-    MRNET_RESAMPLE_QUICK, /* soxr "QQ": cubic, for previews */
-    MRNET_RESAMPLE_HQ,    /* soxr HQ: 20-bit precision, passband to ~0.91 Nyquist (default) */
-    MRNET_RESAMPLE_VHQ    /* soxr VHQ: 28-bit precision */
-} mrnet_resample_quality;
+#include <mrnet/features.h>
 
 /* Planar in (channels, in_frames) at in_rate -> planar out (channels,
  * *out_frames) at out_rate, malloc'd. *out_frames = round(in_frames *

@@ -12,27 +12,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <mrnet/data.h>
 #include "data/dataset.h"
 
 #define GTZAN_GENRES 10
 extern const char *const gtzan_genres[GTZAN_GENRES];
-
-typedef struct {
-    /* Folder with MRNet's fold lists 1_fold.txt .. k_fold.txt; NULL: items
-     * get no fold. */
-    const char *fold_dir;
-    /* The fault-filtered split (Kereliuk, Sturm & Larsen 2015) lists, e.g.
-     * train_filtered.txt; NULL: none. Sets item.split. */
-    const char *train_list, *valid_list, *test_list;
-    /* false (default): open every file with libsndfile and skip those that
-     * cannot be decoded (the Kaggle jazz.00054.wav); true: trust the files. */
-    bool skip_audio_check;
-} mrnet_gtzan_options;
-
-/* Reads GTZAN below root into ds (labels finalized in MRNet's order).
- * Files that do not follow <genre>/<genre>.NNNNN.<ext>, unknown genre
- * folders and unreadable files are skipped with a reason. opt may be NULL. */
-mrnet_status mrnet_gtzan_read(mrnet_dataset *ds, const char *root, const mrnet_gtzan_options *opt);
 
 /* The folder holding the genre folders under root (one of the layouts
  * above), in a new string; NULL with an error set when there is none. */

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "mrnet/mrnet.h"
+#include <mrnet/data.h>
 
 typedef enum {
     SYNTH_BALLAD,
@@ -35,26 +35,5 @@ int synth_style_index(const char *name);
  * samples into out; values are finite and within [-1, 1]. */
 mrnet_status synth_clip(synth_style style, int index, uint64_t seed, int sample_rate, float *out,
                         size_t n);
-
-typedef struct {
-    const char *root;    /* output folder (created) */
-    int clips_per_style; /* 0: 40 */
-    double seconds;      /* 0: 8 */
-    int sample_rate;     /* 0: 16 000 */
-    uint64_t seed;
-    /* Stratified split fractions for the manifest; both 0: 0.15 and 0.15. */
-    double valid_frac, test_frac;
-} mrnet_demo_options;
-
-typedef struct {
-    int written;  /* clips generated now */
-    int existing; /* complete clips found and kept */
-} mrnet_demo_report;
-
-/* Writes root/<style>/<style>.NNN.wav (16-bit PCM, mono) for every style
- * and root/manifest.csv ("path,label,split", paths relative to root), each
- * file atomically. Resumable: a clip already present with the expected
- * rate and length is kept. report may be NULL. */
-mrnet_status mrnet_demo_write(const mrnet_demo_options *opt, mrnet_demo_report *report);
 
 #endif

@@ -71,6 +71,8 @@ static mrnet_status write_manifest(const char *root, const mrnet_dataset *ds)
     return mrnet_atomic_commit(&af);
 }
 
+int mrnet_demo_style_count(void) { return SYNTH_STYLES; }
+
 mrnet_status mrnet_demo_write(const mrnet_demo_options *opt, mrnet_demo_report *report)
 {
     mrnet_demo_report local;

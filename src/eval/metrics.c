@@ -247,3 +247,20 @@ mrnet_status metrics_write_json(const char *path, const cJSON *json)
     cJSON_free(text);
     return st;
 }
+
+mrnet_status mrnet_metrics_write_json(const char *path, const mrnet_metrics *r,
+                                      const mrnet_confusion *cm, char *const *class_names,
+                                      const char *const *extra)
+{
+    cJSON *j = metrics_report_json(r, cm, class_names);
+    if (!j)
+        return MRNET_ERR_NOMEM; /* the message is set */
+    for (int i = 0; extra && extra[i] && extra[i + 1]; i += 2)
+        if (!cJSON_AddStringToObject(j, extra[i], extra[i + 1])) {
+            cJSON_Delete(j);
+            return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory building the report", path);
+        }
+    mrnet_status st = metrics_write_json(path, j);
+    cJSON_Delete(j);
+    return st;
+}

@@ -121,62 +121,92 @@ static mrnet_status npy_features(const char *path, const mrnet_features_options 
     return MRNET_OK;
 }
 
-mrnet_status mrnet_features_from_file(const char *path, const mrnet_features_options *opt, const mrnet_melspec *m, mrnet_features *out)
+/* The features of decoded audio (owned and freed here); name is for
+ * messages. */
+static mrnet_status features_of_audio(const char *path, mrnet_audio *audio,
+                                      const mrnet_features_options *opt, const mrnet_melspec *m,
+                                      mrnet_features *out)
 {
-    memset(out, 0, sizeof *out);
-    if (features_is_npy(path))
-        return npy_features(path, opt, out);
-    mrnet_audio_options aopt = opt->audio;
-    if (opt->kind == MRNET_FEATURES_MEL)
-        aopt.sample_rate = opt->mel.sample_rate;
-    mrnet_audio audio;
-    MRNET_TRY(mrnet_audio_decode(path, &aopt, &audio));
-    snprintf(out->warning, sizeof out->warning, "%s", audio.warning);
+    snprintf(out->warning, sizeof out->warning, "%s", audio->warning);
     if (opt->kind == MRNET_FEATURES_WAVEFORM) {
-        out->data = audio.samples;
-        out->S = audio.channels;
+        out->data = audio->samples;
+        out->S = audio->channels;
         out->D = 1;
-        out->T = audio.frames;
-        out->frame_rate = audio.sample_rate;
+        out->T = audio->frames;
+        out->frame_rate = audio->sample_rate;
         return MRNET_OK;
     }
     mrnet_melspec *own = NULL;
     if (!m) {
         mrnet_status s = mrnet_melspec_create(&opt->mel, &own);
         if (s != MRNET_OK) {
-            mrnet_audio_free(&audio);
+            mrnet_audio_free(audio);
             return s;
         }
         m = own;
     }
-    int64_t T = mrnet_melspec_frames(m, audio.frames);
+    int64_t T = mrnet_melspec_frames(m, audio->frames);
     mrnet_status s = MRNET_OK;
     float *data = NULL;
     if (T <= 0) {
         s = mrnet_fail(MRNET_ERR_FORMAT, "%s: %.4f s of audio is shorter than one analysis frame (%d samples)", path,
-                       (double)audio.frames / audio.sample_rate, opt->mel.n_fft);
+                       (double)audio->frames / audio->sample_rate, opt->mel.n_fft);
     } else {
         size_t per = (size_t)opt->mel.n_mels * (size_t)T;
-        data = malloc(sizeof(float) * per * (size_t)audio.channels);
+        data = malloc(sizeof(float) * per * (size_t)audio->channels);
         if (!data)
-            s = mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory for (%d, %d, %lld) features", path, audio.channels,
+            s = mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory for (%d, %d, %lld) features", path, audio->channels,
                            opt->mel.n_mels, (long long)T);
-        for (int c = 0; c < audio.channels && s == MRNET_OK; c++) {
-            s = mrnet_melspec_compute(m, audio.samples + (size_t)c * (size_t)audio.frames, audio.frames, data + per * (size_t)c);
+        for (int c = 0; c < audio->channels && s == MRNET_OK; c++) {
+            s = mrnet_melspec_compute(m, audio->samples + (size_t)c * (size_t)audio->frames, audio->frames,
+                                      data + per * (size_t)c);
             if (s != MRNET_OK)
                 mrnet_fail_context(s, "%s", path);
         }
     }
-    mrnet_audio_free(&audio);
+    int channels = audio->channels;
+    mrnet_audio_free(audio);
     mrnet_melspec_free(own);
     if (s != MRNET_OK) {
         free(data);
         return s;
     }
     out->data = data;
-    out->S = audio.channels;
+    out->S = channels;
     out->D = opt->mel.n_mels;
     out->T = T;
     out->frame_rate = (double)opt->mel.sample_rate / opt->mel.hop_length;
     return MRNET_OK;
+}
+
+/* The decoding options the feature settings imply (mel: its own rate). */
+static mrnet_audio_options decode_options(const mrnet_features_options *opt)
+{
+    mrnet_audio_options aopt = opt->audio;
+    if (opt->kind == MRNET_FEATURES_MEL)
+        aopt.sample_rate = opt->mel.sample_rate;
+    return aopt;
+}
+
+mrnet_status mrnet_features_from_file(const char *path, const mrnet_features_options *opt, const mrnet_melspec *m,
+                                      mrnet_features *out)
+{
+    memset(out, 0, sizeof *out);
+    if (features_is_npy(path))
+        return npy_features(path, opt, out);
+    mrnet_audio_options aopt = decode_options(opt);
+    mrnet_audio audio;
+    MRNET_TRY(mrnet_audio_decode(path, &aopt, &audio));
+    return features_of_audio(path, &audio, opt, m, out);
+}
+
+mrnet_status mrnet_features_from_pcm(const float *pcm, int channels, int64_t frames, int sample_rate,
+                                     const mrnet_features_options *opt, const mrnet_melspec *m,
+                                     mrnet_features *out)
+{
+    memset(out, 0, sizeof *out);
+    mrnet_audio_options aopt = decode_options(opt);
+    mrnet_audio audio;
+    MRNET_TRY(mrnet_audio_from_pcm(pcm, channels, frames, sample_rate, &aopt, &audio));
+    return features_of_audio("PCM input", &audio, opt, m, out);
 }

@@ -109,3 +109,9 @@ double mrnet_features_options_frame_rate(const mrnet_features_options *opt)
         return opt->audio.sample_rate;
     return opt->mel.hop_length > 0 ? (double)opt->mel.sample_rate / opt->mel.hop_length : 0;
 }
+
+double mrnet_features_settings_frame_rate(const char *settings)
+{
+    mrnet_features_options fo;
+    return mrnet_features_options_parse(settings, &fo) == MRNET_OK ? mrnet_features_options_frame_rate(&fo) : 0;
+}

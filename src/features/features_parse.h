@@ -4,14 +4,7 @@
 #ifndef MRNET_FEATURES_FEATURES_PARSE_H
 #define MRNET_FEATURES_FEATURES_PARSE_H
 
+#include <mrnet/features.h>
 #include "features/features.h"
-
-/* Fills opt from a description line; MRNET_ERR_FORMAT names the bad token.
- * Round trip: describe(parse(line)) == line for any line describe wrote. */
-mrnet_status mrnet_features_options_parse(const char *line, mrnet_features_options *opt);
-
-/* Frames per second along T: sample_rate / hop for mel features, the sample
- * rate for waveforms. */
-double mrnet_features_options_frame_rate(const mrnet_features_options *opt);
 
 #endif

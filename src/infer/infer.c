@@ -60,12 +60,6 @@ void mrnet_features_to_input(const float *feat, int S, int D, int64_t len, float
         }
 }
 
-double mrnet_features_settings_frame_rate(const char *settings)
-{
-    mrnet_features_options fo;
-    return mrnet_features_options_parse(settings, &fo) == MRNET_OK ? mrnet_features_options_frame_rate(&fo) : 0;
-}
-
 /* One forward pass over a batch of windows. */
 typedef struct {
     int item;
@@ -200,24 +194,6 @@ mrnet_status mrnet_infer_source(mrnet_model *model, const mrnet_feature_source *
     return st;
 }
 
-static bool selected(const mrnet_store_entry *e, mrnet_selection sel)
-{
-    if (sel.fold >= 0)
-        return e->fold == sel.fold;
-    return !sel.split || !strcmp(e->split, sel.split);
-}
-
-static int model_label_index(const mrnet_model *model, const char *label)
-{
-    const mrnet_config *cfg = mrnet_model_config(model);
-    for (int k = 0; k < cfg->classes; k++) {
-        const char *name = mrnet_model_label(model, k);
-        if (name && !strcmp(name, label))
-            return k;
-    }
-    return -1;
-}
-
 int mrnet_argmax(const float *p, int K)
 {
     int best = 0;
@@ -227,46 +203,3 @@ int mrnet_argmax(const float *p, int K)
     return best;
 }
 
-mrnet_status mrnet_evaluate_store(mrnet_model *model, const mrnet_store *store, mrnet_selection sel,
-                            const mrnet_infer_options *o, mrnet_confusion *cm, int *used, int *unknown,
-                            mrnet_item_fn on_item, void *item_ctx)
-{
-    int n = mrnet_store_count(store), K = mrnet_model_config(model)->classes;
-    int *entries = malloc((size_t)(n ? n : 1) * sizeof(int));
-    int *truth = malloc((size_t)(n ? n : 1) * sizeof(int));
-    if (!entries || !truth) {
-        free(entries);
-        free(truth);
-        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
-    }
-    *used = *unknown = 0;
-    for (int i = 0; i < n; i++) {
-        const mrnet_store_entry *e = mrnet_store_get(store, i);
-        if (e->label_index < 0 || !selected(e, sel))
-            continue;
-        int k = model_label_index(model, e->label);
-        if (k < 0) {
-            (*unknown)++;
-            continue;
-        }
-        truth[*used] = k;
-        entries[(*used)++] = i;
-    }
-    mrnet_status st = MRNET_OK;
-    float *probs = malloc((size_t)(*used ? *used : 1) * K * sizeof(float));
-    if (!probs)
-        st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
-    mrnet_store_source_ctx ctx = {store, entries};
-    mrnet_feature_source src = mrnet_store_source(&ctx, *used);
-    if (st == MRNET_OK && *used)
-        st = mrnet_infer_source(model, &src, o, probs, NULL, NULL, NULL);
-    for (int i = 0; st == MRNET_OK && i < *used; i++) {
-        st = mrnet_confusion_add(cm, truth[i], mrnet_argmax(probs + (size_t)i * K, K));
-        if (on_item)
-            on_item(item_ctx, entries[i], truth[i], probs + (size_t)i * K);
-    }
-    free(probs);
-    free(entries);
-    free(truth);
-    return st;
-}

@@ -6,19 +6,6 @@
 #define MRNET_PLOT_IMAGE_H
 
 #include <stdint.h>
-#include "mrnet/mrnet.h"
-
-typedef struct {
-    int row_height;      /* pixels per band (>= 1) */
-    float dynamic_range; /* > 0: colours cover [max - range, max]; 0: [min, max] */
-    double frame_rate;   /* frames per second, for the time axis (0: frames) */
-    const char *title;   /* SVG title (may be NULL) */
-} mrnet_image_options;
-
-void mrnet_image_options_default(mrnet_image_options *opt);
-/* data (D, T) row-major, band 0 = lowest. Format from the extension of path:
- * .png or .svg (MRNET_ERR_ARG otherwise). Atomic write. */
-mrnet_status mrnet_image_write_spectrogram(const char *path, const float *data, int D, int64_t T,
-                                     const mrnet_image_options *opt);
+#include <mrnet/plot.h>
 
 #endif

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "mrnet/mrnet.h"
+#include <mrnet/io.h>
 
 #define NPY_MAX_DIMS 8
 /* Largest header accepted (numpy itself writes < 100 bytes for our arrays). */
@@ -46,15 +46,5 @@ mrnet_status npy_load_f32(const char *path, npy_header *h, float **data);
  * an open descriptor (pread: thread-safe). path is for messages. */
 mrnet_status npy_read_f32_at(int fd, const char *path, const npy_header *h, int64_t first, int64_t count,
                              float *dst);
-
-/* Writes a C-order array of float32 data as '<f4', or as '<f2' when
- * as_float16 (round to nearest even; out-of-range values become +-inf, so
- * callers check range first if that matters). Atomic. */
-mrnet_status mrnet_npy_save_f32(const char *path, int ndim, const int64_t *shape, const float *data,
-                          bool as_float16);
-
-/* IEEE half <-> float (round to nearest even). */
-float npy_half_to_float(uint16_t h);
-uint16_t mrnet_float_to_half(float f);
 
 #endif

@@ -7,62 +7,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "mrnet/mrnet.h"
-
-#define MRNET_ST_MAX_DIMS 8
-
-typedef enum { MRNET_F32, MRNET_F16, MRNET_BF16, MRNET_F64, MRNET_I64, MRNET_I32, MRNET_I16, MRNET_I8, MRNET_U8, MRNET_BOOL } mrnet_dtype;
-
-const char *mrnet_dtype_name(mrnet_dtype dtype);
-size_t mrnet_dtype_size(mrnet_dtype dtype);
-
-typedef struct {
-    char *name;
-    mrnet_dtype dtype;
-    int ndim;
-    int64_t shape[MRNET_ST_MAX_DIMS];
-    int64_t numel;
-    const void *data; /* into the mapping; possibly unaligned for 2-byte types */
-} mrnet_st_tensor;
-
-typedef struct {
-    char *path;
-    mrnet_st_tensor *tensors;
-    int n_tensors;
-    char **meta_keys, **meta_values;
-    int n_meta;
-    void *map;
-    size_t map_size;
-} mrnet_st_file;
-
-/* Opens and validates: header length within the file, JSON well formed, every
- * tensor with a known dtype, shape of non-negative dims, data_offsets inside
- * the data area, matching dtype*numel, and no two tensors overlapping. */
-mrnet_status mrnet_st_open(const char *path, mrnet_st_file **out);
-void mrnet_st_close(mrnet_st_file *f);
-const mrnet_st_tensor *mrnet_st_find(const mrnet_st_file *f, const char *name);
-const char *mrnet_st_meta(const mrnet_st_file *f, const char *key);
-
-/* A float32 tensor of exactly this shape (dims < 0 match anything); names the
- * file, tensor, expected and found shape/dtype on failure. Missing -> error. */
-mrnet_status mrnet_st_get_f32(const mrnet_st_file *f, const char *name, int ndim, const int64_t *shape,
-                        const float **data);
-/* Copies any float/int tensor of numel n into float32 (F32, F16, BF16, F64,
- * I64, I32). */
-mrnet_status mrnet_st_copy_to_f32(const mrnet_st_file *f, const mrnet_st_tensor *t, float *dst, int64_t n);
-/* "(2, 3, 4)" into buf. */
-const char *mrnet_shape_string(int ndim, const int64_t *shape, char *buf, size_t size);
-
-/* Writer: tensors are referenced, not copied; they must stay valid until
- * mrnet_st_writer_save returns. Insertion order is kept in the header; the data
- * area holds 8-byte dtypes first, then 4, 2, 1, so that every tensor is
- * aligned to its dtype size with no padding. Names must be unique. */
-typedef struct mrnet_st_writer mrnet_st_writer;
-mrnet_st_writer *mrnet_st_writer_create(void);
-mrnet_status mrnet_st_writer_add(mrnet_st_writer *w, const char *name, mrnet_dtype dtype, int ndim,
-                           const int64_t *shape, const void *data);
-mrnet_status mrnet_st_writer_meta(mrnet_st_writer *w, const char *key, const char *value);
-mrnet_status mrnet_st_writer_save(mrnet_st_writer *w, const char *path);
-void mrnet_st_writer_free(mrnet_st_writer *w);
+#include <mrnet/io.h>
 
 #endif

@@ -1,0 +1,215 @@
+/* mrnet/features.h: decoding audio and computing features (log-mel or waveform) of files and PCM in memory */
+#ifndef MRNET_FEATURES_H
+#define MRNET_FEATURES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <mrnet/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
+
+/* Sample-rate conversion with libsoxr (linear phase, delay compensated). */
+
+typedef enum {
+    MRNET_RESAMPLE_QUICK, /* soxr "QQ": cubic, for previews */
+    MRNET_RESAMPLE_HQ,    /* soxr HQ: 20-bit precision, passband to ~0.91 Nyquist (default) */
+    MRNET_RESAMPLE_VHQ    /* soxr VHQ: 28-bit precision */
+} mrnet_resample_quality;
+
+/* Audio decoding with libsndfile (WAV, FLAC, Ogg Vorbis, Opus, MP3, AU,
+ * AIFF and the rest libsndfile reads) to planar float32 in [-1, 1], with an
+ * explicit channel policy, partial reads and resampling (audio/resample.h).
+ *
+ * Bad input never crashes: a missing, empty, garbage, zero-channel or
+ * undecodable file is an error naming the file; a file that decodes only
+ * partly (truncated) or is entirely silent decodes with a warning. */
+
+typedef enum {
+    MRNET_CHANNELS_STEREO, /* two channels: mono duplicated (the MRNet recipe); >2: the first two */
+    MRNET_CHANNELS_MONO,   /* mean of all channels */
+    MRNET_CHANNELS_KEEP    /* as many as the file has */
+} mrnet_channels;
+
+typedef struct {
+    int sample_rate;          /* target rate in Hz; 0 keeps the file's rate */
+    mrnet_channels channels;
+    double offset;            /* seconds from the start (>= 0) */
+    double duration;          /* seconds to read; <= 0 reads to the end */
+    mrnet_resample_quality quality;
+} mrnet_audio_options;
+
+/* 16 kHz, stereo (mono duplicated), whole file, soxr HQ. */
+void mrnet_audio_options_default(mrnet_audio_options *opt);
+/* "stereo", "mono", "keep" -> policy; MRNET_ERR_ARG otherwise. */
+mrnet_status mrnet_channels_parse(const char *name, mrnet_channels *out);
+const char *mrnet_channels_name(mrnet_channels c);
+
+typedef struct {
+    float *samples;      /* planar (channels, frames) */
+    int channels;
+    int64_t frames;
+    int sample_rate;
+    int file_channels;   /* as stored in the file */
+    int file_rate;
+    int64_t file_frames; /* as the header says; -1 when unknown */
+    char format[64];     /* e.g. "WAV PCM_16" */
+    char warning[256];   /* non-fatal problem ("" if none): truncated, silent */
+} mrnet_audio;
+
+typedef struct {
+    int channels, sample_rate;
+    int64_t frames;      /* -1 when unknown */
+    char format[64];
+} mrnet_audio_info;
+
+/* Header facts without decoding. */
+mrnet_status mrnet_audio_probe(const char *path, mrnet_audio_info *info);
+/* Decodes [offset, offset + duration) of path. Seeks where the format
+ * allows instead of decoding the skipped part. */
+mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt, mrnet_audio *out);
+void mrnet_audio_free(mrnet_audio *b);
+/* PCM in memory (interleaved (frames, channels) float samples at
+ * sample_rate) through the same channel policy, offset, duration,
+ * resampling and checks as a decoded file; format is "PCM float". */
+mrnet_status mrnet_audio_from_pcm(const float *pcm, int channels, int64_t frames, int sample_rate,
+                                  const mrnet_audio_options *opt, mrnet_audio *out);
+
+/* Log-mel spectrograms: periodic Hann window, FFTW r2c, sparse triangular mel
+ * filterbank, optional log. The filterbank follows torchaudio's
+ * melscale_fbanks / librosa's filters.mel (same formulas), so the presets
+ * reproduce torchaudio.transforms.MelSpectrogram() and
+ * librosa.feature.melspectrogram() defaults.
+ *
+ * One melspec object may be shared by several threads: mrnet_melspec_compute uses
+ * FFTW's new-array execute with buffers of its own, so results do not depend
+ * on which thread computes them. */
+
+typedef enum { MRNET_MEL_SCALE_HTK, MRNET_MEL_SCALE_SLANEY } mrnet_mel_scale;
+typedef enum { MRNET_MEL_NORM_NONE, MRNET_MEL_NORM_SLANEY } mrnet_mel_norm;
+typedef enum { MRNET_MEL_PAD_REFLECT, MRNET_MEL_PAD_CONSTANT } mrnet_mel_pad;
+/* NONE: the mel power itself. LN: ln(mult*x + offset). LOG10: log10(mult*x +
+ * offset) (Essentia/musicnn use log10(1 + 10000 x)). DB: 10*log10(max(x,
+ * amin)) (power) or 20*log10 (power 1), floored at max - top_db when top_db
+ * > 0, like torchaudio's AmplitudeToDB and librosa's power_to_db (ref 1). */
+typedef enum { MRNET_MEL_LOG_NONE, MRNET_MEL_LOG_LN, MRNET_MEL_LOG_LOG10, MRNET_MEL_LOG_DB } mrnet_mel_log;
+
+typedef struct {
+    int sample_rate;    /* Hz of the samples given to mrnet_melspec_compute */
+    int n_fft;          /* FFT size; n_fft/2+1 frequency bins */
+    int win_length;     /* Hann window length, <= n_fft, centred in the frame */
+    int hop_length;     /* samples between frames */
+    int n_mels;         /* mel bands (D) */
+    float f_min, f_max; /* filterbank range in Hz; f_max <= 0 means sample_rate/2 */
+    float power;        /* exponent of |X|: 2 power, 1 magnitude */
+    bool center;        /* pad n_fft/2 both sides so frame t is centred at t*hop */
+    mrnet_mel_pad pad_mode;   /* padding used when center */
+    mrnet_mel_scale scale;
+    mrnet_mel_norm norm;
+    bool window_normalize; /* Essentia Windowing(normalized=True): scale window to sum 2 */
+    mrnet_mel_log log;
+    float log_mult, log_offset; /* for LN/LOG10 */
+    float amin, top_db;         /* for DB; top_db <= 0: no floor */
+} mrnet_mel_config;
+
+typedef enum {
+    MRNET_MEL_PRESET_MELON,      /* the Melon Playlist Dataset's 48-band setting */
+    MRNET_MEL_PRESET_TORCHAUDIO, /* torchaudio.transforms.MelSpectrogram() defaults */
+    MRNET_MEL_PRESET_LIBROSA     /* librosa.feature.melspectrogram() defaults (>= 0.10) */
+} mrnet_mel_preset;
+
+/* Fills every field from a preset. */
+void mrnet_mel_config_preset(mrnet_mel_config *cfg, mrnet_mel_preset preset);
+/* "melon", "torchaudio", "librosa" -> preset; MRNET_ERR_ARG names the bad one. */
+mrnet_status mrnet_mel_preset_parse(const char *name, mrnet_mel_preset *preset);
+/* Checks every field; names the first bad one. */
+mrnet_status mrnet_mel_config_validate(const mrnet_mel_config *cfg);
+/* A one-line description of every field (for stores and file metadata), e.g.
+ * "sr=16000 n_fft=512 ...". Two configs produce the same string iff equal. */
+void mrnet_mel_config_describe(const mrnet_mel_config *cfg, char *buf, size_t size);
+
+typedef struct mrnet_melspec mrnet_melspec;
+mrnet_status mrnet_melspec_create(const mrnet_mel_config *cfg, mrnet_melspec **out);
+void mrnet_melspec_free(mrnet_melspec *m);
+const mrnet_mel_config *mrnet_melspec_get_config(const mrnet_melspec *m);
+/* Frames produced for n samples (0 when too short without centering). */
+int64_t mrnet_melspec_frames(const mrnet_melspec *m, int64_t n_samples);
+
+/* in (n) -> out (n_mels, T) row-major, T = mrnet_melspec_frames(m, n) > 0.
+ * Thread-safe for a shared m. MRNET_ERR_ARG when the input gives no frame,
+ * MRNET_ERR_NUMERIC on non-finite input. */
+mrnet_status mrnet_melspec_compute(const mrnet_melspec *m, const float *samples, int64_t n, float *out);
+
+/* Features of one file, as `mrnet features` and `mrnet extract` make them:
+ * an audio file is decoded (audio/decode.h), resampled and turned into a
+ * log-mel spectrogram per channel (mrnet_melspec above), or kept as a waveform;
+ * a .npy file (the Melon set's mel-spectrograms) is read and validated.
+ * The result is always (S, D, T) float32: S channels, D bands (1 for a
+ * waveform), T frames (samples for a waveform). */
+
+typedef enum {
+    MRNET_FEATURES_MEL,     /* (S, n_mels, frames) */
+    MRNET_FEATURES_WAVEFORM /* (S, 1, samples) at audio.sample_rate */
+} mrnet_features_kind;
+
+typedef struct {
+    mrnet_features_kind kind;
+    mrnet_mel_config mel;         /* for MRNET_FEATURES_MEL; its sample_rate wins over audio's */
+    mrnet_audio_options audio; /* channel policy, offset/duration, resampling */
+} mrnet_features_options;
+
+/* Mel features of the Melon preset, mono (S 1, D 48): the mel model's input. */
+void mrnet_features_options_default(mrnet_features_options *opt);
+/* A line that identifies the options that change the numbers (kind, mel
+ * settings, rate, channels, offset, duration, resampler): a store made with
+ * another line is stale. */
+void mrnet_features_options_describe(const mrnet_features_options *opt, char *buf, size_t size);
+/* "mel" / "waveform" -> kind. */
+mrnet_status mrnet_features_kind_parse(const char *name, mrnet_features_kind *kind);
+
+typedef struct {
+    float *data;        /* (S, D, T) */
+    int S, D;
+    int64_t T;
+    double frame_rate;  /* frames per second along T (0 unknown, e.g. npy input) */
+    bool from_npy;
+    char warning[256];  /* non-fatal problem ("" if none): silent, truncated, all zeros */
+} mrnet_features;
+
+/* Computes the features of path. m: a melspec made from opt->mel, shared
+ * between threads, or NULL to make one for this call. For .npy input the
+ * array must be (D, T) or (S, D, T) with D = n_mels (mel kind); offset and
+ * duration are applied in frames of the mel hop. */
+mrnet_status mrnet_features_from_file(const char *path, const mrnet_features_options *opt, const mrnet_melspec *m, mrnet_features *out);
+/* The same for PCM in memory: interleaved (frames, channels) float samples
+ * in [-1, 1] at sample_rate Hz, taken through the settings' channel policy,
+ * offset, duration and resampling like a decoded file. */
+mrnet_status mrnet_features_from_pcm(const float *pcm, int channels, int64_t frames, int sample_rate,
+                                     const mrnet_features_options *opt, const mrnet_melspec *m,
+                                     mrnet_features *out);
+void mrnet_features_free(mrnet_features *f);
+
+/* The inverse of mrnet_features_options_describe(): a checkpoint records the line
+ * of the store it was trained on ("mrnet.features"), and prediction on raw
+ * audio rebuilds the same options from it, so the features match. */
+
+/* Fills opt from a description line; MRNET_ERR_FORMAT names the bad token.
+ * Round trip: describe(parse(line)) == line for any line describe wrote. */
+mrnet_status mrnet_features_options_parse(const char *line, mrnet_features_options *opt);
+
+/* Frames per second along T: sample_rate / hop for mel features, the sample
+ * rate for waveforms. */
+double mrnet_features_options_frame_rate(const mrnet_features_options *opt);
+
+/* Frames per second from a store's or checkpoint's settings line ("rate=..
+ * hop=.."); 0 when it cannot be told (features read from .npy files). */
+double mrnet_features_settings_frame_rate(const char *settings);
+
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,139 @@
+/* mrnet/train.h: training with the paper's recipe, with progress and cancellation */
+#ifndef MRNET_TRAIN_H
+#define MRNET_TRAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <mrnet/common.h>
+#include <mrnet/model.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
+
+/* Training with the paper's recipe on a feature store (mrnet/store.h):
+ * AdamW (amsgrad) with cosine warm restarts set per epoch, mini-batches of
+ * random 6-second crops (wrap-padded), Gaussian noise per mini-batch, class
+ * weights, dropout, validation on the first 6 seconds every epoch, best and
+ * last checkpoints written atomically.
+ *
+ * Reproducibility: every random draw comes from a stream derived from the
+ * seed and its position (epoch, batch, example), never from shared state,
+ * so a run is the same for any thread count (up to float reordering) and a
+ * resumed run continues exactly where the interrupted one stopped. */
+
+/* GaussianNoise(p=0.7, mean=[-0.03, 0.03], std=[0.05, 0.1]) of the release:
+ * with probability p one mean and one standard deviation are drawn and
+ * N(mean, std^2) is added to every value of the mini-batch. */
+typedef struct {
+    float p;                 /* probability of applying */
+    float mean_lo, mean_hi;  /* mean ~ U(mean_lo, mean_hi) */
+    float std_lo, std_hi;    /* std ~ U(std_lo, std_hi) */
+} mrnet_noise_config;
+void mrnet_noise_default(mrnet_noise_config *cfg);
+
+struct mrnet_train_progress;
+
+typedef struct {
+    /* data */
+    int valid_fold;       /* >= 0: entries of this fold validate, other folds train;
+                             -1: the split column ("train" / "valid") */
+    double crop_seconds;  /* 6 */
+    double frame_rate;    /* frames per second; 0: from the store's settings */
+    int valid_view;       /* an mrnet_view (mrnet/infer.h): MRNET_VIEW_CROP (the recipe's first 6 s), or
+                             MRNET_VIEW_WINDOWS (whole clips, steadier) */
+    /* recipe */
+    int epochs;           /* 1000 */
+    int batch;            /* 48; the last partial batch is dropped */
+    double lr_max, lr_min; /* 1e-3, 5e-4 */
+    long restart_epochs, restart_mult; /* T_0 1000, T_mult 2 */
+    double weight_decay;  /* 1e-4 */
+    float dropout;        /* 0.5 */
+    bool class_weights;   /* max count / count per class */
+    bool noise;           /* Gaussian noise on the features */
+    bool noise_per_example; /* draw mean/std per example instead of per batch */
+    mrnet_noise_config noise_cfg;
+    unsigned drop_routes; /* route ablation mask */
+    uint64_t seed;
+    /* model (in_dim, in_channels come from the store; n_layers 1) */
+    int channels, embed, dilations[MRNET_BLOCKS], scale, se_groups;
+    /* output */
+    const char *out_dir;  /* last.safetensors, best.safetensors, log.jsonl, curve.svg */
+    bool resume;          /* continue out_dir/last.safetensors */
+    bool select_macro_f1; /* best checkpoint by macro-F1 instead of accuracy */
+    volatile sig_atomic_t *stop; /* set by a signal: save and return INTERRUPTED */
+    void (*progress)(void *ctx, const struct mrnet_train_progress *p);
+    void *progress_ctx;
+} mrnet_train_options;
+
+typedef struct mrnet_train_progress {
+    int epoch, epochs;
+    int batch, batches;     /* batches done in this epoch, of */
+    double loss, accuracy;  /* running means of this epoch */
+    double samples_per_s;
+    double lr;
+    bool epoch_done;        /* validation figures below are set */
+    double valid_loss, valid_accuracy, valid_macro_f1;
+    bool best;              /* this epoch is the best so far */
+} mrnet_train_progress;
+
+typedef struct {
+    int epochs_run;         /* epochs completed in total */
+    int best_epoch;
+    double best_accuracy, best_macro_f1;
+    double last_accuracy, last_macro_f1;
+    int n_train, n_valid;
+    double seconds;
+} mrnet_train_result;
+
+void mrnet_train_options_default(mrnet_train_options *opt);
+/* Trains on the store in store_dir. MRNET_ERR_INTERRUPTED when stopped (the
+ * state is saved; run again with resume). */
+mrnet_status mrnet_train(const char *store_dir, const mrnet_train_options *opt, mrnet_train_result *res);
+
+/* ---- Cross-validation --------------------------------------------------------
+ * For each fold k of the store's labelled entries: train on the other folds
+ * (validating on k every epoch, as the release does) into OUT/fold-k/, then
+ * evaluate the last epoch's model on fold k over whole tracks. Writes
+ * OUT/cv.json (mean, std and values over folds) and OUT/confusion.svg (summed
+ * over folds). */
+
+typedef struct {
+    int fold;
+    double accuracy, macro_f1;
+    int n_train, n_test;
+} mrnet_cv_fold;
+
+typedef struct {
+    mrnet_train_options train; /* out_dir: OUT; valid_fold and out_dir are set per fold */
+    int view;                  /* an mrnet_view for the test: MRNET_VIEW_WINDOWS */
+    const int *folds;          /* only these folds (n_folds of them); NULL: every fold */
+    int n_folds;
+    /* Called before each fold's training and after its evaluation (may be NULL). */
+    void (*on_fold_start)(void *ctx, int fold);
+    void (*on_fold_done)(void *ctx, const mrnet_cv_fold *result);
+    void *fold_ctx;
+} mrnet_cv_options;
+
+#define MRNET_CV_MAX_FOLDS 256
+
+typedef struct {
+    int n_folds;                        /* folds done */
+    mrnet_cv_fold folds[MRNET_CV_MAX_FOLDS];
+    double mean_accuracy, std_accuracy, mean_macro_f1, std_macro_f1;
+} mrnet_cv_result;
+
+void mrnet_cv_options_default(mrnet_cv_options *opt);
+/* MRNET_ERR_ARG when the store has fewer than 2 folds; MRNET_ERR_INTERRUPTED
+ * when stopped (folds done keep their folders; run again with resume). */
+mrnet_status mrnet_cross_validate(const char *store_dir, const mrnet_cv_options *opt,
+                                  mrnet_cv_result *result);
+
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
+#endif

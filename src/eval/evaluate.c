@@ -1,0 +1,69 @@
+/* Evaluating a model on the labelled entries of a store. */
+#include <mrnet/eval.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/error.h"
+
+static bool selected(const mrnet_store_entry *e, mrnet_selection sel)
+{
+    if (sel.fold >= 0)
+        return e->fold == sel.fold;
+    return !sel.split || !strcmp(e->split, sel.split);
+}
+
+static int model_label_index(const mrnet_model *model, const char *label)
+{
+    const mrnet_config *cfg = mrnet_model_config(model);
+    for (int k = 0; k < cfg->classes; k++) {
+        const char *name = mrnet_model_label(model, k);
+        if (name && !strcmp(name, label))
+            return k;
+    }
+    return -1;
+}
+
+mrnet_status mrnet_evaluate_store(mrnet_model *model, const mrnet_store *store, mrnet_selection sel,
+                            const mrnet_infer_options *o, mrnet_confusion *cm, int *used, int *unknown,
+                            mrnet_item_fn on_item, void *item_ctx)
+{
+    int n = mrnet_store_count(store), K = mrnet_model_config(model)->classes;
+    int *entries = malloc((size_t)(n ? n : 1) * sizeof(int));
+    int *truth = malloc((size_t)(n ? n : 1) * sizeof(int));
+    if (!entries || !truth) {
+        free(entries);
+        free(truth);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    }
+    *used = *unknown = 0;
+    for (int i = 0; i < n; i++) {
+        const mrnet_store_entry *e = mrnet_store_get(store, i);
+        if (e->label_index < 0 || !selected(e, sel))
+            continue;
+        int k = model_label_index(model, e->label);
+        if (k < 0) {
+            (*unknown)++;
+            continue;
+        }
+        truth[*used] = k;
+        entries[(*used)++] = i;
+    }
+    mrnet_status st = MRNET_OK;
+    float *probs = malloc((size_t)(*used ? *used : 1) * K * sizeof(float));
+    if (!probs)
+        st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    mrnet_store_source_ctx ctx = {store, entries};
+    mrnet_feature_source src = mrnet_store_source(&ctx, *used);
+    if (st == MRNET_OK && *used)
+        st = mrnet_infer_source(model, &src, o, probs, NULL, NULL, NULL);
+    for (int i = 0; st == MRNET_OK && i < *used; i++) {
+        st = mrnet_confusion_add(cm, truth[i], mrnet_argmax(probs + (size_t)i * K, K));
+        if (on_item)
+            on_item(item_ctx, entries[i], truth[i], probs + (size_t)i * K);
+    }
+    free(probs);
+    free(entries);
+    free(truth);
+    return st;
+}

@@ -1,0 +1,224 @@
+/* A checkpoint with its feature settings: classify and embed files, PCM and
+ * features (mrnet/infer.h). */
+#include <mrnet/infer.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/error.h"
+#include "tensor/safetensors.h"
+
+struct mrnet_classifier {
+    mrnet_model *model;
+    mrnet_features_options features;
+    bool recorded;        /* the checkpoint names its feature settings */
+    mrnet_melspec *mel;   /* made once for mel settings, shared by every call */
+    char **labels;        /* K names, "class<k>" where the checkpoint has none */
+};
+
+void mrnet_classify_options_default(mrnet_classify_options *opt)
+{
+    opt->view = MRNET_VIEW_WINDOWS;
+    opt->crop_seconds = 6;
+    opt->hop_seconds = 3;
+    opt->batch = 32;
+}
+
+/* "mrnet.features" of the checkpoint, or the default (Melon) settings. */
+static mrnet_status checkpoint_features(const char *checkpoint, mrnet_features_options *fo, bool *recorded)
+{
+    mrnet_st_file *f;
+    MRNET_TRY(mrnet_st_open(checkpoint, &f));
+    const char *line = mrnet_st_meta(f, "mrnet.features");
+    mrnet_status st = MRNET_OK;
+    *recorded = line != NULL;
+    if (line)
+        st = mrnet_features_options_parse(line, fo);
+    else
+        mrnet_features_options_default(fo);
+    mrnet_st_close(f);
+    return st == MRNET_OK ? st : mrnet_fail_context(st, "%s: metadata mrnet.features", checkpoint);
+}
+
+static mrnet_status copy_labels(mrnet_classifier *c)
+{
+    int K = mrnet_model_config(c->model)->classes;
+    c->labels = calloc((size_t)K, sizeof(char *));
+    if (!c->labels)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d class names", K);
+    for (int k = 0; k < K; k++) {
+        const char *name = mrnet_model_label(c->model, k);
+        char fallback[32];
+        snprintf(fallback, sizeof fallback, "class%d", k);
+        c->labels[k] = strdup(name ? name : fallback);
+        if (!c->labels[k])
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for class names");
+    }
+    return MRNET_OK;
+}
+
+mrnet_status mrnet_classifier_open(const char *checkpoint, mrnet_classifier **out)
+{
+    *out = NULL;
+    mrnet_classifier *c = calloc(1, sizeof *c);
+    if (!c)
+        return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", checkpoint);
+    mrnet_status st = mrnet_model_load(checkpoint, 0, &c->model);
+    if (st == MRNET_OK)
+        st = checkpoint_features(checkpoint, &c->features, &c->recorded);
+    if (st == MRNET_OK && c->features.kind == MRNET_FEATURES_MEL)
+        st = mrnet_melspec_create(&c->features.mel, &c->mel);
+    if (st == MRNET_OK)
+        st = copy_labels(c);
+    if (st != MRNET_OK) {
+        mrnet_classifier_free(c);
+        return st;
+    }
+    *out = c;
+    return MRNET_OK;
+}
+
+void mrnet_classifier_free(mrnet_classifier *c)
+{
+    if (!c)
+        return;
+    if (c->labels && c->model)
+        for (int k = 0; k < mrnet_model_config(c->model)->classes; k++)
+            free(c->labels[k]);
+    free(c->labels);
+    mrnet_melspec_free(c->mel);
+    mrnet_model_free(c->model);
+    free(c);
+}
+
+mrnet_model *mrnet_classifier_model(mrnet_classifier *c) { return c->model; }
+const mrnet_features_options *mrnet_classifier_features(const mrnet_classifier *c) { return &c->features; }
+bool mrnet_classifier_has_feature_settings(const mrnet_classifier *c) { return c->recorded; }
+int mrnet_classifier_classes(const mrnet_classifier *c) { return mrnet_model_config(c->model)->classes; }
+int mrnet_classifier_embed_size(const mrnet_classifier *c) { return mrnet_model_config(c->model)->embed; }
+
+const char *mrnet_classifier_label(const mrnet_classifier *c, int k)
+{
+    return k >= 0 && k < mrnet_classifier_classes(c) ? c->labels[k] : NULL;
+}
+
+/* ---- one track's features as a feature source -------------------------------- */
+
+static int64_t memory_frames(void *ctx, int item)
+{
+    (void)item;
+    return ((const mrnet_features *)ctx)->T;
+}
+
+static mrnet_status memory_read(void *ctx, int item, int64_t t0, int64_t len, float *dst)
+{
+    (void)item;
+    const mrnet_features *f = ctx;
+    mrnet_crop_wrap(f->data, f->S * f->D, f->T, t0, len, dst);
+    return MRNET_OK;
+}
+
+typedef struct {
+    mrnet_timeline_fn fn;
+    void *ctx;
+    double frame_rate;
+} timeline;
+
+static void on_window_frames(void *ctx, int item, int64_t t0, int64_t len, const float *probs)
+{
+    (void)item;
+    timeline *t = ctx;
+    double r = t->frame_rate > 0 ? t->frame_rate : 1;
+    t->fn(t->ctx, (double)t0 / r, (double)(t0 + len) / r, probs);
+}
+
+static mrnet_status check_options(const mrnet_classify_options *o)
+{
+    if (!(o->crop_seconds > 0) || !isfinite(o->crop_seconds) || !(o->hop_seconds > 0) ||
+        !isfinite(o->hop_seconds) || o->batch < 1 || (unsigned)o->view > MRNET_VIEW_FULL)
+        return mrnet_fail(MRNET_ERR_ARG, "classify: crop %g s, hop %g s and batch %d must be positive",
+                          o->crop_seconds, o->hop_seconds, o->batch);
+    return MRNET_OK;
+}
+
+mrnet_status mrnet_classify_features(mrnet_classifier *c, const mrnet_features *f,
+                                     const mrnet_classify_options *opt, float *probs,
+                                     float *embedding, mrnet_timeline_fn on_window, void *ctx)
+{
+    mrnet_classify_options defaults;
+    if (!opt) {
+        mrnet_classify_options_default(&defaults);
+        opt = &defaults;
+    }
+    MRNET_TRY(check_options(opt));
+    const mrnet_config *cfg = mrnet_model_config(c->model);
+    if (!f || !f->data || f->T < 1)
+        return mrnet_fail(MRNET_ERR_ARG, "classify: no features");
+    if (f->S != cfg->in_channels || f->D != cfg->in_dim)
+        return mrnet_fail(MRNET_ERR_SHAPE, "features (S %d, D %d) do not fit the model (S %d, D %d)", f->S, f->D,
+                          cfg->in_channels, cfg->in_dim);
+    double rate = f->frame_rate > 0 ? f->frame_rate : mrnet_features_options_frame_rate(&c->features);
+    mrnet_infer_options io = {.view = opt->view, .crop = (int64_t)llround(opt->crop_seconds * rate),
+                              .hop = (int64_t)llround(opt->hop_seconds * rate), .batch = opt->batch};
+    if (io.crop < 1)
+        io.crop = 1;
+    int K = cfg->classes, E = cfg->embed;
+    float *p = probs ? probs : malloc(sizeof(float) * (size_t)K);
+    float *e = embedding ? embedding : malloc(sizeof(float) * (size_t)E);
+    mrnet_status st = (!p || !e) ? mrnet_fail(MRNET_ERR_NOMEM, "classify: out of memory") : MRNET_OK;
+    mrnet_feature_source src = {1, f->S, f->D, memory_frames, memory_read, (void *)f};
+    timeline t = {on_window, ctx, rate};
+    if (st == MRNET_OK)
+        st = mrnet_infer_source(c->model, &src, &io, p, e, on_window ? on_window_frames : NULL, &t);
+    if (p != probs)
+        free(p);
+    if (e != embedding)
+        free(e);
+    return st;
+}
+
+mrnet_status mrnet_classify_file(mrnet_classifier *c, const char *path,
+                                 const mrnet_classify_options *opt, float *probs, float *embedding,
+                                 mrnet_timeline_fn on_window, void *ctx, char warning[256])
+{
+    mrnet_features f;
+    if (warning)
+        warning[0] = '\0';
+    MRNET_TRY(mrnet_features_from_file(path, &c->features, c->mel, &f));
+    if (warning)
+        snprintf(warning, 256, "%s", f.warning);
+    mrnet_status st = mrnet_classify_features(c, &f, opt, probs, embedding, on_window, ctx);
+    mrnet_features_free(&f);
+    return st == MRNET_ERR_SHAPE ? mrnet_fail_context(st, "%s", path) : st;
+}
+
+mrnet_status mrnet_classify_pcm(mrnet_classifier *c, const float *pcm, int channels,
+                                int64_t frames, int sample_rate,
+                                const mrnet_classify_options *opt, float *probs, float *embedding,
+                                mrnet_timeline_fn on_window, void *ctx)
+{
+    mrnet_features f;
+    MRNET_TRY(mrnet_features_from_pcm(pcm, channels, frames, sample_rate, &c->features, c->mel, &f));
+    mrnet_status st = mrnet_classify_features(c, &f, opt, probs, embedding, on_window, ctx);
+    mrnet_features_free(&f);
+    return st;
+}
+
+int mrnet_top_k(const float *scores, int K, int k, int *indices)
+{
+    int n = k < K ? k : K;
+    for (int i = 0; i < n; i++) {
+        int best = -1;
+        for (int j = 0; j < K; j++) {
+            bool used = false;
+            for (int u = 0; u < i; u++)
+                used |= indices[u] == j;
+            if (!used && (best < 0 || scores[j] > scores[best]))
+                best = j;
+        }
+        indices[i] = best;
+    }
+    return n < 0 ? 0 : n;
+}

@@ -1,4 +1,5 @@
-/* mrnet/features.h: decoding audio and computing features (log-mel or waveform) of files and PCM in memory */
+/* mrnet/features.h: the features MRNet reads (log-mel or waveform), of files
+ * and of PCM in memory, with the settings a store or checkpoint records. */
 #ifndef MRNET_FEATURES_H
 #define MRNET_FEATURES_H
 
@@ -6,77 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <mrnet/common.h>
+#include <mrnet/audio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 #pragma GCC visibility push(default)
-
-/* Sample-rate conversion with libsoxr (linear phase, delay compensated). */
-
-typedef enum {
-    MRNET_RESAMPLE_QUICK, /* soxr "QQ": cubic, for previews */
-    MRNET_RESAMPLE_HQ,    /* soxr HQ: 20-bit precision, passband to ~0.91 Nyquist (default) */
-    MRNET_RESAMPLE_VHQ    /* soxr VHQ: 28-bit precision */
-} mrnet_resample_quality;
-
-/* Audio decoding with libsndfile (WAV, FLAC, Ogg Vorbis, Opus, MP3, AU,
- * AIFF and the rest libsndfile reads) to planar float32 in [-1, 1], with an
- * explicit channel policy, partial reads and resampling (audio/resample.h).
- *
- * Bad input never crashes: a missing, empty, garbage, zero-channel or
- * undecodable file is an error naming the file; a file that decodes only
- * partly (truncated) or is entirely silent decodes with a warning. */
-
-typedef enum {
-    MRNET_CHANNELS_STEREO, /* two channels: mono duplicated (the MRNet recipe); >2: the first two */
-    MRNET_CHANNELS_MONO,   /* mean of all channels */
-    MRNET_CHANNELS_KEEP    /* as many as the file has */
-} mrnet_channels;
-
-typedef struct {
-    int sample_rate;          /* target rate in Hz; 0 keeps the file's rate */
-    mrnet_channels channels;
-    double offset;            /* seconds from the start (>= 0) */
-    double duration;          /* seconds to read; <= 0 reads to the end */
-    mrnet_resample_quality quality;
-} mrnet_audio_options;
-
-/* 16 kHz, stereo (mono duplicated), whole file, soxr HQ. */
-void mrnet_audio_options_default(mrnet_audio_options *opt);
-/* "stereo", "mono", "keep" -> policy; MRNET_ERR_ARG otherwise. */
-mrnet_status mrnet_channels_parse(const char *name, mrnet_channels *out);
-const char *mrnet_channels_name(mrnet_channels c);
-
-typedef struct {
-    float *samples;      /* planar (channels, frames) */
-    int channels;
-    int64_t frames;
-    int sample_rate;
-    int file_channels;   /* as stored in the file */
-    int file_rate;
-    int64_t file_frames; /* as the header says; -1 when unknown */
-    char format[64];     /* e.g. "WAV PCM_16" */
-    char warning[256];   /* non-fatal problem ("" if none): truncated, silent */
-} mrnet_audio;
-
-typedef struct {
-    int channels, sample_rate;
-    int64_t frames;      /* -1 when unknown */
-    char format[64];
-} mrnet_audio_info;
-
-/* Header facts without decoding. */
-mrnet_status mrnet_audio_probe(const char *path, mrnet_audio_info *info);
-/* Decodes [offset, offset + duration) of path. Seeks where the format
- * allows instead of decoding the skipped part. */
-mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt, mrnet_audio *out);
-void mrnet_audio_free(mrnet_audio *b);
-/* PCM in memory (interleaved (frames, channels) float samples at
- * sample_rate) through the same channel policy, offset, duration,
- * resampling and checks as a decoded file; format is "PCM float". */
-mrnet_status mrnet_audio_from_pcm(const float *pcm, int channels, int64_t frames, int sample_rate,
-                                  const mrnet_audio_options *opt, mrnet_audio *out);
 
 /* Log-mel spectrograms: periodic Hann window, FFTW r2c, sparse triangular mel
  * filterbank, optional log. The filterbank follows torchaudio's

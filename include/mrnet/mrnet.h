@@ -3,7 +3,8 @@
  * This header includes every public header:
  *   mrnet/common.h   status codes, errors, version
  *   mrnet/model.h    the network, checkpoints, optimizer, schedule
- *   mrnet/features.h decoding audio, log-mel and waveform features
+ *   mrnet/audio.h    decoding audio files and PCM, resampling
+ *   mrnet/features.h log-mel and waveform features of files and PCM
  *   mrnet/data.h     datasets: folders, manifests, GTZAN, FMA, Melon, folds
  *   mrnet/store.h    feature stores: extraction and reading
  *   mrnet/infer.h    classifying and embedding files, PCM and features
@@ -20,6 +21,7 @@
 
 #include <mrnet/common.h>
 #include <mrnet/model.h>
+#include <mrnet/audio.h>
 #include <mrnet/features.h>
 #include <mrnet/data.h>
 #include <mrnet/store.h>

@@ -9,7 +9,7 @@
 #define MRNET_AUDIO_DECODE_H
 
 #include <stdint.h>
-#include <mrnet/features.h>
+#include <mrnet/audio.h>
 #include "audio/resample.h"
 
 #endif

@@ -3,7 +3,7 @@
 #define MRNET_AUDIO_RESAMPLE_H
 
 #include <stdint.h>
-#include <mrnet/features.h>
+#include <mrnet/audio.h>
 
 /* Planar in (channels, in_frames) at in_rate -> planar out (channels,
  * *out_frames) at out_rate, malloc'd. *out_frames = round(in_frames *

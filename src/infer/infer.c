@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/augment.h"
 #include "features/features_parse.h"
 #include "nn/nn.h"
 #include "tensor/error.h"

@@ -123,7 +123,7 @@ static mrnet_status write_outputs(const eval_args *a, const mrnet_metrics *r,
     int K = r->k;
     char **names = malloc((size_t)K * sizeof(char *));
     if (!names)
-        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d class names", K);
     for (int k = 0; k < K; k++)
         names[k] = (char *)mrnet_model_label(m, k);
     mrnet_status st = MRNET_OK;

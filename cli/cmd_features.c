@@ -38,12 +38,12 @@ static mrnet_status save_safetensors(const char *path, const mrnet_features *f, 
     if (f16) {
         half = malloc(sizeof(uint16_t) * n);
         if (!half)
-            return MRNET_ERR_NOMEM;
+            return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory for the F16 copy", path);
         for (size_t i = 0; i < n; i++)
             half[i] = mrnet_float_to_half(f->data[i]);
     }
     mrnet_st_writer *w = mrnet_st_writer_create();
-    mrnet_status s = w ? MRNET_OK : MRNET_ERR_NOMEM;
+    mrnet_status s = w ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
     if (s == MRNET_OK)
         s = mrnet_st_writer_add(w, "features", f16 ? MRNET_F16 : MRNET_F32, 3, shape, f16 ? (const void *)half : f->data);
     if (s == MRNET_OK)

@@ -138,7 +138,7 @@ static mrnet_status write_outputs(forward_run *r, const forward_options *o, int 
     for (int pass = 0; pass < 3; pass++)
         for (int i = 0; i < n; i++) {
             const mrnet_tensor_info *t = mrnet_model_tensor(r->model, i);
-            if (pass == 1 ? t->kind == 1 : t->kind == 0)
+            if (t->kind == (pass == 1 ? MRNET_TENSOR_RUNNING_STAT : MRNET_TENSOR_PARAMETER))
                 MRNET_TRY(add_named(w, r, prefixes[pass], t, pass == 0 ? t->grad : t->data));
         }
     return MRNET_OK;
@@ -178,7 +178,7 @@ static mrnet_status run(forward_run *r, const forward_options *o)
     const float *class_weight = NULL;
     if (mrnet_st_find(r->in, "class_weight"))
         MRNET_TRY(mrnet_st_get_f32(r->in, "class_weight", 1, (int64_t[]){cfg->classes}, &class_weight));
-    mrnet_model_set_dropout(r->model, (float)o->dropout);
+    MRNET_TRY(mrnet_model_set_dropout(r->model, (float)o->dropout));
     mrnet_model_set_rng(r->model, o->seed);
     st = mrnet_forward(r->model, x, B, T, true, r->embedding, r->logits);
     if (st != MRNET_OK) /* the input's values or batch size */

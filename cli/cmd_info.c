@@ -15,6 +15,20 @@ static void usage(FILE *out)
             "  --in-channels S  audio channels of a release checkpoint without mrnet metadata\n");
 }
 
+/* The format version the file records; loading has checked it. */
+static void print_format(const mrnet_st_file *f)
+{
+    if (!f)
+        return;
+    const char *version = mrnet_st_meta(f, "mrnet.format");
+    if (version)
+        printf("format       %s\n", version);
+    else if (mrnet_st_meta(f, "mrnet.config"))
+        printf("format       unversioned (written before 0.1)\n");
+    else /* no mrnet metadata at all: the authors' state dicts, converted */
+        printf("format       release state dict (configuration from the shapes)\n");
+}
+
 int cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {{"in-channels", required_argument, 0, 's'},
@@ -44,7 +58,10 @@ int cmd_info(int argc, char **argv)
     if (st != MRNET_OK)
         return cli_fail("info", st);
     const mrnet_config *cfg = mrnet_model_config(m);
+    mrnet_st_file *f; /* NULL only if the file changed since it loaded */
+    (void)mrnet_st_open(path, &f);
     printf("checkpoint   %s\n", path);
+    print_format(f);
     printf("input        D %d x S %d channels x L %d layers (input tensor (B, %d, %d, T, %d))\n",
            cfg->in_dim, cfg->in_channels, cfg->n_layers, cfg->in_channels, cfg->n_layers,
            cfg->in_dim);
@@ -62,8 +79,7 @@ int cmd_info(int argc, char **argv)
     for (int k = 0; k < cfg->classes && mrnet_model_label(m, k); k++)
         printf(" %s", mrnet_model_label(m, k));
     printf("\n");
-    mrnet_st_file *f;
-    if (mrnet_st_open(path, &f) == MRNET_OK) { /* what training recorded */
+    if (f) { /* what training recorded */
         const char *features = mrnet_st_meta(f, "mrnet.features"), *train = mrnet_st_meta(f, "mrnet.train");
         if (features)
             printf("features     %s\n", features);

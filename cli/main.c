@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "mrnet/mrnet.h"
 
 typedef struct {
     const char *name;
@@ -28,7 +29,8 @@ static const command commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: mrnet COMMAND [options]   (mrnet COMMAND --help for details)\n\n");
+    fprintf(out, "usage: mrnet COMMAND [options]   (mrnet COMMAND --help for details)\n"
+                 "       mrnet --version\n\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
@@ -58,6 +60,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) { /* the linked library's, not the header's */
+        printf("mrnet %s\n", mrnet_version());
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

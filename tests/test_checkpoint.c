@@ -3,7 +3,9 @@
  * release's state-dict files are read by shape; and every malformed
  * checkpoint is refused with a message naming the file and the tensor or
  * metadata field. Malformed files are a good checkpoint rewritten with
- * mrnet_st_writer with exactly one thing changed (rewrite()). */
+ * mrnet_st_writer with exactly one thing changed (rewrite()). Files carry a format
+ * version (mrnet.format, and train.format in a training state): unversioned
+ * ones load, newer ones are refused. */
 #include "testutil.h"
 
 #include <math.h>
@@ -14,6 +16,7 @@
 #include "mrnet/mrnet.h"
 #include "tensor/rng.h"
 #include "tensor/safetensors.h"
+#include "train/train_state.h"
 
 static mrnet_config small_config(void)
 {
@@ -40,9 +43,9 @@ static mrnet_model *small_model(uint64_t seed)
     uint64_t rng = seed * 7 + 1;
     for (int i = 0; i < mrnet_model_tensor_count(m); i++) {
         const mrnet_tensor_info *t = mrnet_model_tensor(m, i);
-        if (t->kind == 2)
+        if (t->kind == MRNET_TENSOR_COUNTER)
             *t->count = 5 + i;
-        else if (t->kind == 1)
+        else if (t->kind == MRNET_TENSOR_RUNNING_STAT)
             for (size_t k = 0; k < t->numel; k++)
                 t->data[k] = strstr(t->name, "running_var") ? rng_uniform_range(&rng, 0.5f, 1.5f)
                                                             : rng_uniform_range(&rng, -0.1f, 0.1f);
@@ -95,7 +98,7 @@ static void assert_same_tensors(const mrnet_model *a, const mrnet_model *b)
         assert_int_equal(x->ndim, y->ndim);
         assert_int_equal(x->numel, y->numel);
         assert_memory_equal(x->shape, y->shape, (size_t)x->ndim * sizeof x->shape[0]);
-        if (x->kind == 2)
+        if (x->kind == MRNET_TENSOR_COUNTER)
             assert_int_equal(*x->count, *y->count);
         else if (memcmp(x->data, y->data, x->numel * sizeof(float)) != 0)
             fail_msg("tensor '%s' differs after the round trip", x->name);
@@ -148,6 +151,7 @@ static void save_load_identical(void **state)
     mrnet_st_file *f;
     assert_int_equal(mrnet_st_open(path, &f), MRNET_OK);
     assert_string_equal(mrnet_st_meta(f, "format"), "mrnet");
+    assert_string_equal(mrnet_st_meta(f, "mrnet.format"), "1");
     assert_string_equal(mrnet_st_meta(f, "note"), "first save");
     assert_string_equal(mrnet_st_meta(f, "epoch"), "12");
     assert_non_null(mrnet_st_meta(f, "mrnet.config"));
@@ -515,6 +519,122 @@ static void malformed_metadata(void **state)
     mrnet_model_free(m);
 }
 
+/* ---- format versions -------------------------------------------------------------- */
+
+static const char *const malformed_versions[] = {"0", "01", "-1", "+1", "1.0", " 1", "1 ",
+                                                 "", "one", "0x1", NULL};
+
+static void checkpoint_format(void **state)
+{
+    (void)state;
+    mrnet_model *m = small_model(21);
+    char good[512];
+    snprintf(good, sizeof good, "%s", save_small("versioned.ckpt", m));
+    mrnet_model_free(m);
+    char version[16];
+    snprintf(version, sizeof version, "%d", MRNET_CHECKPOINT_FORMAT);
+    assert_string_equal(version, "1");
+
+    /* Unversioned (written before versions): the committed golden files
+     * and a current file with the key removed. */
+    mrnet_model_free(load_ok(test_source_path("tests/golden/tiny_a.ckpt.safetensors"), 0));
+    mrnet_model_free(load_ok(test_source_path("tests/golden/tiny_b.ckpt.safetensors"), 0));
+    mrnet_model_free(load_ok(test_source_path("tests/golden/tiny_c.ckpt.safetensors"), 0));
+    mrnet_model_free(load_ok(rewrite(good, "unversioned.ckpt",
+                                     (change){.meta_key = "mrnet.format", NO_CHANGE}),
+                             0));
+    mrnet_model_free(load_ok(rewrite(good, "v1.ckpt",
+                                     (change){.meta_key = "mrnet.format", .meta_value = "1",
+                                              NO_CHANGE}),
+                             0));
+
+    /* Newer: unsupported, naming the file and both versions. */
+    expect_load_error(rewrite(good, "v2.ckpt",
+                              (change){.meta_key = "mrnet.format", .meta_value = "2", NO_CHANGE}),
+                      MRNET_ERR_UNSUPPORTED, "format 2", "format 1", "mrnet.format", NULL);
+    expect_load_error(rewrite(good, "v10.ckpt",
+                              (change){.meta_key = "mrnet.format", .meta_value = "10",
+                                       NO_CHANGE}),
+                      MRNET_ERR_UNSUPPORTED, "format 10", "format 1", NULL);
+    expect_load_error(rewrite(good, "vhuge.ckpt",
+                              (change){.meta_key = "mrnet.format",
+                                       .meta_value = "123456789012345678901234567890", NO_CHANGE}),
+                      MRNET_ERR_UNSUPPORTED, "format 1234567890", "format 1)", NULL);
+
+    /* Not a version at all. */
+    for (int i = 0; malformed_versions[i]; i++)
+        expect_load_error(rewrite(good, "vbad.ckpt",
+                                  (change){.meta_key = "mrnet.format",
+                                           .meta_value = malformed_versions[i], NO_CHANGE}),
+                          MRNET_ERR_FORMAT, "mrnet.format", "not a format version", NULL);
+
+    /* mrnet info shows it. */
+    assert_int_equal(test_run_cli("info '%s'", good), 0);
+    assert_non_null(strstr(test_cli_output(), "\nformat       1\n"));
+    const char *v2 = rewrite(good, "v2.ckpt",
+                             (change){.meta_key = "mrnet.format", .meta_value = "2", NO_CHANGE});
+    assert_int_equal(test_run_cli("info '%s'", v2), 1);
+    assert_non_null(strstr(test_cli_output(), "format 2"));
+}
+
+/* The training state's own version, train.format, next to mrnet.format. */
+static void train_state_format(void **state)
+{
+    (void)state;
+    mrnet_model *m = small_model(22);
+    mrnet_adamw *opt;
+    size_t n = mrnet_model_param_count(m, true);
+    assert_int_equal(mrnet_adamw_create(n, 0.9, 0.999, 1e-8, 0, true, &opt), MRNET_OK);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "epoch", 3);
+    char good[512];
+    snprintf(good, sizeof good, "%s", test_path("last.safetensors"));
+    if (train_state_save(good, m, opt, j, NULL) != MRNET_OK)
+        fail_msg("%s", mrnet_last_error());
+    cJSON_Delete(j);
+
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(good, &f), MRNET_OK);
+    char version[16];
+    snprintf(version, sizeof version, "%d", MRNET_TRAIN_STATE_FORMAT);
+    assert_string_equal(mrnet_st_meta(f, "train.format"), version);
+    assert_string_equal(mrnet_st_meta(f, "mrnet.format"), "1");
+    mrnet_st_close(f);
+    mrnet_model_free(load_ok(good, 0)); /* a training state is also a checkpoint */
+
+    struct {
+        const char *value; /* NULL: the key removed */
+        mrnet_status want;
+    } cases[] = {{"1", MRNET_OK},
+                 {NULL, MRNET_OK},
+                 {"2", MRNET_ERR_UNSUPPORTED},
+                 {"07", MRNET_ERR_FORMAT},
+                 {"x", MRNET_ERR_FORMAT}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = rewrite(good, "last_v.safetensors",
+                                   (change){.meta_key = "train.format",
+                                            .meta_value = cases[i].value, NO_CHANGE});
+        cJSON *got = NULL;
+        mrnet_status st = train_state_load(path, opt, &got);
+        if (st != cases[i].want)
+            fail_msg("train.format '%s': %s, expected %s (%s)",
+                     cases[i].value ? cases[i].value : "(absent)", mrnet_status_name(st),
+                     mrnet_status_name(cases[i].want), mrnet_last_error());
+        if (st == MRNET_OK) {
+            assert_int_equal(cJSON_GetObjectItem(got, "epoch")->valueint, 3);
+        } else {
+            const char *msg = mrnet_last_error();
+            assert_non_null(strstr(msg, path));
+            assert_non_null(strstr(msg, "train.format"));
+            if (st == MRNET_ERR_UNSUPPORTED)
+                assert_non_null(strstr(msg, "format 2"));
+        }
+        cJSON_Delete(got);
+    }
+    mrnet_adamw_free(opt);
+    mrnet_model_free(m);
+}
+
 static void not_a_checkpoint(void **state)
 {
     (void)state;
@@ -540,7 +660,8 @@ int main(void)
         cmocka_unit_test(save_load_identical), cmocka_unit_test(drop_routes_round_trip),
         cmocka_unit_test(release_file),        cmocka_unit_test(in_channels_hint),
         cmocka_unit_test(malformed_tensors),   cmocka_unit_test(malformed_metadata),
-        cmocka_unit_test(not_a_checkpoint),
+        cmocka_unit_test(not_a_checkpoint),    cmocka_unit_test(checkpoint_format),
+        cmocka_unit_test(train_state_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -291,9 +291,11 @@ static void info(void **state)
     expect_output(test_run_cli("info '%s'", test_path("absent.ckpt")), 1, "absent.ckpt", NULL);
 
     expect_output(test_run_cli("info '%s'", ckpt), 0, "79842", "L1", "L2", "L3", "H ", "M1",
-                  "M2", "M3", "c0", "c3", "D 6", "S 2", "L 3", NULL);
+                  "M2", "M3", "c0", "c3", "D 6", "S 2", "L 3",
+                  "\nformat       unversioned (written before 0.1)\n", NULL);
     const char *rel = test_source_path("tests/golden/tiny_a.release.safetensors");
-    expect_output(test_run_cli("info '%s'", rel), 0, "79842", "(none stored)", NULL);
+    expect_output(test_run_cli("info '%s'", rel), 0, "79842", "(none stored)",
+                  "\nformat       release state dict", NULL);
     expect_output(test_run_cli("info --in-channels 1 '%s'", rel), 0, "D 12", "S 1", NULL);
     expect_output(test_run_cli("info --in-channels 5 '%s'", rel), 1, rel, "divisible", NULL);
     expect_output(test_run_cli("info '%s'",

@@ -152,7 +152,7 @@ static void check_train(const char *ckpt, const char *io_name, unsigned drop)
     double lr = meta_double(io, "lr", 1e-3), wd = meta_double(io, "weight_decay", 1e-4);
     mrnet_model *m = load(ckpt);
     assert_int_equal(mrnet_model_set_drop_routes(m, drop), MRNET_OK);
-    mrnet_model_set_dropout(m, 0);
+    assert_int_equal(mrnet_model_set_dropout(m, 0), MRNET_OK);
     const mrnet_config *cfg = mrnet_model_config(m);
     const float *x;
     int B, T;
@@ -175,13 +175,13 @@ static void check_train(const char *ckpt, const char *io_name, unsigned drop)
     int n_grads = 0;
     for (int i = 0; i < mrnet_model_tensor_count(m); i++) {
         const mrnet_tensor_info *t = mrnet_model_tensor(m, i);
-        if (t->kind == 0) {
+        if (t->kind == MRNET_TENSOR_PARAMETER) {
             snprintf(name, sizeof name, "grad.%s", t->name);
             double r = check_close(name, t->grad, tensor(io, name, t->numel), t->numel, 1e-4,
                                    0.02 * gmax);
             worst = r > worst ? r : worst;
             n_grads++;
-        } else if (t->kind == 1 && !in_dropped_route(t->name, drop)) {
+        } else if (t->kind == MRNET_TENSOR_RUNNING_STAT && !in_dropped_route(t->name, drop)) {
             snprintf(name, sizeof name, "running.%s", t->name);
             check_close(name, t->data, tensor(io, name, t->numel), t->numel, 1e-5, 0);
         }
@@ -192,7 +192,7 @@ static void check_train(const char *ckpt, const char *io_name, unsigned drop)
     mrnet_adamw_step(opt, mrnet_model_params(m), mrnet_model_grads(m), lr);
     for (int i = 0; i < mrnet_model_tensor_count(m); i++) {
         const mrnet_tensor_info *t = mrnet_model_tensor(m, i);
-        if (t->kind != 0)
+        if (t->kind != MRNET_TENSOR_PARAMETER)
             continue;
         snprintf(name, sizeof name, "param_after_step.%s", t->name);
         const float *ref = tensor(io, name, t->numel);
@@ -268,10 +268,16 @@ static void adamw_golden(void **s)
             snprintf(name, sizeof name, "param%d.%d", step, i);
             check_close(name, p, tensor(f, name, n), n, 1e-6, 0);
         }
-        static const char *const state[3] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
-        for (int k = 0; k < 3; k++) {
-            snprintf(name, sizeof name, "%s.%d", state[k], i);
-            check_close(name, mrnet_adamw_state(opt, k), tensor(f, name, n), n, 1e-6, 0);
+        static const struct {
+            mrnet_adamw_buffer which;
+            const char *name;
+        } state[] = {{MRNET_ADAMW_EXP_AVG, "exp_avg"},
+                     {MRNET_ADAMW_EXP_AVG_SQ, "exp_avg_sq"},
+                     {MRNET_ADAMW_MAX_EXP_AVG_SQ, "max_exp_avg_sq"}};
+        for (size_t k = 0; k < sizeof state / sizeof state[0]; k++) {
+            snprintf(name, sizeof name, "%s.%d", state[k].name, i);
+            check_close(name, mrnet_adamw_state(opt, state[k].which), tensor(f, name, n), n,
+                        1e-6, 0);
         }
         mrnet_adamw_free(opt);
         free(p);

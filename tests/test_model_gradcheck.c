@@ -81,7 +81,7 @@ static void perturb(mrnet_model *m, uint64_t seed)
 {
     for (int i = 0; i < mrnet_model_tensor_count(m); i++) {
         const mrnet_tensor_info *t = mrnet_model_tensor(m, i);
-        if (t->kind != 0)
+        if (t->kind != MRNET_TENSOR_PARAMETER)
             continue;
         bool mix = !strcmp(t->name, "w") || !strcmp(t->name, "w_all");
         bool bn_weight = t->ndim == 1 && strstr(t->name, "weight");
@@ -101,7 +101,7 @@ static fixture make_fixture(const mrnet_config *cfg, int Bn, int Tn, float dropo
     fixture f = {0};
     assert_int_equal(mrnet_model_create(cfg, seed, &f.m), MRNET_OK);
     perturb(f.m, seed + 100);
-    mrnet_model_set_dropout(f.m, dropout);
+    assert_int_equal(mrnet_model_set_dropout(f.m, dropout), MRNET_OK);
     assert_int_equal(mrnet_model_reserve(f.m, Bn, Tn), MRNET_OK);
     size_t nx = (size_t)Bn * cfg->in_channels * cfg->n_layers * Tn * cfg->in_dim;
     f.x = malloc(nx * sizeof *f.x);
@@ -225,7 +225,7 @@ static int check_tensors(fixture *f, const char *const *names, uint64_t seed)
         const mrnet_tensor_info *t = mrnet_model_find_tensor(f->m, names[i]);
         if (!t)
             fail_msg("no tensor '%s'", names[i]);
-        assert_int_equal(t->kind, 0);
+        assert_int_equal(t->kind, MRNET_TENSOR_PARAMETER);
         const float *g = f->grad + (t->data - mrnet_model_params(f->m));
         size_t top = 0;
         for (size_t k = 1; k < t->numel; k++)
@@ -364,7 +364,7 @@ static void route_dropped(void **state)
     int n_dead = 0;
     for (int i = 0; i < mrnet_model_tensor_count(f.m); i++) {
         const mrnet_tensor_info *t = mrnet_model_tensor(f.m, i);
-        if (t->kind != 0)
+        if (t->kind != MRNET_TENSOR_PARAMETER)
             continue;
         bool dead = false;
         for (int d = 0; dead_prefix[d]; d++)
@@ -443,13 +443,14 @@ static void thread_count(void **state)
     const char *worst_name = "";
     for (int i = 0; i < mrnet_model_tensor_count(m[0]); i++) {
         const mrnet_tensor_info *t = mrnet_model_tensor(m[0], i), *u = mrnet_model_tensor(m[1], i);
-        if (t->kind == 2) {
+        if (t->kind == MRNET_TENSOR_COUNTER) {
             assert_int_equal(*t->count, *u->count);
             continue;
         }
-        const float *a = t->kind == 0 ? grads[0] + (t->data - mrnet_model_params(m[0])) : t->data;
-        const float *b = t->kind == 0 ? grads[1] + (u->data - mrnet_model_params(m[1])) : u->data;
-        double scale = t->kind == 0 ? gmax : fmax(test_max_abs(a, t->numel), 0.1);
+        bool param = t->kind == MRNET_TENSOR_PARAMETER;
+        const float *a = param ? grads[0] + (t->data - mrnet_model_params(m[0])) : t->data;
+        const float *b = param ? grads[1] + (u->data - mrnet_model_params(m[1])) : u->data;
+        double scale = param ? gmax : fmax(test_max_abs(a, t->numel), 0.1);
         double err = test_max_abs_diff(a, b, t->numel) / scale;
         if (err > worst) {
             worst = err;

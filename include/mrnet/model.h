@@ -40,7 +40,9 @@ const char *mrnet_route_name(int route);
 mrnet_status mrnet_parse_routes(const char *list, unsigned *mask);
 
 
-/* Derived sizes of a configuration. */
+/* Derived sizes of a configuration. Safe on any configuration: 0 when the
+ * fields cannot give a size (channels, scale or se_groups < 1, a size of 0
+ * or one that does not fit an int); mrnet_config_validate refuses those. */
 int mrnet_config_width(const mrnet_config *cfg);         /* W = floor(3C / scale) */
 int mrnet_config_se_bottleneck(const mrnet_config *cfg); /* floor(floor(3C/16) / groups) */
 int mrnet_config_asp_hidden(const mrnet_config *cfg);    /* C / 16 */
@@ -70,9 +72,10 @@ mrnet_status mrnet_model_reserve(mrnet_model *model, int max_batch, int max_fram
 /* Bytes of the planned workspace (activations and their gradients); 0 before
  * the first reserve or forward. */
 size_t mrnet_model_workspace_bytes(const mrnet_model *model);
-/* Training-time options: dropout probability (0.5 in the recipe) and the
- * routes switched off (bit j = route j, see mrnet_route_name). */
-void mrnet_model_set_dropout(mrnet_model *model, float p);
+/* Training-time options: dropout probability (0.5 in the recipe; in [0, 1),
+ * MRNET_ERR_ARG otherwise, the model unchanged) and the routes switched off
+ * (bit j = route j, see mrnet_route_name). */
+mrnet_status mrnet_model_set_dropout(mrnet_model *model, float p);
 float mrnet_model_dropout(const mrnet_model *model);
 mrnet_status mrnet_model_set_drop_routes(mrnet_model *model, unsigned mask);
 unsigned mrnet_model_drop_routes(const mrnet_model *model);
@@ -95,11 +98,18 @@ mrnet_status mrnet_forward(mrnet_model *model, const float *input, int B, int T,
 mrnet_status mrnet_backward(mrnet_model *model, const int *labels, const float *class_weight,
                             double *loss);
 
+/* What a tensor of the model holds (and so which of data, grad, count is set). */
+typedef enum {
+    MRNET_TENSOR_PARAMETER = 0,    /* trainable: data and grad */
+    MRNET_TENSOR_RUNNING_STAT = 1, /* batch-norm running mean or variance: data */
+    MRNET_TENSOR_COUNTER = 2       /* batch-norm num_batches_tracked: count */
+} mrnet_tensor_kind;
+
 /* The tensors of the model in checkpoint order (release names, head under
- * "head."). kind: 0 trainable parameter, 1 running statistic, 2 counter. */
+ * "head."). */
 typedef struct {
     const char *name;
-    int kind;
+    mrnet_tensor_kind kind;
     int ndim;
     int64_t shape[5];
     size_t numel;
@@ -121,7 +131,14 @@ const float *mrnet_model_route_weights(const mrnet_model *model);
  * Tensors under the release's names (head under "head."), configuration and
  * labels in the metadata. Loading also takes a file with only the release's
  * state dicts: the configuration is then inferred from the shapes (dilations
- * 2,3,4; S = 1 when L = 1, else S = 2, unless in_channels_hint > 0). */
+ * 2,3,4; S = 1 when L = 1, else S = 2, unless in_channels_hint > 0).
+ *
+ * The metadata key "mrnet.format" holds the file's format version, written as
+ * MRNET_CHECKPOINT_FORMAT. Loading takes a file without it (written before
+ * versions, and release files) and versions up to MRNET_CHECKPOINT_FORMAT; a
+ * newer version is MRNET_ERR_UNSUPPORTED, a value that is not a positive
+ * integer MRNET_ERR_FORMAT. */
+#define MRNET_CHECKPOINT_FORMAT 1
 mrnet_status mrnet_model_load(const char *path, int in_channels_hint, mrnet_model **out);
 /* Writes atomically. extra_meta: NULL or key/value pairs, NULL-terminated. */
 mrnet_status mrnet_model_save(const mrnet_model *model, const char *path,
@@ -137,8 +154,15 @@ void mrnet_adamw_free(mrnet_adamw *opt);
 void mrnet_adamw_step(mrnet_adamw *opt, float *params, const float *grads, double lr);
 int64_t mrnet_adamw_steps(const mrnet_adamw *opt);
 size_t mrnet_adamw_size(const mrnet_adamw *opt); /* n */
-/* State access for checkpoints: exp_avg, exp_avg_sq, max_exp_avg_sq (n each). */
-float *mrnet_adamw_state(mrnet_adamw *opt, int which);
+/* The optimizer's state buffers, n floats each. */
+typedef enum {
+    MRNET_ADAMW_EXP_AVG = 0,       /* first moment m */
+    MRNET_ADAMW_EXP_AVG_SQ = 1,    /* second moment v */
+    MRNET_ADAMW_MAX_EXP_AVG_SQ = 2 /* running max of v (amsgrad; stays 0 without it) */
+} mrnet_adamw_buffer;
+/* State access for checkpoints: the buffer, or NULL (with a message) for a
+ * value that names none. */
+float *mrnet_adamw_state(mrnet_adamw *opt, mrnet_adamw_buffer which);
 void mrnet_adamw_set_steps(mrnet_adamw *opt, int64_t steps);
 
 /* Learning rate of epoch e (1-based) under cosine annealing with warm

@@ -102,7 +102,7 @@ static mrnet_status load_tensor(const mrnet_st_file *f, mrnet_tensor_info *t)
     const mrnet_st_tensor *s = mrnet_st_find(f, t->name);
     if (!s)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, t->name);
-    if (t->kind == TENSOR_COUNT) {
+    if (t->kind == MRNET_TENSOR_COUNTER) {
         if (s->numel != 1 || (s->dtype != MRNET_I64 && s->dtype != MRNET_I32))
             return mrnet_fail(MRNET_ERR_SHAPE, "%s: tensor '%s' must be one int64, found %s x%lld",
                               f->path, t->name, mrnet_dtype_name(s->dtype), (long long)s->numel);
@@ -146,8 +146,42 @@ static bool tolerated_extra(const char *name)
            !strncmp(name, "train.", 6);
 }
 
+/* A version is written "1", "2", ...: digits, no sign, no leading zero. */
+static bool is_version(const char *s)
+{
+    if (!(s[0] >= '1' && s[0] <= '9'))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!(*p >= '0' && *p <= '9'))
+            return false;
+    return true;
+}
+
+mrnet_status model_check_format(const char *path, const char *key, const char *value,
+                                int supported)
+{
+    if (!value)
+        return MRNET_OK; /* written before files carried a version */
+    if (!is_version(value))
+        return mrnet_fail(MRNET_ERR_FORMAT,
+                          "%s: metadata %s = '%.40s' is not a format version (a positive integer)",
+                          path, key, value);
+    /* compared as digit strings: a version of any length is newer or not */
+    char have[16];
+    snprintf(have, sizeof have, "%d", supported);
+    size_t n = strlen(value), m = strlen(have);
+    if (n > m || (n == m && strcmp(value, have) > 0))
+        return mrnet_fail(MRNET_ERR_UNSUPPORTED,
+                          "%s: format %.40s (metadata %s) is newer than this build reads "
+                          "(format %d); it was written by a newer mrnet",
+                          path, value, key, supported);
+    return MRNET_OK;
+}
+
 static mrnet_status load_from(const mrnet_st_file *f, int in_channels_hint, mrnet_model **out)
 {
+    MRNET_TRY(model_check_format(f->path, "mrnet.format", mrnet_st_meta(f, "mrnet.format"),
+                                 MRNET_CHECKPOINT_FORMAT));
     mrnet_config cfg;
     const char *json = mrnet_st_meta(f, "mrnet.config");
     if (json) {
@@ -211,7 +245,7 @@ mrnet_status model_add_tensors(const mrnet_model *m, mrnet_st_writer *w)
     static const int64_t scalar[1] = {0};
     for (int i = 0; i < m->n_tensors; i++) {
         const mrnet_tensor_info *t = &m->tensors[i];
-        if (t->kind == TENSOR_COUNT)
+        if (t->kind == MRNET_TENSOR_COUNTER)
             MRNET_TRY(mrnet_st_writer_add(w, t->name, MRNET_I64, 0, scalar, t->count));
         else
             MRNET_TRY(mrnet_st_writer_add(w, t->name, MRNET_F32, t->ndim, t->shape, t->data));
@@ -221,9 +255,11 @@ mrnet_status model_add_tensors(const mrnet_model *m, mrnet_st_writer *w)
 
 mrnet_status model_add_metadata(const mrnet_model *m, mrnet_st_writer *w)
 {
-    char cfg[512], routes[64];
+    char cfg[512], routes[64], version[16];
     MRNET_TRY(mrnet_config_to_json(&m->cfg, cfg, sizeof cfg));
     MRNET_TRY(mrnet_st_writer_meta(w, "format", "mrnet"));
+    snprintf(version, sizeof version, "%d", MRNET_CHECKPOINT_FORMAT);
+    MRNET_TRY(mrnet_st_writer_meta(w, "mrnet.format", version));
     MRNET_TRY(mrnet_st_writer_meta(w, "mrnet.config", cfg));
     routes_string(m->drop_routes, routes, sizeof routes);
     if (routes[0])

@@ -1,5 +1,6 @@
 /* Model configuration: defaults, validation, derived sizes, JSON form. */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -49,14 +50,28 @@ void mrnet_config_default(mrnet_config *cfg, int classes)
                           .scale = 8, .se_groups = 3};
 }
 
-int mrnet_config_width(const mrnet_config *cfg) { return 3 * cfg->channels / cfg->scale; }
+/* The derived sizes take any configuration, validated or not (callers size
+ * buffers from them before or while validating): a zero divisor or an
+ * overflowing product would trap, so such a configuration gives 0. The
+ * products are formed in 64 bits, where 3 * INT_MAX cannot overflow. */
+static int derived_size(int64_t numerator, int64_t divisor)
+{
+    if (numerator < 1 || divisor < 1 || numerator / divisor > INT_MAX)
+        return 0;
+    return (int)(numerator / divisor);
+}
+
+int mrnet_config_width(const mrnet_config *cfg)
+{
+    return derived_size(3 * (int64_t)cfg->channels, cfg->scale);
+}
 
 int mrnet_config_se_bottleneck(const mrnet_config *cfg)
 {
-    return (3 * cfg->channels / 16) / cfg->se_groups;
+    return derived_size(derived_size(3 * (int64_t)cfg->channels, 16), cfg->se_groups);
 }
 
-int mrnet_config_asp_hidden(const mrnet_config *cfg) { return cfg->channels / 16; }
+int mrnet_config_asp_hidden(const mrnet_config *cfg) { return derived_size(cfg->channels, 16); }
 
 static mrnet_status check_range(const char *name, int v, int lo, int hi)
 {

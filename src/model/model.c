@@ -24,9 +24,9 @@ void model_init_parameters(mrnet_model *m, uint64_t seed)
         mrnet_tensor_info *t = &m->tensors[i];
         const char *suffix = strrchr(t->name, '.');
         suffix = suffix ? suffix + 1 : t->name;
-        if (t->kind == TENSOR_COUNT) {
+        if (t->kind == MRNET_TENSOR_COUNTER) {
             *t->count = 0;
-        } else if (t->kind == TENSOR_RUNNING) {
+        } else if (t->kind == MRNET_TENSOR_RUNNING_STAT) {
             float v = !strcmp(suffix, "running_var") ? 1.0f : 0.0f;
             for (size_t k = 0; k < t->numel; k++)
                 t->data[k] = v;
@@ -54,7 +54,8 @@ void mrnet_model_free(mrnet_model *m)
 {
     if (!m)
         return;
-    for (int i = 0; i < m->n_tensors; i++)
+    /* a model whose tensor table failed to allocate has a count but no table */
+    for (int i = 0; m->tensors && i < m->n_tensors; i++)
         free((char *)m->tensors[i].name);
     for (int k = 0; k < m->n_labels; k++)
         free(m->labels[k]);
@@ -116,10 +117,14 @@ size_t mrnet_model_workspace_bytes(const mrnet_model *m)
     return m->ws ? model_workspace_floats(m->ws) * sizeof(float) : 0;
 }
 
-void mrnet_model_set_dropout(mrnet_model *m, float p)
+mrnet_status mrnet_model_set_dropout(mrnet_model *m, float p)
 {
+    /* p = 1 would scale the kept values by 1/(1-p) = inf; NaN fails every test */
+    if (!(p >= 0.0f && p < 1.0f))
+        return mrnet_fail(MRNET_ERR_ARG, "dropout probability %g must be in [0, 1)", (double)p);
     m->dropout = p;
     m->have_train_forward = false; /* the backward must see the forward's dropout */
+    return MRNET_OK;
 }
 
 float mrnet_model_dropout(const mrnet_model *m) { return m->dropout; }

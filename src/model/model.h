@@ -54,8 +54,6 @@ typedef struct { /* release ASPLayer */
     conv_layer conv_b; /* H -> C */
 } asp_layers;
 
-typedef enum { TENSOR_PARAM = 0, TENSOR_RUNNING = 1, TENSOR_COUNT = 2 } tensor_kind;
-
 /* Activations and their gradients, planned for (max_batch, max_frames). */
 typedef struct model_workspace model_workspace;
 
@@ -108,6 +106,12 @@ void model_init_parameters(mrnet_model *m, uint64_t seed);
 struct mrnet_st_writer;
 mrnet_status model_add_tensors(const mrnet_model *m, struct mrnet_st_writer *w);
 mrnet_status model_add_metadata(const mrnet_model *m, struct mrnet_st_writer *w);
+/* Checks the format version `value` of metadata `key` (NULL when absent) of
+ * the file at path: absent (an unversioned file) or up to `supported` is OK,
+ * a newer one MRNET_ERR_UNSUPPORTED, anything but a positive integer
+ * MRNET_ERR_FORMAT; the message names the file and both versions. */
+mrnet_status model_check_format(const char *path, const char *key, const char *value,
+                                int supported);
 
 /* Workspace planning (workspace.c). */
 mrnet_status model_workspace_reserve(mrnet_model *m, int max_batch, int max_frames);

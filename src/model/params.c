@@ -18,7 +18,7 @@ typedef struct {
     bool out_of_memory;
 } builder;
 
-static mrnet_tensor_info *add_tensor(builder *b, tensor_kind kind, int ndim,
+static mrnet_tensor_info *add_tensor(builder *b, mrnet_tensor_kind kind, int ndim,
                                      const int64_t *shape, const char *prefix, const char *suffix)
 {
     size_t numel = 1;
@@ -37,19 +37,19 @@ static mrnet_tensor_info *add_tensor(builder *b, tensor_kind kind, int ndim,
         memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
         t->numel = numel;
         t->in_head = b->head;
-        if (kind == TENSOR_PARAM) {
+        if (kind == MRNET_TENSOR_PARAMETER) {
             t->data = b->m->params + b->n_param;
             t->grad = b->m->grads + b->n_param;
-        } else if (kind == TENSOR_RUNNING) {
+        } else if (kind == MRNET_TENSOR_RUNNING_STAT) {
             t->data = b->m->running + b->n_running;
         } else {
             t->count = b->m->counts + b->n_count;
         }
     }
     b->n_tensor++;
-    if (kind == TENSOR_PARAM)
+    if (kind == MRNET_TENSOR_PARAMETER)
         b->n_param += numel;
-    else if (kind == TENSOR_RUNNING)
+    else if (kind == MRNET_TENSOR_RUNNING_STAT)
         b->n_running += numel;
     else
         b->n_count += numel;
@@ -60,7 +60,7 @@ static mrnet_tensor_info *add_tensor(builder *b, tensor_kind kind, int ndim,
 static float *param(builder *b, float **grad, int ndim, const int64_t *shape, const char *prefix,
                     const char *suffix)
 {
-    mrnet_tensor_info *t = add_tensor(b, TENSOR_PARAM, ndim, shape, prefix, suffix);
+    mrnet_tensor_info *t = add_tensor(b, MRNET_TENSOR_PARAMETER, ndim, shape, prefix, suffix);
     *grad = t ? t->grad : NULL;
     return t ? t->data : NULL;
 }
@@ -79,9 +79,11 @@ static void batchnorm(builder *b, bn_layer *n, int channels, const char *prefix)
     int64_t shape[1] = {channels};
     n->weight = param(b, &n->dweight, 1, shape, prefix, "weight");
     n->bias = param(b, &n->dbias, 1, shape, prefix, "bias");
-    mrnet_tensor_info *mean = add_tensor(b, TENSOR_RUNNING, 1, shape, prefix, "running_mean");
-    mrnet_tensor_info *var = add_tensor(b, TENSOR_RUNNING, 1, shape, prefix, "running_var");
-    mrnet_tensor_info *count = add_tensor(b, TENSOR_COUNT, 0, shape, prefix,
+    mrnet_tensor_info *mean =
+        add_tensor(b, MRNET_TENSOR_RUNNING_STAT, 1, shape, prefix, "running_mean");
+    mrnet_tensor_info *var =
+        add_tensor(b, MRNET_TENSOR_RUNNING_STAT, 1, shape, prefix, "running_var");
+    mrnet_tensor_info *count = add_tensor(b, MRNET_TENSOR_COUNTER, 0, shape, prefix,
                                           "num_batches_tracked");
     if (b->assign) {
         n->running_mean = mean->data;

@@ -84,12 +84,15 @@ int64_t mrnet_adamw_steps(const mrnet_adamw *o) { return o->steps; }
 size_t mrnet_adamw_size(const mrnet_adamw *o) { return o->n; }
 void mrnet_adamw_set_steps(mrnet_adamw *o, int64_t steps) { o->steps = steps; }
 
-float *mrnet_adamw_state(mrnet_adamw *o, int which)
+float *mrnet_adamw_state(mrnet_adamw *o, mrnet_adamw_buffer which)
 {
     switch (which) {
-    case 0: return o->exp_avg;
-    case 1: return o->exp_avg_sq;
-    case 2: return o->max_exp_avg_sq;
+    case MRNET_ADAMW_EXP_AVG: return o->exp_avg;
+    case MRNET_ADAMW_EXP_AVG_SQ: return o->exp_avg_sq;
+    case MRNET_ADAMW_MAX_EXP_AVG_SQ: return o->max_exp_avg_sq;
     }
+    /* an int cast to the enum can hold anything */
+    mrnet_fail(MRNET_ERR_ARG, "AdamW: no state buffer %d (0 exp_avg, 1 exp_avg_sq, "
+               "2 max_exp_avg_sq)", (int)which);
     return NULL;
 }

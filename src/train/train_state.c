@@ -1,5 +1,6 @@
 #include "train/train_state.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,8 +8,14 @@
 #include "tensor/error.h"
 #include "tensor/safetensors.h"
 
-static const char *const optim_names[3] = {"optim.exp_avg", "optim.exp_avg_sq",
-                                           "optim.max_exp_avg_sq"};
+/* The AdamW buffers under their file names (torch's state keys). */
+static const struct {
+    mrnet_adamw_buffer which;
+    const char *name;
+} optim_tensors[] = {{MRNET_ADAMW_EXP_AVG, "optim.exp_avg"},
+                     {MRNET_ADAMW_EXP_AVG_SQ, "optim.exp_avg_sq"},
+                     {MRNET_ADAMW_MAX_EXP_AVG_SQ, "optim.max_exp_avg_sq"}};
+#define N_OPTIM_TENSORS (sizeof optim_tensors / sizeof optim_tensors[0])
 
 mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_adamw *opt,
                               const cJSON *state, const char *const *extra_meta)
@@ -23,12 +30,17 @@ mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_
     int64_t n = (int64_t)mrnet_model_param_count(model, true);
     int64_t steps = mrnet_adamw_steps(opt);
     mrnet_status st = model_add_tensors(model, w);
-    for (int k = 0; k < 3 && st == MRNET_OK; k++)
-        st = mrnet_st_writer_add(w, optim_names[k], MRNET_F32, 1, &n, mrnet_adamw_state(opt, k));
+    for (size_t k = 0; k < N_OPTIM_TENSORS && st == MRNET_OK; k++)
+        st = mrnet_st_writer_add(w, optim_tensors[k].name, MRNET_F32, 1, &n,
+                           mrnet_adamw_state(opt, optim_tensors[k].which));
     if (st == MRNET_OK)
         st = mrnet_st_writer_add(w, "optim.step", MRNET_I64, 0, NULL, &steps);
     if (st == MRNET_OK)
         st = model_add_metadata(model, w);
+    char version[16];
+    snprintf(version, sizeof version, "%d", MRNET_TRAIN_STATE_FORMAT);
+    if (st == MRNET_OK)
+        st = mrnet_st_writer_meta(w, "train.format", version);
     if (st == MRNET_OK)
         st = mrnet_st_writer_meta(w, "train.state", json);
     for (int i = 0; st == MRNET_OK && extra_meta && extra_meta[i]; i += 2)
@@ -45,12 +57,15 @@ mrnet_status train_state_load(const char *path, mrnet_adamw *opt, cJSON **state)
     *state = NULL;
     mrnet_st_file *f;
     MRNET_TRY(mrnet_st_open(path, &f));
-    mrnet_status st = MRNET_OK;
-    for (int k = 0; k < 3 && st == MRNET_OK; k++) {
-        const mrnet_st_tensor *t = mrnet_st_find(f, optim_names[k]);
-        st = t ? mrnet_st_copy_to_f32(f, t, mrnet_adamw_state(opt, k), (int64_t)mrnet_adamw_size(opt))
+    mrnet_status st = model_check_format(path, "train.format", mrnet_st_meta(f, "train.format"),
+                                         MRNET_TRAIN_STATE_FORMAT);
+    for (size_t k = 0; k < N_OPTIM_TENSORS && st == MRNET_OK; k++) {
+        const char *name = optim_tensors[k].name;
+        const mrnet_st_tensor *t = mrnet_st_find(f, name);
+        st = t ? mrnet_st_copy_to_f32(f, t, mrnet_adamw_state(opt, optim_tensors[k].which),
+                                (int64_t)mrnet_adamw_size(opt))
                : mrnet_fail(MRNET_ERR_FORMAT, "%s: no '%s': not a training state (last.safetensors)",
-                            path, optim_names[k]);
+                            path, name);
     }
     const mrnet_st_tensor *step = mrnet_st_find(f, "optim.step");
     if (st == MRNET_OK && (!step || step->dtype != MRNET_I64 || step->numel != 1))

@@ -2,12 +2,18 @@
  * the model (as any checkpoint), the AdamW state as optim.exp_avg,
  * optim.exp_avg_sq, optim.max_exp_avg_sq (flat, parameter order), and the
  * loop's position, history and options as JSON in the metadata key
- * "train.state". Written atomically, so a crash leaves the previous state. */
+ * "train.state". Written atomically, so a crash leaves the previous state.
+ *
+ * The checkpoint part carries "mrnet.format" (mrnet/model.h); the training
+ * part its own version in "train.format", MRNET_TRAIN_STATE_FORMAT, checked
+ * the same way on loading (absent: written before versions, accepted). */
 #ifndef MRNET_TRAIN_TRAIN_STATE_H
 #define MRNET_TRAIN_TRAIN_STATE_H
 
 #include <cjson/cJSON.h>
 #include "mrnet/mrnet.h"
+
+#define MRNET_TRAIN_STATE_FORMAT 1
 
 /* extra_meta: NULL or NULL-terminated key/value pairs (e.g. mrnet.features). */
 mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_adamw *opt,

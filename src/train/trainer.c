@@ -107,7 +107,7 @@ static mrnet_status create_model(trainer *t)
     MRNET_TRY(mrnet_model_create(&cfg, o->seed, &t->model));
     MRNET_TRY(mrnet_model_set_labels(t->model, t->labels, t->n_labels));
     MRNET_TRY(mrnet_model_set_drop_routes(t->model, o->drop_routes));
-    mrnet_model_set_dropout(t->model, o->dropout);
+    MRNET_TRY(mrnet_model_set_dropout(t->model, o->dropout));
     return mrnet_adamw_create(mrnet_model_param_count(t->model, true), 0.9, 0.999, 1e-8,
                               o->weight_decay, true, &t->adamw);
 }

@@ -142,7 +142,7 @@ mrnet_status trainer_resume(trainer *t)
     for (int i = 0; i < mrnet_model_tensor_count(t->model); i++) {
         const mrnet_tensor_info *dst = mrnet_model_tensor(t->model, i);
         const mrnet_tensor_info *src = mrnet_model_tensor(loaded, i);
-        if (dst->kind == 2)
+        if (dst->kind == MRNET_TENSOR_COUNTER)
             *dst->count = *src->count;
         else
             memcpy(dst->data, src->data, dst->numel * sizeof(float));

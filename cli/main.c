@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "mrnet/mrnet.h"
+#include <mrnet/mrnet.h>
 
 typedef struct {
     const char *name;

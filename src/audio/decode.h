@@ -12,4 +12,8 @@
 #include <mrnet/audio.h>
 #include "audio/resample.h"
 
+/* Whether path opens with libsndfile and yields at least one frame; why
+ * receives the reason when not (for dataset checks that skip, not fail). */
+bool audio_is_readable(const char *path, char *why, size_t why_size);
+
 #endif

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sndfile.h>
 #include <sys/stat.h>
 
 #include "tensor/error.h"
@@ -228,32 +227,6 @@ bool parse_int(const char *s, long *out)
         return false;
     *out = v;
     return true;
-}
-
-bool audio_is_readable(const char *path, char *why, size_t why_size)
-{
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *f = sf_open(path, SFM_READ, &info);
-    if (!f) {
-        snprintf(why, why_size, "cannot be decoded: %s", sf_strerror(NULL));
-        return false;
-    }
-    bool ok = true;
-    if (info.channels < 1 || info.samplerate < 1) {
-        snprintf(why, why_size, "cannot be decoded: %d channels at %d Hz", info.channels,
-                 info.samplerate);
-        ok = false;
-    } else {
-        float block[64 * 8];
-        sf_count_t want = (sf_count_t)(sizeof block / sizeof *block) / info.channels;
-        if (want < 1 || sf_readf_float(f, block, want) < 1) {
-            snprintf(why, why_size, "holds no audio frames");
-            ok = false;
-        }
-    }
-    sf_close(f);
-    return ok;
 }
 
 /* ---- CSV rows ---- */

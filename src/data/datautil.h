@@ -47,11 +47,6 @@ bool str_equal_nocase(const char *a, const char *b);
 /* Whole-string decimal integer (surrounding spaces allowed); false otherwise. */
 bool parse_int(const char *s, long *out);
 
-/* Opens an audio file with libsndfile to see that it decodes (header and
- * at least one frame); on failure writes the reason into why. Cheap: reads
- * one block, not the whole file. */
-bool audio_is_readable(const char *path, char *why, size_t why_size);
-
 /* ---- CSV rows ---- */
 /* Called once per row: fields are NUL-terminated (quotes removed, doubled
  * quotes undone); line is the physical line where the row starts (1-based).

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/decode.h"
 #include "data/datautil.h"
 #include "tensor/error.h"
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/decode.h"
 #include "data/datautil.h"
 #include "data/folds.h"
 #include "tensor/error.h"

@@ -1,53 +1,18 @@
 /* Writing the synthetic demo set: WAV files per style and a manifest. */
 #include <errno.h>
 #include <math.h>
-#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audio/encode.h"
 #include "data/dataset.h"
 #include "data/datautil.h"
 #include "data/folds.h"
 #include "data/synth.h"
 #include "tensor/error.h"
 #include "tensor/fileio.h"
-
-/* A clip written earlier is complete when it decodes with the expected
- * format and length (files are renamed into place only when whole). */
-static bool clip_complete(const char *path, int rate, size_t frames)
-{
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *f = sf_open(path, SFM_READ, &info);
-    if (!f)
-        return false;
-    sf_close(f);
-    return info.samplerate == rate && info.channels == 1 && (size_t)info.frames == frames;
-}
-
-static mrnet_status write_clip(const char *path, const float *x, size_t n, int rate)
-{
-    mrnet_atomic_file af;
-    MRNET_TRY(mrnet_atomic_open(&af, path));
-    /* libsndfile writes (and seeks to patch the header) through the
-     * temporary's descriptor; mrnet_atomic_file then syncs and renames it. */
-    SF_INFO info = {.samplerate = rate, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-    fflush(af.f);
-    SNDFILE *snd = sf_open_fd(fileno(af.f), SFM_WRITE, &info, 0);
-    if (!snd) {
-        mrnet_atomic_abort(&af);
-        return mrnet_fail(MRNET_ERR_IO, "%s: cannot write WAV: %s", path, sf_strerror(NULL));
-    }
-    sf_count_t w = sf_writef_float(snd, x, (sf_count_t)n);
-    int rc = sf_close(snd);
-    if (w != (sf_count_t)n || rc != 0) {
-        mrnet_atomic_abort(&af);
-        return mrnet_fail(MRNET_ERR_IO, "%s: short write (disk full?)", path);
-    }
-    return mrnet_atomic_commit(&af);
-}
 
 static mrnet_status write_manifest(const char *root, const mrnet_dataset *ds)
 {
@@ -113,7 +78,7 @@ mrnet_status mrnet_demo_write(const mrnet_demo_options *opt, mrnet_demo_report *
             snprintf(path, sizeof path, "%s/%s/%s.%03d.wav", opt->root, synth_style_names[s],
                      synth_style_names[s], i);
             mrnet_status st = MRNET_OK;
-            if (clip_complete(path, rate, n)) {
+            if (audio_wav_matches(path, rate, 1, (int64_t)n)) {
                 existing++;
                 continue;
             }
@@ -122,7 +87,7 @@ mrnet_status mrnet_demo_write(const mrnet_demo_options *opt, mrnet_demo_report *
             if (st == MRNET_OK)
                 st = synth_clip((synth_style)s, i, opt->seed, rate, x, n);
             if (st == MRNET_OK)
-                st = write_clip(path, x, n, rate);
+                st = audio_write_wav16(path, x, 1, (int64_t)n, rate);
             if (st == MRNET_OK) {
                 written++;
             } else {

@@ -314,6 +314,8 @@ static void model_failures(void **state)
     EXPECT_FAIL(mrnet_model_set_drop_routes(m, 0x80), MRNET_ERR_ARG, "0x80");
     char *labels[2] = {"a", "b"};
     EXPECT_FAIL(mrnet_model_set_labels(m, labels, 2), MRNET_ERR_ARG, "2 label names", "3 classes");
+    char *holes[3] = {"a", NULL, "c"};
+    EXPECT_FAIL(mrnet_model_set_labels(m, holes, 3), MRNET_ERR_ARG, "label name 1", "NULL");
 
     int B = 2, T = 9;
     float *x = input_of(&cfg, B, T);

@@ -148,6 +148,9 @@ mrnet_status mrnet_model_set_labels(mrnet_model *m, char *const *labels, int n)
     if (labels && n != m->cfg.classes)
         return mrnet_fail(MRNET_ERR_ARG, "%d label names for a model of %d classes", n,
                           m->cfg.classes);
+    for (int k = 0; labels && k < n; k++)
+        if (!labels[k])
+            return mrnet_fail(MRNET_ERR_ARG, "label name %d of %d is NULL", k, n);
     char **copy = NULL;
     if (labels) {
         copy = calloc((size_t)n, sizeof *copy);

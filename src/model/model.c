@@ -145,7 +145,7 @@ uint64_t mrnet_model_rng(const mrnet_model *m) { return m->rng; }
 
 mrnet_status mrnet_model_set_labels(mrnet_model *m, char *const *labels, int n)
 {
-    if (labels && n != m->cfg.classes)
+    if (labels && (n < 1 || n != m->cfg.classes))
         return mrnet_fail(MRNET_ERR_ARG, "%d label names for a model of %d classes", n,
                           m->cfg.classes);
     for (int k = 0; labels && k < n; k++)

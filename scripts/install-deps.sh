@@ -6,6 +6,9 @@ packages=(
   libopenblas-dev libopenblas-openmp-dev libcmocka-dev libsndfile1-dev libsoxr-dev libfftw3-dev
   libcjson-dev libcsv-dev
   libxml2-utils
+  # sndfile.pc names -lmp3lame for static links (pkg-config --static mrnet),
+  # but libsndfile1-dev does not pull in libmp3lame-dev.
+  libmp3lame-dev
 )
 missing=()
 for p in "${packages[@]}"; do

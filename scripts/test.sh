@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, runs every test,
+# checks the installed library from a user's side (scripts/test-install.sh),
 # then runs the whole suite again under AddressSanitizer + UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ echo "== tests"
 # --repeat until-pass:2: a test that fails once is run again (its first
 # output is still printed); see the note on the rare unexplained failure.
 (cd build && ctest --output-on-failure --repeat until-pass:2 -j"$jobs")
+echo "== install into a temporary prefix, build and run examples/ against it"
+bash scripts/test-install.sh build
 
 echo "== build (AddressSanitizer + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMRNET_SANITIZE=ON -DMRNET_WERROR=ON >/dev/null

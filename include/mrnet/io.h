@@ -88,7 +88,7 @@ mrnet_status mrnet_npy_save_f32(const char *path, int ndim, const int64_t *shape
                           bool as_float16);
 
 /* IEEE half <-> float (round to nearest even). */
-float npy_half_to_float(uint16_t h);
+float mrnet_half_to_float(uint16_t h);
 uint16_t mrnet_float_to_half(float f);
 
 /* Files that are never left half-written: write to "<path>.tmp.<pid>", fsync,

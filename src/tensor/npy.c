@@ -14,7 +14,7 @@
 
 /* ---- half precision -------------------------------------------------------- */
 
-float npy_half_to_float(uint16_t h)
+float mrnet_half_to_float(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, bits;
     if (exp == 0) {
@@ -305,7 +305,7 @@ static float convert_one(const unsigned char *p, const npy_header *h)
         memcpy(b, p, (size_t)h->item_size);
     }
     switch (h->dtype) {
-    case NPY_F16: { uint16_t v; memcpy(&v, b, 2); return npy_half_to_float(v); }
+    case NPY_F16: { uint16_t v; memcpy(&v, b, 2); return mrnet_half_to_float(v); }
     case NPY_F32: { float v; memcpy(&v, b, 4); return v; }
     case NPY_F64: { double v; memcpy(&v, b, 8); return (float)v; }
     case NPY_I8: return (float)(int8_t)b[0];

@@ -1,0 +1,88 @@
+# What libmrnet links against, as imported targets under fixed names. Both the
+# build (CMakeLists.txt) and installed consumers (mrnetConfig.cmake) include
+# this file: the exported static library names these targets in its link
+# interface, so the two sides must define them the same way.
+#
+#   mrnet_dep::blas  OpenBLAS, its OpenMP build when installed
+#   PkgConfig::mrnet_dep_{cjson,sndfile,soxr,fftw3f}
+#   mrnet_dep::csv   libcsv (no pkg-config file)
+#   OpenMP::OpenMP_C, Threads::Threads
+#
+# In a package config a missing dependency makes find_package(mrnet) fail with
+# the reason (mrnet_FOUND false) rather than stop the consumer's configure.
+
+if(CMAKE_FIND_PACKAGE_NAME STREQUAL "mrnet")
+  include(CMakeFindDependencyMacro)
+  macro(_mrnet_dep_missing what)
+    set(mrnet_FOUND FALSE)
+    set(mrnet_NOT_FOUND_MESSAGE "mrnet needs ${what}")
+    return()
+  endmacro()
+  # find_dependency forwards QUIET/REQUIRED and returns from the config on failure.
+  macro(_mrnet_dep_package)
+    find_dependency(${ARGN})
+  endmacro()
+else()
+  macro(_mrnet_dep_missing what)
+    message(FATAL_ERROR "mrnet needs ${what}")
+  endmacro()
+  macro(_mrnet_dep_package)
+    find_package(${ARGN} REQUIRED)
+  endmacro()
+endif()
+
+_mrnet_dep_package(OpenMP COMPONENTS C)
+if(DEFINED mrnet_FOUND AND NOT mrnet_FOUND)
+  return()
+endif()
+_mrnet_dep_package(Threads)
+if(DEFINED mrnet_FOUND AND NOT mrnet_FOUND)
+  return()
+endif()
+_mrnet_dep_package(PkgConfig)
+if(DEFINED mrnet_FOUND AND NOT mrnet_FOUND)
+  return()
+endif()
+
+foreach(_mrnet_dep cjson:libcjson sndfile:sndfile soxr:soxr fftw3f:fftw3f openblas:openblas)
+  string(REPLACE ":" ";" _mrnet_dep "${_mrnet_dep}")
+  list(GET _mrnet_dep 0 _mrnet_dep_name)
+  list(GET _mrnet_dep 1 _mrnet_dep_module)
+  if(NOT TARGET PkgConfig::mrnet_dep_${_mrnet_dep_name})
+    pkg_check_modules(mrnet_dep_${_mrnet_dep_name} QUIET IMPORTED_TARGET ${_mrnet_dep_module})
+    if(NOT mrnet_dep_${_mrnet_dep_name}_FOUND)
+      _mrnet_dep_missing("${_mrnet_dep_module} (pkg-config)")
+    endif()
+  endif()
+endforeach()
+
+if(NOT TARGET mrnet_dep::blas)
+  # OpenBLAS built on OpenMP shares our OpenMP thread pool; the default pthread
+  # build would run its own threads against ours (oversubscription, spinning).
+  find_library(MRNET_OPENBLAS_OPENMP_LIBRARY openblas
+               PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH)
+  add_library(mrnet_dep::blas INTERFACE IMPORTED)
+  if(MRNET_OPENBLAS_OPENMP_LIBRARY)
+    get_filename_component(MRNET_BLAS_DIR ${MRNET_OPENBLAS_OPENMP_LIBRARY} DIRECTORY)
+    set_target_properties(mrnet_dep::blas PROPERTIES
+      INTERFACE_LINK_LIBRARIES "${MRNET_OPENBLAS_OPENMP_LIBRARY}"
+      INTERFACE_INCLUDE_DIRECTORIES "${mrnet_dep_openblas_INCLUDE_DIRS}")
+  else()
+    set(MRNET_BLAS_DIR "")
+    set_target_properties(mrnet_dep::blas PROPERTIES INTERFACE_LINK_LIBRARIES PkgConfig::mrnet_dep_openblas)
+  endif()
+endif()
+
+if(NOT TARGET mrnet_dep::csv)
+  find_library(MRNET_CSV_LIBRARY csv)
+  if(NOT MRNET_CSV_LIBRARY)
+    _mrnet_dep_missing("libcsv")
+  endif()
+  add_library(mrnet_dep::csv INTERFACE IMPORTED)
+  set_target_properties(mrnet_dep::csv PROPERTIES INTERFACE_LINK_LIBRARIES "${MRNET_CSV_LIBRARY}")
+endif()
+
+# Everything a static link of libmrnet needs, in link order.
+set(MRNET_DEPENDENCIES mrnet_dep::blas PkgConfig::mrnet_dep_cjson PkgConfig::mrnet_dep_sndfile
+    PkgConfig::mrnet_dep_soxr PkgConfig::mrnet_dep_fftw3f mrnet_dep::csv
+    OpenMP::OpenMP_C Threads::Threads m)

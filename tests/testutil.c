@@ -1,5 +1,7 @@
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
 
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,18 +9,42 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static char tmpdir[256];
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)type;
+    (void)ftw;
+    if (remove(path) != 0)
+        perror(path);
+    return 0; /* go on: remove as much as possible */
+}
+
+/* At exit, whatever the result: a run leaves nothing in /tmp. Set
+ * MRNET_TEST_KEEP_TMPDIR to keep the folder for a look after a failure. */
+static void remove_tmpdir(void)
+{
+    if (getenv("MRNET_TEST_KEEP_TMPDIR")) {
+        fprintf(stderr, "test files kept in %s\n", tmpdir);
+        return;
+    }
+    /* depth first (contents before their folder), links not followed */
+    nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *test_tmpdir(void)
 {
-    static char dir[256];
-    if (!dir[0]) {
+    if (!tmpdir[0]) {
         const char *base = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/mrnet-test-XXXXXX", base ? base : "/tmp");
-        if (!mkdtemp(dir)) {
+        snprintf(tmpdir, sizeof tmpdir, "%s/mrnet-test-XXXXXX", base && base[0] ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) {
             perror("mkdtemp");
             exit(1);
         }
+        atexit(remove_tmpdir);
     }
-    return dir;
+    return tmpdir;
 }
 
 const char *test_path(const char *name)

@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-/* A fresh, empty temporary directory for this test program (made once). */
+/* A fresh, empty temporary directory of this test program's own (mkdtemp,
+ * made on first use), removed with its contents when the program exits. */
 const char *test_tmpdir(void);
 /* test_tmpdir()/name in a static rotating buffer. */
 const char *test_path(const char *name);

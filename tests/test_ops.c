@@ -40,10 +40,11 @@ static void conv_gradcheck(int in, int out, int k, int d, int B, int T, int with
     c.x = frand(nx, &rng, -1, 1);
     c.y = fbuf(ny);
     c.r = frand(ny, &rng, -1, 1);
-    c.scratch = fbuf(conv1d_scratch_floats(&c.p, T));
+    c.scratch = fbuf(conv1d_scratch_floats(&c.p, T, conv1d_max_threads()));
     float *dx = fbuf(nx), *dw = fbuf(nw), *db = fbuf(out);
     conv_loss(&c);
-    conv1d_backward(&c.p, c.x, c.r, dx, dw, with_bias ? db : NULL, B, T, c.scratch);
+    conv1d_backward(&c.p, c.x, c.r, dx, dw, with_bias ? db : NULL, B, T, c.scratch,
+                    conv1d_max_threads());
     grad_target tg[] = {{"x", c.x, dx, nx}, {"weight", w, dw, nw}, {"bias", b, db, out}};
     check_grads("conv1d", conv_loss, &c, tg, with_bias ? 3 : 2, H, TOL, POINTS);
 }
@@ -367,10 +368,11 @@ static void test_grad_asp(void **state)
     c.out = fbuf(ASP_B * 2 * ASP_C);
     c.r = frand(ASP_B * 2 * ASP_C, &rng, -1, 1);
     asp_grads g = {fbuf(nw), fbuf(ASP_H), fbuf(ASP_H), fbuf(ASP_H), fbuf(nw), fbuf(ASP_C)};
-    float *dx = fbuf(n), *scratch = fbuf(asp_scratch_floats(&c.p, ASP_B, ASP_T));
+    float *dx = fbuf(n);
+    float *scratch = fbuf(asp_scratch_floats(&c.p, ASP_B, ASP_T, conv1d_max_threads()));
     asp_loss(&c);
     assert_float_equal(c.c.sg[0], 1e-2f, 1e-7f); /* the clamp is active there */
-    asp_backward(&c.p, &g, x, &c.c, c.r, dx, ASP_B, ASP_T, scratch);
+    asp_backward(&c.p, &g, x, &c.c, c.r, dx, ASP_B, ASP_T, scratch, conv1d_max_threads());
     /* a small step (the ReLU margin is 0.02), so more float noise: tolerance
      * 1e-2; every entry is checked so the clamped row is always among them */
     grad_target tg[] = {{"x", x, dx, n},           {"wa", wa, g.dwa, nw},

@@ -37,7 +37,7 @@ static void check_conv_against_naive(int in, int out, int k, int d, int B, int T
     conv1d_params p = {in, out, k, d, frand((size_t)out * in * k, &rng, -1, 1),
                        frand(out, &rng, -1, 1)};
     float *x = frand((size_t)B * in * T, &rng, -1, 1), *y = fbuf(ny), *ref = fbuf(ny);
-    conv1d_forward(&p, x, y, B, T, fbuf(conv1d_scratch_floats(&p, T)));
+    conv1d_forward(&p, x, y, B, T, fbuf(conv1d_scratch_floats(&p, T, conv1d_max_threads())));
     naive_conv1d(&p, x, ref, B, T);
     assert_true(rel_max_err(y, ref, ny, 1.0) < 1e-5);
 }
@@ -183,12 +183,13 @@ static void asp_fixture_init(asp_fixture *f, int C, int H, int B, int T, uint64_
     f->g = (asp_grads){fbuf(nw), fbuf(H), fbuf(H), fbuf(H), fbuf(nw), fbuf(C)};
     f->x = frand(n, rng, -2, 2), f->pooled = fbuf((size_t)B * 2 * C);
     f->dout = frand((size_t)B * 2 * C, rng, -1, 1), f->dx = fbuf(n);
-    f->scratch = fbuf(asp_scratch_floats(&f->p, B, T));
+    f->scratch = fbuf(asp_scratch_floats(&f->p, B, T, conv1d_max_threads()));
 }
 
 static void asp_fixture_backward(asp_fixture *f)
 {
-    asp_backward(&f->p, &f->g, f->x, &f->c, f->dout, f->dx, f->B, f->T, f->scratch);
+    asp_backward(&f->p, &f->g, f->x, &f->c, f->dout, f->dx, f->B, f->T, f->scratch,
+                 conv1d_max_threads());
 }
 
 static void asp_fixture_run(asp_fixture *f)
@@ -217,19 +218,19 @@ static void test_accumulating_backwards(void **state)
         enum { B = 2, IN = 3, OUT = 4, T = 9 };
         conv1d_params p = {IN, OUT, k, 2, frand(OUT * IN * k, &rng, -1, 1), frand(OUT, &rng, -1, 1)};
         float *x = frand(B * IN * T, &rng, -1, 1), *dy = frand(B * OUT * T, &rng, -1, 1);
-        float *sc = fbuf(conv1d_scratch_floats(&p, T));
+        float *sc = fbuf(conv1d_scratch_floats(&p, T, conv1d_max_threads()));
         float *dx[2], *dw[2], *db[2];
         for (int r = 0; r < 2; r++) {
             dx[r] = fbuf(B * IN * T), dw[r] = fbuf(OUT * IN * k), db[r] = fbuf(OUT);
             for (int rep = 0; rep <= r; rep++)
-                conv1d_backward(&p, x, dy, dx[r], dw[r], db[r], B, T, sc);
+                conv1d_backward(&p, x, dy, dx[r], dw[r], db[r], B, T, sc, conv1d_max_threads());
         }
         assert_doubled(dx[0], dx[1], B * IN * T);
         assert_doubled(dw[0], dw[1], OUT * IN * k);
         assert_doubled(db[0], db[1], OUT);
         /* dx NULL: the weight gradient is the same */
         float *dw_only = fbuf(OUT * IN * k);
-        conv1d_backward(&p, x, dy, NULL, dw_only, NULL, B, T, sc);
+        conv1d_backward(&p, x, dy, NULL, dw_only, NULL, B, T, sc, conv1d_max_threads());
         assert_true(rel_max_err(dw_only, dw[0], OUT * IN * k, 1e-6) < 1e-6);
     }
     /* linear */
@@ -522,9 +523,10 @@ static void run_all_ops(float *out, size_t *n_out)
         enum { B = 2, IN = 96, OUT = 96, K = 5, T = 200 };
         conv1d_params p = {IN, OUT, K, 2, frand(OUT * IN * K, &rng, -1, 1), frand(OUT, &rng, -1, 1)};
         float *x = frand(B * IN * T, &rng, -1, 1), *y = fbuf(B * OUT * T), *dx = fbuf(B * IN * T);
-        float *dw = fbuf(OUT * IN * K), *db = fbuf(OUT), *sc = fbuf(conv1d_scratch_floats(&p, T));
+        float *dw = fbuf(OUT * IN * K), *db = fbuf(OUT);
+        float *sc = fbuf(conv1d_scratch_floats(&p, T, conv1d_max_threads()));
         conv1d_forward(&p, x, y, B, T, sc);
-        conv1d_backward(&p, x, y, dx, dw, db, B, T, sc);
+        conv1d_backward(&p, x, y, dx, dw, db, B, T, sc, conv1d_max_threads());
         KEEP(y, B * OUT * T), KEEP(dx, B * IN * T), KEEP(dw, OUT * IN * K), KEEP(db, OUT);
     }
     exact = 1;

@@ -65,9 +65,9 @@ static void test_golden_conv1d(void **state)
     conv1d_params p = {IN, OUT, K, D, gold("conv1d.weight", OUT * IN * K), gold("conv1d.bias", OUT)};
     float *x = gold("conv1d.x", B * IN * T), *dy = gold("conv1d.dy", B * OUT * T);
     float *y = fbuf(B * OUT * T), *dx = fbuf(B * IN * T), *dw = fbuf(OUT * IN * K), *db = fbuf(OUT);
-    float *scratch = fbuf(conv1d_scratch_floats(&p, T));
+    float *scratch = fbuf(conv1d_scratch_floats(&p, T, conv1d_max_threads()));
     conv1d_forward(&p, x, y, B, T, scratch);
-    conv1d_backward(&p, x, dy, dx, dw, db, B, T, scratch);
+    conv1d_backward(&p, x, dy, dx, dw, db, B, T, scratch, conv1d_max_threads());
     expect("conv1d.y", y, B * OUT * T, TOL);
     expect("conv1d.dx", dx, B * IN * T, TOL);
     expect("conv1d.dweight", dw, OUT * IN * K, TOL);
@@ -149,7 +149,9 @@ static void test_golden_asp(void **state)
     float *out = fbuf(B * 2 * C), *dx = fbuf(N);
     asp_forward(&p, x, out, &c, B, T, true);
     assert_true(out[1 * 2 * C + C + 2] == 1e-2f); /* the clamped channel */
-    asp_backward(&p, &g, x, &c, dout, dx, B, T, fbuf(asp_scratch_floats(&p, B, T)));
+    const int threads = conv1d_max_threads();
+    asp_backward(&p, &g, x, &c, dout, dx, B, T, fbuf(asp_scratch_floats(&p, B, T, threads)),
+                 threads);
     expect("asp.out", out, B * 2 * C, TOL);
     expect("asp.dx", dx, N, TOL);
     expect("asp.dwa", g.dwa, H * C, TOL);

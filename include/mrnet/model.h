@@ -55,7 +55,21 @@ mrnet_status mrnet_config_from_json(const char *json, mrnet_config *cfg);
  * One flat buffer of trainable parameters, one of their gradients, one of
  * batch-norm running statistics; activations in a workspace planned once for
  * the largest batch and length (mrnet_model_reserve), so a training step
- * allocates nothing. A model is not thread-safe; use one per thread. */
+ * allocates nothing.
+ *
+ * Threads. Every call that runs the model writes to it: mrnet_forward fills
+ * the workspace (with train false too) and, in training, the batch-norm
+ * running statistics. So a model, even a loaded one that only classifies, is
+ * used by one thread at a time; open one per thread to run several at once
+ * (distinct models share no state). mrnet_last_error() is per thread. Inside
+ * the calls the work runs on OpenMP threads, up to omp_get_max_threads() of
+ * the calling thread; called from inside a parallel region, the convolutions
+ * run on the calling thread alone. The count may change between calls: the
+ * workspace records the count it was planned for, mrnet_forward and
+ * mrnet_model_reserve re-plan for a larger one, and mrnet_backward uses at
+ * most the count its forward was planned for, so a count raised in between
+ * takes effect from the next forward. Results depend on the count only
+ * through float reordering. */
 typedef struct mrnet_model mrnet_model;
 
 /* A new model with PyTorch's default initialisation drawn from seed. */
@@ -66,8 +80,9 @@ const mrnet_config *mrnet_model_config(const mrnet_model *model);
 /* Trainable parameter count (with or without the classifier head). */
 size_t mrnet_model_param_count(const mrnet_model *model, bool with_head);
 /* Plans the workspace for up to max_batch samples and max_batch*max_frames
- * frames in all (so also one track of max_batch*max_frames frames). It only
- * grows; mrnet_forward grows it when needed, outside any training step. */
+ * frames in all (so also one track of max_batch*max_frames frames), and for
+ * the current OpenMP thread count. It only grows; mrnet_forward grows it when
+ * needed (a larger input or thread count), outside any training step. */
 mrnet_status mrnet_model_reserve(mrnet_model *model, int max_batch, int max_frames);
 /* Bytes of the planned workspace (activations and their gradients); 0 before
  * the first reserve or forward. */

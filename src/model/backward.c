@@ -1,6 +1,10 @@
 /* MRNet backward pass: the forward of forward.c in reverse, with weighted
  * cross entropy on the head's logits. Activation gradients live in the
- * workspace; parameter gradients in the model's flat gradient buffer. */
+ * workspace; parameter gradients in the model's flat gradient buffer.
+ * The ops run on at most the threads the workspace was planned for
+ * (ws->threads), so a count raised after the forward is safe here; the next
+ * forward re-plans for it. */
+#include <assert.h>
 #include <string.h>
 
 #include "model/model.h"
@@ -10,16 +14,17 @@
 
 static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
 
-/* conv -> ReLU -> BN backward. dy (B,out,T) -> dx (B,in,T) +=; tmp (B,out,T). */
+/* conv -> ReLU -> BN backward. dy (B,out,T) -> dx (B,in,T) +=; tmp (B,out,T);
+ * scratch planned for `threads` threads. */
 static void cbr_backward(cbr_layer *L, const float *x, const cbr_cache *c, const float *dy,
-                         float *dx, int B, int T, float *tmp, float *scratch)
+                         float *dx, int B, int T, float *tmp, float *scratch, int threads)
 {
     size_t n = (size_t)B * (size_t)L->conv.out * (size_t)T;
     batchnorm_params bp = bn_view(&L->bn);
     batchnorm_backward(&bp, c->z, c->mean, c->rstd, dy, tmp, L->bn.dweight, L->bn.dbias, B, T);
     relu_backward(c->z, tmp, tmp, n);
     conv1d_params cp = conv_view(&L->conv);
-    conv1d_backward(&cp, x, tmp, dx, L->conv.dweight, L->conv.dbias, B, T, scratch);
+    conv1d_backward(&cp, x, tmp, dx, L->conv.dweight, L->conv.dbias, B, T, scratch, threads);
 }
 
 static void bn_backward(bn_layer *L, const float *x, const float *mean, const float *rstd,
@@ -65,7 +70,7 @@ static void pooling_backward(mrnet_model *m, int B, int T)
         asp_grads ag = {a->conv_a.dweight, a->conv_a.dbias, a->bn.dweight,
                         a->bn.dbias,       a->conv_b.dweight, a->conv_b.dbias};
         asp_backward(&ap, &ag, model_route_input(m, j), &ws->asp[j], ws->g_asp_out,
-                     ws->g_route[j], B, T, ws->scratch);
+                     ws->g_route[j], B, T, ws->scratch, ws->threads);
     }
 }
 
@@ -80,15 +85,15 @@ static void route_convs_backward(mrnet_model *m, int B, int T)
         float *g_mid = ws->g_route[MRNET_BLOCKS + 1 + i];
         zero(ws->g_mid_in, (size_t)B * 2 * C * T);
         cbr_backward(&m->reprocessing[i], ws->mid_in[i], &ws->reprocessing[i], g_mid,
-                     ws->g_mid_in, B, T, ws->g_tmp, ws->scratch);
+                     ws->g_mid_in, B, T, ws->g_tmp, ws->scratch, ws->threads);
         slice_copy(g_mid, C, 0, ws->g_mid_in, 2 * C, 0, C, B, T);      /* -> r_i */
         slice_add(ws->g_global, C, 0, ws->g_mid_in, 2 * C, C, C, B, T); /* -> G */
     }
     zero(ws->g_long_cat, (size_t)B * 3 * C * T);
     cbr_backward(&m->l_conv, ws->long_cat, &ws->l_conv, ws->g_route[MRNET_BLOCKS],
-                 ws->g_long_cat, B, T, ws->g_tmp, ws->scratch);
+                 ws->g_long_cat, B, T, ws->g_tmp, ws->scratch, ws->threads);
     cbr_backward(&m->r_global, ws->long_cat, &ws->r_global, ws->g_global, ws->g_long_cat, B, T,
-                 ws->g_tmp, ws->scratch);
+                 ws->g_tmp, ws->scratch, ws->threads);
 }
 
 /* The Res2Net splits of block i: g_cat (B,S*W,T) -> g_u (B,S*W,T). */
@@ -107,7 +112,7 @@ static void splits_backward(mrnet_model *m, int i, int B, int T)
             slice_add(ws->g_r, W, 0, ws->g_split, W, 0, W, B, T);
         zero(ws->g_split, nW);
         cbr_backward(&blk->convs[j], bc->split_in[j], &bc->convs[j], ws->g_r, ws->g_split, B, T,
-                     ws->g_r, ws->scratch);
+                     ws->g_r, ws->scratch, ws->threads);
         slice_copy(ws->g_u, S * W, j * W, ws->g_split, W, 0, W, B, T);
     }
 }
@@ -124,7 +129,7 @@ static void mrblock_backward(mrnet_model *m, int i, int B, int T)
     zero(ws->g_x_drop, (size_t)B * C * T);
     conv1d_params rp = conv_view(&blk->residual);
     conv1d_backward(&rp, xd, ws->g_block_out, ws->g_x_drop, blk->residual.dweight,
-                    blk->residual.dbias, B, T, ws->scratch);
+                    blk->residual.dbias, B, T, ws->scratch, ws->threads);
 
     const float *wa[MRNET_MAX_SE_GROUPS], *ba[MRNET_MAX_SE_GROUPS], *wb[MRNET_MAX_SE_GROUPS],
         *bb[MRNET_MAX_SE_GROUPS];
@@ -144,9 +149,10 @@ static void mrblock_backward(mrnet_model *m, int i, int B, int T)
 
     zero(ws->g_cat, (size_t)B * SW * T);
     cbr_backward(&blk->conv3, bc->cat, &bc->conv3, ws->g_v, ws->g_cat, B, T, ws->g_h3,
-                 ws->scratch);
+                 ws->scratch, ws->threads);
     splits_backward(m, i, B, T);
-    cbr_backward(&blk->conv1, xd, &bc->conv1, ws->g_u, ws->g_x_drop, B, T, ws->g_h1, ws->scratch);
+    cbr_backward(&blk->conv1, xd, &bc->conv1, ws->g_u, ws->g_x_drop, B, T, ws->g_h1, ws->scratch,
+                 ws->threads);
 }
 
 /* The three blocks in reverse. On return ws->g_x = dL/dx_0 (B,C,T). */
@@ -180,7 +186,8 @@ static void front_backward(mrnet_model *m, int B, int T)
     size_t n = (size_t)B * SD * T;
     const float *x0 = m->dropout > 0 ? ws->x_drop0 : ws->norm;
     zero(ws->g_x_drop0, n);
-    cbr_backward(&m->fst, x0, &ws->fst, ws->g_x, ws->g_x_drop0, B, T, ws->g_fst_z, ws->scratch);
+    cbr_backward(&m->fst, x0, &ws->fst, ws->g_x, ws->g_x_drop0, B, T, ws->g_fst_z, ws->scratch,
+                 ws->threads);
     if (m->dropout > 0)
         dropout_backward(ws->mask0, ws->g_x_drop0, ws->g_x_drop0, n);
     instnorm_backward(ws->norm, ws->norm_rstd, ws->g_x_drop0, ws->g_norm, B, SD, T);
@@ -213,6 +220,7 @@ mrnet_status mrnet_backward(mrnet_model *m, const int *labels, const float *clas
     blocks_backward(m, B, T);
     front_backward(m, B, T);
     m->have_train_forward = false;
+    assert(model_workspace_check_guards(m) == 0); /* no op wrote past its buffer */
     if (loss)
         *loss = l;
     return MRNET_OK;

@@ -1,4 +1,5 @@
 /* MRNet forward pass (spec "Forward pass", release MLFANet.forward). */
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -176,7 +177,9 @@ mrnet_status mrnet_forward(mrnet_model *m, const float *input, int B, int T, boo
                            float *embedding, float *logits)
 {
     MRNET_TRY(check_input(m, input, B, T, train));
-    if (!m->ws || B > m->ws_batch || (size_t)B * T > m->ws_frames)
+    /* also re-plans for a thread count raised since, which the backward of
+     * this forward can then use (it never uses more than the plan's) */
+    if (!model_workspace_fits(m, B, (size_t)B * T))
         MRNET_TRY(mrnet_model_reserve(m, B, T));
     model_workspace *ws = m->ws;
     const mrnet_config *cfg = &m->cfg;
@@ -214,5 +217,6 @@ mrnet_status mrnet_forward(mrnet_model *m, const float *input, int B, int T, boo
     m->have_train_forward = train;
     m->last_batch = B;
     m->last_frames = T;
+    assert(model_workspace_check_guards(m) == 0); /* no op wrote past its buffer */
     return MRNET_OK;
 }

@@ -113,8 +113,11 @@ mrnet_status model_add_metadata(const mrnet_model *m, struct mrnet_st_writer *w)
 mrnet_status model_check_format(const char *path, const char *key, const char *value,
                                 int supported);
 
-/* Workspace planning (workspace.c). */
+/* Workspace planning (workspace.c). The plan covers a batch, the frames in
+ * all and a thread count (conv1d_max_threads() when planned); it fits when
+ * all three do, and reserve grows the ones that do not. */
 mrnet_status model_workspace_reserve(mrnet_model *m, int max_batch, int max_frames);
+bool model_workspace_fits(const mrnet_model *m, int batch, size_t frames);
 void model_workspace_free(model_workspace *ws);
 size_t model_workspace_floats(const model_workspace *ws);
 

@@ -1,22 +1,62 @@
-/* Plans the workspace: the same carve sequence measures (base NULL) and then
- * assigns, so the size always matches the layout. */
+/* Plans the workspace: the same carve sequence measures (base NULL), then
+ * assigns, then (on demand) checks the guards, so the size always matches the
+ * layout.
+ *
+ * Guards: every buffer is followed by one 64-byte line of a fixed pattern. An
+ * op that writes past its buffer lands in the next buffer of the same
+ * allocation, where AddressSanitizer cannot see it; the guard shows it. They
+ * cost one line per buffer (a few hundred) and nothing per step. */
 #include "model/workspace.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tensor/error.h"
 
+typedef enum { CARVE_MEASURE, CARVE_ASSIGN, CARVE_CHECK } carve_mode;
+
 typedef struct {
-    float *base;
+    float *base; /* NULL while measuring */
     size_t used;
+    carve_mode mode;
+    int damaged; /* guards found overwritten (CARVE_CHECK) */
 } carver;
 
-/* Carves n floats, rounded up to 16 (64-byte alignment for AVX-512 loads). */
+/* One cache line: keeps the next buffer 64-byte aligned. */
+#define GUARD_FLOATS 16
+/* A NaN, so that a guard read as data also shows in the results. */
+#define GUARD_WORD 0x7fa5a5a5u
+
+static void guard_fill(float *g)
+{
+    const uint32_t w = GUARD_WORD;
+    for (int i = 0; i < GUARD_FLOATS; i++)
+        memcpy(g + i, &w, sizeof w);
+}
+
+static bool guard_intact(const float *g)
+{
+    for (int i = 0; i < GUARD_FLOATS; i++) {
+        uint32_t w;
+        memcpy(&w, g + i, sizeof w);
+        if (w != GUARD_WORD)
+            return false;
+    }
+    return true;
+}
+
+/* Carves n floats, rounded up to 16 (64-byte alignment for AVX-512 loads),
+ * and the guard after them. */
 static float *carve(carver *c, size_t n)
 {
     float *p = c->base ? c->base + c->used : NULL;
     c->used += (n + 15) / 16 * 16;
+    if (c->mode == CARVE_ASSIGN)
+        guard_fill(c->base + c->used);
+    else if (c->mode == CARVE_CHECK)
+        c->damaged += !guard_intact(c->base + c->used);
+    c->used += GUARD_FLOATS;
     return p;
 }
 
@@ -30,41 +70,51 @@ static void carve_cbr(carver *c, cbr_cache *cc, size_t channels, size_t N)
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-static size_t conv_scratch(const conv_layer *c, int T)
+static size_t conv_scratch(const conv_layer *c, int threads)
 {
     conv1d_params p = conv_view(c);
-    return conv1d_scratch_floats(&p, T);
+    return conv1d_scratch_floats(&p, 1, threads); /* it does not depend on the length */
 }
 
-static size_t cbr_scratch(const cbr_layer *c, int T) { return conv_scratch(&c->conv, T); }
+static size_t cbr_scratch(const cbr_layer *c, int threads)
+{
+    return conv_scratch(&c->conv, threads);
+}
 
-/* The largest scratch any op of the model asks for. */
-static size_t scratch_floats(const mrnet_model *m, int B, size_t N)
+model_scratch_terms model_workspace_scratch_terms(const mrnet_model *m, int B, size_t N,
+                                                  int threads)
 {
     const mrnet_config *cfg = &m->cfg;
-    const int T = 1; /* conv scratch does not depend on the length */
-    size_t n = cbr_scratch(&m->fst, T);
+    size_t n = cbr_scratch(&m->fst, threads);
     for (int i = 0; i < MRNET_BLOCKS; i++) {
         const mrblock_layers *blk = &m->blocks[i];
-        n = max_size(n, cbr_scratch(&blk->conv1, T));
-        n = max_size(n, cbr_scratch(&blk->convs[0], T));
-        n = max_size(n, cbr_scratch(&blk->conv3, T));
-        n = max_size(n, conv_scratch(&blk->residual, T));
-        n = max_size(n, cbr_scratch(&m->reprocessing[i], T));
+        n = max_size(n, cbr_scratch(&blk->conv1, threads));
+        n = max_size(n, cbr_scratch(&blk->convs[0], threads));
+        n = max_size(n, cbr_scratch(&blk->conv3, threads));
+        n = max_size(n, conv_scratch(&blk->residual, threads));
+        n = max_size(n, cbr_scratch(&m->reprocessing[i], threads));
     }
-    n = max_size(n, cbr_scratch(&m->r_global, T));
-    n = max_size(n, cbr_scratch(&m->l_conv, T));
+    n = max_size(n, cbr_scratch(&m->r_global, threads));
+    n = max_size(n, cbr_scratch(&m->l_conv, threads));
     size_t se = (size_t)B * (size_t)cfg->se_groups * (size_t)(3 * cfg->channels / cfg->se_groups +
                                                               m->se_bottleneck);
-    n = max_size(n, se);
     asp_params ap = {.channels = cfg->channels, .hidden = m->asp_hidden};
-    return max_size(n, asp_scratch_floats(&ap, 1, (int)N)); /* linear in B*T */
+    size_t asp = asp_scratch_floats(&ap, 1, (int)N, threads); /* linear in B*T */
+    return (model_scratch_terms){.conv = n, .se = se, .asp = asp};
+}
+
+/* The largest scratch any op of the model asks for. */
+static size_t scratch_floats(const mrnet_model *m, int B, size_t N, int threads)
+{
+    model_scratch_terms t = model_workspace_scratch_terms(m, B, N, threads);
+    return max_size(t.conv, max_size(t.se, t.asp));
 }
 
 /* Buffers for up to B samples and N = B*T frames in all: every activation
  * scales with N, the per-sample statistics with B, so one workspace serves
  * a long single track as well as a batch of crops. */
-static void layout(const mrnet_model *m, model_workspace *ws, carver *c, int B, size_t N)
+static void layout(const mrnet_model *m, model_workspace *ws, carver *c, int B, size_t N,
+                   int threads)
 {
     const mrnet_config *cfg = &m->cfg;
     size_t C = (size_t)cfg->channels, SD = (size_t)cfg->in_channels *
@@ -126,7 +176,7 @@ static void layout(const mrnet_model *m, model_workspace *ws, carver *c, int B, 
     ws->logits = carve(c, Bs * K);
     ws->hz_mean = carve(c, K);
     ws->hz_rstd = carve(c, K);
-    ws->scratch = carve(c, scratch_floats(m, B, N));
+    ws->scratch = carve(c, scratch_floats(m, B, N, threads));
 
     ws->g_logits = carve(c, Bs * K);
     ws->g_hz = carve(c, Bs * K);
@@ -167,35 +217,55 @@ void model_workspace_free(model_workspace *ws)
     }
 }
 
+int model_workspace_check_guards(const mrnet_model *m)
+{
+    if (!m->ws)
+        return 0;
+    model_workspace copy = *m->ws; /* the layout writes its pointers; these stay */
+    carver check = {.base = m->ws->base, .mode = CARVE_CHECK};
+    layout(m, &copy, &check, m->ws_batch, m->ws_frames, m->ws->threads);
+    return check.damaged;
+}
+
+bool model_workspace_fits(const mrnet_model *m, int batch, size_t frames)
+{
+    return m->ws && batch <= m->ws_batch && frames <= m->ws_frames &&
+           conv1d_max_threads() <= m->ws->threads;
+}
+
 mrnet_status model_workspace_reserve(mrnet_model *m, int max_batch, int max_frames)
 {
     if (max_batch < 1 || max_frames < 1)
         return mrnet_fail(MRNET_ERR_ARG, "workspace: batch %d and frames %d must be positive",
                           max_batch, max_frames);
-    /* grow, never shrink: keep the larger of what is there and what is asked */
+    /* grow, never shrink: keep the larger of what is there and what is asked,
+     * the thread count included (what the ops would start now) */
     size_t frames = (size_t)max_batch * (size_t)max_frames;
+    if (model_workspace_fits(m, max_batch, frames))
+        return MRNET_OK;
+    int threads = conv1d_max_threads();
     if (m->ws) {
-        if (max_batch <= m->ws_batch && frames <= m->ws_frames)
-            return MRNET_OK;
         max_batch = max_batch > m->ws_batch ? max_batch : m->ws_batch;
         frames = frames > m->ws_frames ? frames : m->ws_frames;
+        threads = threads > m->ws->threads ? threads : m->ws->threads;
     }
     model_workspace *ws = calloc(1, sizeof *ws);
     if (!ws)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for the workspace");
     carver measure = {0};
-    layout(m, ws, &measure, max_batch, frames);
+    layout(m, ws, &measure, max_batch, frames, threads);
     ws->floats = measure.used;
+    ws->threads = threads;
     ws->base = aligned_alloc(64, ws->floats * sizeof(float));
     if (!ws->base) {
         free(ws);
         return mrnet_fail(MRNET_ERR_NOMEM,
-                          "out of memory: the workspace for %d samples, %zu frames in all, needs "
-                          "%.1f GiB",
-                          max_batch, frames, (double)measure.used * 4 / (1u << 30));
+                          "out of memory: the workspace for %d samples, %zu frames in all, %d "
+                          "threads, needs %.1f GiB",
+                          max_batch, frames, threads, (double)measure.used * 4 / (1u << 30));
     }
-    carver assign = {.base = ws->base};
-    layout(m, ws, &assign, max_batch, frames);
+    carver assign = {.base = ws->base, .mode = CARVE_ASSIGN};
+    layout(m, ws, &assign, max_batch, frames, threads);
     model_workspace_free(m->ws);
     m->ws = ws;
     m->ws_batch = max_batch;

@@ -52,8 +52,21 @@ struct model_workspace {
     float *g_x_drop0, *g_norm;                       /* (B,SD,T) */
 
     float *base;
-    size_t floats;
+    size_t floats; /* buffers and their guards (workspace.c) */
+    int threads;   /* planned for: the scratch holds this many threads' partials */
 };
+
+/* The terms the scratch is the largest of, for B samples, N frames in all
+ * and `threads` threads: the largest convolution's (its taps and per-thread
+ * weight gradients, conv1d_scratch_floats), SE's and ASP's backward. */
+typedef struct {
+    size_t conv, se, asp;
+} model_scratch_terms;
+model_scratch_terms model_workspace_scratch_terms(const mrnet_model *m, int B, size_t N,
+                                                  int threads);
+/* The number of guards between the workspace's buffers that were overwritten
+ * (0: no op wrote past its buffer); 0 without a workspace. */
+int model_workspace_check_guards(const mrnet_model *m);
 
 /* Shared by forward.c and backward.c. */
 void cbr_forward(cbr_layer *L, const float *x, cbr_cache *c, int B, int T, bool train,

@@ -67,12 +67,13 @@ void asp_forward(const asp_params *p, const float *x, float *out, asp_cache *c, 
     asp_weighted_stats(x, c->a, c->mu, c->sg, out, B, p->channels, T);
 }
 
-size_t asp_scratch_floats(const asp_params *p, int B, int T)
+size_t asp_scratch_floats(const asp_params *p, int B, int T, int threads)
 {
     /* the logits' gradient (B,C,T) + the hidden gradient (B,H,T) + the
      * convs' own scratch (per-thread weight gradients) */
     const conv1d_params ca = asp_conv_a(p), cb = asp_conv_b(p);
-    size_t conv = conv1d_scratch_floats(&ca, T), conv_b = conv1d_scratch_floats(&cb, T);
+    size_t conv = conv1d_scratch_floats(&ca, T, threads);
+    size_t conv_b = conv1d_scratch_floats(&cb, T, threads);
     return (size_t)B * (p->channels + p->hidden) * T + (conv > conv_b ? conv : conv_b);
 }
 
@@ -114,9 +115,9 @@ static void asp_stats_backward(const float *x, const float *a, const float *mu,
 }
 
 // dout (B,2C) -> dx (B,C,T) +=, gradients +=. Needs a train-mode forward (its
-// BN batch statistics). scratch: asp_scratch_floats() floats.
+// BN batch statistics). scratch: asp_scratch_floats(p, B, T, threads) floats.
 void asp_backward(const asp_params *p, const asp_grads *g, const float *x, const asp_cache *c,
-                  const float *dout, float *dx, int B, int T, float *scratch)
+                  const float *dout, float *dx, int B, int T, float *scratch, int threads)
 {
     const conv1d_params ca = asp_conv_a(p), cb = asp_conv_b(p);
     const size_t nh = (size_t)B * p->hidden * T;
@@ -124,10 +125,10 @@ void asp_backward(const asp_params *p, const asp_grads *g, const float *x, const
     float *conv_scratch = dth + nh;
     asp_stats_backward(x, c->a, c->mu, c->sg, dout, dlogit, dx, B, p->channels, T);
     memset(dth, 0, nh * sizeof(float));
-    conv1d_backward(&cb, c->th, dlogit, dth, g->dwb, g->dbb, B, T, conv_scratch);
+    conv1d_backward(&cb, c->th, dlogit, dth, g->dwb, g->dbb, B, T, conv_scratch, threads);
     tanh_backward(c->th, dth, dth, nh);
     batchnorm_backward(&p->bn, c->h, c->bn_mean, c->bn_rstd, dth, dth, g->dbn_weight,
                        g->dbn_bias, B, T);
     relu_backward(c->h, dth, dth, nh);
-    conv1d_backward(&ca, x, dth, dx, g->dwa, g->dba, B, T, conv_scratch);
+    conv1d_backward(&ca, x, dth, dx, g->dwa, g->dba, B, T, conv_scratch, threads);
 }

@@ -22,11 +22,15 @@
  * accumulated per thread in scratch and summed in thread order, so results
  * depend on the thread count only through that float reordering. With fewer
  * samples than threads (inference on one track), samples run one after
- * another and OpenBLAS threads inside each GEMM. */
+ * another and OpenBLAS threads inside each GEMM. The partials live in the
+ * caller's scratch, sized for a thread count (conv1d_scratch_floats): the
+ * backward never runs on more threads than that, whatever
+ * omp_get_max_threads() has become since. */
 #include "nn/nn.h"
 
 #include <assert.h>
 #include <cblas.h>
+#include <limits.h>
 #include <omp.h>
 #include <string.h>
 
@@ -52,19 +56,23 @@ static int conv1d_tap(const conv1d_params *p, int j, int T, int *t0, int *t1)
 }
 
 /* The taps (k > 1), and one weight gradient per thread beyond the first. */
-size_t conv1d_scratch_floats(const conv1d_params *p, int T)
+size_t conv1d_scratch_floats(const conv1d_params *p, int T, int threads)
 {
     (void)T; /* the taps need the weight, not the signal */
     size_t w = (size_t)p->kernel * (size_t)p->out_ch * (size_t)p->in_ch;
-    size_t threads = (size_t)omp_get_max_threads();
-    return (p->kernel > 1 ? 2 * w : 0) + (threads > 1 ? threads * w : 0);
+    return (p->kernel > 1 ? 2 * w : 0) + (threads > 1 ? (size_t)threads * w : 0);
 }
 
-/* Batch-parallel when every thread gets a sample. */
-static int conv1d_threads(int B)
+/* Inside a parallel region the caller's team already has the cores: one
+ * thread (the OpenMP build of OpenBLAS also runs its GEMMs on one there). */
+int conv1d_max_threads(void) { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
+/* Batch-parallel when every thread gets a sample, on at most cap threads. */
+static int conv1d_threads(int B, int cap)
 {
-    int n = omp_get_max_threads();
-    return (n > 1 && B >= n && !omp_in_parallel()) ? n : 1;
+    int n = conv1d_max_threads();
+    n = n < cap ? n : cap;
+    return (n > 1 && B >= n) ? n : 1;
 }
 
 /* Samples [*b0, *b1) of thread `id` among n: contiguous, balanced. */
@@ -126,7 +134,7 @@ void conv1d_forward(const conv1d_params *p, const float *x, float *y, int B, int
         taps = scratch;
     }
     fill_bias(y, p->bias, B, out, T);
-    const int n = conv1d_threads(B);
+    const int n = conv1d_threads(B, INT_MAX); /* the threads share the taps, keep nothing */
 #pragma omp parallel num_threads(n) if (n > 1)
     {
         int b0, b1;
@@ -163,9 +171,10 @@ static void conv1d_bias_grad(const float *dy, float *dbias, int B, int out, int 
 }
 
 // dy (B,out,T) -> dx (B,in,T) +=, dweight (out,in,k) +=, dbias (out) +=
-// scratch: the gathered taps, then their gradient (k,out,in) each
+// scratch: the gathered taps, then their gradient (k,out,in) each, then the
+// partials of up to `threads` threads (conv1d_scratch_floats(p, T, threads))
 void conv1d_backward(const conv1d_params *p, const float *x, const float *dy, float *dx,
-                     float *dweight, float *dbias, int B, int T, float *scratch)
+                     float *dweight, float *dbias, int B, int T, float *scratch, int threads)
 {
     const int k = p->kernel, in = p->in_ch, out = p->out_ch;
     const size_t xs = (size_t)in * T, ys = (size_t)out * T, tap = (size_t)out * in;
@@ -181,8 +190,9 @@ void conv1d_backward(const conv1d_params *p, const float *x, const float *dy, fl
             conv1d_gather_taps(p, scratch);
         memset(dtaps, 0, k * tap * sizeof(float));
     }
-    /* without scratch (kernel 1), no room for per-thread partials */
-    const int n = scratch ? conv1d_threads(B) : 1;
+    /* without scratch (kernel 1), no room for per-thread partials; with it,
+     * room for as many as it was sized for, whatever the count is now */
+    const int n = scratch ? conv1d_threads(B, threads) : 1;
     /* thread 0 accumulates into dtaps, thread i > 0 into its own partial */
     float *partials = scratch + (k > 1 ? 2 * k * tap : 0);
     if (n > 1)

@@ -26,16 +26,22 @@ typedef struct {
     const float *bias;
 } conv1d_params;
 
-/* Floats of scratch (im2col) that conv1d_forward/backward need for one
- * sample of length T; 0 for kernel 1. */
-size_t conv1d_scratch_floats(const conv1d_params *p, int T);
+/* Floats of scratch that conv1d_forward/backward need on up to `threads`
+ * threads for signals of length T: the gathered taps and their gradient
+ * (kernel > 1) and one weight gradient per thread (threads > 1). */
+size_t conv1d_scratch_floats(const conv1d_params *p, int T, int threads);
+/* The threads a conv1d call started here would use at most (1 inside a
+ * parallel region, else omp_get_max_threads()): what to plan scratch for. */
+int conv1d_max_threads(void);
 // x (B,in,T) -> y (B,out,T)
 void conv1d_forward(const conv1d_params *p, const float *x, float *y, int B, int T,
                     float *scratch);
 // dy (B,out,T) -> dx (B,in,T) +=, dweight (out,in,k) +=, dbias (out) +=
 // dx may be NULL (input gradient not needed); dbias may be NULL when bias is.
+// Runs on at most `threads` threads, the count scratch was sized for (the
+// forward keeps nothing per thread and takes any count).
 void conv1d_backward(const conv1d_params *p, const float *x, const float *dy, float *dx,
-                     float *dweight, float *dbias, int B, int T, float *scratch);
+                     float *dweight, float *dbias, int B, int T, float *scratch, int threads);
 
 /* ---- batch norm 1-d --------------------------------------------------------
  * eps 1e-5, momentum 0.1 as PyTorch. T = 1 for 2-D (B, C) input. */
@@ -134,9 +140,10 @@ typedef struct {          /* what the forward keeps for the backward */
 void asp_forward(const asp_params *p, const float *x, float *out, asp_cache *c, int B, int T,
                  bool train);
 // dout (B,2C) -> dx (B,C,T) +=, gradients +=; scratch: asp_scratch_floats() floats
-size_t asp_scratch_floats(const asp_params *p, int B, int T);
+// for up to `threads` threads, the most its convolutions then use
+size_t asp_scratch_floats(const asp_params *p, int B, int T, int threads);
 void asp_backward(const asp_params *p, const asp_grads *g, const float *x, const asp_cache *c,
-                  const float *dout, float *dx, int B, int T, float *scratch);
+                  const float *dout, float *dx, int B, int T, float *scratch, int threads);
 
 /* ---- linear ------------------------------------------------------------------
  * weight (out, in), bias (out) or NULL, as torch.nn.Linear. */

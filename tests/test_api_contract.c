@@ -309,6 +309,9 @@ static void model_failures(void **state)
     cfg = *mrnet_model_config(m);
     EXPECT_FAIL(mrnet_model_reserve(m, 0, 10), MRNET_ERR_ARG, "batch 0", "positive");
     EXPECT_FAIL(mrnet_model_reserve(m, 2, -1), MRNET_ERR_ARG, "frames -1");
+    /* 2^62 frames: refused before the size wraps around (it used to report a
+     * wrapped, small size). */
+    EXPECT_FAIL(mrnet_model_reserve(m, INT_MAX, INT_MAX), MRNET_ERR_NOMEM, "workspace", "frames");
     EXPECT_FAIL(mrnet_model_set_dropout(m, 2.0f), MRNET_ERR_ARG, "dropout", "2");
     EXPECT_FAIL(mrnet_model_set_drop_routes(m, 0x7f), MRNET_ERR_ARG, "0x7f");
     EXPECT_FAIL(mrnet_model_set_drop_routes(m, 0x80), MRNET_ERR_ARG, "0x80");

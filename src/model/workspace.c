@@ -19,6 +19,7 @@ typedef enum { CARVE_MEASURE, CARVE_ASSIGN, CARVE_CHECK } carve_mode;
 typedef struct {
     float *base; /* NULL while measuring */
     size_t used;
+    double used_exact; /* the same sum in double: tells a size_t wrap-around */
     carve_mode mode;
     int damaged; /* guards found overwritten (CARVE_CHECK) */
 } carver;
@@ -52,6 +53,7 @@ static float *carve(carver *c, size_t n)
 {
     float *p = c->base ? c->base + c->used : NULL;
     c->used += (n + 15) / 16 * 16;
+    c->used_exact += (double)n + 16 + GUARD_FLOATS;
     if (c->mode == CARVE_ASSIGN)
         guard_fill(c->base + c->used);
     else if (c->mode == CARVE_CHECK)
@@ -254,6 +256,17 @@ mrnet_status model_workspace_reserve(mrnet_model *m, int max_batch, int max_fram
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for the workspace");
     carver measure = {0};
     layout(m, ws, &measure, max_batch, frames, threads);
+    /* A plan past 2^56 floats (or one whose sum wrapped) cannot be allocated:
+     * refuse it before aligned_alloc sees a wrapped size. The per-buffer
+     * products stay below 2^64 because frames <= 2^31 and the config's
+     * widths are bounded (mrnet_config_validate). */
+    if (frames > ((size_t)1 << 31) || measure.used_exact > 0x1p56) {
+        free(ws);
+        return mrnet_fail(MRNET_ERR_NOMEM,
+                          "out of memory: the workspace for %d samples, %zu frames in all, %d "
+                          "threads, needs %.3g GiB",
+                          max_batch, frames, threads, measure.used_exact * 4 / (1u << 30));
+    }
     ws->floats = measure.used;
     ws->threads = threads;
     ws->base = aligned_alloc(64, ws->floats * sizeof(float));

@@ -45,6 +45,12 @@ static const char *in_root(const char *rel)
     return b;
 }
 
+/* jazz/a.wav as made; test_interrupt_resume_stale changes it, then puts it back. */
+static void write_a_wav(void)
+{
+    write_tone(in_root("jazz/a.wav"), SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1.0, 300);
+}
+
 /* root/{jazz,rock}/...: 8 good clips of 1-3 s in several formats, a melon
  * style npy, and broken files: garbage .wav, empty .wav, truncated .mp3 stub,
  * NaN .npy, huge-header .npy, wrong band count .npy. */
@@ -60,7 +66,6 @@ static void make_tree(void)
         int rate;
         double sec, freq;
     } clips[] = {
-        {"jazz/a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1.0, 300},
         {"jazz/b.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 2.0, 500},
         {"jazz/c.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 22050, 1.5, 700},
         {"jazz/d.au", SF_FORMAT_AU | SF_FORMAT_PCM_16, 8000, 1.2, 400},
@@ -69,6 +74,7 @@ static void make_tree(void)
         {"rock/g.aiff", SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 16000, 0.5, 1300},
         {"rock/h.opus", SF_FORMAT_OGG | SF_FORMAT_OPUS, 48000, 1.0, 1500},
     };
+    write_a_wav(); /* jazz/a.wav: 1 s at 16 kHz */
     for (size_t i = 0; i < sizeof clips / sizeof clips[0]; i++)
         write_tone(in_root(clips[i].name), clips[i].format, clips[i].rate, clips[i].sec, clips[i].freq);
     /* A Melon-style mel-spectrogram (48, 100). */
@@ -280,6 +286,14 @@ static void test_interrupt_resume_stale(void **state)
     mrnet_extract_report_free(&r);
 }
 
+/* The tree is shared by the cases: the original jazz/a.wav back, pass or fail. */
+static int restore_a_wav(void **state)
+{
+    (void)state;
+    write_a_wav();
+    return 0;
+}
+
 static void test_float16_and_copy(void **state)
 {
     (void)state;
@@ -380,7 +394,8 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_extract_and_read), cmocka_unit_test(test_interrupt_resume_stale),
+        cmocka_unit_test(test_extract_and_read),
+        cmocka_unit_test_teardown(test_interrupt_resume_stale, restore_a_wav),
         cmocka_unit_test(test_float16_and_copy), cmocka_unit_test(test_corrupt_index),
         cmocka_unit_test(test_cli),
     };

@@ -4,7 +4,8 @@
  *   mrnet/common.h   status codes, errors, version
  *   mrnet/model.h    the network, checkpoints, optimizer, schedule
  *   mrnet/audio.h    decoding audio files and PCM, resampling
- *   mrnet/features.h log-mel and waveform features of files and PCM
+ *   mrnet/frontend.h WavLM Base+: hidden states of 16 kHz audio
+ *   mrnet/features.h log-mel, waveform and WavLM features of files and PCM
  *   mrnet/data.h     datasets: folders, manifests, GTZAN, FMA, Melon, folds
  *   mrnet/store.h    feature stores: extraction and reading
  *   mrnet/infer.h    classifying and embedding files, PCM and features
@@ -22,6 +23,7 @@
 #include <mrnet/common.h>
 #include <mrnet/model.h>
 #include <mrnet/audio.h>
+#include <mrnet/frontend.h>
 #include <mrnet/features.h>
 #include <mrnet/data.h>
 #include <mrnet/store.h>

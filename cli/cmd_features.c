@@ -1,5 +1,6 @@
 /* mrnet features FILE -o OUT: the features of one audio or .npy file, as
- * .npy or .safetensors (tensor "features", (S, D, T)), and/or a picture. */
+ * .npy or .safetensors (tensor "features", (S, D, T); WavLM: tensor
+ * "hidden_states", (S, L, T, 768)), and/or a picture. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: mrnet features FILE [-o OUT.npy|OUT.safetensors] [--image PIC.png|PIC.svg] [options]\n"
             "Computes the features of one audio file (wav flac ogg opus mp3 au aiff) or .npy file.\n"
-            "  -o, --output PATH   .npy or .safetensors (tensor 'features', shape (S, D, T))\n"
+            "  -o, --output PATH   .npy or .safetensors (tensor 'features', shape (S, D, T); with\n"
+            "                      --frontend wavlm 'hidden_states', (S, 13, T, 768), float32)\n"
             "  --float16           store float16 instead of float32\n"
             "  --image PATH        a picture of channel 0 (.png or .svg)\n"
             "  --image-range DB    colour range below the maximum (default: min to max)\n");
@@ -29,11 +31,41 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && !strcasecmp(s + n - m, suffix);
 }
 
-static mrnet_status save_safetensors(const char *path, const mrnet_features *f, const char *source, const char *settings,
-                                     bool f16)
+/* WavLM states as the encoder gives them: (S, L, D, T) -> (S, L, T, D) in place. */
+static mrnet_status time_major(mrnet_features *f)
 {
-    int64_t shape[3] = {f->S, f->D, f->T};
-    size_t n = (size_t)f->S * (size_t)f->D * (size_t)f->T;
+    size_t plane = (size_t)f->D * (size_t)f->T;
+    float *tmp = malloc(sizeof(float) * plane);
+    if (!tmp)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    for (size_t p = 0; p < (size_t)f->S * (size_t)f->L; p++) {
+        float *x = f->data + p * plane;
+        memcpy(tmp, x, sizeof(float) * plane);
+        for (int d = 0; d < f->D; d++)
+            for (int64_t t = 0; t < f->T; t++)
+                x[(size_t)t * (size_t)f->D + (size_t)d] = tmp[(size_t)d * (size_t)f->T + (size_t)t];
+    }
+    free(tmp);
+    return MRNET_OK;
+}
+
+/* The tensor's shape as written: (S, D, T), or (S, L, T, D) for WavLM. */
+static int file_shape(const mrnet_features *f, bool wavlm, int64_t *shape)
+{
+    if (!wavlm) {
+        shape[0] = f->S, shape[1] = f->D, shape[2] = f->T;
+        return 3;
+    }
+    shape[0] = f->S, shape[1] = f->L, shape[2] = f->T, shape[3] = f->D;
+    return 4;
+}
+
+static mrnet_status save_safetensors(const char *path, const mrnet_features *f, bool wavlm, const char *source,
+                                     const char *settings, bool f16)
+{
+    int64_t shape[4];
+    int ndim = file_shape(f, wavlm, shape);
+    size_t n = (size_t)f->S * (size_t)f->L * (size_t)f->D * (size_t)f->T;
     uint16_t *half = NULL;
     if (f16) {
         half = malloc(sizeof(uint16_t) * n);
@@ -45,7 +77,8 @@ static mrnet_status save_safetensors(const char *path, const mrnet_features *f, 
     mrnet_st_writer *w = mrnet_st_writer_create();
     mrnet_status s = w ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
     if (s == MRNET_OK)
-        s = mrnet_st_writer_add(w, "features", f16 ? MRNET_F16 : MRNET_F32, 3, shape, f16 ? (const void *)half : f->data);
+        s = mrnet_st_writer_add(w, wavlm ? "hidden_states" : "features", f16 ? MRNET_F16 : MRNET_F32, ndim, shape,
+                                f16 ? (const void *)half : f->data);
     if (s == MRNET_OK)
         s = mrnet_st_writer_meta(w, "source", source);
     if (s == MRNET_OK)
@@ -108,22 +141,20 @@ int cmd_features(int argc, char **argv)
     if (rc)
         return rc;
     const char *path = argv[optind];
+    mrnet_wavlm *wavlm = NULL;
+    mrnet_status s = mrnet_features_options_load(&fo, &wavlm);
     mrnet_features f;
-    mrnet_status s = mrnet_features_from_file(path, &fo, NULL, &f);
-    if (s != MRNET_OK)
+    if (s == MRNET_OK)
+        s = mrnet_features_from_file(path, &fo, NULL, &f);
+    if (s != MRNET_OK) {
+        mrnet_wavlm_free(wavlm);
         return cli_fail("features", s);
+    }
+    bool is_wavlm = fo.kind == MRNET_FEATURES_WAVLM && !f.from_npy;
     if (f.warning[0])
         fprintf(stderr, "mrnet features: warning: %s: %s\n", path, f.warning);
     char settings[1024];
     mrnet_features_options_describe(&fo, settings, sizeof settings);
-    if (out) {
-        if (ends_with(out, ".npy")) {
-            int64_t shape[3] = {f.S, f.D, f.T};
-            s = mrnet_npy_save_f32(out, 3, shape, f.data, f16);
-        } else {
-            s = save_safetensors(out, &f, path, settings, f16);
-        }
-    }
     if (s == MRNET_OK && image) {
         mrnet_image_options io;
         mrnet_image_options_default(&io);
@@ -132,8 +163,19 @@ int cmd_features(int argc, char **argv)
         io.title = path;
         s = mrnet_image_write_spectrogram(image, f.data, f.D, f.T, &io);
     }
+    if (s == MRNET_OK && out && is_wavlm)
+        s = time_major(&f);
+    if (s == MRNET_OK && out) {
+        int64_t shape[4];
+        int ndim = file_shape(&f, is_wavlm, shape);
+        s = ends_with(out, ".npy") ? mrnet_npy_save_f32(out, ndim, shape, f.data, f16)
+                                   : save_safetensors(out, &f, is_wavlm, path, settings, f16);
+    }
     if (s == MRNET_OK) {
-        printf("%s: features (%d, %d, %lld)", path, f.S, f.D, (long long)f.T);
+        if (is_wavlm)
+            printf("%s: hidden states (%d, %d, %lld, %d)", path, f.S, f.L, (long long)f.T, f.D);
+        else
+            printf("%s: features (%d, %d, %lld)", path, f.S, f.D, (long long)f.T);
         if (f.frame_rate > 0)
             printf(", %.2f s", (double)f.T / f.frame_rate);
         if (out)
@@ -143,5 +185,6 @@ int cmd_features(int argc, char **argv)
         printf("\n");
     }
     mrnet_features_free(&f);
+    mrnet_wavlm_free(wavlm);
     return s == MRNET_OK ? 0 : cli_fail("features", s);
 }

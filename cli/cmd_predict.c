@@ -19,6 +19,7 @@ typedef enum { FORMAT_TABLE, FORMAT_JSONL, FORMAT_CSV } output_format;
 typedef struct {
     bool embed; /* mrnet embed */
     const char *checkpoint, *output;
+    const char *wavlm; /* WavLM weights, for checkpoints trained on WavLM features */
     output_format format;
     int top;
     bool timeline;
@@ -47,7 +48,9 @@ static void usage(FILE *out, bool embed)
     fprintf(out,
             "  --view V             windows (default: 6-s windows, averaged), crop (first 6 s),\n"
             "                       full (the whole file in one pass)\n"
-            "  --crop-seconds S (6)  --hop-seconds S (3)  --batch N (32)\n");
+            "  --crop-seconds S (6)  --hop-seconds S (3)  --batch N (32)\n"
+            "  --wavlm WEIGHTS      the WavLM weights, for a checkpoint trained on WavLM features\n"
+            "                       (checked against the fingerprint its store recorded)\n");
 }
 
 static int parse(int argc, char **argv, predict_args *a)
@@ -57,7 +60,8 @@ static int parse(int argc, char **argv, predict_args *a)
         {"timeline", no_argument, 0, 't'},           {"output", required_argument, 0, 'o'},
         {"view", required_argument, 0, 'v'},         {"crop-seconds", required_argument, 0, 'c'},
         {"hop-seconds", required_argument, 0, 'p'},  {"batch", required_argument, 0, 'b'},
-        {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
+        {"wavlm", required_argument, 0, 'w'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *cmd = a->embed ? "embed" : "predict";
     long v;
     int c, index;
@@ -75,6 +79,7 @@ static int parse(int argc, char **argv, predict_args *a)
         case 'c': ok = cli_parse_double(optarg, &a->crop_seconds) && a->crop_seconds > 0; break;
         case 'p': ok = cli_parse_double(optarg, &a->hop_seconds) && a->hop_seconds > 0; break;
         case 'b': ok = cli_parse_int(optarg, 1, 4096, &a->batch); break;
+        case 'w': a->wavlm = optarg; break;
         case 'h': usage(stdout, a->embed); return 0;
         default: usage(stderr, a->embed); return 2;
         }
@@ -238,6 +243,13 @@ static mrnet_status run_open(predict_run *r, char **inputs, int n_inputs)
 {
     const predict_args *a = r->a;
     MRNET_TRY(mrnet_classifier_open(a->checkpoint, &r->c));
+    if (a->wavlm && mrnet_classifier_features(r->c)->kind != MRNET_FEATURES_WAVLM)
+        return mrnet_fail(MRNET_ERR_ARG, "%s was not trained on WavLM features: drop --wavlm", a->checkpoint);
+    if (a->wavlm)
+        MRNET_TRY(mrnet_classifier_set_wavlm(r->c, a->wavlm));
+    else if (mrnet_classifier_features(r->c)->kind == MRNET_FEATURES_WAVLM)
+        return mrnet_fail(MRNET_ERR_ARG, "%s was trained on WavLM features: give the weights with --wavlm WEIGHTS",
+                          a->checkpoint);
     MRNET_TRY(collect_inputs(inputs, n_inputs, &r->ds));
     int K = mrnet_classifier_classes(r->c), E = mrnet_classifier_embed_size(r->c);
     size_t n = (size_t)(r->ds.n_items ? r->ds.n_items : 1);

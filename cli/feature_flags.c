@@ -8,7 +8,7 @@
 enum {
     F_PRESET = FEATURE_FLAG_BASE, F_KIND, F_RATE, F_NFFT, F_WIN, F_HOP, F_NMELS, F_FMIN, F_FMAX, F_POWER,
     F_SCALE, F_NORM, F_LOG, F_LOGMULT, F_LOGOFF, F_TOPDB, F_CENTER, F_NOCENTER, F_PAD, F_WINNORM, F_NOWINNORM,
-    F_CHANNELS, F_OFFSET, F_DURATION, F_RESAMPLE
+    F_CHANNELS, F_OFFSET, F_DURATION, F_RESAMPLE, F_FRONTEND, F_WAVLM, F_WAVLM_MIX, F_WAVLM_WINDOW
 };
 
 const struct option feature_flag_options[] = {
@@ -24,7 +24,9 @@ const struct option feature_flag_options[] = {
     {"pad", required_argument, 0, F_PAD},             {"window-norm", no_argument, 0, F_WINNORM},
     {"no-window-norm", no_argument, 0, F_NOWINNORM},  {"channels", required_argument, 0, F_CHANNELS},
     {"offset", required_argument, 0, F_OFFSET},       {"duration", required_argument, 0, F_DURATION},
-    {"resample", required_argument, 0, F_RESAMPLE},   {0, 0, 0, 0},
+    {"resample", required_argument, 0, F_RESAMPLE},   {"frontend", required_argument, 0, F_FRONTEND},
+    {"wavlm", required_argument, 0, F_WAVLM},         {"wavlm-mix", required_argument, 0, F_WAVLM_MIX},
+    {"wavlm-window", required_argument, 0, F_WAVLM_WINDOW}, {0, 0, 0, 0},
 };
 
 int feature_flag_count(void)
@@ -37,7 +39,7 @@ int feature_flag_count(void)
 
 bool feature_flags_take(feature_flags *ff, int c, const char *arg)
 {
-    if (c < FEATURE_FLAG_BASE || c > F_RESAMPLE || ff->n >= FEATURE_FLAG_MAX)
+    if (c < FEATURE_FLAG_BASE || c > F_WAVLM_WINDOW || ff->n >= FEATURE_FLAG_MAX)
         return false;
     ff->ids[ff->n] = c;
     ff->args[ff->n] = arg;
@@ -71,12 +73,41 @@ static bool get_float(const char *s, float *out)
     return true;
 }
 
+/* --wavlm-mix uniform | W0,W1,...: a fixed pre-mix of the hidden states. */
+static bool parse_mix(mrnet_wavlm_options *w, const char *a)
+{
+    if (!strcmp(a, "uniform")) {
+        w->n_mix = -1; /* one weight per state, resolved when the weights are loaded */
+        return true;
+    }
+    w->n_mix = 0;
+    while (*a) {
+        char *end;
+        double v = strtod(a, &end);
+        if (end == a || (*end && *end != ',') || w->n_mix >= MRNET_WAVLM_MAX_STATES || !(v > -1e30 && v < 1e30))
+            return false;
+        w->mix[w->n_mix++] = (float)v;
+        a = *end ? end + 1 : end;
+    }
+    return w->n_mix > 0;
+}
+
 static bool apply_one(mrnet_features_options *o, int id, const char *a)
 {
     mrnet_mel_config *m = &o->mel;
     double d;
     switch (id) {
-    case F_KIND: return mrnet_features_kind_parse(a, &o->kind) == MRNET_OK;
+    case F_KIND:
+    case F_FRONTEND: return mrnet_features_kind_parse(a, &o->kind) == MRNET_OK;
+    case F_WAVLM:
+        snprintf(o->wavlm.weights, sizeof o->wavlm.weights, "%s", a);
+        return strlen(a) < sizeof o->wavlm.weights;
+    case F_WAVLM_MIX: return parse_mix(&o->wavlm, a);
+    case F_WAVLM_WINDOW:
+        if (!cli_parse_double(a, &d) || !(d == 0 || (d >= 1 && d <= 3600)))
+            return false;
+        o->wavlm.window_seconds = d;
+        return true;
     case F_RATE:
         if (!get_int(a, 1000, 768000, &m->sample_rate))
             return false;
@@ -157,9 +188,21 @@ static bool apply_one(mrnet_features_options *o, int id, const char *a)
     return false;
 }
 
+/* The front end the flags ask for (the last --kind / --frontend wins). */
+static bool wants_wavlm(const feature_flags *ff)
+{
+    bool wavlm = false;
+    for (int i = 0; i < ff->n; i++)
+        if (ff->ids[i] == F_KIND || ff->ids[i] == F_FRONTEND)
+            wavlm = ff->args[i] && !strcmp(ff->args[i], "wavlm");
+    return wavlm;
+}
+
 int feature_flags_apply(const char *cmd, const feature_flags *ff, mrnet_features_options *o)
 {
     mrnet_features_options_default(o);
+    if (wants_wavlm(ff))
+        mrnet_features_options_wavlm(o, NULL); /* stereo 16 kHz, all 13 states */
     for (int i = 0; i < ff->n; i++)
         if (ff->ids[i] == F_PRESET) {
             mrnet_mel_preset p;
@@ -173,6 +216,15 @@ int feature_flags_apply(const char *cmd, const feature_flags *ff, mrnet_features
             return cli_error(cmd, 2, "bad value '%s' for --%s", ff->args[i] ? ff->args[i] : "", flag_name(ff->ids[i]));
     if (o->kind == MRNET_FEATURES_MEL && mrnet_mel_config_validate(&o->mel) != MRNET_OK)
         return cli_error(cmd, 2, "%s", mrnet_last_error());
+    if (o->kind == MRNET_FEATURES_WAVLM) {
+        if (o->audio.sample_rate != MRNET_WAVLM_SAMPLE_RATE)
+            return cli_error(cmd, 2, "WavLM reads 16000 Hz audio; drop --sample-rate %d", o->audio.sample_rate);
+        if (!o->wavlm.weights[0])
+            return cli_error(cmd, 2, "--frontend wavlm needs --wavlm WEIGHTS (a safetensors file; "
+                             "tools/convert_wavlm.py makes it from pytorch_model.bin)");
+    } else if (o->wavlm.weights[0] || o->wavlm.n_mix) {
+        return cli_error(cmd, 2, "--wavlm and --wavlm-mix need --frontend wavlm");
+    }
     return 0;
 }
 
@@ -183,7 +235,11 @@ void feature_flags_usage(FILE *out)
             "  --preset melon|torchaudio|librosa   default melon: 16 kHz, n_fft 512, hop 256, 48 Slaney\n"
             "                        bands to 8 kHz, log10(1 + 10000 x); torchaudio: MelSpectrogram()\n"
             "                        defaults; librosa: feature.melspectrogram() defaults (>= 0.10)\n"
-            "  --kind mel|waveform   waveform stores (S, 1, samples) at --sample-rate\n"
+            "  --kind mel|waveform|wavlm   waveform stores (S, 1, samples) at --sample-rate\n"
+            "  --frontend wavlm --wavlm WEIGHTS   WavLM Base+ hidden states (S 2, L 13, D 768, 50 frames/s)\n"
+            "                        of 16 kHz stereo; WEIGHTS from tools/convert_wavlm.py\n"
+            "  --wavlm-mix uniform|W0,..,W12   store one fixed mix of the 13 states (13x less disk)\n"
+            "  --wavlm-window SEC    encoder window for long files (default 30; 0 whole file)\n"
             "  --sample-rate HZ  --n-fft N  --win-length N  --hop N  --n-mels N  --f-min HZ  --f-max HZ\n"
             "  --power P (2 power, 1 magnitude)  --mel-scale htk|slaney  --mel-norm none|slaney\n"
             "  --log none|ln|log10|db  --log-mult X  --log-offset X  --top-db DB\n"

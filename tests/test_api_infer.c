@@ -200,7 +200,11 @@ static void test_bad_input(void **state)
     /* Features of the wrong shape, and none. */
     float data[2 * 40 * 10] = {0};
     mrnet_features f = {.data = data, .S = 2, .D = 40, .T = 10, .frame_rate = 62.5};
-    expect_error(mrnet_classify_features(c, &f, NULL, p, NULL, NULL, NULL), MRNET_ERR_SHAPE, "(S 2, D 40)");
+    expect_error(mrnet_classify_features(c, &f, NULL, p, NULL, NULL, NULL), MRNET_ERR_SHAPE, "(S 2, L 1, D 40)");
+    /* stacked layers (WavLM states) that the model does not mix */
+    f = (mrnet_features){.data = data, .S = 1, .L = 13, .D = 48, .T = 1, .frame_rate = 62.5};
+    expect_error(mrnet_classify_features(c, &f, NULL, p, NULL, NULL, NULL), MRNET_ERR_SHAPE, "(S 1, L 13, D 48)");
+    f = (mrnet_features){.data = data, .S = 2, .D = 40, .T = 10, .frame_rate = 62.5};
     f.T = 0;
     expect_error(mrnet_classify_features(c, &f, NULL, p, NULL, NULL, NULL), MRNET_ERR_ARG, "no features");
 

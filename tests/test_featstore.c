@@ -1,7 +1,7 @@
 /* The feature store end to end: extraction of a generated folder with broken
  * files (the batch goes on), thread-count independence, windowed reads with
  * wrap, interruption and resume, staleness, a torn index line, settings
- * mismatch, float16, .npy sources referenced in place, and the CLI. */
+ * mismatch, float16, int8, .npy sources referenced in place, and the CLI. */
 #include "testutil.h"
 
 #include <math.h>
@@ -326,6 +326,77 @@ static void test_float16_and_copy(void **state)
     mrnet_store_close(b);
 }
 
+/* int8 with a scale per channel: within half a step of float32, reads
+ * windows like any entry, and a missing or wrong scale file is named. */
+static void test_int8(void **state)
+{
+    (void)state;
+    const char *s32 = test_path("i8_f32"), *s8 = test_path("i8");
+    mrnet_extract_report r = run(s32, 1, NULL, MRNET_OK);
+    mrnet_extract_report_free(&r);
+    mrnet_extract_options opt;
+    mrnet_extract_options_default(&opt);
+    opt.int8 = true;
+    opt.copy_npy = true;
+    r = run(s8, 1, &opt, MRNET_OK);
+    mrnet_extract_report_free(&r);
+    mrnet_store *a, *b;
+    assert_int_equal(mrnet_store_open(s32, &a), MRNET_OK);
+    assert_int_equal(mrnet_store_open(s8, &b), MRNET_OK);
+    assert_int_equal(mrnet_store_count(a), mrnet_store_count(b));
+    for (int i = 0; i < mrnet_store_count(a); i++) {
+        const mrnet_store_entry *ea = mrnet_store_get(a, i), *eb = mrnet_store_get(b, i);
+        assert_true(eb->int8);
+        assert_false(eb->float16);
+        size_t n = (size_t)48 * (size_t)ea->T;
+        float *fa = malloc(sizeof(float) * n), *fb = malloc(sizeof(float) * n);
+        assert_int_equal(mrnet_store_read_all(a, i, fa), MRNET_OK);
+        assert_int_equal(mrnet_store_read_all(b, i, fb), MRNET_OK);
+        for (int d = 0; d < 48; d++) {
+            float m = 0;
+            for (int64_t t = 0; t < ea->T; t++)
+                m = fmaxf(m, fabsf(fa[(size_t)d * (size_t)ea->T + (size_t)t]));
+            for (int64_t t = 0; t < ea->T; t++) {
+                size_t k = (size_t)d * (size_t)ea->T + (size_t)t;
+                assert_true(fabsf(fa[k] - fb[k]) <= 0.5f * m / 127.0f * 1.001f + 1e-7f);
+            }
+        }
+        /* a wrapping window equals the same window of the float32 store */
+        int64_t len = ea->T + 7, t0 = ea->T / 2;
+        float *wa = malloc(sizeof(float) * 48 * (size_t)len), *wb = malloc(sizeof(float) * 48 * (size_t)len);
+        assert_int_equal(mrnet_store_read(a, i, t0, len, wa), MRNET_OK);
+        assert_int_equal(mrnet_store_read(b, i, t0, len, wb), MRNET_OK);
+        float top = 0;
+        for (size_t k = 0; k < n; k++)
+            top = fmaxf(top, fabsf(fa[k]));
+        for (size_t k = 0; k < (size_t)48 * (size_t)len; k++)
+            assert_true(fabsf(wa[k] - wb[k]) <= 0.5f * top / 127.0f * 1.001f + 1e-7f);
+        free(wa);
+        free(wb);
+        free(fa);
+        free(fb);
+    }
+    /* the scale file of entry 0 gone, then of the wrong size */
+    const mrnet_store_entry *e = mrnet_store_get(b, 0);
+    char path[2048], scale[2048];
+    snprintf(path, sizeof path, "%s/%s", s8, e->file);
+    snprintf(scale, sizeof scale, "%.*s.scale.npy", (int)strlen(path) - 4, path);
+    float *buf = malloc(sizeof(float) * 48 * (size_t)e->T);
+    assert_int_equal(rename(scale, test_path("scale.bak")), 0);
+    assert_int_equal(mrnet_store_read_all(b, 0, buf), MRNET_ERR_IO);
+    assert_non_null(strstr(mrnet_last_error(), ".scale.npy"));
+    int64_t three[1] = {3};
+    float junk[3] = {1, 2, 3};
+    assert_int_equal(mrnet_npy_save_f32(scale, 1, three, junk, false), MRNET_OK);
+    assert_int_equal(mrnet_store_read_all(b, 0, buf), MRNET_ERR_SHAPE);
+    assert_non_null(strstr(mrnet_last_error(), "3 scales"));
+    assert_int_equal(rename(test_path("scale.bak"), scale), 0);
+    assert_int_equal(mrnet_store_read_all(b, 0, buf), MRNET_OK);
+    free(buf);
+    mrnet_store_close(a);
+    mrnet_store_close(b);
+}
+
 static void test_corrupt_index(void **state)
 {
     (void)state;
@@ -396,7 +467,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_extract_and_read),
         cmocka_unit_test_teardown(test_interrupt_resume_stale, restore_a_wav),
-        cmocka_unit_test(test_float16_and_copy), cmocka_unit_test(test_corrupt_index),
+        cmocka_unit_test(test_float16_and_copy), cmocka_unit_test(test_int8), cmocka_unit_test(test_corrupt_index),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

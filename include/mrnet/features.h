@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <mrnet/common.h>
 #include <mrnet/audio.h>
+#include <mrnet/frontend.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,32 +84,68 @@ mrnet_status mrnet_melspec_compute(const mrnet_melspec *m, const float *samples,
  * an audio file is decoded (audio/decode.h), resampled and turned into a
  * log-mel spectrogram per channel (mrnet_melspec above), or kept as a waveform;
  * a .npy file (the Melon set's mel-spectrograms) is read and validated.
- * The result is always (S, D, T) float32: S channels, D bands (1 for a
- * waveform), T frames (samples for a waveform). */
+ * The result is always (S, L, D, T) float32: S channels, L stacked
+ * layers (WavLM's hidden states; 1 otherwise), D bands (1 for a waveform,
+ * 768 for WavLM), T frames (samples for a waveform). */
 
 typedef enum {
-    MRNET_FEATURES_MEL,     /* (S, n_mels, frames) */
-    MRNET_FEATURES_WAVEFORM /* (S, 1, samples) at audio.sample_rate */
+    MRNET_FEATURES_MEL,      /* (S, n_mels, frames) */
+    MRNET_FEATURES_WAVEFORM, /* (S, 1, samples) at audio.sample_rate */
+    MRNET_FEATURES_WAVLM     /* (S, L, 768, frames): WavLM Base+ hidden states, 16 kHz, 50 frames/s */
 } mrnet_features_kind;
+
+#define MRNET_WAVLM_MAX_STATES 32
+#define MRNET_WAVLM_WINDOW_SECONDS 30.0
+
+/* Settings of the WavLM front end.
+ * - States: all of them (L = 13, what MRNet's learned layer mix reads), or
+ *   a fixed pre-mix (L = 1: sum of mix[l] * state l) for users who freeze
+ *   the mix, 13 times less disk.
+ * - Long inputs: the encoder runs on consecutive windows of window_seconds
+ *   (30 s, the paper's clip length) laid on the whole input's frame grid: window k
+ *   covers samples [kW, kW + W + 80), giving frames [kW/320, (k+1)W/320);
+ *   the last window runs to the end and absorbs a remainder shorter than
+ *   W / 2. Memory is then bounded by the window, not the track; an input
+ *   up to 1.5 W long is computed in one pass, exactly as the paper does. */
+typedef struct {
+    const mrnet_wavlm *model; /* loaded weights, borrowed, shareable between threads; NULL: loaded from weights per call */
+    char weights[1024];       /* the weight file; not in the settings line (a copy elsewhere is the same front end) */
+    char fingerprint[17];     /* mrnet_wavlm_fingerprint() of the weights; "" until known; checked when both are known */
+    int n_mix;                /* 0: every state; else states to mix (must equal mrnet_wavlm_states()) */
+    float mix[MRNET_WAVLM_MAX_STATES];
+    double window_seconds;    /* MRNET_WAVLM_WINDOW_SECONDS */
+} mrnet_wavlm_options;
 
 typedef struct {
     mrnet_features_kind kind;
     mrnet_mel_config mel;         /* for MRNET_FEATURES_MEL; its sample_rate wins over audio's */
     mrnet_audio_options audio; /* channel policy, offset/duration, resampling */
+    mrnet_wavlm_options wavlm;    /* for MRNET_FEATURES_WAVLM */
 } mrnet_features_options;
 
 /* Mel features of the Melon preset, mono (S 1, D 48): the mel model's input. */
 void mrnet_features_options_default(mrnet_features_options *opt);
+/* The paper's WavLM input: all 13 states of each stereo channel at 16 kHz
+ * (mono files duplicated), weights from the file `weights` (may be NULL,
+ * set later). */
+void mrnet_features_options_wavlm(mrnet_features_options *opt, const char *weights);
+/* Loads opt->wavlm.weights into *model when opt is WavLM and has no model
+ * yet, sets opt->wavlm.model and checks the fingerprint the settings
+ * recorded (MRNET_ERR_ARG: "made with other weights"). *model is NULL when
+ * nothing was loaded; free it with mrnet_wavlm_free after the last use. */
+mrnet_status mrnet_features_options_load(mrnet_features_options *opt, mrnet_wavlm **model);
+/* L of the features these options make: 13 (or 1 pre-mixed) for WavLM, 1 otherwise. */
+int mrnet_features_options_layers(const mrnet_features_options *opt);
 /* A line that identifies the options that change the numbers (kind, mel
  * settings, rate, channels, offset, duration, resampler): a store made with
  * another line is stale. */
 void mrnet_features_options_describe(const mrnet_features_options *opt, char *buf, size_t size);
-/* "mel" / "waveform" -> kind. */
+/* "mel" / "waveform" / "wavlm" -> kind. */
 mrnet_status mrnet_features_kind_parse(const char *name, mrnet_features_kind *kind);
 
 typedef struct {
-    float *data;        /* (S, D, T) */
-    int S, D;
+    float *data;        /* (S, L, D, T) */
+    int S, L, D;        /* L 1 except for WavLM hidden states */
     int64_t T;
     double frame_rate;  /* frames per second along T (0 unknown, e.g. npy input) */
     bool from_npy;

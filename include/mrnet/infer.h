@@ -56,6 +56,10 @@ typedef struct mrnet_classifier mrnet_classifier;
  * log-mel) settings and mrnet_classifier_has_feature_settings() says so. */
 mrnet_status mrnet_classifier_open(const char *checkpoint, mrnet_classifier **out);
 void mrnet_classifier_free(mrnet_classifier *c);
+/* A checkpoint trained on WavLM features classifies audio only once it has
+ * the weights: loads them and checks they are the ones the training store
+ * was made with (fingerprint). Does nothing for other front ends. */
+mrnet_status mrnet_classifier_set_wavlm(mrnet_classifier *c, const char *weights);
 mrnet_model *mrnet_classifier_model(mrnet_classifier *c);
 const mrnet_features_options *mrnet_classifier_features(const mrnet_classifier *c);
 bool mrnet_classifier_has_feature_settings(const mrnet_classifier *c);
@@ -70,8 +74,8 @@ typedef void (*mrnet_timeline_fn)(void *ctx, double start, double end, const flo
 
 /* Class probabilities (K) of a track, averaged over its windows, and its
  * embedding (E, the mean over windows); probs, embedding and on_window may
- * each be NULL. The features must fit the model (S, D): MRNET_ERR_SHAPE
- * otherwise. */
+ * each be NULL. The features must fit the model (S, L, D): MRNET_ERR_SHAPE
+ * otherwise (f->L 0 is taken as 1). */
 mrnet_status mrnet_classify_features(mrnet_classifier *c, const mrnet_features *f,
                                      const mrnet_classify_options *opt, float *probs,
                                      float *embedding, mrnet_timeline_fn on_window, void *ctx);
@@ -103,16 +107,17 @@ typedef struct {
     int batch;     /* windows per forward pass */
 } mrnet_infer_options;
 
-/* Items of (S, D, T) features, T varying per item; read may be called for
- * any window, wrapping past T to the start. A read that fails sets its
+/* Items of (S, L, D, T) features, T varying per item; read may be called
+ * for any window, wrapping past T to the start. A read that fails sets its
  * message with mrnet_fail() and returns the status. */
 typedef struct {
     int n_items;
     int S, D;
     int64_t (*frames)(void *ctx, int item);
-    /* frames [t0, t0 + len) of item, wrapping, into dst (S, D, len) */
+    /* frames [t0, t0 + len) of item, wrapping, into dst (S, L, D, len) */
     mrnet_status (*read)(void *ctx, int item, int64_t t0, int64_t len, float *dst);
     void *ctx;
+    int L; /* stacked layers (WavLM states); 0 is taken as 1 */
 } mrnet_feature_source;
 
 /* A source over the given entries of a store. */
@@ -142,9 +147,9 @@ void mrnet_crop_wrap(const float *src, int channels, int64_t T, int64_t t0, int6
 int64_t mrnet_window_count(int64_t T, int64_t len, int64_t hop);
 int64_t mrnet_window_start(int64_t T, int64_t len, int64_t hop, int64_t index);
 
-/* Model input (S, 1, len, D) from features (S, D, len): the layout of
- * mrnet_forward with L = 1. */
-void mrnet_features_to_input(const float *feat, int S, int D, int64_t len, float *input);
+/* Model input (S, L, len, D) from features (S, L, D, len): the layout of
+ * mrnet_forward. planes = S * L (each (D, len) plane is transposed). */
+void mrnet_features_to_input(const float *feat, int planes, int D, int64_t len, float *input);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

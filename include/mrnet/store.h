@@ -15,14 +15,15 @@ extern "C" {
 #endif
 #pragma GCC visibility push(default)
 
-/* A feature store: a folder of per-file features (.npy, (S, D, T), float32
+/* A feature store: a folder of per-file features (.npy, (S, D, T) or
+ * (S, L, D, T) for stacked WavLM states, float32
  * or float16) and an index that training streams from. Format in
  * docs/FEATURES.md:
  *
  *   STORE/index.jsonl              one JSON object per line: a header, label
  *                                  lists and entries (last record per source
  *                                  wins; a torn last line is ignored)
- *   STORE/features/ab/<hash>.npy   one (S, D, T) array per source file
+ *   STORE/features/ab/<hash>.npy   one (S, D, T) or (S, L, D, T) array per source file
  *
  * Melon-style .npy sources are referenced in place (no copy) unless a copy
  * is asked for. Reading is thread-safe: every read opens its file. */
@@ -36,9 +37,10 @@ typedef struct {
     char *id;
     char *file;        /* the features: relative to the store, or absolute when external */
     bool external;     /* file is the source .npy itself */
-    int S, D;
+    int S, L, D;       /* (S, L, D, T); L 1 except WavLM hidden states */
     int64_t T;
     bool float16;
+    bool int8;         /* int8 with a float32 scale per (S, L, D) channel in file's ".scale.npy" twin */
     int64_t src_size, src_mtime_ns; /* the source when extracted */
     uint64_t checksum;              /* FNV-1a 64 of the source's bytes */
     char *warning;                  /* "" or what was odd (silent, truncated) */
@@ -59,12 +61,12 @@ const char *mrnet_store_settings(const mrnet_store *fs);
 /* Class names, index = mrnet_store_entry.label_index. */
 char *const *mrnet_store_labels(const mrnet_store *fs, int *n_labels);
 
-/* Frames [t0, t0 + len) of entry `index` into dst (S, D, len) float32,
- * float16 converted. Positions wrap modulo T (t0 + k >= T reads from the
+/* Frames [t0, t0 + len) of entry `index` into dst (S, L, D, len) float32,
+ * float16 and int8 converted. Positions wrap modulo T (t0 + k >= T reads from the
  * start), which is the recipe's repeat padding for clips shorter than len.
  * Thread-safe. */
 mrnet_status mrnet_store_read(const mrnet_store *fs, int index, int64_t t0, int64_t len, float *dst);
-/* All of entry `index`: dst (S, D, T). */
+/* All of entry `index`: dst (S, L, D, T). */
 mrnet_status mrnet_store_read_all(const mrnet_store *fs, int index, float *dst);
 
 /* ---- extraction ----------------------------------------------------------- */
@@ -82,6 +84,7 @@ typedef struct {
     mrnet_features_options features;
     int threads;             /* workers; <= 0: 1 */
     bool float16;            /* store float16 (half the disk; values must fit) */
+    bool int8;               /* store int8 with a scale per channel (a quarter of the disk) */
     bool copy_npy;           /* copy .npy sources instead of referencing them */
     bool rebuild;            /* ignore existing entries (and a settings mismatch) */
     volatile sig_atomic_t *stop; /* when set (e.g. by SIGINT): finish the files in hand, save, stop */

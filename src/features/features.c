@@ -19,15 +19,96 @@ void mrnet_features_options_default(mrnet_features_options *opt)
     opt->audio.sample_rate = opt->mel.sample_rate;
 }
 
+void mrnet_features_options_wavlm(mrnet_features_options *opt, const char *weights)
+{
+    mrnet_features_options_default(opt);
+    opt->kind = MRNET_FEATURES_WAVLM;
+    opt->audio.channels = MRNET_CHANNELS_STEREO;
+    opt->audio.sample_rate = MRNET_WAVLM_SAMPLE_RATE;
+    opt->wavlm.window_seconds = MRNET_WAVLM_WINDOW_SECONDS;
+    if (weights)
+        snprintf(opt->wavlm.weights, sizeof opt->wavlm.weights, "%s", weights);
+}
+
+int mrnet_features_options_layers(const mrnet_features_options *opt)
+{
+    if (opt->kind != MRNET_FEATURES_WAVLM)
+        return 1;
+    if (opt->wavlm.n_mix != 0)
+        return 1;
+    return opt->wavlm.model ? mrnet_wavlm_states(opt->wavlm.model) : 13;
+}
+
+/* The recorded fingerprint must be the loaded weights'. */
+static mrnet_status check_fingerprint(mrnet_features_options *opt)
+{
+    const mrnet_wavlm_options *w = &opt->wavlm;
+    const char *fp = mrnet_wavlm_fingerprint(w->model);
+    if (w->n_mix < 0) { /* uniform: one weight of 1 per state (MRNet's initial w) */
+        opt->wavlm.n_mix = mrnet_wavlm_states(w->model);
+        for (int l = 0; l < opt->wavlm.n_mix && l < MRNET_WAVLM_MAX_STATES; l++)
+            opt->wavlm.mix[l] = 1.0f;
+    }
+    if (w->fingerprint[0] && strcmp(w->fingerprint, fp) != 0)
+        return mrnet_fail(MRNET_ERR_ARG,
+                          "%s: these WavLM weights (fingerprint %s) are not the ones the features were made with "
+                          "(%s)", w->weights[0] ? w->weights : "WavLM weights", fp, w->fingerprint);
+    if (w->n_mix > 0 && w->n_mix != mrnet_wavlm_states(w->model))
+        return mrnet_fail(MRNET_ERR_ARG, "%s: the pre-mix has %d weights but the model has %d hidden states",
+                          w->weights, w->n_mix, mrnet_wavlm_states(w->model));
+    snprintf(opt->wavlm.fingerprint, sizeof opt->wavlm.fingerprint, "%s", fp);
+    return MRNET_OK;
+}
+
+mrnet_status mrnet_features_options_load(mrnet_features_options *opt, mrnet_wavlm **model)
+{
+    *model = NULL;
+    if (opt->kind != MRNET_FEATURES_WAVLM)
+        return MRNET_OK;
+    if (!opt->wavlm.model) {
+        if (!opt->wavlm.weights[0])
+            return mrnet_fail(MRNET_ERR_ARG, "WavLM features need the weight file (--wavlm WEIGHTS; "
+                              "tools/convert_wavlm.py makes it from pytorch_model.bin)");
+        MRNET_TRY(mrnet_wavlm_load(opt->wavlm.weights, model));
+        opt->wavlm.model = *model;
+    }
+    mrnet_status s = check_fingerprint(opt);
+    if (s != MRNET_OK && *model) {
+        mrnet_wavlm_free(*model);
+        *model = NULL;
+        opt->wavlm.model = NULL;
+    }
+    return s;
+}
+
 mrnet_status mrnet_features_kind_parse(const char *name, mrnet_features_kind *kind)
 {
     if (!strcmp(name, "mel"))
         *kind = MRNET_FEATURES_MEL;
     else if (!strcmp(name, "waveform") || !strcmp(name, "wave"))
         *kind = MRNET_FEATURES_WAVEFORM;
+    else if (!strcmp(name, "wavlm"))
+        *kind = MRNET_FEATURES_WAVLM;
     else
-        return mrnet_fail(MRNET_ERR_ARG, "unknown feature kind '%s' (mel, waveform)", name);
+        return mrnet_fail(MRNET_ERR_ARG, "unknown feature kind '%s' (mel, waveform, wavlm)", name);
     return MRNET_OK;
+}
+
+static const char *kind_name(mrnet_features_kind kind)
+{
+    return kind == MRNET_FEATURES_MEL ? "mel" : kind == MRNET_FEATURES_WAVLM ? "wavlm" : "waveform";
+}
+
+/* " wavlm=<fingerprint> states=all|mix:w0,w1,.. window=30" */
+static void describe_wavlm(const mrnet_wavlm_options *w, char *buf, size_t size)
+{
+    int k = snprintf(buf, size, " wavlm=%s states=", w->fingerprint[0] ? w->fingerprint : "unknown");
+    if (w->n_mix <= 0)
+        k += snprintf(buf + k, size > (size_t)k ? size - (size_t)k : 0, w->n_mix ? "uniform" : "all");
+    for (int l = 0; l < w->n_mix && (size_t)k < size; l++)
+        k += snprintf(buf + k, size - (size_t)k, "%s%.9g", l ? "," : "mix:", (double)w->mix[l]);
+    if ((size_t)k < size)
+        snprintf(buf + k, size - (size_t)k, " window=%.9g", w->window_seconds);
 }
 
 void mrnet_features_options_describe(const mrnet_features_options *opt, char *buf, size_t size)
@@ -35,11 +116,15 @@ void mrnet_features_options_describe(const mrnet_features_options *opt, char *bu
     static const char *const quality[] = {"qq", "hq", "vhq"};
     int rate = opt->kind == MRNET_FEATURES_MEL ? opt->mel.sample_rate : opt->audio.sample_rate;
     int k = snprintf(buf, size, "kind=%s rate=%d channels=%s offset=%.9g duration=%.9g resample=%s",
-                     opt->kind == MRNET_FEATURES_MEL ? "mel" : "waveform", rate, mrnet_channels_name(opt->audio.channels),
+                     kind_name(opt->kind), rate, mrnet_channels_name(opt->audio.channels),
                      opt->audio.offset, opt->audio.duration, quality[opt->audio.quality % 3]);
-    if (opt->kind == MRNET_FEATURES_MEL && k >= 0 && (size_t)k + 2 < size) {
+    if (k < 0 || (size_t)k + 2 >= size)
+        return;
+    if (opt->kind == MRNET_FEATURES_MEL) {
         buf[k] = ' ';
         mrnet_mel_config_describe(&opt->mel, buf + k + 1, size - (size_t)k - 1);
+    } else if (opt->kind == MRNET_FEATURES_WAVLM) {
+        describe_wavlm(&opt->wavlm, buf + k, size - (size_t)k);
     }
 }
 
@@ -112,12 +197,130 @@ static mrnet_status npy_features(const char *path, const mrnet_features_options 
     }
     out->data = data;
     out->S = (int)S;
+    out->L = 1;
     out->D = (int)D;
     out->T = T;
     out->frame_rate = fps;
     out->from_npy = true;
     if (all_zero(data, (size_t)(S * D * T)))
         snprintf(out->warning, sizeof out->warning, "all values are zero");
+    return MRNET_OK;
+}
+
+/* ---- WavLM ------------------------------------------------------------------ */
+
+/* Window k of the input: samples [start, start + len), first frame t0.
+ * Windows lie on the whole input's frame grid (see mrnet_wavlm_options). */
+typedef struct {
+    int64_t start, len, t0;
+} wavlm_window;
+
+static int64_t wavlm_window_samples(const mrnet_wavlm_options *w)
+{
+    int64_t hop = 320, W = (int64_t)(w->window_seconds * MRNET_WAVLM_SAMPLE_RATE) / hop * hop;
+    return W >= 400 ? W : 0; /* 0: one pass over the whole input */
+}
+
+static int64_t wavlm_windows(const mrnet_wavlm_options *w, int64_t n, wavlm_window *win, int64_t max)
+{
+    int64_t W = wavlm_window_samples(w), count = 0, start = 0;
+    while (start < n) {
+        int64_t rest = n - start, len = rest;
+        if (W > 0 && rest >= W + W / 2)
+            len = W + 80; /* 400 - 320: the receptive field beyond the last hop */
+        if (count < max)
+            win[count] = (wavlm_window){start, len, start / 320};
+        count++;
+        if (len == rest)
+            break;
+        start += W;
+    }
+    return count;
+}
+
+/* states (L, T, D) of one window into out (L, D, T_total) at frame t0. */
+static void put_states(const float *states, int L, int64_t T, int D, float *out, int64_t T_total, int64_t t0)
+{
+    for (int l = 0; l < L; l++)
+        for (int64_t t = 0; t < T; t++) {
+            const float *src = states + ((size_t)l * (size_t)T + (size_t)t) * (size_t)D;
+            float *dst = out + (size_t)l * (size_t)D * (size_t)T_total + (size_t)(t0 + t);
+            for (int d = 0; d < D; d++)
+                dst[(size_t)d * (size_t)T_total] = src[d];
+        }
+}
+
+/* One channel (n samples): every window through the encoder into out
+ * (L, D, T_total); scratch holds one window's states (L, T, D). */
+static mrnet_status wavlm_channel(const mrnet_wavlm_options *w, const float *x, int64_t n, float *scratch,
+                                  float *out, int64_t T_total)
+{
+    const mrnet_wavlm *m = w->model;
+    int D = mrnet_wavlm_get_config(m)->hidden, L = w->n_mix > 0 ? 1 : mrnet_wavlm_states(m);
+    int64_t count = wavlm_windows(w, n, NULL, 0);
+    wavlm_window *win = malloc(sizeof *win * (size_t)count);
+    if (!win)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    wavlm_windows(w, n, win, count);
+    mrnet_status s = MRNET_OK;
+    for (int64_t k = 0; k < count && s == MRNET_OK; k++) {
+        const float *wave = x + win[k].start;
+        int64_t T = mrnet_wavlm_frames(m, win[k].len);
+        s = w->n_mix > 0 ? mrnet_wavlm_mixed(m, wave, win[k].len, w->mix, scratch)
+                         : mrnet_wavlm_hidden_states(m, wave, win[k].len, scratch);
+        if (s == MRNET_OK)
+            put_states(scratch, L, T, D, out, T_total, win[k].t0);
+    }
+    free(win);
+    return s;
+}
+
+/* (S, L, 768, T) hidden states of decoded 16 kHz audio (freed here). */
+static mrnet_status wavlm_features(const char *path, mrnet_audio *audio, const mrnet_features_options *opt,
+                                   mrnet_features *out)
+{
+    mrnet_features_options local = *opt;
+    mrnet_wavlm *own = NULL;
+    mrnet_status s = mrnet_features_options_load(&local, &own);
+    const mrnet_wavlm_options *w = &local.wavlm;
+    int64_t n = audio->frames, T = s == MRNET_OK ? mrnet_wavlm_frames(w->model, n) : 0;
+    if (s == MRNET_OK && audio->sample_rate != MRNET_WAVLM_SAMPLE_RATE)
+        s = mrnet_fail(MRNET_ERR_ARG, "%s: WavLM reads 16 kHz audio, not %d Hz", path, audio->sample_rate);
+    if (s == MRNET_OK && T < 1)
+        s = mrnet_fail(MRNET_ERR_FORMAT, "%s: %.4f s of audio is shorter than WavLM's first frame (400 samples, "
+                       "25 ms)", path, (double)n / audio->sample_rate);
+    int L = s == MRNET_OK ? mrnet_features_options_layers(&local) : 1;
+    int D = s == MRNET_OK ? mrnet_wavlm_get_config(w->model)->hidden : 0;
+    float *data = NULL, *scratch = NULL;
+    if (s == MRNET_OK) {
+        int64_t W = wavlm_window_samples(w), longest = W > 0 && n >= W + W / 2 ? W + W / 2 + 320 : n;
+        int64_t Tw = mrnet_wavlm_frames(w->model, longest);
+        size_t per = (size_t)L * (size_t)D * (size_t)T;
+        data = malloc(sizeof(float) * per * (size_t)audio->channels);
+        scratch = malloc(sizeof(float) * (size_t)L * (size_t)D * (size_t)(Tw > T ? Tw : T));
+        if (!data || !scratch)
+            s = mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory for (%d, %d, %d, %lld) WavLM features", path,
+                           audio->channels, L, D, (long long)T);
+        for (int c = 0; c < audio->channels && s == MRNET_OK; c++) {
+            s = wavlm_channel(w, audio->samples + (size_t)c * (size_t)n, n, scratch, data + per * (size_t)c, T);
+            if (s != MRNET_OK)
+                mrnet_fail_context(s, "%s", path);
+        }
+    }
+    int channels = audio->channels;
+    free(scratch);
+    mrnet_audio_free(audio);
+    mrnet_wavlm_free(own);
+    if (s != MRNET_OK) {
+        free(data);
+        return s;
+    }
+    out->data = data;
+    out->S = channels;
+    out->L = L;
+    out->D = D;
+    out->T = T;
+    out->frame_rate = MRNET_WAVLM_SAMPLE_RATE / 320.0;
     return MRNET_OK;
 }
 
@@ -128,9 +331,12 @@ static mrnet_status features_of_audio(const char *path, mrnet_audio *audio,
                                       mrnet_features *out)
 {
     snprintf(out->warning, sizeof out->warning, "%s", audio->warning);
+    if (opt->kind == MRNET_FEATURES_WAVLM)
+        return wavlm_features(path, audio, opt, out);
     if (opt->kind == MRNET_FEATURES_WAVEFORM) {
         out->data = audio->samples;
         out->S = audio->channels;
+        out->L = 1;
         out->D = 1;
         out->T = audio->frames;
         out->frame_rate = audio->sample_rate;
@@ -173,6 +379,7 @@ static mrnet_status features_of_audio(const char *path, mrnet_audio *audio,
     }
     out->data = data;
     out->S = channels;
+    out->L = 1;
     out->D = opt->mel.n_mels;
     out->T = T;
     out->frame_rate = (double)opt->mel.sample_rate / opt->mel.hop_length;

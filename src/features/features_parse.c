@@ -1,5 +1,6 @@
 #include "features/features_parse.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,47 @@ static mrnet_status set_number(const char *key, const char *value, double *out)
     return MRNET_OK;
 }
 
+/* wavlm=<16 hex digits> ("unknown": not yet known) */
+static mrnet_status parse_fingerprint(mrnet_features_options *o, const char *key, const char *value)
+{
+    if (!strcmp(value, "unknown")) {
+        o->wavlm.fingerprint[0] = '\0';
+        return MRNET_OK;
+    }
+    if (strlen(value) != 16 || strspn(value, "0123456789abcdef") != 16)
+        return bad(key, value);
+    memcpy(o->wavlm.fingerprint, value, 17);
+    return MRNET_OK;
+}
+
+/* states=all | states=mix:w0,w1,... */
+static mrnet_status parse_states(mrnet_features_options *o, const char *key, const char *value)
+{
+    o->wavlm.n_mix = 0;
+    if (!strcmp(value, "all"))
+        return MRNET_OK;
+    if (!strcmp(value, "uniform")) {
+        o->wavlm.n_mix = -1;
+        return MRNET_OK;
+    }
+    if (strncmp(value, "mix:", 4) != 0)
+        return bad(key, value);
+    const char *p = value + 4;
+    while (*p) {
+        char *end;
+        double w = strtod(p, &end);
+        if (end == p || (*end && *end != ',') || o->wavlm.n_mix >= MRNET_WAVLM_MAX_STATES || !isfinite(w))
+            return bad(key, value);
+        o->wavlm.mix[o->wavlm.n_mix++] = (float)w;
+        p = *end ? end + 1 : end;
+    }
+    return o->wavlm.n_mix > 0 ? MRNET_OK : bad(key, value);
+}
+
 /* One key=value token. */
 static mrnet_status apply(mrnet_features_options *o, const char *key, const char *value)
 {
-    static const char *const kinds[] = {"mel", "waveform"}, *const quality[] = {"qq", "hq", "vhq"},
+    static const char *const kinds[] = {"mel", "waveform", "wavlm"}, *const quality[] = {"qq", "hq", "vhq"},
                              *const yes_no[] = {"no", "yes"}, *const pads[] = {"reflect", "constant"},
                              *const scales[] = {"htk", "slaney"}, *const norms[] = {"none", "slaney"},
                              *const logs[] = {"none", "ln", "log10", "db"};
@@ -46,6 +84,8 @@ static mrnet_status apply(mrnet_features_options *o, const char *key, const char
         field = (type)i;                                                               \
     } while (0)
     if (!strcmp(key, "kind")) CHOICE(kinds, o->kind, mrnet_features_kind);
+    else if (!strcmp(key, "wavlm")) return parse_fingerprint(o, key, value);
+    else if (!strcmp(key, "states")) return parse_states(o, key, value);
     else if (!strcmp(key, "channels")) return mrnet_channels_parse(value, &o->audio.channels) == MRNET_OK ? MRNET_OK : bad(key, value);
     else if (!strcmp(key, "resample")) CHOICE(quality, o->audio.quality, mrnet_resample_quality);
     else if (!strcmp(key, "center")) CHOICE(yes_no, m->center, bool);
@@ -59,6 +99,7 @@ static mrnet_status apply(mrnet_features_options *o, const char *key, const char
         if (!strcmp(key, "rate")) o->audio.sample_rate = (int)v;
         else if (!strcmp(key, "offset")) o->audio.offset = v;
         else if (!strcmp(key, "duration")) o->audio.duration = v;
+        else if (!strcmp(key, "window")) o->wavlm.window_seconds = v;
         else if (!strcmp(key, "sr")) m->sample_rate = (int)v;
         else if (!strcmp(key, "n_fft")) m->n_fft = (int)v;
         else if (!strcmp(key, "win")) m->win_length = (int)v;
@@ -100,11 +141,21 @@ mrnet_status mrnet_features_options_parse(const char *line, mrnet_features_optio
     free(copy);
     if (st == MRNET_OK && opt->kind == MRNET_FEATURES_MEL)
         opt->audio.sample_rate = opt->mel.sample_rate;
+    if (st == MRNET_OK && opt->kind == MRNET_FEATURES_WAVLM) {
+        double w = opt->wavlm.window_seconds;
+        if (opt->audio.sample_rate != MRNET_WAVLM_SAMPLE_RATE)
+            st = mrnet_fail(MRNET_ERR_FORMAT, "feature settings: WavLM reads 16000 Hz, not rate=%d",
+                            opt->audio.sample_rate);
+        else if (!(w == 0 || (w >= 1 && w <= 3600)))
+            st = mrnet_fail(MRNET_ERR_FORMAT, "feature settings: window=%g (0 or 1..3600 seconds)", w);
+    }
     return st;
 }
 
 double mrnet_features_options_frame_rate(const mrnet_features_options *opt)
 {
+    if (opt->kind == MRNET_FEATURES_WAVLM)
+        return MRNET_WAVLM_SAMPLE_RATE / 320.0;
     if (opt->kind == MRNET_FEATURES_WAVEFORM)
         return opt->audio.sample_rate;
     return opt->mel.hop_length > 0 ? (double)opt->mel.sample_rate / opt->mel.hop_length : 0;

@@ -9,12 +9,14 @@
 
 #include "tensor/error.h"
 #include "tensor/safetensors.h"
+#include "features/features.h"
 
 struct mrnet_classifier {
     mrnet_model *model;
     mrnet_features_options features;
     bool recorded;        /* the checkpoint names its feature settings */
     mrnet_melspec *mel;   /* made once for mel settings, shared by every call */
+    mrnet_wavlm *wavlm;   /* WavLM weights, loaded by mrnet_classifier_set_wavlm */
     char **labels;        /* K names, "class<k>" where the checkpoint has none */
 };
 
@@ -89,8 +91,34 @@ void mrnet_classifier_free(mrnet_classifier *c)
             free(c->labels[k]);
     free(c->labels);
     mrnet_melspec_free(c->mel);
+    mrnet_wavlm_free(c->wavlm);
     mrnet_model_free(c->model);
     free(c);
+}
+
+mrnet_status mrnet_classifier_set_wavlm(mrnet_classifier *c, const char *weights)
+{
+    if (c->features.kind != MRNET_FEATURES_WAVLM)
+        return MRNET_OK;
+    mrnet_features_options fo = c->features;
+    snprintf(fo.wavlm.weights, sizeof fo.wavlm.weights, "%s", weights ? weights : "");
+    fo.wavlm.model = NULL;
+    mrnet_wavlm *m;
+    MRNET_TRY(mrnet_features_options_load(&fo, &m));
+    mrnet_wavlm_free(c->wavlm);
+    c->wavlm = m;
+    c->features = fo;
+    return MRNET_OK;
+}
+
+/* Audio needs the front end the checkpoint was trained with. */
+static mrnet_status check_front_end(const mrnet_classifier *c)
+{
+    if (c->features.kind == MRNET_FEATURES_WAVLM && !c->features.wavlm.model)
+        return mrnet_fail(MRNET_ERR_ARG, "this checkpoint reads WavLM features (weights %s): give the WavLM weight "
+                          "file (--wavlm WEIGHTS, mrnet_classifier_set_wavlm)",
+                          c->features.wavlm.fingerprint[0] ? c->features.wavlm.fingerprint : "unknown");
+    return MRNET_OK;
 }
 
 mrnet_model *mrnet_classifier_model(mrnet_classifier *c) { return c->model; }
@@ -116,7 +144,7 @@ static mrnet_status memory_read(void *ctx, int item, int64_t t0, int64_t len, fl
 {
     (void)item;
     const mrnet_features *f = ctx;
-    mrnet_crop_wrap(f->data, f->S * f->D, f->T, t0, len, dst);
+    mrnet_crop_wrap(f->data, f->S * (f->L > 0 ? f->L : 1) * f->D, f->T, t0, len, dst);
     return MRNET_OK;
 }
 
@@ -156,9 +184,10 @@ mrnet_status mrnet_classify_features(mrnet_classifier *c, const mrnet_features *
     const mrnet_config *cfg = mrnet_model_config(c->model);
     if (!f || !f->data || f->T < 1)
         return mrnet_fail(MRNET_ERR_ARG, "classify: no features");
-    if (f->S != cfg->in_channels || f->D != cfg->in_dim)
-        return mrnet_fail(MRNET_ERR_SHAPE, "features (S %d, D %d) do not fit the model (S %d, D %d)", f->S, f->D,
-                          cfg->in_channels, cfg->in_dim);
+    int L = f->L > 0 ? f->L : 1;
+    if (f->S != cfg->in_channels || f->D != cfg->in_dim || L != cfg->n_layers)
+        return mrnet_fail(MRNET_ERR_SHAPE, "features (S %d, L %d, D %d) do not fit the model (S %d, L %d, D %d)",
+                          f->S, L, f->D, cfg->in_channels, cfg->n_layers, cfg->in_dim);
     double rate = f->frame_rate > 0 ? f->frame_rate : mrnet_features_options_frame_rate(&c->features);
     mrnet_infer_options io = {.view = opt->view, .crop = (int64_t)llround(opt->crop_seconds * rate),
                               .hop = (int64_t)llround(opt->hop_seconds * rate), .batch = opt->batch};
@@ -168,7 +197,8 @@ mrnet_status mrnet_classify_features(mrnet_classifier *c, const mrnet_features *
     float *p = probs ? probs : malloc(sizeof(float) * (size_t)K);
     float *e = embedding ? embedding : malloc(sizeof(float) * (size_t)E);
     mrnet_status st = (!p || !e) ? mrnet_fail(MRNET_ERR_NOMEM, "classify: out of memory") : MRNET_OK;
-    mrnet_feature_source src = {1, f->S, f->D, memory_frames, memory_read, (void *)f};
+    mrnet_feature_source src = {.n_items = 1, .S = f->S, .L = L, .D = f->D, .frames = memory_frames,
+                                .read = memory_read, .ctx = (void *)f};
     timeline t = {on_window, ctx, rate};
     if (st == MRNET_OK)
         st = mrnet_infer_source(c->model, &src, &io, p, e, on_window ? on_window_frames : NULL, &t);
@@ -186,6 +216,8 @@ mrnet_status mrnet_classify_file(mrnet_classifier *c, const char *path,
     mrnet_features f;
     if (warning)
         warning[0] = '\0';
+    if (!features_is_npy(path))
+        MRNET_TRY(mrnet_fail_context(check_front_end(c), "%s", path));
     MRNET_TRY(mrnet_features_from_file(path, &c->features, c->mel, &f));
     if (warning)
         snprintf(warning, 256, "%s", f.warning);
@@ -200,6 +232,7 @@ mrnet_status mrnet_classify_pcm(mrnet_classifier *c, const float *pcm, int chann
                                 mrnet_timeline_fn on_window, void *ctx)
 {
     mrnet_features f;
+    MRNET_TRY(check_front_end(c));
     MRNET_TRY(mrnet_features_from_pcm(pcm, channels, frames, sample_rate, &c->features, c->mel, &f));
     mrnet_status st = mrnet_classify_features(c, &f, opt, probs, embedding, on_window, ctx);
     mrnet_features_free(&f);

@@ -43,14 +43,15 @@ mrnet_feature_source mrnet_store_source(mrnet_store_source_ctx *ctx, int n_entri
     if (n_entries > 0) {
         const mrnet_store_entry *e = mrnet_store_get(ctx->store, ctx->entries[0]);
         s.S = e->S;
+        s.L = e->L;
         s.D = e->D;
     }
     return s;
 }
 
-void mrnet_features_to_input(const float *feat, int S, int D, int64_t len, float *input)
+void mrnet_features_to_input(const float *feat, int planes, int D, int64_t len, float *input)
 {
-    for (int s = 0; s < S; s++)
+    for (int s = 0; s < planes; s++)
         for (int d = 0; d < D; d++) {
             const float *row = feat + ((size_t)s * D + d) * (size_t)len;
             float *out = input + (size_t)s * (size_t)len * D + d;
@@ -58,6 +59,8 @@ void mrnet_features_to_input(const float *feat, int S, int D, int64_t len, float
                 out[(size_t)t * D] = row[t];
         }
 }
+
+static int source_layers(const mrnet_feature_source *src) { return src->L > 0 ? src->L : 1; }
 
 /* One forward pass over a batch of windows. */
 typedef struct {
@@ -78,12 +81,12 @@ typedef struct {
 static mrnet_status run_batch(eval_run *r, const window *w, int n)
 {
     const mrnet_config *cfg = mrnet_model_config(r->model);
-    int S = r->src->S, D = r->src->D, K = cfg->classes, E = cfg->embed;
+    int planes = r->src->S * source_layers(r->src), D = r->src->D, K = cfg->classes, E = cfg->embed;
     int64_t len = w[0].len;
-    size_t slot = (size_t)S * D * (size_t)len;
+    size_t slot = (size_t)planes * D * (size_t)len;
     for (int i = 0; i < n; i++) {
         MRNET_TRY(r->src->read(r->src->ctx, w[i].item, w[i].t0, len, r->feat));
-        mrnet_features_to_input(r->feat, S, D, len, r->input + (size_t)i * slot);
+        mrnet_features_to_input(r->feat, planes, D, len, r->input + (size_t)i * slot);
     }
     MRNET_TRY(mrnet_forward(r->model, r->input, n, (int)len, false, r->emb, r->logits));
     for (int i = 0; i < n; i++) {
@@ -146,15 +149,16 @@ mrnet_status mrnet_infer_source(mrnet_model *model, const mrnet_feature_source *
     int K = cfg->classes, E = cfg->embed;
     if (src->n_items == 0)
         return MRNET_OK;
-    if (src->S != cfg->in_channels || src->D != cfg->in_dim || cfg->n_layers != 1)
+    int L = source_layers(src);
+    if (src->S != cfg->in_channels || src->D != cfg->in_dim || L != cfg->n_layers)
         return mrnet_fail(MRNET_ERR_SHAPE,
-                          "features are (S %d, D %d) but the model takes (S %d, D %d, L %d)",
-                          src->S, src->D, cfg->in_channels, cfg->in_dim, cfg->n_layers);
+                          "features are (S %d, L %d, D %d) but the model takes (S %d, L %d, D %d)",
+                          src->S, L, src->D, cfg->in_channels, cfg->n_layers, cfg->in_dim);
     if (o->batch < 1 || (o->view != MRNET_VIEW_FULL && o->crop < 1))
         return mrnet_fail(MRNET_ERR_ARG, "evaluation needs a batch and crop length >= 1");
     int64_t len = o->view == MRNET_VIEW_FULL ? max_frames(src) : o->crop;
     int B = o->view == MRNET_VIEW_FULL ? 1 : o->batch;
-    size_t slot = (size_t)src->S * src->D * (size_t)len;
+    size_t slot = (size_t)src->S * L * src->D * (size_t)len;
     eval_run r = {.model = model, .src = src, .probs = probs, .embeddings = embeddings,
                   .on_window = on_window, .window_ctx = window_ctx};
     r.feat = malloc(slot * sizeof(float));

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,9 +218,11 @@ char *featstore_entry_line(const mrnet_store_entry *e)
     cJSON_AddStringToObject(o, "id", e->id ? e->id : "");
     cJSON_AddStringToObject(o, "file", e->file);
     cJSON_AddBoolToObject(o, "external", e->external);
-    cJSON_AddStringToObject(o, "dtype", e->float16 ? "f16" : "f32");
+    cJSON_AddStringToObject(o, "dtype", e->int8 ? "q8" : e->float16 ? "f16" : "f32");
     cJSON *shape = cJSON_AddArrayToObject(o, "shape");
     cJSON_AddItemToArray(shape, cJSON_CreateNumber(e->S));
+    if (e->L > 1)
+        cJSON_AddItemToArray(shape, cJSON_CreateNumber(e->L));
     cJSON_AddItemToArray(shape, cJSON_CreateNumber(e->D));
     cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)e->T));
     cJSON_AddNumberToObject(o, "src_size", (double)e->src_size);
@@ -247,15 +250,20 @@ static mrnet_status parse_entry(mrnet_store *fs, const cJSON *o, long line, cons
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(o, "shape");
     const cJSON *fold = cJSON_GetObjectItemCaseSensitive(o, "fold");
     const cJSON *size = cJSON_GetObjectItemCaseSensitive(o, "src_size");
-    if (!source || !file || !dtype || !sum || !mt || !cJSON_IsArray(shape) || cJSON_GetArraySize(shape) != 3 ||
-        !cJSON_IsNumber(fold) || !cJSON_IsNumber(size) || (strcmp(dtype, "f32") && strcmp(dtype, "f16")))
+    int ndim = cJSON_IsArray(shape) ? cJSON_GetArraySize(shape) : 0;
+    if (!source || !file || !dtype || !sum || !mt || (ndim != 3 && ndim != 4) ||
+        !cJSON_IsNumber(fold) || !cJSON_IsNumber(size) || (strcmp(dtype, "f32") && strcmp(dtype, "f16") && strcmp(dtype, "q8")))
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: line %ld: entry lacks a field or has a bad one", index_path, line);
-    double dims[3];
-    for (int i = 0; i < 3; i++) {
+    /* (S, D, T) or (S, L, D, T) */
+    double dims[4] = {0, 1, 0, 0};
+    for (int i = 0, j = 0; i < ndim; i++, j++) {
         const cJSON *d = cJSON_GetArrayItem(shape, i);
-        dims[i] = cJSON_IsNumber(d) ? d->valuedouble : -1;
+        if (ndim == 3 && i == 1)
+            j++;
+        dims[j] = cJSON_IsNumber(d) ? d->valuedouble : -1;
     }
-    if (dims[0] < 1 || dims[0] > 64 || dims[1] < 1 || dims[1] > 1e6 || dims[2] < 1 || dims[2] > 1e12)
+    if (dims[0] < 1 || dims[0] > 64 || dims[1] < 1 || dims[1] > 64 || dims[2] < 1 || dims[2] > 1e6 ||
+        dims[3] < 1 || dims[3] > 1e12 || dims[1] * dims[2] > 1e6)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: line %ld: bad shape", index_path, line);
     e.source = strdup(source);
     e.label = dup_or_empty(get_str(o, "label"));
@@ -265,10 +273,12 @@ static mrnet_status parse_entry(mrnet_store *fs, const cJSON *o, long line, cons
     e.warning = dup_or_empty(get_str(o, "warning"));
     e.external = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "external"));
     e.float16 = !strcmp(dtype, "f16");
+    e.int8 = !strcmp(dtype, "q8");
     e.fold = (int)fold->valuedouble;
     e.S = (int)dims[0];
-    e.D = (int)dims[1];
-    e.T = (int64_t)dims[2];
+    e.L = (int)dims[1];
+    e.D = (int)dims[2];
+    e.T = (int64_t)dims[3];
     e.src_size = (int64_t)size->valuedouble;
     e.src_mtime_ns = strtoll(mt, NULL, 10);
     e.checksum = strtoull(sum, NULL, 16);
@@ -424,6 +434,37 @@ void featstore_entry_path(const mrnet_store *fs, const mrnet_store_entry *e, cha
         snprintf(buf, size, "%s/%s", fs->dir, e->file);
 }
 
+/* The per-channel scales of an int8 entry: "<features>.scale.npy", (S, L, D) float32. */
+static mrnet_status read_scales(const char *path, const mrnet_store_entry *e, int64_t rows, float **out)
+{
+    char scale_path[4096 + 16];
+    snprintf(scale_path, sizeof scale_path, "%s", path);
+    size_t n = strlen(scale_path);
+    if (n > 4 && !strcmp(scale_path + n - 4, ".npy"))
+        scale_path[n - 4] = '\0';
+    strcat(scale_path, ".scale.npy");
+    npy_header h;
+    MRNET_TRY(npy_read_header(scale_path, &h));
+    if (h.numel != rows || h.fortran_order)
+        return mrnet_fail(MRNET_ERR_SHAPE, "%s: %lld scales, the int8 features of %s need %lld; run mrnet extract "
+                          "again", scale_path, (long long)h.numel, e->source, (long long)rows);
+    int fd = open(scale_path, O_RDONLY);
+    if (fd < 0)
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", scale_path, strerror(errno));
+    *out = malloc(sizeof(float) * (size_t)rows);
+    mrnet_status s = *out ? npy_read_f32_at(fd, scale_path, &h, 0, rows, *out)
+                          : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    close(fd);
+    for (int64_t r = 0; s == MRNET_OK && r < rows; r++)
+        if (!isfinite((*out)[r]))
+            s = mrnet_fail(MRNET_ERR_NUMERIC, "%s: scale %lld is not finite", scale_path, (long long)r);
+    if (s != MRNET_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
 mrnet_status mrnet_store_read(const mrnet_store *fs, int index, int64_t t0, int64_t len, float *dst)
 {
     const mrnet_store_entry *e = mrnet_store_get(fs, index);
@@ -447,14 +488,19 @@ mrnet_status mrnet_store_read(const mrnet_store *fs, int index, int64_t t0, int6
         s = npy_read_header(path, &h); /* a header longer than 4 KiB */
     if (s == MRNET_OK) {
         bool match = !h.fortran_order &&
-                     ((h.ndim == 3 && h.shape[0] == e->S && h.shape[1] == e->D && h.shape[2] == e->T) ||
-                      (h.ndim == 2 && e->S == 1 && h.shape[0] == e->D && h.shape[1] == e->T));
+                     ((h.ndim == 4 && h.shape[0] == e->S && h.shape[1] == e->L && h.shape[2] == e->D &&
+                       h.shape[3] == e->T) ||
+                      (h.ndim == 3 && e->L == 1 && h.shape[0] == e->S && h.shape[1] == e->D && h.shape[2] == e->T) ||
+                      (h.ndim == 2 && e->S == 1 && e->L == 1 && h.shape[0] == e->D && h.shape[1] == e->T));
         if (!match)
-            s = mrnet_fail(MRNET_ERR_SHAPE, "%s: no longer the (%d, %d, %lld) array the index recorded for %s; run "
-                           "mrnet extract again", path, e->S, e->D, (long long)e->T, e->source);
+            s = mrnet_fail(MRNET_ERR_SHAPE, "%s: no longer the (%d, %d, %d, %lld) array the index recorded for %s; "
+                           "run mrnet extract again", path, e->S, e->L, e->D, (long long)e->T, e->source);
     }
-    int64_t T = e->T;
-    for (int64_t r = 0; s == MRNET_OK && r < (int64_t)e->S * e->D; r++) {
+    int64_t T = e->T, rows = (int64_t)e->S * e->L * e->D;
+    float *scale = NULL;
+    if (s == MRNET_OK && e->int8)
+        s = read_scales(path, e, rows, &scale);
+    for (int64_t r = 0; s == MRNET_OK && r < rows; r++) {
         int64_t pos = t0 % T, k = 0;
         while (k < len && s == MRNET_OK) {
             int64_t run = T - pos < len - k ? T - pos : len - k;
@@ -462,7 +508,10 @@ mrnet_status mrnet_store_read(const mrnet_store *fs, int index, int64_t t0, int6
             k += run;
             pos = 0;
         }
+        for (int64_t k = 0; scale && s == MRNET_OK && k < len; k++)
+            dst[r * len + k] *= scale[r];
     }
+    free(scale);
     close(fd);
     return s;
 }

@@ -102,7 +102,9 @@ typedef struct {
     mrnet_store fs;
     const mrnet_dataset *ds;
     const mrnet_extract_options *opt;
+    mrnet_features_options features; /* opt's, with the WavLM weights loaded once */
     mrnet_melspec *mel;
+    mrnet_wavlm *wavlm;
     work_item *queue;
     int n_queue, next;
     pthread_mutex_t lock;
@@ -176,6 +178,40 @@ static bool npy_usable_in_place(const char *source, const mrnet_features *f, boo
     return dtype_ok && !h.fortran_order && T == f->T;
 }
 
+/* int8 features with one float32 scale per (S, L, D) channel, max|x| / 127:
+ * PATH.npy (S, L, D, T) int8 and PATH.scale.npy (S, L, D). The scale file is
+ * written first, so a features file never lacks its scales. */
+static mrnet_status save_int8(const char *path, const mrnet_features *f)
+{
+    int64_t rows = (int64_t)f->S * f->L * f->D, T = f->T;
+    float *scale = malloc(sizeof(float) * (size_t)rows);
+    int8_t *q = malloc((size_t)(rows * T));
+    if (!scale || !q) {
+        free(scale);
+        free(q);
+        return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory for int8 features", path);
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        const float *x = f->data + r * T;
+        float m = 0;
+        for (int64_t t = 0; t < T; t++)
+            m = fmaxf(m, fabsf(x[t]));
+        scale[r] = m / 127.0f;
+        float inv = m > 0 ? 127.0f / m : 0;
+        for (int64_t t = 0; t < T; t++)
+            q[r * T + t] = (int8_t)lrintf(fminf(127.0f, fmaxf(-127.0f, x[t] * inv)));
+    }
+    char scale_path[4096 + 16];
+    snprintf(scale_path, sizeof scale_path, "%.*s.scale.npy", (int)(strlen(path) - 4), path);
+    int64_t sshape[3] = {f->S, f->L, f->D}, shape[4] = {f->S, f->L, f->D, T};
+    mrnet_status s = mrnet_npy_save_f32(scale_path, 3, sshape, scale, false);
+    if (s == MRNET_OK)
+        s = npy_save_i8(path, 4, shape, q);
+    free(scale);
+    free(q);
+    return s;
+}
+
 static mrnet_status compute_entry(extract_ctx *x, const work_item *w, mrnet_store_entry *e, mrnet_features *f)
 {
     const mrnet_dataset_item *it = &x->ds->items[w->item];
@@ -185,8 +221,8 @@ static mrnet_status compute_entry(extract_ctx *x, const work_item *w, mrnet_stor
         return mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", it->path, strerror(errno));
     uint64_t sum;
     MRNET_TRY(featstore_file_checksum(w->source, &sum));
-    MRNET_TRY(mrnet_features_from_file(w->source, &opt->features, x->mel, f));
-    size_t n = (size_t)f->S * (size_t)f->D * (size_t)f->T;
+    MRNET_TRY(mrnet_features_from_file(w->source, &x->features, x->mel, f));
+    size_t n = (size_t)f->S * (size_t)f->L * (size_t)f->D * (size_t)f->T;
     bool f16 = opt->float16, external = false;
     if (f->from_npy && !opt->copy_npy && npy_usable_in_place(w->source, f, &f16))
         external = true;
@@ -204,8 +240,13 @@ static mrnet_status compute_entry(extract_ctx *x, const work_item *w, mrnet_stor
         ensure_dir(full);
         snprintf(rel, sizeof rel, "features/%02x/%016" PRIx64 ".npy", (unsigned)(key >> 56), key);
         snprintf(full, sizeof full, "%s/%s", x->fs.dir, rel);
-        int64_t shape[3] = {f->S, f->D, f->T};
-        MRNET_TRY(mrnet_npy_save_f32(full, 3, shape, f->data, f16));
+        int64_t shape4[4] = {f->S, f->L, f->D, f->T}, shape3[3] = {f->S, f->D, f->T};
+        if (opt->int8)
+            MRNET_TRY(save_int8(full, f));
+        else if (f->L > 1)
+            MRNET_TRY(mrnet_npy_save_f32(full, 4, shape4, f->data, f16));
+        else
+            MRNET_TRY(mrnet_npy_save_f32(full, 3, shape3, f->data, f16));
     }
     memset(e, 0, sizeof *e);
     e->source = strdup(w->source);
@@ -213,9 +254,11 @@ static mrnet_status compute_entry(extract_ctx *x, const work_item *w, mrnet_stor
     e->warning = strdup(f->warning);
     e->external = external;
     e->S = f->S;
+    e->L = f->L;
     e->D = f->D;
     e->T = f->T;
-    e->float16 = f16;
+    e->int8 = !external && opt->int8;
+    e->float16 = f16 && !e->int8;
     e->src_size = (int64_t)st.st_size;
     e->src_mtime_ns = mtime_ns(&st);
     e->checksum = sum;
@@ -497,13 +540,17 @@ mrnet_status mrnet_store_extract(const char *dir, const mrnet_dataset *ds, const
     x.rep = report;
     x.t_start = now_seconds();
     pthread_mutex_init(&x.lock, NULL);
+    x.features = opt->features;
     char settings[1024];
-    mrnet_features_options_describe(&opt->features, settings, sizeof settings);
     char **canon = calloc((size_t)(ds->n_items > 0 ? ds->n_items : 1), sizeof(char *));
     bool *first = calloc((size_t)(ds->n_items > 0 ? ds->n_items : 1), sizeof(bool));
     mrnet_status s = canon && first ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     if (s == MRNET_OK && opt->features.kind == MRNET_FEATURES_MEL)
         s = mrnet_melspec_create(&opt->features.mel, &x.mel);
+    /* the settings line records the weights' fingerprint: known once loaded */
+    if (s == MRNET_OK)
+        s = mrnet_features_options_load(&x.features, &x.wavlm);
+    mrnet_features_options_describe(&x.features, settings, sizeof settings);
     if (s == MRNET_OK)
         s = prepare_store(&x, dir, settings);
     if (s == MRNET_OK)
@@ -537,6 +584,7 @@ mrnet_status mrnet_store_extract(const char *dir, const mrnet_dataset *ds, const
     free(first);
     free(x.queue);
     mrnet_melspec_free(x.mel);
+    mrnet_wavlm_free(x.wavlm);
     featstore_release(&x.fs);
     pthread_mutex_destroy(&x.lock);
     return s;

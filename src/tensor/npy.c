@@ -414,18 +414,20 @@ mrnet_status npy_load_f32(const char *path, npy_header *h_out, float **data)
     return MRNET_OK;
 }
 
-mrnet_status mrnet_npy_save_f32(const char *path, int ndim, const int64_t *shape, const float *data, bool as_float16)
+/* Opens path atomically and writes a version 1.0 header for a C-order
+ * array of dtype descr; *numel receives the element count. */
+static mrnet_status npy_begin(mrnet_atomic_file *af, const char *path, const char *descr, int ndim,
+                              const int64_t *shape, int64_t *numel)
 {
     if (ndim < 0 || ndim > NPY_MAX_DIMS)
         return mrnet_fail(MRNET_ERR_ARG, "%s: %d dimensions (at most %d)", path, ndim, NPY_MAX_DIMS);
     char dict[512];
-    int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                     as_float16 ? "<f2" : "<f4");
-    int64_t numel = 1;
+    int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+    *numel = 1;
     for (int i = 0; i < ndim; i++) {
         k += snprintf(dict + k, sizeof dict - (size_t)k, "%lld,%s", (long long)shape[i],
                       (ndim > 1 && i + 1 < ndim) ? " " : "");
-        numel *= shape[i];
+        *numel *= shape[i];
     }
     if (ndim > 1)
         k--; /* numpy writes (2, 3) but (5,) */
@@ -441,10 +443,16 @@ mrnet_status mrnet_npy_save_f32(const char *path, int ndim, const int64_t *shape
     memcpy(head + 10, dict, (size_t)k);
     memset(head + 10 + k, ' ', (size_t)pad);
     head[10 + k + pad] = '\n';
+    MRNET_TRY(mrnet_atomic_open(af, path));
+    mrnet_atomic_write(af, head, (size_t)(10 + hlen));
+    return MRNET_OK;
+}
 
+mrnet_status mrnet_npy_save_f32(const char *path, int ndim, const int64_t *shape, const float *data, bool as_float16)
+{
     mrnet_atomic_file af;
-    MRNET_TRY(mrnet_atomic_open(&af, path));
-    mrnet_atomic_write(&af, head, (size_t)(10 + hlen));
+    int64_t numel;
+    MRNET_TRY(npy_begin(&af, path, as_float16 ? "<f2" : "<f4", ndim, shape, &numel));
     if (as_float16) {
         uint16_t buf[4096];
         for (int64_t i = 0; i < numel; i += 4096) {
@@ -456,5 +464,14 @@ mrnet_status mrnet_npy_save_f32(const char *path, int ndim, const int64_t *shape
     } else {
         mrnet_atomic_write(&af, data, (size_t)numel * sizeof(float));
     }
+    return mrnet_atomic_commit(&af);
+}
+
+mrnet_status npy_save_i8(const char *path, int ndim, const int64_t *shape, const int8_t *data)
+{
+    mrnet_atomic_file af;
+    int64_t numel;
+    MRNET_TRY(npy_begin(&af, path, "|i1", ndim, shape, &numel));
+    mrnet_atomic_write(&af, data, (size_t)numel);
     return mrnet_atomic_commit(&af);
 }

@@ -47,4 +47,7 @@ mrnet_status npy_load_f32(const char *path, npy_header *h, float **data);
 mrnet_status npy_read_f32_at(int fd, const char *path, const npy_header *h, int64_t first, int64_t count,
                              float *dst);
 
+/* Writes a C-order int8 array ('|i1'). Atomic. */
+mrnet_status npy_save_i8(const char *path, int ndim, const int64_t *shape, const int8_t *data);
+
 #endif

@@ -53,10 +53,11 @@ static mrnet_status split_entries(trainer *t)
             continue;
         if (t->n_train + t->n_valid == 0) {
             t->S = e->S;
+            t->L = e->L;
             t->D = e->D;
-        } else if (e->S != t->S || e->D != t->D) {
-            return mrnet_fail(MRNET_ERR_SHAPE, "%s: features (S %d, D %d) differ from (S %d, D %d)",
-                              e->source, e->S, e->D, t->S, t->D);
+        } else if (e->S != t->S || e->L != t->L || e->D != t->D) {
+            return mrnet_fail(MRNET_ERR_SHAPE, "%s: features (S %d, L %d, D %d) differ from (S %d, L %d, D %d)",
+                              e->source, e->S, e->L, e->D, t->S, t->L, t->D);
         }
         bool is_valid = t->opt->valid_fold >= 0 ? e->fold == t->opt->valid_fold
                                                 : !strcmp(e->split, "valid");
@@ -100,7 +101,7 @@ static mrnet_status make_class_weights(trainer *t)
 static mrnet_status create_model(trainer *t)
 {
     const mrnet_train_options *o = t->opt;
-    mrnet_config cfg = {.in_dim = t->D, .in_channels = t->S, .n_layers = 1,
+    mrnet_config cfg = {.in_dim = t->D, .in_channels = t->S, .n_layers = t->L,
                         .channels = o->channels, .embed = o->embed, .classes = t->n_labels,
                         .scale = o->scale, .se_groups = o->se_groups};
     memcpy(cfg.dilations, o->dilations, sizeof cfg.dilations);
@@ -127,10 +128,10 @@ static void shuffled(const trainer *t, int epoch, int *order)
     }
 }
 
-/* Random crops of the batch's entries into t->input (B, S, 1, crop, D), then noise. */
+/* Random crops of the batch's entries into t->input (B, S, L, crop, D), then noise. */
 static mrnet_status build_batch(trainer *t, const int *entries, int B, int epoch, int batch)
 {
-    size_t slot = (size_t)t->S * t->D * (size_t)t->crop;
+    size_t slot = (size_t)t->S * t->L * t->D * (size_t)t->crop;
     mrnet_status first_error = MRNET_OK;
     char message[1024] = "";
 #pragma omp parallel for schedule(dynamic)
@@ -148,7 +149,7 @@ static mrnet_status build_batch(trainer *t, const int *entries, int B, int epoch
             }
             continue;
         }
-        mrnet_features_to_input(feat, t->S, t->D, t->crop, t->input + (size_t)k * slot);
+        mrnet_features_to_input(feat, t->S * t->L, t->D, t->crop, t->input + (size_t)k * slot);
         t->batch_labels[k] = e->label_index;
     }
     if (first_error != MRNET_OK)
@@ -375,7 +376,7 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
     MRNET_TRY(make_class_weights(t));
     MRNET_TRY(create_model(t));
     int B = o->batch < t->n_train ? o->batch : t->n_train;
-    size_t slot = (size_t)t->S * t->D * (size_t)t->crop;
+    size_t slot = (size_t)t->S * t->L * t->D * (size_t)t->crop;
     t->input = malloc((size_t)B * slot * sizeof(float));
     t->feat = malloc((size_t)B * slot * sizeof(float));
     t->logits = malloc((size_t)B * t->n_labels * sizeof(float));

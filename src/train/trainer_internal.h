@@ -18,7 +18,7 @@ typedef struct {
     char *const *labels;
     int n_labels;
     int *train, n_train, *valid, n_valid;
-    int S, D;
+    int S, L, D;
     int64_t crop;
     mrnet_model *model;
     mrnet_adamw *adamw;

@@ -220,6 +220,72 @@ static void test_windows(void **state)
     mrnet_wavlm_free(m);
 }
 
+/* A track longer than 1.5 encoder windows is classified segment by
+ * segment: the mean over all windows of the segments' own features. */
+static void test_long_track_segments(void **state)
+{
+    (void)state;
+    mrnet_wavlm *m;
+    assert_int_equal(mrnet_wavlm_load(tiny_weights(), &m), MRNET_OK);
+    mrnet_config cfg;
+    mrnet_config_default(&cfg, 3);
+    cfg.in_dim = mrnet_wavlm_get_config(m)->hidden;
+    cfg.n_layers = mrnet_wavlm_states(m);
+    cfg.in_channels = 1;
+    cfg.channels = 16;
+    cfg.embed = 8;
+    mrnet_model *model;
+    assert_int_equal(mrnet_model_create(&cfg, 5, &model), MRNET_OK);
+    mrnet_features_options o;
+    mrnet_features_options_wavlm(&o, NULL);
+    o.audio.channels = MRNET_CHANNELS_MONO;
+    o.wavlm.model = m;
+    snprintf(o.wavlm.fingerprint, sizeof o.wavlm.fingerprint, "%s", mrnet_wavlm_fingerprint(m));
+    char line[1024];
+    mrnet_features_options_describe(&o, line, sizeof line);
+    const char *meta[] = {"mrnet.features", line, NULL};
+    const char *ckpt = test_path("long.safetensors");
+    assert_int_equal(mrnet_model_save(model, ckpt, meta), MRNET_OK);
+    mrnet_model_free(model);
+
+    mrnet_classifier *c;
+    assert_int_equal(mrnet_classifier_open(ckpt, &c), MRNET_OK);
+    float pcm1[1000] = {0}, p[3], e[8];
+    assert_int_equal(mrnet_classify_pcm(c, pcm1, 1, 1000, 16000, NULL, p, e, NULL, NULL), MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "--wavlm"));
+    assert_int_equal(mrnet_classifier_set_wavlm(c, tiny_weights()), MRNET_OK);
+
+    const int64_t W = 30 * 16000, n = 2 * W + W / 2 + 4321; /* segments from 0, W, and 2W to the end */
+    float *x = test_signal(1, n);
+    mrnet_classify_options co;
+    mrnet_classify_options_default(&co);
+    assert_int_equal(mrnet_classify_pcm(c, x, 1, n, 16000, &co, p, e, NULL, NULL), MRNET_OK);
+    int64_t starts[3] = {0, W, 2 * W}, lens[3] = {W + 80, W + 80, n - 2 * W};
+    double want_p[3] = {0}, want_e[8] = {0}, total = 0;
+    for (int k = 0; k < 3; k++) {
+        mrnet_features_options one = o;
+        one.wavlm.window_seconds = 0;
+        mrnet_features f;
+        assert_int_equal(mrnet_features_from_pcm(x + starts[k], 1, lens[k], 16000, &one, NULL, &f), MRNET_OK);
+        float pk[3], ek[8];
+        assert_int_equal(mrnet_classify_features(c, &f, &co, pk, ek, NULL, NULL), MRNET_OK);
+        double w = (double)mrnet_window_count(f.T, 300, 150);
+        for (int i = 0; i < 3; i++)
+            want_p[i] += w * pk[i];
+        for (int i = 0; i < 8; i++)
+            want_e[i] += w * ek[i];
+        total += w;
+        mrnet_features_free(&f);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_true(fabs(p[i] - want_p[i] / total) < 1e-6);
+    for (int i = 0; i < 8; i++)
+        assert_true(fabs(e[i] - want_e[i] / total) < 1e-5 * (1 + fabs(want_e[i] / total)));
+    free(x);
+    mrnet_classifier_free(c);
+    mrnet_wavlm_free(m);
+}
+
 static void write_wav(const char *path, const float *x, int channels, int64_t n)
 {
     assert_int_equal(audio_write_wav16(path, x, channels, n, 16000), MRNET_OK);
@@ -297,7 +363,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settings_line),   cmocka_unit_test(test_weights_needed),
         cmocka_unit_test(test_features_of_pcm), cmocka_unit_test(test_windows),
-        cmocka_unit_test(test_cli_path),
+        cmocka_unit_test(test_long_track_segments), cmocka_unit_test(test_cli_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,6 +238,21 @@ static int64_t wavlm_windows(const mrnet_wavlm_options *w, int64_t n, wavlm_wind
     return count;
 }
 
+int64_t features_wavlm_segments(const mrnet_wavlm_options *w, int64_t n, int64_t *starts, int64_t *lens, int64_t max)
+{
+    int64_t count = wavlm_windows(w, n, NULL, 0);
+    wavlm_window *win = count <= max ? malloc(sizeof *win * (size_t)(count > 0 ? count : 1)) : NULL;
+    if (win) {
+        wavlm_windows(w, n, win, count);
+        for (int64_t k = 0; k < count; k++) {
+            starts[k] = win[k].start;
+            lens[k] = win[k].len;
+        }
+        free(win);
+    }
+    return count;
+}
+
 /* states (L, T, D) of one window into out (L, D, T_total) at frame t0. */
 static void put_states(const float *states, int L, int64_t T, int D, float *out, int64_t T_total, int64_t t0)
 {
@@ -326,9 +341,8 @@ static mrnet_status wavlm_features(const char *path, mrnet_audio *audio, const m
 
 /* The features of decoded audio (owned and freed here); name is for
  * messages. */
-static mrnet_status features_of_audio(const char *path, mrnet_audio *audio,
-                                      const mrnet_features_options *opt, const mrnet_melspec *m,
-                                      mrnet_features *out)
+mrnet_status features_of_audio(const char *path, mrnet_audio *audio, const mrnet_features_options *opt,
+                               const mrnet_melspec *m, mrnet_features *out)
 {
     snprintf(out->warning, sizeof out->warning, "%s", audio->warning);
     if (opt->kind == MRNET_FEATURES_WAVLM)

@@ -13,6 +13,14 @@
 #include "audio/decode.h"
 #include "features/melspec.h"
 
+/* The features of decoded audio, which this call owns and frees; name is
+ * for messages. */
+mrnet_status features_of_audio(const char *name, mrnet_audio *audio, const mrnet_features_options *opt,
+                               const mrnet_melspec *m, mrnet_features *out);
+/* The encoder windows of n samples (mrnet_wavlm_options): their count, and
+ * when it is <= max, their starts and lengths in samples. */
+int64_t features_wavlm_segments(const mrnet_wavlm_options *w, int64_t n, int64_t *starts, int64_t *lens, int64_t max);
+
 /* True when path ends in .npy (case-insensitive). */
 bool features_is_npy(const char *path);
 

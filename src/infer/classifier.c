@@ -209,6 +209,112 @@ mrnet_status mrnet_classify_features(mrnet_classifier *c, const mrnet_features *
     return st;
 }
 
+/* ---- WavLM audio in bounded memory ------------------------------------------ */
+
+typedef struct {
+    mrnet_timeline_fn fn;
+    void *ctx;
+    double offset; /* seconds of the segment's start */
+} shifted_timeline;
+
+static void on_window_shifted(void *ctx, double start, double end, const float *probs)
+{
+    shifted_timeline *t = ctx;
+    t->fn(t->ctx, start + t->offset, end + t->offset, probs);
+}
+
+/* How much a segment of T frames counts in the track's mean: its windows
+ * (windows view), its frames (full view). */
+static double segment_weight(const mrnet_classify_options *o, int64_t T, double rate)
+{
+    if (o->view == MRNET_VIEW_FULL)
+        return (double)T;
+    int64_t crop = llround(o->crop_seconds * rate), hop = llround(o->hop_seconds * rate);
+    return (double)mrnet_window_count(T, crop > 0 ? crop : 1, hop > 0 ? hop : 1);
+}
+
+/* A long track through WavLM: the encoder's segments (MRNET_WAVLM_WINDOW_SECONDS
+ * on the frame grid, the last absorbing a remainder under half of one) are
+ * turned into features and classified one at a time, so memory is bounded by
+ * a segment; the track's probabilities and embedding are the mean over all
+ * windows (full view: over segments weighted by frames; crop view: the first
+ * segment, which holds the first crop). Consumes audio. */
+static mrnet_status classify_segments(mrnet_classifier *c, const char *name, mrnet_audio *audio,
+                                      const mrnet_classify_options *opt, float *probs, float *embedding,
+                                      mrnet_timeline_fn on_window, void *ctx)
+{
+    mrnet_classify_options defaults;
+    if (!opt) {
+        mrnet_classify_options_default(&defaults);
+        opt = &defaults;
+    }
+    int K = mrnet_classifier_classes(c), E = mrnet_classifier_embed_size(c);
+    int64_t n = audio->frames, count = features_wavlm_segments(&c->features.wavlm, n, NULL, NULL, 0);
+    int64_t *starts = malloc(sizeof(int64_t) * (size_t)count), *lens = malloc(sizeof(int64_t) * (size_t)count);
+    float *p = malloc(sizeof(float) * (size_t)K), *e = malloc(sizeof(float) * (size_t)E);
+    double *sum_p = calloc((size_t)K, sizeof(double)), *sum_e = calloc((size_t)E, sizeof(double)), total = 0;
+    mrnet_status st = starts && lens && p && e && sum_p && sum_e ? MRNET_OK
+                                                                 : mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", name);
+    if (st == MRNET_OK)
+        features_wavlm_segments(&c->features.wavlm, n, starts, lens, count);
+    mrnet_features_options one_pass = c->features;
+    one_pass.wavlm.window_seconds = 0;
+    for (int64_t k = 0; k < count && st == MRNET_OK && (k == 0 || opt->view != MRNET_VIEW_CROP); k++) {
+        mrnet_audio seg = *audio;
+        seg.frames = lens[k];
+        seg.warning[0] = '\0';
+        seg.samples = malloc(sizeof(float) * (size_t)lens[k] * (size_t)audio->channels);
+        if (!seg.samples) {
+            st = mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", name);
+            break;
+        }
+        for (int ch = 0; ch < audio->channels; ch++)
+            memcpy(seg.samples + (size_t)ch * (size_t)lens[k], audio->samples + (size_t)ch * (size_t)n + starts[k],
+                   sizeof(float) * (size_t)lens[k]);
+        mrnet_features f;
+        st = features_of_audio(name, &seg, &one_pass, NULL, &f);
+        if (st != MRNET_OK)
+            break;
+        shifted_timeline shift = {on_window, ctx, (double)starts[k] / MRNET_WAVLM_SAMPLE_RATE};
+        st = mrnet_classify_features(c, &f, opt, p, e, on_window ? on_window_shifted : NULL, &shift);
+        double w = segment_weight(opt, f.T, f.frame_rate);
+        mrnet_features_free(&f);
+        for (int i = 0; st == MRNET_OK && i < K; i++)
+            sum_p[i] += w * p[i];
+        for (int i = 0; st == MRNET_OK && i < E; i++)
+            sum_e[i] += w * e[i];
+        total += w;
+    }
+    for (int i = 0; st == MRNET_OK && probs && i < K; i++)
+        probs[i] = (float)(sum_p[i] / total);
+    for (int i = 0; st == MRNET_OK && embedding && i < E; i++)
+        embedding[i] = (float)(sum_e[i] / total);
+    mrnet_audio_free(audio);
+    free(starts);
+    free(lens);
+    free(p);
+    free(e);
+    free(sum_p);
+    free(sum_e);
+    return st;
+}
+
+/* Decoded audio of a WavLM checkpoint: in segments when longer than one. */
+static mrnet_status classify_wavlm_audio(mrnet_classifier *c, const char *name, mrnet_audio *audio,
+                                         const mrnet_classify_options *opt, float *probs, float *embedding,
+                                         mrnet_timeline_fn on_window, void *ctx, char *warning)
+{
+    if (warning)
+        snprintf(warning, 256, "%s", audio->warning);
+    if (features_wavlm_segments(&c->features.wavlm, audio->frames, NULL, NULL, 0) > 1)
+        return classify_segments(c, name, audio, opt, probs, embedding, on_window, ctx);
+    mrnet_features f;
+    MRNET_TRY(features_of_audio(name, audio, &c->features, NULL, &f));
+    mrnet_status st = mrnet_classify_features(c, &f, opt, probs, embedding, on_window, ctx);
+    mrnet_features_free(&f);
+    return st;
+}
+
 mrnet_status mrnet_classify_file(mrnet_classifier *c, const char *path,
                                  const mrnet_classify_options *opt, float *probs, float *embedding,
                                  mrnet_timeline_fn on_window, void *ctx, char warning[256])
@@ -216,8 +322,13 @@ mrnet_status mrnet_classify_file(mrnet_classifier *c, const char *path,
     mrnet_features f;
     if (warning)
         warning[0] = '\0';
-    if (!features_is_npy(path))
+    if (!features_is_npy(path) && c->features.kind == MRNET_FEATURES_WAVLM) {
         MRNET_TRY(mrnet_fail_context(check_front_end(c), "%s", path));
+        mrnet_audio audio;
+        MRNET_TRY(mrnet_audio_decode(path, &c->features.audio, &audio));
+        mrnet_status st = classify_wavlm_audio(c, path, &audio, opt, probs, embedding, on_window, ctx, warning);
+        return st == MRNET_ERR_SHAPE ? mrnet_fail_context(st, "%s", path) : st;
+    }
     MRNET_TRY(mrnet_features_from_file(path, &c->features, c->mel, &f));
     if (warning)
         snprintf(warning, 256, "%s", f.warning);
@@ -233,6 +344,11 @@ mrnet_status mrnet_classify_pcm(mrnet_classifier *c, const float *pcm, int chann
 {
     mrnet_features f;
     MRNET_TRY(check_front_end(c));
+    if (c->features.kind == MRNET_FEATURES_WAVLM) {
+        mrnet_audio audio;
+        MRNET_TRY(mrnet_audio_from_pcm(pcm, channels, frames, sample_rate, &c->features.audio, &audio));
+        return classify_wavlm_audio(c, "PCM input", &audio, opt, probs, embedding, on_window, ctx, NULL);
+    }
     MRNET_TRY(mrnet_features_from_pcm(pcm, channels, frames, sample_rate, &c->features, c->mel, &f));
     mrnet_status st = mrnet_classify_features(c, &f, opt, probs, embedding, on_window, ctx);
     mrnet_features_free(&f);

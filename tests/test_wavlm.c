@@ -592,6 +592,12 @@ static void bad_inputs(void **state)
     wave[1234] = 0.0f;
     w[2] = NAN;
     assert_int_equal(mrnet_wavlm_mixed(m, wave, n, w, states), MRNET_ERR_NUMERIC);
+    /* digital silence: every GroupNorm variance 0, the output finite */
+    memset(wave, 0, n * sizeof *wave);
+    assert_int_equal(mrnet_wavlm_hidden_states(m, wave, n, states), MRNET_OK);
+    for (size_t i = 0; i < states_size(m, n); i++)
+        if (!isfinite(states[i]))
+            fail_msg("silence: state value %zu is %g", i, states[i]);
     /* the shortest input: one frame */
     assert_int_equal(mrnet_wavlm_hidden_states(m, wave, 400, states), MRNET_OK);
     assert_int_equal(mrnet_wavlm_hidden_states(m, wave, 719, states), MRNET_OK);

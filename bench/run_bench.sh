@@ -4,13 +4,17 @@
 # PyTorch side, Debian's python3-torch and python3-torchaudio.
 #
 #   bash bench/run_bench.sh [--quick] [--threads N] [--wait-policy passive|active]
+#                           [--wavlm] [--wavlm-weights FILE]
 #
 # Both sides use libgomp and get the same OMP_WAIT_POLICY (default passive,
 # as the mrnet tool sets for itself).
 #
 # Sections: the network (paper WavLM configuration and the log-mel
 # configuration; forward and training step), log-mel extraction (per core),
-# and `mrnet extract` over a folder of generated clips.
+# and `mrnet extract` over a folder of generated clips. Optional (--wavlm):
+# the WavLM Base+ front end on 6 s and 30 s mono clips (6 s only with
+# --quick), bench/bench_wavlm against bench/bench_wavlm_torch.py, with the
+# full-size seeded random weights or --wavlm-weights FILE (safetensors).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=2
@@ -18,9 +22,14 @@ batches=8,48
 repeats=3
 extract_clips=300
 policy=PASSIVE
+wavlm=0
+wavlm_seconds="6 30"
+wavlm_weights=
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) batches=8; repeats=1; extract_clips=100 ;;
+    --quick) batches=8; repeats=1; extract_clips=100; wavlm_seconds=6 ;;
+    --wavlm) wavlm=1 ;;
+    --wavlm-weights) wavlm=1; wavlm_weights=$2; shift ;;
     --threads) threads=$2; shift ;;
     --wait-policy) policy=$(echo "$2" | tr a-z A-Z); shift ;;
     *) echo "run_bench: unknown option $1" >&2; exit 2 ;;
@@ -82,3 +91,30 @@ fi
 
 echo "## mrnet extract over $extract_clips generated clips"
 ./build/bench_melspec --extract "$out/extract" --clips "$extract_clips" -j "$threads"
+
+if [ "$wavlm" = 1 ]; then
+  echo "## WavLM Base+ front end, mono clips: ${wavlm_weights:-full-size seeded random weights}"
+  wargs=()
+  [ -n "$wavlm_weights" ] && wargs=(--weights "$wavlm_weights")
+  : > "$out/w.jsonl"
+  : > "$out/wt.jsonl"
+  for s in $wavlm_seconds; do
+    ./build/bench_wavlm --json --seconds "$s" --threads "$threads" --repeats "$repeats" ${wargs[@]+"${wargs[@]}"} >> "$out/w.jsonl"
+  done
+  if [ -f bench/bench_wavlm_torch.py ] && $py -c 'import torch' 2>/dev/null; then
+    for s in $wavlm_seconds; do
+      $py bench/bench_wavlm_torch.py --seconds "$s" --threads "$threads" ${wargs[@]+"${wargs[@]}"} >> "$out/wt.jsonl"
+    done
+    cat "$out/w.jsonl" "$out/wt.jsonl"
+    # lines pair up in order: one per clip length on each side
+    $py - "$out/w.jsonl" "$out/wt.jsonl" <<'PY'
+import json, sys
+a, b = ([json.loads(l) for l in open(p) if l.strip()] for p in sys.argv[1:3])
+for ra, rb in zip(a, b):
+    print(f"wavlm {ra['seconds']:>4} s mono          mrnet {ra['ms']:9.1f} ms {ra['peak_rss_mb']:6.0f} MB  "
+          f"pytorch {rb['ms']:9.1f} ms {rb['peak_rss_mb']:6.0f} MB  speed-up x{rb['ms'] / ra['ms']:.2f}")
+PY
+  else
+    cat "$out/w.jsonl"; echo "(python3-torch or bench/bench_wavlm_torch.py missing: no PyTorch figures)"
+  fi
+fi

@@ -12,6 +12,7 @@
 
 #include <mrnet/mrnet.h>
 #include "audio/encode.h"
+#include "wavlm_seeded.h"
 
 static const char *tiny_weights(void) { return test_source_path("tests/golden/wavlm_tiny.safetensors"); }
 
@@ -179,7 +180,7 @@ static void test_windows(void **state)
     assert_int_equal(mrnet_wavlm_load(tiny_weights(), &m), MRNET_OK);
     int L = mrnet_wavlm_states(m), D = mrnet_wavlm_get_config(m)->hidden;
     const int64_t W = 16000; /* window 1 s */
-    int64_t n = 3 * W + W / 2 + 1000; /* windows [0,W+80) [W,2W+80) and the rest from 2W */
+    int64_t n = 3 * W + W / 4; /* windows [0,W+80) [W,2W+80) and the rest (1.25 W) from 2W */
     int64_t T = mrnet_wavlm_frames(m, n);
     float *x = test_signal(1, n);
     mrnet_features_options o;
@@ -286,6 +287,14 @@ static void test_long_track_segments(void **state)
     mrnet_wavlm_free(m);
 }
 
+/* Runs the CLI; on an unexpected status, fails showing what it printed. */
+#define CLI_EXPECT(want, ...)                                                                   \
+    do {                                                                                        \
+        int rc_ = test_run_cli(__VA_ARGS__);                                                    \
+        if (rc_ != (want))                                                                      \
+            fail_msg("exit %d, expected %d; output:\n%s", rc_, (want), test_cli_output());       \
+    } while (0)
+
 static void write_wav(const char *path, const float *x, int channels, int64_t n)
 {
     assert_int_equal(audio_write_wav16(path, x, channels, n, 16000), MRNET_OK);
@@ -315,23 +324,27 @@ static void test_cli_path(void **state)
             free(x);
         }
     }
-    const char *w = tiny_weights(), *store = test_path("store"), *run = test_path("run");
-    assert_int_equal(test_run_cli("extract '%s' -o '%s' --frontend wavlm --wavlm '%s' --quiet", dir, store, w), 0);
-    assert_int_equal(test_run_cli("train '%s' -o '%s' --epochs 2 --channels 16 --embed 8 --batch 4 --crop-seconds 1 "
-                                  "--quiet", store, run), 0);
+    char w[1024], store[1024], run[1024]; /* test_path's buffers rotate */
+    snprintf(w, sizeof w, "%s", tiny_weights());
+    snprintf(store, sizeof store, "%s", test_path("store"));
+    snprintf(run, sizeof run, "%s", test_path("run"));
+    CLI_EXPECT(0, "extract '%s' -o '%s' --frontend wavlm --wavlm '%s' --make-split 0.25,0.25 --quiet", dir, store, w);
+    CLI_EXPECT(0, "train '%s' -o '%s' --epochs 2 --channels 16 --embed 8 --batch 4 --crop-seconds 1 "
+                                  "--quiet", store, run);
     char ckpt[1100];
     snprintf(ckpt, sizeof ckpt, "%s/best.safetensors", run);
-    assert_int_equal(test_run_cli("info '%s'", ckpt), 0);
+    CLI_EXPECT(0, "info '%s'", ckpt);
     assert_non_null(strstr(test_cli_output(), "kind=wavlm"));
-    assert_int_equal(test_run_cli("eval '%s' '%s'", ckpt, store), 0);
-    assert_int_equal(test_run_cli("predict '%s' '%s/low/0.wav' --wavlm '%s' --format csv", ckpt, dir, w), 0);
+    CLI_EXPECT(0, "eval '%s' '%s'", ckpt, store);
+    CLI_EXPECT(0, "predict '%s' '%s/low/0.wav' --wavlm '%s' --format csv", ckpt, dir, w);
     assert_non_null(strstr(test_cli_output(), "0.wav"));
     /* predict without the weights, or with weights of another model */
     assert_int_not_equal(test_run_cli("predict '%s' '%s/low/0.wav'", ckpt, dir), 0);
     assert_non_null(strstr(test_cli_output(), "--wavlm"));
     /* features: hidden_states (S, L, T, D) */
-    const char *out = test_path("hs.safetensors");
-    assert_int_equal(test_run_cli("features '%s/high/1.wav' --frontend wavlm --wavlm '%s' -o '%s'", dir, w, out), 0);
+    char out[1024];
+    snprintf(out, sizeof out, "%s", test_path("hs.safetensors"));
+    CLI_EXPECT(0, "features '%s/high/1.wav' --frontend wavlm --wavlm '%s' -o '%s'", dir, w, out);
     mrnet_st_file *f;
     assert_int_equal(mrnet_st_open(out, &f), MRNET_OK);
     const mrnet_st_tensor *t = mrnet_st_find(f, "hidden_states");
@@ -343,13 +356,30 @@ static void test_cli_path(void **state)
     assert_int_equal(t->shape[3], 64);
     mrnet_st_close(f);
     /* flags that do not fit */
-    assert_int_equal(test_run_cli("features '%s/high/1.wav' --frontend wavlm -o '%s'", dir, out), 2);
+    CLI_EXPECT(2, "features '%s/high/1.wav' --frontend wavlm -o '%s'", dir, out);
     assert_non_null(strstr(test_cli_output(), "--wavlm WEIGHTS"));
-    assert_int_equal(test_run_cli("features '%s/high/1.wav' --wavlm '%s' -o '%s'", dir, w, out), 2);
-    assert_int_equal(test_run_cli("features '%s/high/1.wav' --frontend wavlm --wavlm '%s' --sample-rate 22050 -o '%s'",
-                                  dir, w, out), 2);
-    assert_int_equal(test_run_cli("features '%s/high/1.wav' --frontend wavlm --wavlm '%s' --wavlm-mix 1,x -o '%s'",
-                                  dir, w, out), 2);
+    CLI_EXPECT(2, "features '%s/high/1.wav' --wavlm '%s' -o '%s'", dir, w, out);
+    CLI_EXPECT(2, "features '%s/high/1.wav' --frontend wavlm --wavlm '%s' --sample-rate 22050 -o '%s'",
+                                  dir, w, out);
+    CLI_EXPECT(2, "features '%s/high/1.wav' --frontend wavlm --wavlm '%s' --wavlm-mix 1,x -o '%s'",
+                                  dir, w, out);
+    /* weights of another model: refused by predict (fingerprint) and by
+     * extract into a store made with the first ones (settings) */
+    mrnet_wavlm_config tiny = seeded_tiny_config();
+    char other[1024];
+    snprintf(other, sizeof other, "%s", test_path("other.safetensors"));
+    assert_int_equal(seeded_write_weights(&tiny, SEEDED_TINY_SEED + 1, other), MRNET_OK);
+    CLI_EXPECT(1, "predict '%s' '%s/low/0.wav' --wavlm '%s'", ckpt, dir, other);
+    assert_non_null(strstr(test_cli_output(), "not the ones"));
+    CLI_EXPECT(1, "extract '%s' -o '%s' --frontend wavlm --wavlm '%s' --quiet", dir, store, other);
+    if (!strstr(test_cli_output(), "other settings"))
+        fail_msg("%s", test_cli_output());
+    /* a mel checkpoint's store is not a WavLM checkpoint's */
+    char mel_store[1024];
+    snprintf(mel_store, sizeof mel_store, "%s", test_path("mel_store"));
+    CLI_EXPECT(0, "extract '%s' -o '%s' --make-split 0.25,0.25 --quiet", dir, mel_store);
+    CLI_EXPECT(1, "eval '%s' '%s'", ckpt, mel_store);
+    assert_non_null(strstr(test_cli_output(), "L 13") ? strstr(test_cli_output(), "L 13") : strstr(test_cli_output(), "(S 1"));
     /* a store of other weights' features is refused by extract without --rebuild */
     const char *garbage = test_path("garbage.safetensors");
     assert_int_equal(test_write_file(garbage, "not a weight file", 17), 0);

@@ -124,7 +124,7 @@ static mrnet_wavlm *load_weights(const char *weights)
     }
     close(fd);
     const mrnet_wavlm_config c = seeded_full_config();
-    if (seeded_write_weights(&c, SEEDED_FULL_SEED, path) != MRNET_OK ||
+    if (seeded_write_weights(&c, SEEDED_FULL_SEED, path, NULL) != MRNET_OK ||
         mrnet_wavlm_load(path, &m) != MRNET_OK)
         fprintf(stderr, "bench_wavlm: %s\n", mrnet_last_error());
     unlink(path);

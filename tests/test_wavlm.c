@@ -28,7 +28,7 @@ static const char *tiny_weights(void)
     if (!path[0]) {
         snprintf(path, sizeof path, "%s", test_path("tiny.safetensors"));
         const mrnet_wavlm_config c = seeded_tiny_config();
-        if (seeded_write_weights(&c, SEEDED_TINY_SEED, path) != MRNET_OK)
+        if (seeded_write_weights(&c, SEEDED_TINY_SEED, path, NULL) != MRNET_OK)
             fail_msg("writing %s: %s", path, mrnet_last_error());
     }
     return path;
@@ -443,6 +443,11 @@ static void loader_spellings(void **state)
     assert_int_equal(far->cfg.max_distance, 1280);
     /* the same weights, another computation */
     assert_string_not_equal(mrnet_wavlm_fingerprint(far), mrnet_wavlm_fingerprint(m));
+    /* the key tools/wavlm_ref.py writes */
+    mrnet_wavlm *far2 = load_ok(write_variant(
+        "dist2.safetensors", &(variant){.meta_key = "max_distance", .meta_value = "1280"}));
+    assert_string_equal(mrnet_wavlm_fingerprint(far2), mrnet_wavlm_fingerprint(far));
+    mrnet_wavlm_free(far2);
     mrnet_wavlm_free(far);
     free(want);
     mrnet_wavlm_free(m);

@@ -148,7 +148,9 @@ static inline void seeded_add(seeded_tensor *list, int *n, int ndim, int64_t s0,
 }
 
 /* Every tensor of WavLMModel's state_dict for config c (spec 11.2), with
- * masked_spec_embed; returns the count (list may be NULL to count). */
+ * masked_spec_embed, in the order of tools/wavlm_ref.py's expected_keys (the
+ * order of the golden file's per-tensor sums); returns the count (list may
+ * be NULL to count). */
 static inline int seeded_tensors(const mrnet_wavlm_config *c, seeded_tensor *list)
 {
     const int64_t C = c->conv_dim, D = c->hidden, H = c->heads, F = c->ffn, K = c->pos_kernel;
@@ -175,11 +177,10 @@ static inline int seeded_tensors(const mrnet_wavlm_config *c, seeded_tensor *lis
     seeded_add(list, &n, 1, D, 0, 0, 0, "encoder.layer_norm.bias");
     for (int l = 0; l < c->layers; l++) {
         static const char *const proj[] = {"q", "k", "v", "out"};
-        for (int i = 0; i < 4; i++) {
-            snprintf(name, sizeof name, "encoder.layers.%d.attention.%s_proj.weight", l, proj[i]);
-            seeded_add(list, &n, 2, D, D, 0, 0, name);
-            snprintf(name, sizeof name, "encoder.layers.%d.attention.%s_proj.bias", l, proj[i]);
-            seeded_add(list, &n, 1, D, 0, 0, 0, name);
+        for (int i = 0; i < 8; i++) { /* the weights, then the biases */
+            snprintf(name, sizeof name, "encoder.layers.%d.attention.%s_proj.%s", l, proj[i % 4],
+                     i < 4 ? "weight" : "bias");
+            seeded_add(list, &n, i < 4 ? 2 : 1, D, i < 4 ? D : 0, 0, 0, name);
         }
         snprintf(name, sizeof name, "encoder.layers.%d.attention.gru_rel_pos_const", l);
         seeded_add(list, &n, 4, 1, H, 1, 1, name);
@@ -216,9 +217,11 @@ static inline int64_t seeded_numel(const seeded_tensor *t)
 }
 
 /* Writes the seeded weights of config c to a safetensors file (F32, HF keys,
- * metadata "seed"). Holds all of them in memory until the file is written. */
+ * metadata "seed"); sums (one per seeded_tensors() entry) or NULL receives
+ * each tensor's sum in double. Holds all the weights in memory until the
+ * file is written. */
 static inline mrnet_status seeded_write_weights(const mrnet_wavlm_config *c, uint64_t seed,
-                                                const char *path)
+                                                const char *path, double *sums)
 {
     const int n = seeded_tensors(c, NULL);
     seeded_tensor *list = calloc((size_t)n, sizeof *list);
@@ -238,6 +241,8 @@ static inline mrnet_status seeded_write_weights(const mrnet_wavlm_config *c, uin
         double center, scale;
         seeded_rule(list[i].name, list[i].ndim, list[i].shape, &center, &scale);
         seeded_fill(data[i], numel, seed, list[i].name, center, scale);
+        for (int64_t k = 0; sums && k < numel; k++)
+            sums[i] = (k ? sums[i] : 0.0) + data[i][k];
         st = mrnet_st_writer_add(w, list[i].name, MRNET_F32, list[i].ndim, list[i].shape, data[i]);
     }
     char seed_text[32];

@@ -222,15 +222,17 @@ static mrnet_status read_encoder_config(const wavlm_source *s, mrnet_wavlm_confi
                           (long long)t->shape[1], c->hidden);
     }
     c->pos_groups = c->hidden / (int)t->shape[1];
+    /* HF's config name, or the one tools/wavlm_ref.py records */
     c->max_distance = 800;
-    const char *meta = mrnet_st_meta(s->f, "max_bucket_distance");
+    const char *key = "max_bucket_distance", *meta = mrnet_st_meta(s->f, key);
+    if (!meta)
+        meta = mrnet_st_meta(s->f, key = "max_distance");
     if (meta) {
         char *end;
         long v = strtol(meta, &end, 10);
         if (end == meta || *end || v < 1 || v > INT_MAX)
-            return mrnet_fail(MRNET_ERR_FORMAT,
-                              "%s: metadata max_bucket_distance '%s' is not a positive integer",
-                              s->f->path, meta);
+            return mrnet_fail(MRNET_ERR_FORMAT, "%s: metadata %s '%s' is not a positive integer",
+                              s->f->path, key, meta);
         c->max_distance = (int)v;
     }
     if (c->hidden % c->heads != 0)

@@ -9,6 +9,9 @@ packages=(
   # sndfile.pc names -lmp3lame for static links (pkg-config --static mrnet),
   # but libsndfile1-dev does not pull in libmp3lame-dev.
   libmp3lame-dev
+  # tools/: the PyTorch references and converters (tools/test_convert_wavlm.sh
+  # runs in the suite); Debian's torch, PyPI is not needed.
+  python3-torch python3-numpy
 )
 missing=()
 for p in "${packages[@]}"; do

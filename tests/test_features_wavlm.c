@@ -368,7 +368,7 @@ static void test_cli_path(void **state)
     mrnet_wavlm_config tiny = seeded_tiny_config();
     char other[1024];
     snprintf(other, sizeof other, "%s", test_path("other.safetensors"));
-    assert_int_equal(seeded_write_weights(&tiny, SEEDED_TINY_SEED + 1, other), MRNET_OK);
+    assert_int_equal(seeded_write_weights(&tiny, SEEDED_TINY_SEED + 1, other, NULL), MRNET_OK);
     CLI_EXPECT(1, "predict '%s' '%s/low/0.wav' --wavlm '%s'", ckpt, dir, other);
     assert_non_null(strstr(test_cli_output(), "not the ones"));
     CLI_EXPECT(1, "extract '%s' -o '%s' --frontend wavlm --wavlm '%s' --quiet", dir, store, other);

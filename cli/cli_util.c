@@ -3,11 +3,13 @@
 #include <mrnet/mrnet.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,15 +153,33 @@ void cli_csv_field(FILE *out, const char *s)
 mrnet_status cli_output_open(cli_output *o, const char *path)
 {
     *o = (cli_output){.path = path};
-    mrnet_atomic_file probe; /* fail now, not after the work, when path cannot be written */
-    MRNET_TRY(mrnet_atomic_open(&probe, path));
-    mrnet_atomic_abort(&probe);
+    if (!strcmp(path, "-")) { /* standard output, as it goes */
+        o->f = stdout;
+        o->to_stdout = true;
+        return MRNET_OK;
+    }
+    /* Fail now, not after the work, when path cannot be written. Not for
+     * what is written through (a FIFO would see an open and an EOF). */
+    struct stat sb;
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode)) {
+        mrnet_atomic_file probe;
+        MRNET_TRY(mrnet_atomic_open(&probe, path));
+        mrnet_atomic_abort(&probe);
+    }
     o->f = open_memstream(&o->buf, &o->size);
     return o->f ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
 }
 
 mrnet_status cli_output_commit(cli_output *o)
 {
+    if (o->to_stdout) {
+        bool bad = fflush(stdout) != 0 || ferror(stdout);
+        int err = errno;
+        *o = (cli_output){0};
+        return bad ? mrnet_fail(MRNET_ERR_IO, "standard output: write failed: %s",
+                                err ? strerror(err) : "I/O error")
+                   : MRNET_OK;
+    }
     if (fclose(o->f) != 0) {
         free(o->buf);
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", o->path);
@@ -177,8 +197,85 @@ mrnet_status cli_output_commit(cli_output *o)
 
 void cli_output_discard(cli_output *o)
 {
-    if (o->f)
+    if (o->f && !o->to_stdout)
         fclose(o->f);
     free(o->buf);
     *o = (cli_output){0};
+}
+
+/* Where path would be created: its folder's real path and its name. */
+static bool planned_path(const char *path, char *out, size_t size)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (!realpath(dir, real))
+        return false;
+    int n = snprintf(out, size, "%s/%s", strcmp(real, "/") ? real : "", base);
+    return n > 0 && (size_t)n < size;
+}
+
+bool cli_same_file(const char *output, const char *input)
+{
+    struct stat so, si;
+    if (stat(input, &si) != 0)
+        return false;
+    if (stat(output, &so) == 0)
+        return so.st_dev == si.st_dev && so.st_ino == si.st_ino;
+    char planned[2 * PATH_MAX], real[PATH_MAX];
+    return planned_path(output, planned, sizeof planned) && realpath(input, real) &&
+           !strcmp(planned, real);
+}
+
+mrnet_status cli_output_not_input(const char *option, const char *output, const char *const *inputs,
+                                  int n_inputs)
+{
+    if (!output || !strcmp(output, "-"))
+        return MRNET_OK;
+    struct stat so, si;
+    bool exists = stat(output, &so) == 0;
+    /* written through, never replaced: cannot destroy an input */
+    if (exists && !S_ISREG(so.st_mode) && !S_ISDIR(so.st_mode))
+        return MRNET_OK;
+    char planned[2 * PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(output, '/'), *base = slash ? slash + 1 : output;
+    bool have_planned = !exists && planned_path(output, planned, sizeof planned);
+    for (int i = 0; i < n_inputs; i++) {
+        const char *in = inputs[i];
+        if (!in)
+            continue;
+        bool same;
+        if (exists) {
+            same = stat(in, &si) == 0 && so.st_dev == si.st_dev && so.st_ino == si.st_ino;
+        } else { /* the real path only for a name that could match (many inputs) */
+            const char *s2 = strrchr(in, '/');
+            same = have_planned && !strcmp(s2 ? s2 + 1 : in, base) && realpath(in, real) &&
+                   !strcmp(planned, real);
+        }
+        if (same)
+            return mrnet_fail(MRNET_ERR_ARG,
+                              "%s %s is the same %s as the input %s: writing it would destroy the "
+                              "input; give another output name",
+                              option, output, exists && S_ISDIR(so.st_mode) ? "folder" : "file", in);
+    }
+    return MRNET_OK;
+}
+
+int cli_close_stdout(const char *cmd, int rc)
+{
+    errno = 0;
+    bool bad = fflush(stdout) != 0 || ferror(stdout);
+    int err = errno;
+    if (fclose(stdout) != 0 && !bad && errno != EBADF) { /* EBADF: closed by the caller, unused */
+        bad = true;
+        err = errno;
+    }
+    if (!bad)
+        return rc;
+    fprintf(stderr, "mrnet %s: cannot write standard output: %s\n", cmd,
+            err ? strerror(err) : "I/O error");
+    return rc ? rc : 1;
 }

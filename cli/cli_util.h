@@ -17,18 +17,33 @@ bool cli_parse_int(const char *s, long lo, long hi, long *out);
 bool cli_parse_double(const char *s, double *out);
 
 /* A text output file written whole or not at all: the text collects in
- * memory and is committed atomically (tensor/fileio.h), so an interrupted or
- * failed run never leaves half a file. */
+ * memory and is committed atomically (mrnet/io.h), so an interrupted or
+ * failed run never leaves half a file. "-" is standard output, written as it
+ * goes (commit checks that it was). */
 typedef struct {
     FILE *f; /* write here */
     char *buf;
     size_t size;
     const char *path;
+    bool to_stdout;
 } cli_output;
 mrnet_status cli_output_open(cli_output *o, const char *path);
 /* Closes and writes path; on failure nothing is written. */
 mrnet_status cli_output_commit(cli_output *o);
 void cli_output_discard(cli_output *o);
+
+/* Whether output names the same file as input: the same device and inode
+ * when output exists, else the same real path. */
+bool cli_same_file(const char *output, const char *input);
+/* Refuses (MRNET_ERR_ARG, naming both) an output that is one of the inputs
+ * (NULL entries skipped); "-" and what is written through (a device, a FIFO)
+ * are never refused. option names the output in the message ("-o"). */
+mrnet_status cli_output_not_input(const char *option, const char *output, const char *const *inputs,
+                                  int n_inputs);
+/* At the end of a command: flushes and closes standard output; a write
+ * error (full disk, /dev/full, closed pipe) is reported and makes a zero rc
+ * 1. Returns the exit status. */
+int cli_close_stdout(const char *cmd, int rc);
 
 /* Writes one CSV field, quoted when it holds a comma, quote or newline. */
 void cli_csv_field(FILE *out, const char *s);

@@ -90,6 +90,9 @@ int cmd_cv(int argc, char **argv)
     if (optind + 1 != argc || !cv.train.out_dir)
         return cli_error("cv", 2, "usage: mrnet cv STORE -o OUT_DIR [options] (--help)");
     const char *store_dir = argv[optind];
+    mrnet_status guard = cli_output_not_input("-o", cv.train.out_dir, (const char *const[]){store_dir}, 1);
+    if (guard != MRNET_OK)
+        return cli_fail("cv", guard);
     cv_view view = {.view = {.quiet = quiet}};
     cv.view = x.view;
     cv.folds = x.n_folds ? x.folds : NULL;

@@ -26,13 +26,14 @@ static void usage(FILE *out)
             "  --batch N            windows per pass (default 32)\n"
             "  --json FILE          the report as JSON\n"
             "  --confusion FILE     the confusion matrix as SVG\n"
-            "  --predictions FILE   one CSV row per item: path,label,predicted,probability\n");
+            "  --predictions FILE   one CSV row per item: path,label,predicted,probability\n"
+            "  (--json - or --predictions -: to standard output; the table goes to stderr)\n");
 }
 
 typedef struct {
     const char *checkpoint, *store_dir, *split, *json, *confusion, *predictions;
     int fold;
-    bool all;
+    bool all, table_to_stderr;
     mrnet_view view;
     double crop_seconds, hop_seconds, frame_rate;
     long batch;
@@ -78,7 +79,25 @@ static int parse(int argc, char **argv, eval_args *a)
     }
     a->checkpoint = argv[optind];
     a->store_dir = argv[optind + 1];
+    bool json_out = a->json && !strcmp(a->json, "-");
+    bool rows_out = a->predictions && !strcmp(a->predictions, "-");
+    if (json_out && rows_out)
+        return cli_error("eval", 2, "--json - and --predictions -: only one can go to standard output");
+    if (a->confusion && !strcmp(a->confusion, "-"))
+        return cli_error("eval", 2, "--confusion -: the confusion matrix is a picture: give a file name");
+    a->table_to_stderr = json_out || rows_out;
     return -1;
+}
+
+/* No output may be an input: the checkpoint, the store, its index. */
+static mrnet_status check_outputs(const eval_args *a)
+{
+    char index[4096];
+    snprintf(index, sizeof index, "%s/index.jsonl", a->store_dir);
+    const char *in[] = {a->checkpoint, a->store_dir, index};
+    MRNET_TRY(cli_output_not_input("--json", a->json, in, 3));
+    MRNET_TRY(cli_output_not_input("--confusion", a->confusion, in, 3));
+    return cli_output_not_input("--predictions", a->predictions, in, 3);
 }
 
 /* The default split: test when the store has one, else valid. */
@@ -95,24 +114,24 @@ static const char *default_split(const mrnet_store *fs)
     return found;
 }
 
-static void print_report(const mrnet_metrics *r, const mrnet_confusion *cm,
+static void print_report(FILE *out, const mrnet_metrics *r, const mrnet_confusion *cm,
                          const mrnet_model *m)
 {
-    printf("accuracy %.4f   macro-F1 %.4f   (%lld items)\n\n", r->accuracy, r->macro_f1,
+    fprintf(out, "accuracy %.4f   macro-F1 %.4f   (%lld items)\n\n", r->accuracy, r->macro_f1,
            (long long)r->total);
-    printf("%-16s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
+    fprintf(out, "%-16s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
     for (int k = 0; k < r->k; k++)
-        printf("%-16.16s %9.4f %9.4f %9.4f %8lld\n", mrnet_model_label(m, k), r->precision[k],
+        fprintf(out, "%-16.16s %9.4f %9.4f %9.4f %8lld\n", mrnet_model_label(m, k), r->precision[k],
                r->recall[k], r->f1[k], (long long)r->support[k]);
-    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%-16s", "");
+    fprintf(out, "\nconfusion matrix (rows: true class, columns: predicted)\n%-16s", "");
     for (int k = 0; k < r->k; k++)
-        printf(" %6.6s", mrnet_model_label(m, k));
-    printf("\n");
+        fprintf(out, " %6.6s", mrnet_model_label(m, k));
+    fprintf(out, "\n");
     for (int i = 0; i < r->k; i++) {
-        printf("%-16.16s", mrnet_model_label(m, i));
+        fprintf(out, "%-16.16s", mrnet_model_label(m, i));
         for (int k = 0; k < r->k; k++)
-            printf(" %6lld", (long long)cm->counts[(size_t)i * r->k + k]);
-        printf("\n");
+            fprintf(out, " %6lld", (long long)cm->counts[(size_t)i * r->k + k]);
+        fprintf(out, "\n");
     }
 }
 
@@ -130,7 +149,9 @@ static mrnet_status write_outputs(const eval_args *a, const mrnet_metrics *r,
     if (a->json) {
         const char *extra[] = {"checkpoint", a->checkpoint, "store", a->store_dir, "selection",
                                selection, "view", mrnet_view_name(a->view), NULL};
-        st = mrnet_metrics_write_json(a->json, r, cm, names, extra);
+        /* "-": written through to whatever standard output is (mrnet/io.h) */
+        st = mrnet_metrics_write_json(strcmp(a->json, "-") ? a->json : "/dev/stdout", r, cm, names,
+                                      extra);
     }
     if (st == MRNET_OK && a->confusion)
         st = mrnet_plot_confusion(a->confusion, "Confusion matrix", cm->counts, K,
@@ -201,11 +222,12 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
                         unknown ? " of classes the model knows" : "");
     mrnet_metrics r;
     if (st == MRNET_OK && (st = mrnet_metrics_compute(&cm, &r)) == MRNET_OK) {
-        printf("%s on %s (%s, view %s)\n", a->checkpoint, a->store_dir, selection,
-               mrnet_view_name(a->view));
+        FILE *out = a->table_to_stderr ? stderr : stdout;
+        fprintf(out, "%s on %s (%s, view %s)\n", a->checkpoint, a->store_dir, selection,
+                mrnet_view_name(a->view));
         if (unknown)
-            printf("note: %d entries of classes the model does not know were left out\n", unknown);
-        print_report(&r, &cm, m);
+            fprintf(out, "note: %d entries of classes the model does not know were left out\n", unknown);
+        print_report(out, &r, &cm, m);
         st = write_outputs(a, &r, &cm, m, selection);
         mrnet_metrics_free(&r);
     }
@@ -221,7 +243,9 @@ int cmd_eval(int argc, char **argv)
         return rc;
     mrnet_model *m = NULL;
     mrnet_store *fs = NULL;
-    mrnet_status st = mrnet_model_load(a.checkpoint, 0, &m);
+    mrnet_status st = check_outputs(&a);
+    if (st == MRNET_OK)
+        st = mrnet_model_load(a.checkpoint, 0, &m);
     if (st == MRNET_OK && !mrnet_model_label(m, 0))
         st = mrnet_fail(MRNET_ERR_FORMAT, "%s: the checkpoint has no class names (mrnet.labels); "
                         "convert it with --labels", a.checkpoint);

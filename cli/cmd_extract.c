@@ -126,6 +126,18 @@ static void print_summary(const mrnet_extract_report *r, const mrnet_dataset *ds
     }
 }
 
+/* The store is a folder, never standard output, and never the input file. */
+static int check_store_path(const char *store, const char *input)
+{
+    if (!strcmp(store, "-"))
+        return cli_error("extract", 2, "-o -: a store is a folder, not standard output");
+    struct stat sb;
+    if (stat(input, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return 0;
+    mrnet_status s = cli_output_not_input("-o", store, (const char *const[]){input}, 1);
+    return s == MRNET_OK ? 0 : cli_fail("extract", s);
+}
+
 int cmd_extract(int argc, char **argv)
 {
     enum { O_FLOAT16 = 1, O_COPY, O_REBUILD, O_STRICT, O_QUIET, O_INT8 };
@@ -194,6 +206,8 @@ int cmd_extract(int argc, char **argv)
     int rc = feature_flags_apply("extract", &ff, &eo.features);
     if (!rc)
         rc = dataset_flags_check("extract", &df);
+    if (!rc)
+        rc = check_store_path(store, argv[optind]);
     if (rc) {
         dataset_flags_free(&df);
         return rc;

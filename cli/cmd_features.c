@@ -141,6 +141,11 @@ int cmd_features(int argc, char **argv)
     if (rc)
         return rc;
     const char *path = argv[optind];
+    mrnet_status guard = cli_output_not_input("-o", out, (const char *const[]){path, fo.wavlm.weights}, 2);
+    if (guard == MRNET_OK)
+        guard = cli_output_not_input("--image", image, (const char *const[]){path, fo.wavlm.weights}, 2);
+    if (guard != MRNET_OK)
+        return cli_fail("features", guard);
     mrnet_wavlm *wavlm = NULL;
     mrnet_status s = mrnet_features_options_load(&fo, &wavlm);
     mrnet_features f;

@@ -201,7 +201,11 @@ int cmd_forward(int argc, char **argv)
     if (rc >= 0)
         return rc;
     forward_run r = {0};
-    mrnet_status st = run(&r, &o);
+    mrnet_status st = !strcmp(o.output, "-")
+                          ? mrnet_fail(MRNET_ERR_ARG, "-o -: forward writes safetensors, not standard output")
+                          : cli_output_not_input("-o", o.output, (const char *const[]){o.checkpoint, o.input}, 2);
+    if (st == MRNET_OK)
+        st = run(&r, &o);
     mrnet_st_writer *w = NULL;
     if (st == MRNET_OK) {
         w = mrnet_st_writer_create();

@@ -44,7 +44,7 @@ static void usage(FILE *out, bool embed)
                 "  --top K              labels per file (default 3)\n"
                 "  --format F           table (default), jsonl or csv\n"
                 "  --timeline           also the prediction of every window\n"
-                "  -o FILE              write to FILE instead of standard output\n");
+                "  -o FILE              write to FILE instead of standard output (-: standard output)\n");
     fprintf(out,
             "  --view V             windows (default: 6-s windows, averaged), crop (first 6 s),\n"
             "                       full (the whole file in one pass)\n"
@@ -239,9 +239,29 @@ typedef struct {
     int *idx;
 } predict_run;
 
+/* -o is none of the inputs: the checkpoint, the weights, every file found. */
+static mrnet_status check_output_not_input(const predict_args *a, const mrnet_dataset *ds)
+{
+    if (!a->output)
+        return MRNET_OK;
+    const char **in = malloc(sizeof(char *) * ((size_t)ds->n_items + 2));
+    if (!in)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d files", ds->n_items);
+    in[0] = a->checkpoint;
+    in[1] = a->wavlm;
+    for (int i = 0; i < ds->n_items; i++)
+        in[i + 2] = ds->items[i].path;
+    mrnet_status st = cli_output_not_input("-o", a->output, in, ds->n_items + 2);
+    free(in);
+    return st;
+}
+
 static mrnet_status run_open(predict_run *r, char **inputs, int n_inputs)
 {
     const predict_args *a = r->a;
+    if (a->embed && !strcmp(a->output, "-"))
+        return mrnet_fail(MRNET_ERR_ARG, "-o -: embed writes a file (.safetensors or .csv), not "
+                          "standard output");
     MRNET_TRY(mrnet_classifier_open(a->checkpoint, &r->c));
     if (a->wavlm && mrnet_classifier_features(r->c)->kind != MRNET_FEATURES_WAVLM)
         return mrnet_fail(MRNET_ERR_ARG, "%s was not trained on WavLM features: drop --wavlm", a->checkpoint);
@@ -251,6 +271,7 @@ static mrnet_status run_open(predict_run *r, char **inputs, int n_inputs)
         return mrnet_fail(MRNET_ERR_ARG, "%s was trained on WavLM features: give the weights with --wavlm WEIGHTS",
                           a->checkpoint);
     MRNET_TRY(collect_inputs(inputs, n_inputs, &r->ds));
+    MRNET_TRY(check_output_not_input(a, &r->ds));
     int K = mrnet_classifier_classes(r->c), E = mrnet_classifier_embed_size(r->c);
     size_t n = (size_t)(r->ds.n_items ? r->ds.n_items : 1);
     r->col.embeddings = malloc(sizeof(float) * n * (size_t)E);

@@ -55,6 +55,9 @@ int cmd_routes(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    mrnet_status guard = cli_output_not_input("--svg", svg, (const char *const *)argv + optind, n);
+    if (guard != MRNET_OK)
+        return cli_fail("routes", guard);
     double *values = calloc((size_t)n * MRNET_ROUTES, sizeof(double));
     char **names = calloc((size_t)n, sizeof(char *));
     unsigned *dropped = calloc((size_t)n, sizeof(unsigned));

@@ -19,6 +19,9 @@ int cmd_train(int argc, char **argv)
         return rc;
     if (optind + 1 != argc || !o.out_dir)
         return cli_error("train", 2, "usage: mrnet train STORE -o OUT_DIR [options] (--help)");
+    mrnet_status guard = cli_output_not_input("-o", o.out_dir, (const char *const[]){argv[optind]}, 1);
+    if (guard != MRNET_OK) /* the run's files would land among the store's */
+        return cli_fail("train", guard);
     train_view view = {.quiet = quiet};
     cli_progress_init(&view.bar, 10.0);
     o.progress = train_flags_progress;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include <mrnet/mrnet.h>
 
@@ -60,15 +61,17 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return 0;
+        return cli_close_stdout("help", 0);
     }
     if (!strcmp(argv[1], "--version")) { /* the linked library's, not the header's */
         printf("mrnet %s\n", mrnet_version());
-        return 0;
+        return cli_close_stdout("--version", 0);
     }
+    /* every command's standard output is checked at the end: a full disk or
+     * /dev/full is an error, not lost output with exit status 0 */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+            return cli_close_stdout(commands[i].name, commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "mrnet: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

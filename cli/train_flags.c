@@ -159,6 +159,8 @@ int train_flags_parse(int argc, char **argv, const char *cmd, mrnet_train_option
     int c, index;
     while ((c = getopt_long(argc, argv, "o:h", all, &index)) != -1) {
         bool ok;
+        if (c == 'o' && !strcmp(optarg, "-"))
+            return cli_error(cmd, 2, "-o -: a run writes a folder, not standard output");
         if (c == 'o') {
             o->out_dir = optarg;
             continue;

@@ -118,6 +118,8 @@ typedef struct {
     mrnet_status (*read)(void *ctx, int item, int64_t t0, int64_t len, float *dst);
     void *ctx;
     int L; /* stacked layers (WavLM states); 0 is taken as 1 */
+    /* optional: the item's name (its file) for messages; NULL: "item N" */
+    const char *(*name)(void *ctx, int item);
 } mrnet_feature_source;
 
 /* A source over the given entries of a store. */
@@ -129,7 +131,9 @@ mrnet_feature_source mrnet_store_source(mrnet_store_source_ctx *ctx, int n_entri
 
 /* Class probabilities (n_items, K) averaged over each item's windows, and
  * optionally the mean embedding (n_items, E) and per-window probabilities
- * through a callback (timeline; t0 and len in frames). */
+ * through a callback (timeline; t0 and len in frames). A logit that is not
+ * finite (a diverged or damaged checkpoint) is MRNET_ERR_NUMERIC naming the
+ * item, before anything of its window is reported. */
 typedef void (*mrnet_window_fn)(void *ctx, int item, int64_t t0, int64_t len, const float *probs);
 mrnet_status mrnet_infer_source(mrnet_model *model, const mrnet_feature_source *src,
                                 const mrnet_infer_options *o, float *probs, float *embeddings,

@@ -91,21 +91,42 @@ mrnet_status mrnet_npy_save_f32(const char *path, int ndim, const int64_t *shape
 float mrnet_half_to_float(uint16_t h);
 uint16_t mrnet_float_to_half(float f);
 
-/* Files that are never left half-written: write to "<path>.tmp.<pid>", fsync,
- * then rename over <path>. A failure (full disk included) removes the
- * temporary and leaves any old <path> untouched. */
+/* Files that are never left half-written, and writes that never clobber
+ * what they should not (docs/RELIABILITY.md):
+ *
+ * - A regular file, or a path where nothing exists, is replaced atomically:
+ *   the bytes go to a new temporary ".NAME.tmp.<pid>.<random>" in the
+ *   target's folder (O_CREAT|O_EXCL|O_NOFOLLOW: a file or symlink planted
+ *   there is never followed nor reused), which commit fsyncs, renames over
+ *   the target, then fsyncs the folder. A failure (full disk included)
+ *   removes the temporary and leaves any old file untouched. The new file
+ *   keeps the old one's permission bits.
+ * - A symlink to a regular file: the link's target is replaced (in the
+ *   target's folder); the link stays. A symlink to nothing is refused.
+ * - Anything else that exists (a device such as /dev/null, a FIFO, the file
+ *   open as standard output or error, e.g. /dev/stdout): written through,
+ *   never replaced; there is no temporary and nothing to roll back, and a
+ *   FIFO's open waits for a reader, as a shell's redirection does.
+ * - A folder, and "-", are refused with a message ("-" means standard
+ *   output only where the CLI says so).
+ * - Opening also removes temporaries of the same target left by processes
+ *   that no longer exist (killed during a write): ours, and the older
+ *   "NAME.tmp.<pid>". */
 
 typedef struct {
     FILE *f;
-    char path[4096];
-    char tmp_path[4096 + 32];
-    int failed; /* set by mrnet_atomic_write on a short write */
+    char path[4096];          /* as given, for messages */
+    char dest[4096];          /* what the temporary is renamed to: path, or a symlink's target */
+    char tmp_path[4096 + 64]; /* "" when writing through */
+    int failed;               /* set by mrnet_atomic_write on a short write */
+    int direct;               /* writing through (device, FIFO, standard stream) */
 } mrnet_atomic_file;
 
 mrnet_status mrnet_atomic_open(mrnet_atomic_file *af, const char *path);
 /* fwrite that records failure (checked at commit). */
 void mrnet_atomic_write(mrnet_atomic_file *af, const void *data, size_t n);
-/* Flushes, fsyncs and renames; on any error removes the temporary. */
+/* Flushes, fsyncs, renames and fsyncs the folder; on any error removes the
+ * temporary. Writing through: flushes and closes, and reports any error. */
 mrnet_status mrnet_atomic_commit(mrnet_atomic_file *af);
 /* Gives up: closes and removes the temporary. */
 void mrnet_atomic_abort(mrnet_atomic_file *af);

@@ -334,7 +334,7 @@ mrnet_status mrnet_classify_file(mrnet_classifier *c, const char *path,
         snprintf(warning, 256, "%s", f.warning);
     mrnet_status st = mrnet_classify_features(c, &f, opt, probs, embedding, on_window, ctx);
     mrnet_features_free(&f);
-    return st == MRNET_ERR_SHAPE ? mrnet_fail_context(st, "%s", path) : st;
+    return st == MRNET_ERR_SHAPE || st == MRNET_ERR_NUMERIC ? mrnet_fail_context(st, "%s", path) : st;
 }
 
 mrnet_status mrnet_classify_pcm(mrnet_classifier *c, const float *pcm, int channels,

@@ -37,9 +37,16 @@ static mrnet_status store_read(void *ctx, int item, int64_t t0, int64_t len, flo
     return mrnet_store_read(c->store, c->entries[item], t0, len, dst);
 }
 
+static const char *store_name(void *ctx, int item)
+{
+    mrnet_store_source_ctx *c = ctx;
+    return mrnet_store_get(c->store, c->entries[item])->source;
+}
+
 mrnet_feature_source mrnet_store_source(mrnet_store_source_ctx *ctx, int n_entries)
 {
-    mrnet_feature_source s = {.n_items = n_entries, .frames = store_frames, .read = store_read, .ctx = ctx};
+    mrnet_feature_source s = {.n_items = n_entries, .frames = store_frames, .read = store_read, .ctx = ctx,
+                              .name = store_name};
     if (n_entries > 0) {
         const mrnet_store_entry *e = mrnet_store_get(ctx->store, ctx->entries[0]);
         s.S = e->S;
@@ -78,6 +85,27 @@ typedef struct {
     void *window_ctx;
 } eval_run;
 
+/* Finite logits, or an error naming the item: NaN would be printed, scored
+ * and averaged as if it were a prediction. */
+static mrnet_status check_logits(const eval_run *r, const window *w, int n)
+{
+    int K = mrnet_model_config(r->model)->classes;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < K; k++) {
+            float v = r->logits[(size_t)i * K + k];
+            if (isfinite(v))
+                continue;
+            char item[32];
+            snprintf(item, sizeof item, "item %d", w[i].item);
+            const char *name = r->src->name ? r->src->name(r->src->ctx, w[i].item) : item;
+            return mrnet_fail(MRNET_ERR_NUMERIC,
+                              "%s: logit %d of the window at frame %lld is %s: the model's weights "
+                              "or statistics are not finite or overflow",
+                              name, k, (long long)w[i].t0, isnan(v) ? "NaN" : "infinite");
+        }
+    return MRNET_OK;
+}
+
 static mrnet_status run_batch(eval_run *r, const window *w, int n)
 {
     const mrnet_config *cfg = mrnet_model_config(r->model);
@@ -89,6 +117,7 @@ static mrnet_status run_batch(eval_run *r, const window *w, int n)
         mrnet_features_to_input(r->feat, planes, D, len, r->input + (size_t)i * slot);
     }
     MRNET_TRY(mrnet_forward(r->model, r->input, n, (int)len, false, r->emb, r->logits));
+    MRNET_TRY(check_logits(r, w, n));
     for (int i = 0; i < n; i++) {
         int item = w[i].item;
         softmax_forward(r->logits + (size_t)i * K, r->p, 1, K);

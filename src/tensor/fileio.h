@@ -1,6 +1,5 @@
-/* Files that are never left half-written: write to "<path>.tmp.<pid>", fsync,
- * then rename over <path>. A failure (full disk included) removes the
- * temporary and leaves any old <path> untouched. */
+/* Files that are never left half-written and never clobber a device, a
+ * FIFO or a planted link: mrnet_atomic_open and friends (mrnet/io.h). */
 #ifndef MRNET_TENSOR_FILEIO_H
 #define MRNET_TENSOR_FILEIO_H
 

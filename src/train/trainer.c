@@ -239,7 +239,11 @@ static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds
     epoch_record r = {.train_loss = batches ? t->loss_sum / batches : NAN,
                       .train_acc = t->seen ? (double)t->correct / t->seen : NAN,
                       .lr = lr, .seconds = seconds};
-    MRNET_TRY(validate(t, &r));
+    /* a ReLU can hide NaN weights from the loss: never save them */
+    MRNET_TRY(trainer_check_finite(t));
+    mrnet_status vs = validate(t, &r);
+    if (vs != MRNET_OK)
+        return mrnet_fail_context(vs, "epoch %d: validation", t->epoch);
     t->history[t->n_history++] = r;
     double metric = t->n_valid ? (t->opt->select_macro_f1 ? r.valid_f1 : r.valid_acc)
                                : r.train_acc;
@@ -297,8 +301,12 @@ static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
                 o->progress(o->progress_ctx, &p);
             }
             if (o->stop && *o->stop && b + 1 < batches) {
-                MRNET_TRY(trainer_save_last(t));
+                st = trainer_check_finite(t);
+                if (st == MRNET_OK)
+                    st = trainer_save_last(t);
                 free(order);
+                if (st != MRNET_OK)
+                    return st;
                 return mrnet_fail(MRNET_ERR_INTERRUPTED,
                                   "interrupted in epoch %d after batch %d of %d; state saved in "
                                   "%s (run again with --resume)",
@@ -307,7 +315,7 @@ static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
         }
         if (st != MRNET_OK)
             break;
-        bool best;
+        bool best = false;
         int epoch = t->epoch;
         st = end_epoch(t, batches, lr, now_seconds() - start, &best);
         if (st == MRNET_OK && o->progress) {

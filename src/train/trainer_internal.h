@@ -42,8 +42,13 @@ typedef struct {
 cJSON *trainer_options_json(const trainer *t);
 /* last.safetensors: model, optimizer, position and history. */
 mrnet_status trainer_save_last(trainer *t);
-/* Continues from last.safetensors when it exists (checks the options). */
+/* Continues from last.safetensors when it exists: the options must match,
+ * every field of the state is range-checked against the store and the
+ * options, and parameters and optimizer moments must be finite. */
 mrnet_status trainer_resume(trainer *t);
+/* MRNET_ERR_NUMERIC naming the epoch and the first tensor (parameter,
+ * running statistic, optimizer moment) holding NaN or an infinity. */
+mrnet_status trainer_check_finite(trainer *t);
 /* log.jsonl and curve.svg from the history. */
 mrnet_status trainer_write_log(const trainer *t);
 mrnet_status trainer_write_curve(const trainer *t);

@@ -66,10 +66,109 @@ static cJSON *state_json(const trainer *t)
     return j;
 }
 
-static double json_number(const cJSON *j, const char *key)
+/* ---- checking a state before use ----------------------------------------------
+ * A state file comes from disk: every number is checked against the store and
+ * the options before it indexes anything (a crafted next_batch or best_epoch
+ * would read outside the shuffled order or the history). */
+
+static int batch_size(const trainer *t) { return t->opt->batch < t->n_train ? t->opt->batch : t->n_train; }
+
+/* A number of the state in [lo, hi] (an integer when integral), or an error naming it. */
+static mrnet_status state_number(const trainer *t, const cJSON *j, const char *key, double lo,
+                                 double hi, bool integral, double *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+    if (!cJSON_IsNumber(v))
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: cannot resume: training state field '%s' is missing "
+                          "or not a number", t->path_last, key);
+    double x = v->valuedouble;
+    if (!(x >= lo && x <= hi) || (integral && x != floor(x)))
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: cannot resume: training state field '%s' is %.17g, "
+                          "not %s in [%.17g, %.17g]", t->path_last, key, x,
+                          integral ? "an integer" : "a number", lo, hi);
+    *out = x;
+    return MRNET_OK;
+}
+
+/* One epoch of history: 7 numbers (validation figures null without a
+ * validation set), each in its range. */
+static mrnet_status history_record(const trainer *t, const cJSON *item, int epoch, epoch_record *r)
+{
+    static const char *const names[7] = {"train_loss", "train_accuracy", "valid_loss", "valid_accuracy",
+                                         "valid_macro_f1", "lr", "seconds"};
+    static const double hi[7] = {HUGE_VAL, 1, HUGE_VAL, 1, 1, HUGE_VAL, HUGE_VAL};
+    double v[7];
+    if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) != 7)
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: cannot resume: history of epoch %d is not 7 numbers",
+                          t->path_last, epoch);
+    for (int k = 0; k < 7; k++) {
+        const cJSON *x = cJSON_GetArrayItem(item, k);
+        bool may_be_null = k >= 2 && k <= 4 && t->n_valid == 0;
+        if (may_be_null && cJSON_IsNull(x)) {
+            v[k] = NAN;
+            continue;
+        }
+        if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0 && x->valuedouble <= hi[k]) ||
+            !isfinite(x->valuedouble))
+            return mrnet_fail(MRNET_ERR_FORMAT, "%s: cannot resume: history of epoch %d: %s is %s",
+                              t->path_last, epoch, names[k],
+                              cJSON_IsNumber(x) ? "out of range" : "not a number");
+        v[k] = x->valuedouble;
+    }
+    *r = (epoch_record){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+    return MRNET_OK;
+}
+
+/* The metric that selects the best epoch (end_epoch), from a record. */
+static double selection_metric(const trainer *t, const epoch_record *r)
+{
+    return t->n_valid ? (t->opt->select_macro_f1 ? r->valid_f1 : r->valid_acc) : r->train_acc;
+}
+
+static mrnet_status restore_position(trainer *t, const cJSON *j)
+{
+    const char *path = t->path_last;
+    int B = batch_size(t), batches = t->n_train / B;
+    double epoch = 0, next_batch = 0, seen = 0, correct = 0, best_epoch = 0, loss_sum = 0, best_metric = 0;
+    MRNET_TRY(state_number(t, j, "epoch", 1, (double)t->opt->epochs + 1, true, &epoch));
+    MRNET_TRY(state_number(t, j, "next_batch", 0, batches - 1, true, &next_batch));
+    MRNET_TRY(state_number(t, j, "seen", 0, (double)batches * B, true, &seen));
+    MRNET_TRY(state_number(t, j, "correct", 0, seen, true, &correct));
+    MRNET_TRY(state_number(t, j, "loss_sum", 0, HUGE_VAL, false, &loss_sum));
+    if (!isfinite(loss_sum))
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: cannot resume: training state field 'loss_sum' is "
+                          "not finite", path);
+    MRNET_TRY(state_number(t, j, "best_epoch", epoch > 1 ? 1 : 0, epoch - 1, true, &best_epoch));
+    MRNET_TRY(state_number(t, j, "best_metric", 0, 1, false, &best_metric));
+    if (seen != next_batch * B)
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: cannot resume: %.0f examples seen in epoch %.0f, but "
+                          "%.0f batches of %d were run", path, seen, epoch, next_batch, B);
+    int64_t steps = mrnet_adamw_steps(t->adamw), want = (int64_t)(epoch - 1) * batches + (int64_t)next_batch;
+    if (steps != want)
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: cannot resume: optim.step is %lld but epoch %.0f batch "
+                          "%.0f (%d batches an epoch) means %lld steps", path, (long long)steps, epoch,
+                          next_batch, batches, (long long)want);
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "history");
+    if (!cJSON_IsArray(h) || cJSON_GetArraySize(h) != (int)epoch - 1)
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: cannot resume: inconsistent training state (epoch %.0f, %d epochs "
+                          "of history)", path, epoch, cJSON_IsArray(h) ? cJSON_GetArraySize(h) : -1);
+    t->n_history = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, h) {
+        MRNET_TRY(history_record(t, item, t->n_history + 1, &t->history[t->n_history]));
+        t->n_history++;
+    }
+    if (best_epoch > 0 && selection_metric(t, &t->history[(int)best_epoch - 1]) != best_metric)
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: cannot resume: best_metric %.17g is not the metric "
+                          "of best epoch %.0f in the history", path, best_metric, best_epoch);
+    t->epoch = (int)epoch;
+    t->next_batch = (int)next_batch;
+    t->loss_sum = loss_sum;
+    t->correct = (long)correct;
+    t->seen = (long)seen;
+    t->best_epoch = (int)best_epoch;
+    t->best_metric = best_metric;
+    return MRNET_OK;
 }
 
 static mrnet_status restore_state(trainer *t, const cJSON *j)
@@ -93,27 +192,70 @@ static mrnet_status restore_state(trainer *t, const cJSON *j)
     }
     cJSON_Delete(want);
     MRNET_TRY(st);
-    t->epoch = (int)json_number(j, "epoch");
-    t->next_batch = (int)json_number(j, "next_batch");
-    t->loss_sum = json_number(j, "loss_sum");
-    t->correct = (long)json_number(j, "correct");
-    t->seen = (long)json_number(j, "seen");
-    t->best_epoch = (int)json_number(j, "best_epoch");
-    t->best_metric = json_number(j, "best_metric");
-    const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "history");
-    t->n_history = 0;
-    cJSON_ArrayForEach(item, h) {
-        double v[7] = {0};
-        for (int k = 0; k < 7; k++)
-            v[k] = cJSON_IsNumber(cJSON_GetArrayItem(item, k)) ? cJSON_GetArrayItem(item, k)->valuedouble : NAN;
-        t->history[t->n_history++] = (epoch_record){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
-        if (t->n_history >= t->opt->epochs)
-            break;
+    return restore_position(t, j);
+}
+
+/* The first value of the model or the optimizer that training cannot go on
+ * from: not finite, or a negative second moment (its square root is taken).
+ * Describes it in desc; false when there is none. */
+static bool first_bad_value(trainer *t, char *desc, size_t size)
+{
+    for (int i = 0; i < mrnet_model_tensor_count(t->model); i++) {
+        const mrnet_tensor_info *x = mrnet_model_tensor(t->model, i);
+        if (x->kind == MRNET_TENSOR_COUNTER)
+            continue;
+        for (size_t k = 0; k < x->numel; k++)
+            if (!isfinite(x->data[k])) {
+                snprintf(desc, size, "%s '%s' holds %s at %zu",
+                         x->kind == MRNET_TENSOR_PARAMETER ? "parameter" : "running statistic", x->name,
+                         isnan(x->data[k]) ? "NaN" : "an infinity", k);
+                return true;
+            }
     }
-    if (t->epoch < 1 || t->n_history != t->epoch - 1)
-        return mrnet_fail(MRNET_ERR_FORMAT, "%s: inconsistent training state (epoch %d, %d epochs "
-                          "of history)", t->path_last, t->epoch, t->n_history);
-    return MRNET_OK;
+    static const struct {
+        mrnet_adamw_buffer which;
+        const char *name;
+        bool non_negative;
+    } moments[] = {{MRNET_ADAMW_EXP_AVG, "optim.exp_avg", false},
+                   {MRNET_ADAMW_EXP_AVG_SQ, "optim.exp_avg_sq", true},
+                   {MRNET_ADAMW_MAX_EXP_AVG_SQ, "optim.max_exp_avg_sq", true}};
+    const float *base = mrnet_model_params(t->model);
+    size_t n = mrnet_adamw_size(t->adamw);
+    for (size_t m = 0; m < sizeof moments / sizeof moments[0]; m++) {
+        const float *v = mrnet_adamw_state(t->adamw, moments[m].which);
+        for (size_t k = 0; k < n; k++) {
+            if (isfinite(v[k]) && !(moments[m].non_negative && v[k] < 0))
+                continue;
+            const char *param = "?";
+            for (int i = 0; i < mrnet_model_tensor_count(t->model); i++) {
+                const mrnet_tensor_info *x = mrnet_model_tensor(t->model, i);
+                size_t at = (size_t)(x->data - base);
+                if (x->kind == MRNET_TENSOR_PARAMETER && x->data >= base && k >= at && k < at + x->numel)
+                    param = x->name;
+            }
+            snprintf(desc, size, "optimizer moment %s holds %s at %zu (parameter '%s')", moments[m].name,
+                     isnan(v[k]) ? "NaN" : isinf(v[k]) ? "an infinity" : "a negative value", k, param);
+            return true;
+        }
+    }
+    return false;
+}
+
+mrnet_status trainer_check_finite(trainer *t)
+{
+    char bad[512];
+    if (!first_bad_value(t, bad, sizeof bad))
+        return MRNET_OK;
+    char last[2 * sizeof t->path_last + 64];
+    if (t->n_history > 0)
+        snprintf(last, sizeof last, "the state after epoch %d is in %s, the best epoch's in %s",
+                 t->n_history, t->path_last, t->path_best);
+    else
+        snprintf(last, sizeof last, "no checkpoint was written");
+    return mrnet_fail(MRNET_ERR_NUMERIC,
+                      "epoch %d: training diverged: %s; nothing of this epoch was saved (%s); try a "
+                      "lower --lr",
+                      t->epoch, bad, last);
 }
 
 mrnet_status trainer_save_last(trainer *t)
@@ -152,6 +294,9 @@ mrnet_status trainer_resume(trainer *t)
     MRNET_TRY(train_state_load(t->path_last, t->adamw, &j));
     mrnet_status st = restore_state(t, j);
     cJSON_Delete(j);
+    char bad[512];
+    if (st == MRNET_OK && first_bad_value(t, bad, sizeof bad))
+        st = mrnet_fail(MRNET_ERR_NUMERIC, "%s: cannot resume: %s", t->path_last, bad);
     return st;
 }
 

@@ -26,7 +26,9 @@ static void usage(FILE *out)
             "  --batch N            windows per pass (default 32)\n"
             "  --json FILE          the report as JSON\n"
             "  --confusion FILE     the confusion matrix as SVG\n"
-            "  --predictions FILE   one CSV row per item: path,label,predicted,probability\n");
+            "  --predictions FILE   one CSV row per item: path,label,predicted,probability\n"
+            "  --drop-route LIST    zero these routes (e.g. L1 or H,M2) at evaluation; the\n"
+            "                       checkpoint is unchanged (mrnet routes --importance: all)\n");
 }
 
 typedef struct {
@@ -36,6 +38,8 @@ typedef struct {
     mrnet_view view;
     double crop_seconds, hop_seconds, frame_rate;
     long batch;
+    const char *drop_route; /* as given */
+    unsigned drop_mask;
 } eval_args;
 
 static int parse(int argc, char **argv, eval_args *a)
@@ -46,7 +50,7 @@ static int parse(int argc, char **argv, eval_args *a)
         {"crop-seconds", required_argument, 0, 'c'}, {"hop-seconds", required_argument, 0, 'p'},
         {"frame-rate", required_argument, 0, 'r'}, {"batch", required_argument, 0, 'b'},
         {"json", required_argument, 0, 'j'},  {"confusion", required_argument, 0, 'm'},
-        {"predictions", required_argument, 0, 'P'},
+        {"predictions", required_argument, 0, 'P'}, {"drop-route", required_argument, 0, 'D'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     *a = (eval_args){.fold = -1, .view = MRNET_VIEW_WINDOWS, .crop_seconds = 6, .hop_seconds = 3,
                      .batch = 32};
@@ -66,6 +70,11 @@ static int parse(int argc, char **argv, eval_args *a)
         case 'j': a->json = optarg; break;
         case 'm': a->confusion = optarg; break;
         case 'P': a->predictions = optarg; break;
+        case 'D':
+            if (mrnet_parse_routes(optarg, &a->drop_mask) != MRNET_OK)
+                return cli_error("eval", 2, "--drop-route: %s", mrnet_last_error());
+            a->drop_route = optarg;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -79,20 +88,6 @@ static int parse(int argc, char **argv, eval_args *a)
     a->checkpoint = argv[optind];
     a->store_dir = argv[optind + 1];
     return -1;
-}
-
-/* The default split: test when the store has one, else valid. */
-static const char *default_split(const mrnet_store *fs)
-{
-    const char *found = NULL;
-    for (int i = 0; i < mrnet_store_count(fs); i++) {
-        const char *s = mrnet_store_get(fs, i)->split;
-        if (!strcmp(s, "test"))
-            return "test";
-        if (!strcmp(s, "valid"))
-            found = "valid";
-    }
-    return found;
 }
 
 static void print_report(const mrnet_metrics *r, const mrnet_confusion *cm,
@@ -129,7 +124,8 @@ static mrnet_status write_outputs(const eval_args *a, const mrnet_metrics *r,
     mrnet_status st = MRNET_OK;
     if (a->json) {
         const char *extra[] = {"checkpoint", a->checkpoint, "store", a->store_dir, "selection",
-                               selection, "view", mrnet_view_name(a->view), NULL};
+                               selection, "view", mrnet_view_name(a->view),
+                               a->drop_mask ? "drop_routes" : NULL, a->drop_route, NULL};
         st = mrnet_metrics_write_json(a->json, r, cm, names, extra);
     }
     if (st == MRNET_OK && a->confusion)
@@ -164,7 +160,7 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
         return mrnet_fail(MRNET_ERR_ARG, "%s: unknown frame rate (features from .npy files?): "
                           "give --frame-rate", a->store_dir);
     mrnet_selection sel = {a->all ? NULL : a->split, a->fold};
-    if (!a->all && a->fold < 0 && !sel.split && !(sel.split = default_split(fs)))
+    if (!a->all && a->fold < 0 && !sel.split && !(sel.split = mrnet_default_eval_split(fs)))
         return mrnet_fail(MRNET_ERR_ARG, "%s: no test or valid split: give --split, --fold or --all",
                           a->store_dir);
     mrnet_infer_options eo = {.view = a->view, .crop = (int64_t)llround(a->crop_seconds * rate),
@@ -201,8 +197,9 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
                         unknown ? " of classes the model knows" : "");
     mrnet_metrics r;
     if (st == MRNET_OK && (st = mrnet_metrics_compute(&cm, &r)) == MRNET_OK) {
-        printf("%s on %s (%s, view %s)\n", a->checkpoint, a->store_dir, selection,
-               mrnet_view_name(a->view));
+        printf("%s on %s (%s, view %s%s%s)\n", a->checkpoint, a->store_dir, selection,
+               mrnet_view_name(a->view), a->drop_mask ? ", routes zeroed: " : "",
+               a->drop_mask ? a->drop_route : "");
         if (unknown)
             printf("note: %d entries of classes the model does not know were left out\n", unknown);
         print_report(&r, &cm, m);
@@ -225,6 +222,8 @@ int cmd_eval(int argc, char **argv)
     if (st == MRNET_OK && !mrnet_model_label(m, 0))
         st = mrnet_fail(MRNET_ERR_FORMAT, "%s: the checkpoint has no class names (mrnet.labels); "
                         "convert it with --labels", a.checkpoint);
+    if (st == MRNET_OK && a.drop_mask)
+        st = mrnet_model_set_drop_routes(m, mrnet_model_drop_routes(m) | a.drop_mask);
     if (st == MRNET_OK)
         st = mrnet_store_open(a.store_dir, &fs);
     if (st == MRNET_OK)

@@ -67,3 +67,16 @@ mrnet_status mrnet_evaluate_store(mrnet_model *model, const mrnet_store *store, 
     free(truth);
     return st;
 }
+
+const char *mrnet_default_eval_split(const mrnet_store *store)
+{
+    const char *found = NULL;
+    for (int i = 0; i < mrnet_store_count(store); i++) {
+        const char *s = mrnet_store_get(store, i)->split;
+        if (!strcmp(s, "test"))
+            return "test";
+        if (!strcmp(s, "valid"))
+            found = "valid";
+    }
+    return found;
+}

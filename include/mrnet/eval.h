@@ -72,6 +72,20 @@ mrnet_status mrnet_metrics_write_json(const char *path, const mrnet_metrics *r,
                                       const mrnet_confusion *cm, char *const *class_names,
                                       const char *const *extra);
 
+/* The same report with further reports nested under keys, each with the
+ * same keys (e.g. "groups" for per-track figures, "baseline" for the SVM on
+ * the same entries). A section's class_names may be NULL ("0", "1", ...). */
+typedef struct {
+    const char *key;
+    const mrnet_metrics *metrics;
+    const mrnet_confusion *cm;
+    char *const *class_names;
+} mrnet_report_section;
+mrnet_status mrnet_metrics_write_json_sections(const char *path, const mrnet_metrics *r,
+                                               const mrnet_confusion *cm, char *const *class_names,
+                                               const mrnet_report_section *sections, int n_sections,
+                                               const char *const *extra);
+
 /* ---- Evaluating a model on a store ------------------------------------------- */
 
 /* Which entries of a store to evaluate: a split name, a fold, or all

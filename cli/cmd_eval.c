@@ -8,6 +8,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "eval_extra.h"
 #include <mrnet/mrnet.h>
 
 static void usage(FILE *out)
@@ -28,7 +29,11 @@ static void usage(FILE *out)
             "  --confusion FILE     the confusion matrix as SVG\n"
             "  --predictions FILE   one CSV row per item: path,label,predicted,probability\n"
             "  --drop-route LIST    zero these routes (e.g. L1 or H,M2) at evaluation; the\n"
-            "                       checkpoint is unchanged (mrnet routes --importance: all)\n");
+            "                       checkpoint is unchanged (mrnet routes --importance: all)\n"
+            "  --baseline DIR       also score the baseline of DIR (mrnet baseline) on the same\n"
+            "                       entries and show both in one table (JSON: \"baseline\")\n"
+            "A store with groups (a manifest's group column) is also scored per group: the\n"
+            "clips' probabilities averaged over a track (JSON: \"groups\").\n");
 }
 
 typedef struct {
@@ -38,6 +43,7 @@ typedef struct {
     mrnet_view view;
     double crop_seconds, hop_seconds, frame_rate;
     long batch;
+    const char *baseline;   /* --baseline DIR */
     const char *drop_route; /* as given */
     unsigned drop_mask;
 } eval_args;
@@ -51,6 +57,7 @@ static int parse(int argc, char **argv, eval_args *a)
         {"frame-rate", required_argument, 0, 'r'}, {"batch", required_argument, 0, 'b'},
         {"json", required_argument, 0, 'j'},  {"confusion", required_argument, 0, 'm'},
         {"predictions", required_argument, 0, 'P'}, {"drop-route", required_argument, 0, 'D'},
+        {"baseline", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     *a = (eval_args){.fold = -1, .view = MRNET_VIEW_WINDOWS, .crop_seconds = 6, .hop_seconds = 3,
                      .batch = 32};
@@ -70,6 +77,7 @@ static int parse(int argc, char **argv, eval_args *a)
         case 'j': a->json = optarg; break;
         case 'm': a->confusion = optarg; break;
         case 'P': a->predictions = optarg; break;
+        case 'B': a->baseline = optarg; break;
         case 'D':
             if (mrnet_parse_routes(optarg, &a->drop_mask) != MRNET_OK)
                 return cli_error("eval", 2, "--drop-route: %s", mrnet_last_error());
@@ -90,48 +98,28 @@ static int parse(int argc, char **argv, eval_args *a)
     return -1;
 }
 
-static void print_report(const mrnet_metrics *r, const mrnet_confusion *cm,
-                         const mrnet_model *m)
-{
-    printf("accuracy %.4f   macro-F1 %.4f   (%lld items)\n\n", r->accuracy, r->macro_f1,
-           (long long)r->total);
-    printf("%-16s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
-    for (int k = 0; k < r->k; k++)
-        printf("%-16.16s %9.4f %9.4f %9.4f %8lld\n", mrnet_model_label(m, k), r->precision[k],
-               r->recall[k], r->f1[k], (long long)r->support[k]);
-    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%-16s", "");
-    for (int k = 0; k < r->k; k++)
-        printf(" %6.6s", mrnet_model_label(m, k));
-    printf("\n");
-    for (int i = 0; i < r->k; i++) {
-        printf("%-16.16s", mrnet_model_label(m, i));
-        for (int k = 0; k < r->k; k++)
-            printf(" %6lld", (long long)cm->counts[(size_t)i * r->k + k]);
-        printf("\n");
-    }
-}
-
 static mrnet_status write_outputs(const eval_args *a, const mrnet_metrics *r,
-                                  const mrnet_confusion *cm, mrnet_model *m,
-                                  const char *selection)
+                                  const mrnet_confusion *cm, char *const *names,
+                                  const char *selection, const eval_extra *x)
 {
-    int K = r->k;
-    char **names = malloc((size_t)K * sizeof(char *));
-    if (!names)
-        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d class names", K);
-    for (int k = 0; k < K; k++)
-        names[k] = (char *)mrnet_model_label(m, k);
     mrnet_status st = MRNET_OK;
     if (a->json) {
-        const char *extra[] = {"checkpoint", a->checkpoint, "store", a->store_dir, "selection",
-                               selection, "view", mrnet_view_name(a->view),
-                               a->drop_mask ? "drop_routes" : NULL, a->drop_route, NULL};
-        st = mrnet_metrics_write_json(a->json, r, cm, names, extra);
+        const char *extra[13] = {"checkpoint", a->checkpoint, "store", a->store_dir, "selection",
+                                 selection, "view", mrnet_view_name(a->view)};
+        int n = 8;
+        if (a->drop_mask) {
+            extra[n++] = "drop_routes";
+            extra[n++] = a->drop_route;
+        }
+        if (a->baseline) {
+            extra[n++] = "baseline_dir";
+            extra[n++] = a->baseline;
+        }
+        st = mrnet_metrics_write_json_sections(a->json, r, cm, names, x->sections, x->n_sections, extra);
     }
     if (st == MRNET_OK && a->confusion)
-        st = mrnet_plot_confusion(a->confusion, "Confusion matrix", cm->counts, K,
+        st = mrnet_plot_confusion(a->confusion, "Confusion matrix", cm->counts, r->k,
                                   (const char *const *)names);
-    free(names);
     return st;
 }
 
@@ -139,12 +127,16 @@ typedef struct {
     FILE *f;
     const mrnet_store *fs;
     const mrnet_model *m;
+    report_items *items; /* for the group and baseline figures */
 } prediction_rows;
 
 static void on_item(void *ctx, int entry, int truth, const float *probs)
 {
     prediction_rows *r = ctx;
     int K = mrnet_model_config(r->m)->classes, k = mrnet_argmax(probs, K);
+    report_items_add(r->items, K, entry, truth, probs);
+    if (!r->f)
+        return;
     cli_csv_field(r->f, mrnet_store_get(r->fs, entry)->source);
     fputc(',', r->f);
     cli_csv_field(r->f, mrnet_model_label(r->m, truth));
@@ -168,7 +160,8 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
     mrnet_confusion cm;
     MRNET_TRY(mrnet_confusion_init(&cm, mrnet_model_config(m)->classes));
     int used, unknown;
-    prediction_rows rows = {NULL, fs, m};
+    eval_extra x = {0};
+    prediction_rows rows = {NULL, fs, m, &x.items};
     cli_output csv = {0};
     if (a->predictions) {
         mrnet_status os = cli_output_open(&csv, a->predictions);
@@ -179,8 +172,7 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
         rows.f = csv.f;
         fputs("path,label,predicted,probability\n", rows.f);
     }
-    mrnet_status st = mrnet_evaluate_store(m, fs, sel, &eo, &cm, &used, &unknown,
-                                     rows.f ? on_item : NULL, &rows);
+    mrnet_status st = mrnet_evaluate_store(m, fs, sel, &eo, &cm, &used, &unknown, on_item, &rows);
     if (a->predictions) {
         if (st == MRNET_OK)
             st = cli_output_commit(&csv);
@@ -195,6 +187,12 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
     if (st == MRNET_OK && used == 0)
         st = mrnet_fail(MRNET_ERR_ARG, "%s: no labelled entries in %s%s", a->store_dir, selection,
                         unknown ? " of classes the model knows" : "");
+    int K = mrnet_model_config(m)->classes;
+    char **names = malloc((size_t)K * sizeof(char *));
+    if (st == MRNET_OK && !names)
+        st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d class names", K);
+    for (int k = 0; names && k < K; k++)
+        names[k] = (char *)mrnet_model_label(m, k);
     mrnet_metrics r;
     if (st == MRNET_OK && (st = mrnet_metrics_compute(&cm, &r)) == MRNET_OK) {
         printf("%s on %s (%s, view %s%s%s)\n", a->checkpoint, a->store_dir, selection,
@@ -202,10 +200,16 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
                a->drop_mask ? a->drop_route : "");
         if (unknown)
             printf("note: %d entries of classes the model does not know were left out\n", unknown);
-        print_report(&r, &cm, m);
-        st = write_outputs(a, &r, &cm, m, selection);
+        report_print(&r, &cm, names);
+        st = eval_extra_run(&x, fs, sel, a->baseline, names);
+        if (st == MRNET_OK)
+            eval_extra_print(&x, &r, names);
+        if (st == MRNET_OK)
+            st = write_outputs(a, &r, &cm, names, selection, &x);
         mrnet_metrics_free(&r);
     }
+    eval_extra_free(&x);
+    free(names);
     mrnet_confusion_free(&cm);
     return st;
 }

@@ -3,7 +3,8 @@
  * give the same files; a saved baseline loads and scores exactly as the
  * trained one; the clip statistics; bad input (a store without labels,
  * without train or valid entries, one class, a baseline folder missing or
- * with a damaged file, a store of other features, bad options).
+ * with a damaged file, a store of other features, bad options); and
+ * `mrnet eval --baseline` shows it beside a model, with per-group figures.
  * Data: 5 styles x 10 clips of 3 s, two clips per "track" (group), split by
  * group at extraction (--make-split 0.2,0.2). */
 #include "testutil.h"
@@ -345,6 +346,8 @@ static void bad_input(void **state)
     unlink(model);
     assert_int_equal(mrnet_baseline_load(dir, &b), MRNET_ERR_IO);
     assert_non_null(strstr(mrnet_last_error(), "svm.model"));
+    assert_int_equal(test_run_cli("eval '%s' '%s' --baseline '%s'", ckpt, store, dir), 1);
+    assert_non_null(strstr(test_cli_output(), "svm.model"));
     char *changed = strdup(model_text);
     changed[strlen(changed) - 2] ^= 1; /* a digit of the last support vector */
     assert_int_equal(test_write_file(model, changed, strlen(changed)), 0);
@@ -390,6 +393,36 @@ static void bad_input(void **state)
     assert_int_equal(test_run_cli("baseline '%s' -o x", test_path("no-store")), 1);
 }
 
+static void eval_beside_baseline(void **state)
+{
+    (void)state;
+    const char *dir = test_path("base_eval"), *json = test_path("eval.json");
+    assert_int_equal(test_run_cli("baseline '%s' -o '%s' --quiet", store, dir), 0);
+    int rc = test_run_cli("eval '%s' '%s' --baseline '%s' --json '%s'", ckpt, store, dir, json);
+    if (rc != 0)
+        fail_msg("eval --baseline: %s", test_cli_output());
+    const char *out = test_cli_output();
+    assert_non_null(strstr(out, "beside the baseline"));
+    assert_non_null(strstr(out, "group accuracy"));
+    assert_non_null(strstr(out, "F1 noise-rock"));
+    cJSON *j = read_json(json), *own = read_json(in_dir(dir, "metrics.json"));
+    static const char *const sections[] = {"groups", "baseline", "baseline_groups"};
+    for (int i = 0; i < 3; i++) {
+        const cJSON *s = cJSON_GetObjectItem(j, sections[i]);
+        if (!cJSON_IsObject(s))
+            fail_msg("no \"%s\" in %s", sections[i], json);
+        assert_int_equal(number(s, "total"), i == 1 ? TEST_CLIPS : TEST_GROUPS);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "confusion")), STYLES);
+        assert_true(cJSON_IsNumber(cJSON_GetObjectItem(s, "macro_f1")));
+    }
+    assert_true(number(cJSON_GetObjectItem(j, "baseline"), "accuracy") == number(own, "accuracy"));
+    assert_true(number(cJSON_GetObjectItem(j, "baseline_groups"), "accuracy") ==
+                number(cJSON_GetObjectItem(own, "groups"), "accuracy"));
+    assert_string_equal(cJSON_GetObjectItem(j, "baseline_dir")->valuestring, dir);
+    cJSON_Delete(j);
+    cJSON_Delete(own);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +430,7 @@ int main(void)
         cmocka_unit_test(save_load_and_predict),
         cmocka_unit_test(clip_statistics),
         cmocka_unit_test(bad_input),
+        cmocka_unit_test(eval_beside_baseline),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -105,6 +105,13 @@ mrnet_status mrnet_evaluate_store(mrnet_model *model, const mrnet_store *store, 
                                   const mrnet_infer_options *o, mrnet_confusion *cm, int *used,
                                   int *unknown, mrnet_item_fn on_item, void *item_ctx);
 
+/* The selected labelled entries of a store whose class is one of labels (K
+ * names), matched by name: entries[i] and its class truth[i] (arrays of
+ * mrnet_store_count() ints); returns their count, and *unknown the entries of
+ * other classes. What mrnet_evaluate_store scores. */
+int mrnet_select_entries(const mrnet_store *store, mrnet_selection sel, const char *const *labels, int K,
+                         int *entries, int *truth, int *unknown);
+
 /* The split an evaluation takes by default: "test" when the store has test
  * entries, else "valid", else NULL. */
 const char *mrnet_default_eval_split(const mrnet_store *store);

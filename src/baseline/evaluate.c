@@ -6,21 +6,6 @@
 #include "baseline/baseline.h"
 #include "tensor/error.h"
 
-static bool selected(const mrnet_store_entry *e, mrnet_selection sel)
-{
-    if (sel.fold >= 0)
-        return e->fold == sel.fold;
-    return !sel.split || !strcmp(e->split, sel.split);
-}
-
-static int label_of(const mrnet_baseline *b, const char *label)
-{
-    for (int k = 0; k < b->K; k++)
-        if (!strcmp(b->labels[k], label))
-            return k;
-    return -1;
-}
-
 mrnet_status mrnet_baseline_evaluate_store(const mrnet_baseline *b, const mrnet_store *store,
                                            mrnet_selection sel, mrnet_confusion *cm, int *used,
                                            int *unknown, mrnet_item_fn on_item, void *item_ctx)
@@ -39,18 +24,7 @@ mrnet_status mrnet_baseline_evaluate_store(const mrnet_baseline *b, const mrnet_
         free(truth);
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     }
-    for (int i = 0; i < n; i++) {
-        const mrnet_store_entry *e = mrnet_store_get(store, i);
-        if (e->label_index < 0 || !selected(e, sel))
-            continue;
-        int k = label_of(b, e->label);
-        if (k < 0) {
-            (*unknown)++;
-            continue;
-        }
-        truth[*used] = k;
-        entries[(*used)++] = i;
-    }
+    *used = mrnet_select_entries(store, sel, (const char *const *)b->labels, b->K, entries, truth, unknown);
     int f = b->n_features;
     double *x = malloc((size_t)(*used ? *used : 1) * f * sizeof(double));
     float *scores = malloc((size_t)b->K * sizeof(float));

@@ -8,6 +8,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "eval_extra.h"
 #include <mrnet/mrnet.h>
 
 static void usage(FILE *out)
@@ -27,7 +28,13 @@ static void usage(FILE *out)
             "  --json FILE          the report as JSON\n"
             "  --confusion FILE     the confusion matrix as SVG\n"
             "  --predictions FILE   one CSV row per item: path,label,predicted,probability\n"
-            "  (--json - or --predictions -: to standard output; the table goes to stderr)\n");
+            "  --drop-route LIST    zero these routes (e.g. L1 or H,M2) at evaluation; the\n"
+            "                       checkpoint is unchanged (mrnet routes --importance: all)\n"
+            "  --baseline DIR       also score the baseline of DIR (mrnet baseline) on the same\n"
+            "                       entries and show both in one table (JSON: \"baseline\")\n"
+            "A store with groups (a manifest's group column) is also scored per group: the\n"
+            "clips' probabilities averaged over a track (JSON: \"groups\").\n"
+            "(--json - or --predictions -: to standard output; the table goes to stderr)\n");
 }
 
 typedef struct {
@@ -37,6 +44,9 @@ typedef struct {
     mrnet_view view;
     double crop_seconds, hop_seconds, frame_rate;
     long batch;
+    const char *baseline;   /* --baseline DIR */
+    const char *drop_route; /* as given */
+    unsigned drop_mask;
 } eval_args;
 
 static int parse(int argc, char **argv, eval_args *a)
@@ -47,7 +57,8 @@ static int parse(int argc, char **argv, eval_args *a)
         {"crop-seconds", required_argument, 0, 'c'}, {"hop-seconds", required_argument, 0, 'p'},
         {"frame-rate", required_argument, 0, 'r'}, {"batch", required_argument, 0, 'b'},
         {"json", required_argument, 0, 'j'},  {"confusion", required_argument, 0, 'm'},
-        {"predictions", required_argument, 0, 'P'},
+        {"predictions", required_argument, 0, 'P'}, {"drop-route", required_argument, 0, 'D'},
+        {"baseline", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     *a = (eval_args){.fold = -1, .view = MRNET_VIEW_WINDOWS, .crop_seconds = 6, .hop_seconds = 3,
                      .batch = 32};
@@ -67,6 +78,12 @@ static int parse(int argc, char **argv, eval_args *a)
         case 'j': a->json = optarg; break;
         case 'm': a->confusion = optarg; break;
         case 'P': a->predictions = optarg; break;
+        case 'B': a->baseline = optarg; break;
+        case 'D':
+            if (mrnet_parse_routes(optarg, &a->drop_mask) != MRNET_OK)
+                return cli_error("eval", 2, "--drop-route: %s", mrnet_last_error());
+            a->drop_route = optarg;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -100,63 +117,30 @@ static mrnet_status check_outputs(const eval_args *a)
     return cli_output_not_input("--predictions", a->predictions, in, 3);
 }
 
-/* The default split: test when the store has one, else valid. */
-static const char *default_split(const mrnet_store *fs)
-{
-    const char *found = NULL;
-    for (int i = 0; i < mrnet_store_count(fs); i++) {
-        const char *s = mrnet_store_get(fs, i)->split;
-        if (!strcmp(s, "test"))
-            return "test";
-        if (!strcmp(s, "valid"))
-            found = "valid";
-    }
-    return found;
-}
-
-static void print_report(FILE *out, const mrnet_metrics *r, const mrnet_confusion *cm,
-                         const mrnet_model *m)
-{
-    fprintf(out, "accuracy %.4f   macro-F1 %.4f   (%lld items)\n\n", r->accuracy, r->macro_f1,
-           (long long)r->total);
-    fprintf(out, "%-16s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
-    for (int k = 0; k < r->k; k++)
-        fprintf(out, "%-16.16s %9.4f %9.4f %9.4f %8lld\n", mrnet_model_label(m, k), r->precision[k],
-               r->recall[k], r->f1[k], (long long)r->support[k]);
-    fprintf(out, "\nconfusion matrix (rows: true class, columns: predicted)\n%-16s", "");
-    for (int k = 0; k < r->k; k++)
-        fprintf(out, " %6.6s", mrnet_model_label(m, k));
-    fprintf(out, "\n");
-    for (int i = 0; i < r->k; i++) {
-        fprintf(out, "%-16.16s", mrnet_model_label(m, i));
-        for (int k = 0; k < r->k; k++)
-            fprintf(out, " %6lld", (long long)cm->counts[(size_t)i * r->k + k]);
-        fprintf(out, "\n");
-    }
-}
-
 static mrnet_status write_outputs(const eval_args *a, const mrnet_metrics *r,
-                                  const mrnet_confusion *cm, mrnet_model *m,
-                                  const char *selection)
+                                  const mrnet_confusion *cm, char *const *names,
+                                  const char *selection, const eval_extra *x)
 {
-    int K = r->k;
-    char **names = malloc((size_t)K * sizeof(char *));
-    if (!names)
-        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d class names", K);
-    for (int k = 0; k < K; k++)
-        names[k] = (char *)mrnet_model_label(m, k);
     mrnet_status st = MRNET_OK;
     if (a->json) {
-        const char *extra[] = {"checkpoint", a->checkpoint, "store", a->store_dir, "selection",
-                               selection, "view", mrnet_view_name(a->view), NULL};
+        const char *extra[13] = {"checkpoint", a->checkpoint, "store", a->store_dir, "selection",
+                                 selection, "view", mrnet_view_name(a->view)};
+        int n = 8;
+        if (a->drop_mask) {
+            extra[n++] = "drop_routes";
+            extra[n++] = a->drop_route;
+        }
+        if (a->baseline) {
+            extra[n++] = "baseline_dir";
+            extra[n++] = a->baseline;
+        }
         /* "-": written through to whatever standard output is (mrnet/io.h) */
-        st = mrnet_metrics_write_json(strcmp(a->json, "-") ? a->json : "/dev/stdout", r, cm, names,
-                                      extra);
+        st = mrnet_metrics_write_json_sections(strcmp(a->json, "-") ? a->json : "/dev/stdout", r, cm, names,
+                                               x->sections, x->n_sections, extra);
     }
     if (st == MRNET_OK && a->confusion)
-        st = mrnet_plot_confusion(a->confusion, "Confusion matrix", cm->counts, K,
+        st = mrnet_plot_confusion(a->confusion, "Confusion matrix", cm->counts, r->k,
                                   (const char *const *)names);
-    free(names);
     return st;
 }
 
@@ -164,12 +148,16 @@ typedef struct {
     FILE *f;
     const mrnet_store *fs;
     const mrnet_model *m;
+    report_items *items; /* for the group and baseline figures */
 } prediction_rows;
 
 static void on_item(void *ctx, int entry, int truth, const float *probs)
 {
     prediction_rows *r = ctx;
     int K = mrnet_model_config(r->m)->classes, k = mrnet_argmax(probs, K);
+    report_items_add(r->items, K, entry, truth, probs);
+    if (!r->f)
+        return;
     cli_csv_field(r->f, mrnet_store_get(r->fs, entry)->source);
     fputc(',', r->f);
     cli_csv_field(r->f, mrnet_model_label(r->m, truth));
@@ -185,7 +173,7 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
         return mrnet_fail(MRNET_ERR_ARG, "%s: unknown frame rate (features from .npy files?): "
                           "give --frame-rate", a->store_dir);
     mrnet_selection sel = {a->all ? NULL : a->split, a->fold};
-    if (!a->all && a->fold < 0 && !sel.split && !(sel.split = default_split(fs)))
+    if (!a->all && a->fold < 0 && !sel.split && !(sel.split = mrnet_default_eval_split(fs)))
         return mrnet_fail(MRNET_ERR_ARG, "%s: no test or valid split: give --split, --fold or --all",
                           a->store_dir);
     mrnet_infer_options eo = {.view = a->view, .crop = (int64_t)llround(a->crop_seconds * rate),
@@ -193,7 +181,8 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
     mrnet_confusion cm;
     MRNET_TRY(mrnet_confusion_init(&cm, mrnet_model_config(m)->classes));
     int used, unknown;
-    prediction_rows rows = {NULL, fs, m};
+    eval_extra x = {0};
+    prediction_rows rows = {NULL, fs, m, &x.items};
     cli_output csv = {0};
     if (a->predictions) {
         mrnet_status os = cli_output_open(&csv, a->predictions);
@@ -204,8 +193,7 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
         rows.f = csv.f;
         fputs("path,label,predicted,probability\n", rows.f);
     }
-    mrnet_status st = mrnet_evaluate_store(m, fs, sel, &eo, &cm, &used, &unknown,
-                                     rows.f ? on_item : NULL, &rows);
+    mrnet_status st = mrnet_evaluate_store(m, fs, sel, &eo, &cm, &used, &unknown, on_item, &rows);
     if (a->predictions) {
         if (st == MRNET_OK)
             st = cli_output_commit(&csv);
@@ -220,17 +208,30 @@ static mrnet_status run(const eval_args *a, mrnet_model *m, mrnet_store *fs)
     if (st == MRNET_OK && used == 0)
         st = mrnet_fail(MRNET_ERR_ARG, "%s: no labelled entries in %s%s", a->store_dir, selection,
                         unknown ? " of classes the model knows" : "");
+    int K = mrnet_model_config(m)->classes;
+    char **names = malloc((size_t)K * sizeof(char *));
+    if (st == MRNET_OK && !names)
+        st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d class names", K);
+    for (int k = 0; names && k < K; k++)
+        names[k] = (char *)mrnet_model_label(m, k);
     mrnet_metrics r;
     if (st == MRNET_OK && (st = mrnet_metrics_compute(&cm, &r)) == MRNET_OK) {
         FILE *out = a->table_to_stderr ? stderr : stdout;
-        fprintf(out, "%s on %s (%s, view %s)\n", a->checkpoint, a->store_dir, selection,
-                mrnet_view_name(a->view));
+        fprintf(out, "%s on %s (%s, view %s%s%s)\n", a->checkpoint, a->store_dir, selection,
+                mrnet_view_name(a->view), a->drop_mask ? ", routes zeroed: " : "",
+                a->drop_mask ? a->drop_route : "");
         if (unknown)
             fprintf(out, "note: %d entries of classes the model does not know were left out\n", unknown);
-        print_report(out, &r, &cm, m);
-        st = write_outputs(a, &r, &cm, m, selection);
+        report_print(out, &r, &cm, names);
+        st = eval_extra_run(&x, fs, sel, a->baseline, names);
+        if (st == MRNET_OK)
+            eval_extra_print(out, &x, &r, names);
+        if (st == MRNET_OK)
+            st = write_outputs(a, &r, &cm, names, selection, &x);
         mrnet_metrics_free(&r);
     }
+    eval_extra_free(&x);
+    free(names);
     mrnet_confusion_free(&cm);
     return st;
 }
@@ -249,6 +250,8 @@ int cmd_eval(int argc, char **argv)
     if (st == MRNET_OK && !mrnet_model_label(m, 0))
         st = mrnet_fail(MRNET_ERR_FORMAT, "%s: the checkpoint has no class names (mrnet.labels); "
                         "convert it with --labels", a.checkpoint);
+    if (st == MRNET_OK && a.drop_mask)
+        st = mrnet_model_set_drop_routes(m, mrnet_model_drop_routes(m) | a.drop_mask);
     if (st == MRNET_OK)
         st = mrnet_store_open(a.store_dir, &fs);
     if (st == MRNET_OK)

@@ -32,8 +32,8 @@ int cmd_train(int argc, char **argv)
     cli_stop_restore();
     if (st != MRNET_OK)
         return cli_fail("train", st);
-    printf("trained %d epochs on %d examples (%d validation) in %.1f s\n", r.epochs_run, r.n_train,
-           r.n_valid, r.seconds);
+    printf("trained %d epochs on %d examples (%d validation%s) in %.1f s\n", r.epochs_run, r.n_train,
+           r.n_valid, r.n_held_out ? ", held out of the training split" : "", r.seconds);
     if (r.n_valid)
         printf("best epoch %d: validation accuracy %.4f, macro-F1 %.4f; last epoch: accuracy %.4f, "
                "macro-F1 %.4f\n",

@@ -14,5 +14,6 @@ int cmd_cv(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
 
 #endif

@@ -172,12 +172,14 @@ void dataset_flags_usage(FILE *out)
             "  --split-lists TRAIN,VALID,TEST\n"
             "                      read train/valid/test list files (same line format; a part may be\n"
             "                      empty, e.g. train.txt,,test.txt) into each item's split\n"
-            "  --make-folds K      draw K seeded, stratified folds (2..100) before extraction\n"
+            "  --make-folds K      draw K seeded, stratified folds (2..100) before extraction; a\n"
+            "                      manifest's group column keeps each group in one fold\n"
             "  --write-folds DIR   also write the drawn folds as DIR/1_fold.txt .. K_fold.txt (atomically;\n"
             "                      paths relative to the dataset root; --folds DIR reads them back)\n"
             "  --make-split VALID,TEST\n"
             "                      draw a seeded, stratified train/valid/test split with these\n"
-            "                      fractions, e.g. 0.15,0.15 (replaces a split the input has)\n"
+            "                      fractions, e.g. 0.15,0.15 (replaces a split the input has); whole\n"
+            "                      groups when the manifest has a group column\n"
             "  --seed N            seed of --make-folds, --make-split, --melon-folds (default 1)\n"
             "  --fma-tracks FILE   FMA tracks.csv (default ROOT/fma_metadata/tracks.csv)\n"
             "  --fma-audio DIR     FMA audio folder holding 000/000002.mp3 ... (default: found under ROOT)\n"
@@ -214,9 +216,11 @@ void dataset_flags_print_summary(const dataset_flags *df, const mrnet_dataset *d
     int train = mrnet_dataset_count_split(ds, "train"), valid = mrnet_dataset_count_split(ds, "valid");
     int test = mrnet_dataset_count_split(ds, "test");
     int none = ds->n_items - train - valid - test;
+    const char *whole = mrnet_dataset_has_groups(ds) ? ", whole groups" : "";
     if (none != ds->n_items)
-        fprintf(stderr, "items per split%s: train %d, valid %d, test %d, none %d\n",
-                df->make_split ? " (drawn, stratified)" : "", train, valid, test, none);
+        fprintf(stderr, "items per split%s%s%s: train %d, valid %d, test %d, none %d\n",
+                df->make_split ? " (drawn, stratified" : "", df->make_split ? whole : "",
+                df->make_split ? ")" : "", train, valid, test, none);
     int max_fold = 0, no_fold = 0;
     for (int i = 0; i < ds->n_items; i++) {
         if (ds->items[i].fold > max_fold)
@@ -225,7 +229,9 @@ void dataset_flags_print_summary(const dataset_flags *df, const mrnet_dataset *d
     }
     if (max_fold == 0 && no_fold == ds->n_items)
         return;
-    fprintf(stderr, "items per fold%s:", df->make_folds || df->melon_folds ? " (drawn, stratified)" : "");
+    bool drawn = df->make_folds || df->melon_folds;
+    fprintf(stderr, "items per fold%s%s%s:", drawn ? " (drawn, stratified" : "", drawn ? whole : "",
+            drawn ? ")" : "");
     for (int f = 0; f <= max_fold; f++) {
         int n = 0;
         for (int i = 0; i < ds->n_items; i++)

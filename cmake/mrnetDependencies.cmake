@@ -6,6 +6,7 @@
 #   mrnet_dep::blas  OpenBLAS, its OpenMP build when installed
 #   PkgConfig::mrnet_dep_{cjson,sndfile,soxr,fftw3f}
 #   mrnet_dep::csv   libcsv (no pkg-config file)
+#   mrnet_dep::svm   libsvm (no pkg-config file; Debian's libsvm-dev: <libsvm/svm.h>, -lsvm)
 #   OpenMP::OpenMP_C, Threads::Threads
 #
 # In a package config a missing dependency makes find_package(mrnet) fail with
@@ -82,7 +83,24 @@ if(NOT TARGET mrnet_dep::csv)
   set_target_properties(mrnet_dep::csv PROPERTIES INTERFACE_LINK_LIBRARIES "${MRNET_CSV_LIBRARY}")
 endif()
 
+if(NOT TARGET mrnet_dep::svm)
+  # The baseline room (src/baseline/) trains its RBF-SVM with libsvm. Found as
+  # <libsvm/svm.h>, the path Debian and Fedora install it under.
+  find_path(MRNET_SVM_INCLUDE_DIR libsvm/svm.h)
+  find_library(MRNET_SVM_LIBRARY svm)
+  if(NOT MRNET_SVM_INCLUDE_DIR OR NOT MRNET_SVM_LIBRARY)
+    _mrnet_dep_missing("libsvm (Debian: libsvm-dev)")
+  endif()
+  file(STRINGS ${MRNET_SVM_INCLUDE_DIR}/libsvm/svm.h _mrnet_svm_version REGEX "^#define LIBSVM_VERSION ")
+  if(NOT _mrnet_svm_version MATCHES "LIBSVM_VERSION +([0-9]+)" OR CMAKE_MATCH_1 LESS 300)
+    _mrnet_dep_missing("libsvm 3.0 or newer (${MRNET_SVM_INCLUDE_DIR}/libsvm/svm.h: '${_mrnet_svm_version}')")
+  endif()
+  add_library(mrnet_dep::svm INTERFACE IMPORTED)
+  set_target_properties(mrnet_dep::svm PROPERTIES INTERFACE_LINK_LIBRARIES "${MRNET_SVM_LIBRARY}"
+                        INTERFACE_INCLUDE_DIRECTORIES "${MRNET_SVM_INCLUDE_DIR}")
+endif()
+
 # Everything a static link of libmrnet needs, in link order.
 set(MRNET_DEPENDENCIES mrnet_dep::blas PkgConfig::mrnet_dep_cjson PkgConfig::mrnet_dep_sndfile
-    PkgConfig::mrnet_dep_soxr PkgConfig::mrnet_dep_fftw3f mrnet_dep::csv
+    PkgConfig::mrnet_dep_soxr PkgConfig::mrnet_dep_fftw3f mrnet_dep::csv mrnet_dep::svm
     OpenMP::OpenMP_C Threads::Threads m)

@@ -5,6 +5,8 @@ packages=(
   build-essential cmake pkg-config
   libopenblas-dev libopenblas-openmp-dev libcmocka-dev libsndfile1-dev libsoxr-dev libfftw3-dev
   libcjson-dev libcsv-dev
+  # the baseline's RBF-SVM (mrnet baseline)
+  libsvm-dev
   libxml2-utils
   # sndfile.pc names -lmp3lame for static links (pkg-config --static mrnet),
   # but libsndfile1-dev does not pull in libmp3lame-dev.

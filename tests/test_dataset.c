@@ -213,6 +213,61 @@ static void test_manifest_errors(void **state)
     mrnet_dataset_free(&ds);
 }
 
+/* A group column: every row carries its group (an empty cell skips the row,
+ * named); groups survive mrnet_dataset_select; without the column, none. */
+static void test_manifest_groups(void **state)
+{
+    (void)state;
+    fx_touch(test_path("grp/a1.wav"));
+    fx_touch(test_path("grp/a2.wav"));
+    fx_touch(test_path("grp/b1.wav"));
+    fx_touch(test_path("grp/c1.wav"));
+    fx_write_text(test_path("grp/list.csv"),
+                  "path,label,Group,split\n"   /* 1 */
+                  "a1.wav,rock,album A,train\n" /* 2 */
+                  "a2.wav,rock, album A ,test\n" /* 3: trimmed like every field */
+                  "b1.wav,jazz,,train\n"        /* 4: empty group */
+                  "c1.wav,jazz,album C,train\n"); /* 5 */
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, test_path("grp/list.csv")), MRNET_OK);
+    assert_int_equal(ds.n_items, 3);
+    assert_true(mrnet_dataset_has_groups(&ds));
+    assert_string_equal(ds.items[0].group, "album A");
+    assert_string_equal(ds.items[1].group, "album A");
+    assert_string_equal(ds.items[2].group, "album C");
+    assert_int_equal(ds.n_skipped, 1);
+    int k = fx_find_skip(&ds, "list.csv:4");
+    assert_true(k >= 0);
+    assert_non_null(strstr(ds.skipped[k].reason, "empty group"));
+    assert_int_equal(mrnet_dataset_finalize_labels(&ds, NULL, 0), MRNET_OK);
+
+    mrnet_dataset sel;
+    mrnet_dataset_init(&sel);
+    assert_int_equal(mrnet_dataset_select(&sel, &ds, "train", -1), MRNET_OK);
+    assert_int_equal(sel.n_items, 2);
+    assert_string_equal(sel.items[1].group, "album C");
+    assert_int_equal(mrnet_dataset_set_group(&sel, 1, NULL), MRNET_OK);
+    assert_string_equal(sel.items[1].group, "");
+    assert_int_equal(mrnet_dataset_set_group(&sel, 2, "x"), MRNET_ERR_ARG);
+    mrnet_dataset_free(&sel);
+    mrnet_dataset_free(&ds);
+
+    /* only empty cells: every row is skipped, and the message says why */
+    fx_write_text(test_path("grp/none.csv"), "path,label,group\na1.wav,rock,\n");
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, test_path("grp/none.csv")), MRNET_ERR_FORMAT);
+    assert_non_null(strstr(mrnet_last_error(), "empty group"));
+    mrnet_dataset_free(&ds);
+    /* no column: no groups */
+    fx_write_text(test_path("grp/plain.csv"), "path,label\na1.wav,rock\n");
+    mrnet_dataset_init(&ds);
+    assert_int_equal(mrnet_dataset_read_manifest(&ds, test_path("grp/plain.csv")), MRNET_OK);
+    assert_false(mrnet_dataset_has_groups(&ds));
+    assert_string_equal(ds.items[0].group, "");
+    mrnet_dataset_free(&ds);
+}
+
 static void test_normalize_split(void **state)
 {
     (void)state;
@@ -229,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_add_and_labels),  cmocka_unit_test(test_read_folder),
         cmocka_unit_test(test_read_files),      cmocka_unit_test(test_manifest),
         cmocka_unit_test(test_manifest_errors), cmocka_unit_test(test_normalize_split),
+        cmocka_unit_test(test_manifest_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -412,6 +412,76 @@ static void test_corrupt_index(void **state)
     assert_int_equal(mrnet_store_open(test_path("nowhere"), &fs), MRNET_ERR_IO);
 }
 
+/* The manifest's group reaches the store's entries (index field "group", and
+ * a later extraction without the column clears it); a store whose entries
+ * have no "group" field, as written before groups, opens with "" groups;
+ * extract --make-split keeps each group in one split. */
+static void test_groups(void **state)
+{
+    (void)state;
+    char csv[4096] = "path,label,group\n";
+    for (int i = 0; i < 12; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "grp/%s%d.wav", i % 2 ? "hi" : "lo", i);
+        mkdir(test_path("grp"), 0777);
+        write_tone(test_path(name), SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 0.5, i % 2 ? 900 : 300);
+        snprintf(csv + strlen(csv), sizeof csv - strlen(csv), "%s,%s,track %d\n", test_path(name),
+                 i % 2 ? "high" : "low", i / 4); /* tracks 0..2, both classes each */
+    }
+    const char *manifest = test_path("grp/list.csv"), *store = test_path("grp_store");
+    assert_int_equal(test_write_file(manifest, csv, strlen(csv)), 0);
+    int rc = test_run_cli("extract '%s' -o '%s' --make-split 0.34,0.34 --seed 3", manifest, store);
+    if (rc != 0)
+        fail_msg("mrnet extract: %s", test_cli_output());
+    assert_non_null(strstr(test_cli_output(), "(drawn, stratified, whole groups)"));
+    mrnet_store *fs;
+    assert_int_equal(mrnet_store_open(store, &fs), MRNET_OK);
+    assert_int_equal(mrnet_store_count(fs), 12);
+    for (int i = 0; i < 12; i++) {
+        const mrnet_store_entry *e = mrnet_store_get(fs, i);
+        assert_non_null(strstr(e->group, "track "));
+        for (int j = 0; j < 12; j++)
+            if (!strcmp(e->group, mrnet_store_get(fs, j)->group))
+                assert_string_equal(e->split, mrnet_store_get(fs, j)->split);
+    }
+    mrnet_store_close(fs);
+
+    /* an entry line as stores wrote it before groups */
+    const char *old = test_path("old_store");
+    mkdir(old, 0777);
+    char index[1024], text[2048];
+    snprintf(index, sizeof index, "%s/%s", old, FEATSTORE_INDEX);
+    snprintf(text, sizeof text,
+             "{\"format\":\"mrnet-featstore\",\"version\":1,\"settings\":\"x\"}\n"
+             "{\"labels\":[\"low\"]}\n"
+             "{\"source\":\"/x/a.wav\",\"label\":\"low\",\"split\":\"train\",\"fold\":-1,\"id\":\"a\","
+             "\"file\":\"features/00/a.npy\",\"external\":false,\"dtype\":\"f32\",\"shape\":[1,48,10],"
+             "\"src_size\":10,\"src_mtime_ns\":\"1\",\"checksum\":\"00\"}\n");
+    assert_int_equal(test_write_file(index, text, strlen(text)), 0);
+    assert_int_equal(mrnet_store_open(old, &fs), MRNET_OK);
+    assert_string_equal(mrnet_store_get(fs, 0)->group, "");
+    assert_int_equal(mrnet_store_get(fs, 0)->label_index, 0);
+    mrnet_store_close(fs);
+
+    /* the same files without the column: reused, and their groups cleared */
+    char *nl = strchr(csv, '\n');
+    memcpy(csv, "path,label", 10);
+    memmove(csv + 10, nl, strlen(nl) + 1);
+    for (char *p = strstr(csv, ",track "); p; p = strstr(p, ",track ")) {
+        char *end = strchr(p, '\n');
+        memmove(p, end, strlen(end) + 1);
+    }
+    assert_int_equal(test_write_file(manifest, csv, strlen(csv)), 0);
+    rc = test_run_cli("extract '%s' -o '%s'", manifest, store);
+    if (rc != 0)
+        fail_msg("mrnet extract: %s", test_cli_output());
+    assert_non_null(strstr(test_cli_output(), "12 reused"));
+    assert_int_equal(mrnet_store_open(store, &fs), MRNET_OK);
+    for (int i = 0; i < mrnet_store_count(fs); i++)
+        assert_string_equal(mrnet_store_get(fs, i)->group, "");
+    mrnet_store_close(fs);
+}
+
 static void test_cli(void **state)
 {
     (void)state;
@@ -469,6 +539,7 @@ int main(void)
         cmocka_unit_test_teardown(test_interrupt_resume_stale, restore_a_wav),
         cmocka_unit_test(test_float16_and_copy), cmocka_unit_test(test_int8), cmocka_unit_test(test_corrupt_index),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_groups),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

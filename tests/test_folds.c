@@ -128,6 +128,89 @@ static void test_split_fractions(void **state)
     mrnet_dataset_free(&ds);
 }
 
+/* make_set with groups: in every class, items 3g, 3g+1, 3g+2 are one group
+ * ("album") of three, so 55 items make 20 groups (folk 5: 2 groups). */
+static void make_grouped_set(mrnet_dataset *ds, bool reverse)
+{
+    make_set(ds, reverse);
+    for (int i = 0; i < ds->n_items; i++) {
+        const char *name = strrchr(ds->items[i].path, '/') + 1; /* "rock.00007.wav" */
+        int j = atoi(strchr(name, '.') + 1);
+        char group[64];
+        snprintf(group, sizeof group, "%s album %d", ds->items[i].label, j / 3);
+        assert_int_equal(mrnet_dataset_set_group(ds, i, group), MRNET_OK);
+    }
+}
+
+/* The split or fold of every group is one, and the assignment is the same
+ * whatever the item order. */
+static void assert_groups_whole(const mrnet_dataset *ds, bool folds)
+{
+    for (int i = 0; i < ds->n_items; i++)
+        for (int j = 0; j < ds->n_items; j++) {
+            if (!ds->items[i].group[0] || strcmp(ds->items[i].group, ds->items[j].group))
+                continue;
+            if (folds)
+                assert_int_equal(ds->items[i].fold, ds->items[j].fold);
+            else
+                assert_string_equal(ds->items[i].split, ds->items[j].split);
+        }
+}
+
+static void test_groups_kept_whole(void **state)
+{
+    (void)state;
+    mrnet_dataset a, b;
+    make_grouped_set(&a, false);
+    make_grouped_set(&b, true);
+    assert_int_equal(mrnet_folds_assign_split(&a, 0.2, 0.2, 5), MRNET_OK);
+    assert_int_equal(mrnet_folds_assign_split(&b, 0.2, 0.2, 5), MRNET_OK);
+    assert_groups_whole(&a, false);
+    /* per class, in groups: rock 8 (round(1.6) = 2 valid, 2 test), jazz 6 (1, 1),
+     * pop 4 (1, 1), folk 2 (none: fewer than three groups) */
+    int valid_groups = 0, test_groups = 0;
+    for (int i = 0; i < a.n_items; i++) {
+        const char *name = strrchr(a.items[i].path, '/') + 1;
+        bool first_of_group = atoi(strchr(name, '.') + 1) % 3 == 0;
+        valid_groups += first_of_group && !strcmp(a.items[i].split, "valid");
+        test_groups += first_of_group && !strcmp(a.items[i].split, "test");
+        assert_string_equal(a.items[i].split, b.items[a.n_items - 1 - i].split);
+    }
+    assert_int_equal(valid_groups, 4);
+    assert_int_equal(test_groups, 4);
+
+    assert_int_equal(mrnet_folds_assign_stratified(&a, 5, 9), MRNET_OK);
+    assert_int_equal(mrnet_folds_assign_stratified(&b, 5, 9), MRNET_OK);
+    assert_groups_whole(&a, true);
+    int groups_per_fold[5] = {0};
+    for (int i = 0; i < a.n_items; i++) {
+        assert_int_equal(a.items[i].fold, b.items[a.n_items - 1 - i].fold);
+        const char *name = strrchr(a.items[i].path, '/') + 1;
+        groups_per_fold[a.items[i].fold - 1] += atoi(strchr(name, '.') + 1) % 3 == 0;
+    }
+    for (int f = 0; f < 5; f++)
+        assert_int_equal(groups_per_fold[f], 4); /* 20 groups dealt evenly */
+    /* 20 groups cannot fill 21 folds, though 55 items could */
+    assert_int_equal(mrnet_folds_assign_stratified(&a, 21, 9), MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "20 groups"));
+    mrnet_dataset_free(&a);
+    mrnet_dataset_free(&b);
+
+    /* A group spanning two classes goes with its most common label, whole. */
+    mrnet_dataset ds;
+    mrnet_dataset_init(&ds);
+    const char *const labels[] = {"x", "x", "y", "y", "y", "y", "y"};
+    for (int i = 0; i < 7; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/m/%d.wav", i);
+        assert_int_equal(mrnet_dataset_add(&ds, path, labels[i], NULL, -1, NULL), MRNET_OK);
+        assert_int_equal(mrnet_dataset_set_group(&ds, i, i < 3 ? "mixed" : NULL), MRNET_OK);
+    }
+    assert_int_equal(mrnet_folds_assign_split(&ds, 0.3, 0.3, 2), MRNET_OK);
+    assert_groups_whole(&ds, false);
+    mrnet_dataset_free(&ds);
+}
+
 static void test_lists_round_trip(void **state)
 {
     (void)state;
@@ -263,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_stratified_balance), cmocka_unit_test(test_stratified_determinism),
         cmocka_unit_test(test_split_fractions),    cmocka_unit_test(test_lists_round_trip),
         cmocka_unit_test(test_split_lists),        cmocka_unit_test(test_cv_split),
+        cmocka_unit_test(test_groups_kept_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* The training loop: resume after an interruption (mid-epoch and between
  * epochs) gives exactly the uninterrupted run; options that change the run
- * refuse to resume; outputs are written. Data: tones of three pitches
- * (classes), written as WAV and extracted into a feature store. */
+ * refuse to resume; outputs are written; a store without valid entries gets
+ * a seeded, stratified hold-out of whole groups. Data: tones of three
+ * pitches (classes), written as WAV and extracted into a feature store. */
 #include "testutil.h"
 
 #include <math.h>
@@ -15,6 +16,7 @@
 #include "store/featstore.h"
 #include "tensor/safetensors.h"
 #include "train/trainer.h"
+#include "train/trainer_internal.h"
 
 static const char *store_dir;
 /* The uninterrupted run in test_path("full"), made by the group setup: the
@@ -36,24 +38,34 @@ static void write_tone(const char *path, double hz, double seconds, int seed)
     free(x);
 }
 
-static void make_store(void)
+/* A store in test_path(name) of 3 classes x 8 clips (WAVs in
+ * test_path(name)_audio/CLASS/); clips 6 and 7 of a class are
+ * "valid" unless all_train; with groups, clips 2g and 2g+1 form group g. */
+static void make_store_at(const char *name, bool all_train, bool groups, char *dir, size_t dir_size)
 {
     static const char *const classes[3] = {"low", "mid", "high"};
     static const double hz[3] = {220, 440, 880};
-    char csv[8192] = "path,label,split\n";
+    char csv[8192];
+    snprintf(csv, sizeof csv, "path,label,split%s\n", groups ? ",group" : "");
     for (int c = 0; c < 3; c++) {
-        char dir[512];
-        snprintf(dir, sizeof dir, "%s", test_path(classes[c]));
-        mkdir(dir, 0777);
+        char folder[512];
+        snprintf(folder, sizeof folder, "%s_audio", test_path(name));
+        mkdir(folder, 0777);
+        snprintf(folder + strlen(folder), sizeof folder - strlen(folder), "/%s", classes[c]);
+        mkdir(folder, 0777);
         for (int i = 0; i < 8; i++) {
             char path[600];
-            snprintf(path, sizeof path, "%s/%d.wav", dir, i);
+            snprintf(path, sizeof path, "%s/%d.wav", folder, i);
             write_tone(path, hz[c] * (1 + 0.02 * i), 1.5 + 0.25 * (i % 3), i);
-            snprintf(csv + strlen(csv), sizeof csv - strlen(csv), "%s,%s,%s\n", path, classes[c],
-                     i < 6 ? "train" : "valid");
+            snprintf(csv + strlen(csv), sizeof csv - strlen(csv), "%s,%s,%s", path, classes[c],
+                     i < 6 || all_train ? "train" : "valid");
+            if (groups)
+                snprintf(csv + strlen(csv), sizeof csv - strlen(csv), ",%s track %d", classes[c], i / 2);
+            snprintf(csv + strlen(csv), sizeof csv - strlen(csv), "\n");
         }
     }
-    const char *manifest = test_path("manifest.csv");
+    char manifest[600];
+    snprintf(manifest, sizeof manifest, "%s.csv", test_path(name));
     assert_int_equal(test_write_file(manifest, csv, strlen(csv)), 0);
     mrnet_dataset ds;
     mrnet_dataset_init(&ds);
@@ -62,12 +74,17 @@ static void make_store(void)
     mrnet_extract_options eo;
     mrnet_extract_options_default(&eo);
     mrnet_extract_report rep;
-    static char dir[512];
-    snprintf(dir, sizeof dir, "%s", test_path("store"));
+    snprintf(dir, dir_size, "%s", test_path(name));
     assert_int_equal(mrnet_store_extract(dir, &ds, &eo, &rep), MRNET_OK);
     assert_int_equal(rep.failed, 0);
     mrnet_extract_report_free(&rep);
     mrnet_dataset_free(&ds);
+}
+
+static void make_store(void)
+{
+    static char dir[512];
+    make_store_at("store", false, false, dir, sizeof dir);
     store_dir = dir;
 }
 
@@ -227,6 +244,127 @@ static void bad_store_and_options(void **state)
     assert_int_equal(mrnet_train(store_dir, &o, &r), MRNET_ERR_ARG);
 }
 
+/* The entries trainer_hold_out_valid moves to validation (valid[i] != 0),
+ * for a store whose split column has no "valid". */
+static int held_out(const char *dir, uint64_t seed, double share, unsigned char *valid, char *note, size_t note_size)
+{
+    mrnet_train_options o;
+    mrnet_train_options_default(&o);
+    o.seed = seed;
+    o.valid_holdout = share;
+    trainer t = {.opt = &o};
+    assert_int_equal(mrnet_store_open(dir, &t.store), MRNET_OK);
+    int n = mrnet_store_count(t.store);
+    t.train = malloc(sizeof(int) * n);
+    t.valid = malloc(sizeof(int) * n);
+    for (int i = 0; i < n; i++)
+        t.train[t.n_train++] = i;
+    mrnet_status st = trainer_hold_out_valid(&t);
+    if (st != MRNET_OK)
+        fail_msg("hold-out: %s", mrnet_last_error());
+    memset(valid, 0, (size_t)n);
+    for (int i = 0; i < t.n_valid; i++)
+        valid[t.valid[i]] = 1;
+    assert_int_equal(t.n_train + t.n_valid, n);
+    assert_int_equal(t.n_held_out, t.n_valid);
+    snprintf(note, note_size, "%s", t.note);
+    free(t.train);
+    free(t.valid);
+    mrnet_store_close(t.store);
+    return t.n_valid;
+}
+
+/* Per class: how many held out; groups whole. */
+static void check_holdout(const char *dir, const unsigned char *valid, int per_class)
+{
+    mrnet_store *fs;
+    assert_int_equal(mrnet_store_open(dir, &fs), MRNET_OK);
+    int count[3] = {0};
+    for (int i = 0; i < mrnet_store_count(fs); i++) {
+        const mrnet_store_entry *e = mrnet_store_get(fs, i);
+        count[e->label_index] += valid[i];
+        for (int j = 0; j < mrnet_store_count(fs); j++)
+            if (e->group[0] && !strcmp(e->group, mrnet_store_get(fs, j)->group))
+                assert_int_equal(valid[i], valid[j]);
+    }
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(count[k], per_class);
+    mrnet_store_close(fs);
+}
+
+static void note_progress(void *ctx, const mrnet_train_progress *p)
+{
+    if (p->note)
+        snprintf(ctx, 256, "%s", p->note);
+}
+
+/* No valid entries: 15 % of the training groups (at least one per class of
+ * three or more), the same for the same seed, whole groups; without groups
+ * entries are drawn; the run says so (progress note, log) and validates. */
+static void holdout_without_valid(void **state)
+{
+    (void)state;
+    char grouped[512], plain[512], note[256];
+    make_store_at("store_groups", true, true, grouped, sizeof grouped);
+    unsigned char a[24], b[24], c[24];
+    /* 4 groups per class: round(0.6) = 1 group of 2 clips each */
+    assert_int_equal(held_out(grouped, 7, 0.15, a, note, sizeof note), 6);
+    check_holdout(grouped, a, 2);
+    assert_non_null(strstr(note, "3 of 12 training groups (6 entries, 15%, stratified by class, seed 7)"));
+    assert_int_equal(held_out(grouped, 7, 0.15, b, note, sizeof note), 6);
+    assert_memory_equal(a, b, sizeof a);
+    bool other = false; /* another seed draws other groups (for one of these) */
+    for (uint64_t seed = 1; seed <= 4 && !other; seed++) {
+        held_out(grouped, seed, 0.15, c, note, sizeof note);
+        check_holdout(grouped, c, 2);
+        other = memcmp(a, c, sizeof a) != 0;
+    }
+    assert_true(other);
+    /* 0.5 of 4 groups: 2 per class */
+    assert_int_equal(held_out(grouped, 7, 0.5, c, note, sizeof note), 12);
+    check_holdout(grouped, c, 4);
+
+    make_store_at("store_plain", true, false, plain, sizeof plain);
+    assert_int_equal(held_out(plain, 7, 0.15, c, note, sizeof note), 3); /* round(8 * 0.15) = 1 per class */
+    check_holdout(plain, c, 1);
+    assert_non_null(strstr(note, "3 of 24 training entries"));
+
+    /* the run: says so, validates on the held-out groups, logs it */
+    mrnet_train_options o;
+    mrnet_train_result r;
+    small_options(&o, test_path("holdout_run"));
+    o.epochs = 1;
+    char said[256] = "";
+    o.progress = note_progress;
+    o.progress_ctx = said;
+    mrnet_status st = mrnet_train(grouped, &o, &r);
+    if (st != MRNET_OK)
+        fail_msg("train: %s", mrnet_last_error());
+    assert_int_equal(r.n_held_out, 6);
+    assert_int_equal(r.n_valid, 6);
+    assert_int_equal(r.n_train, 18);
+    assert_true(r.best_accuracy >= 0);
+    assert_non_null(strstr(said, "no valid entries: 3 of 12 training groups"));
+    char p[600], line[1024];
+    snprintf(p, sizeof p, "%s/log.jsonl", test_path("holdout_run"));
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_non_null(strstr(line, "\"note\":\"no valid entries: 3 of 12"));
+    /* 0 keeps the old behaviour: no validation */
+    o.valid_holdout = 0;
+    o.out_dir = test_path("holdout_none");
+    said[0] = '\0';
+    assert_int_equal(mrnet_train(grouped, &o, &r), MRNET_OK);
+    assert_int_equal(r.n_valid, 0);
+    assert_int_equal(r.n_held_out, 0);
+    assert_string_equal(said, "");
+    o.valid_holdout = 1;
+    assert_int_equal(mrnet_train(grouped, &o, &r), MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "hold-out"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +372,7 @@ int main(void)
         cmocka_unit_test(outputs_written),
         cmocka_unit_test(resume_refuses_other_options),
         cmocka_unit_test(bad_store_and_options),
+        cmocka_unit_test(holdout_without_valid),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -5,7 +5,8 @@
 # track into 30-second clips, 16 kHz mono 16-bit WAV:
 #
 #   DEST/clips/<class>/<track>__<k>.wav    clip k = seconds [30k, 30k + 30)
-#   DEST/manifest.csv                      path,label,split (for mrnet extract)
+#   DEST/manifest.csv                      path,label,split,group (for mrnet extract;
+#                                          group: the clip's track, CLASS/TRACK)
 #   DEST/tracks.csv                        class,track,group,split,clips,package,source
 #
 # The label is the source package (one game's soundtrack per class); the class
@@ -219,7 +220,7 @@ for cls in package:
             split = split_of[g]
             tracks.append((cls, track, g, split, len(clips_of[track]), package[cls], source_of[track]))
             for clip in clips_of[track]:
-                rows.append((f'clips/{cls}/{clip}', cls, split))
+                rows.append((f'clips/{cls}/{clip}', cls, split, f'{cls}/{track}'))
 
 def write(path, header, lines):
     tmp = path + '.tmp'
@@ -229,7 +230,7 @@ def write(path, header, lines):
             f.write(','.join(str(x) for x in l) + '\n')
     os.replace(tmp, path)
 
-write(os.path.join(dest, 'manifest.csv'), 'path,label,split', sorted(rows))
+write(os.path.join(dest, 'manifest.csv'), 'path,label,split,group', sorted(rows))
 rel = lambda p: os.path.relpath(p, dest) if p.startswith(dest) else p
 write(os.path.join(dest, 'tracks.csv'), 'class,track,group,split,clips,package,source',
       [t[:6] + (rel(t[6]),) for t in tracks])

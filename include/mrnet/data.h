@@ -24,6 +24,8 @@ typedef struct {
     char *split;     /* "train", "valid", "test" or "" */
     int fold;        /* cross-validation fold, -1 when none */
     char *id;        /* source id (track id, file stem); never NULL */
+    char *group;     /* track, album or artist ("" when none; never NULL): drawn
+                      * splits and folds keep every group in one part */
 } mrnet_dataset_item;
 
 typedef struct {
@@ -46,6 +48,10 @@ void mrnet_dataset_free(mrnet_dataset *ds);
 /* Copies the strings; label/split/id may be NULL (stored as ""). */
 mrnet_status mrnet_dataset_add(mrnet_dataset *ds, const char *path, const char *label, const char *split,
                          int fold, const char *id);
+/* Sets the group of item `item` (a copy; NULL or "" clears it). */
+mrnet_status mrnet_dataset_set_group(mrnet_dataset *ds, int item, const char *group);
+/* True when some item has a group. */
+bool mrnet_dataset_has_groups(const mrnet_dataset *ds);
 /* Records a skipped entry (source: file or row, reason: why). */
 mrnet_status mrnet_dataset_skip_add(mrnet_dataset *ds, const char *source, const char *reason);
 /* Builds the sorted label list from the items' labels and sets label_index.
@@ -67,12 +73,14 @@ mrnet_status mrnet_dataset_read_folder(mrnet_dataset *ds, const char *root);
 /* Every audio/feature file under root (recursively), unlabelled, sorted by
  * path: for prediction and feature extraction of a plain folder. */
 mrnet_status mrnet_dataset_read_files(mrnet_dataset *ds, const char *root);
-/* CSV manifest: header "path,label[,split][,fold]" (columns by name, any
- * case and order, extra columns ignored; RFC 4180 quoting, CRLF and a UTF-8
- * BOM allowed); relative paths are relative to the manifest's folder; split
- * is normalised (training/validation/... -> train/valid/test); fold is a
- * non-negative integer or empty (-1). Rows with a wrong field count, no
- * path, a bad split or fold, or a file missing on disk are skipped and
+/* CSV manifest: header "path,label[,split][,fold][,group]" (columns by name,
+ * any case and order, extra columns ignored; RFC 4180 quoting, CRLF and a
+ * UTF-8 BOM allowed); relative paths are relative to the manifest's folder;
+ * split is normalised (training/validation/... -> train/valid/test); fold is
+ * a non-negative integer or empty (-1); group (track, album or artist) names
+ * the items that drawn splits and folds keep together, and once the column
+ * is there every row needs one. Rows with a wrong field count, no path, a bad
+ * split or fold, an empty group, or a file missing on disk are skipped and
  * recorded as "<csv>:<line>" with the reason; no usable row is an error. */
 mrnet_status mrnet_dataset_read_manifest(mrnet_dataset *ds, const char *csv_path);
 
@@ -108,17 +116,25 @@ mrnet_status mrnet_dataset_copy_labels(mrnet_dataset *dst, const mrnet_dataset *
  * path per line, relative to the dataset root, e.g.
  * "genres_original/blues/blues.00004.wav". */
 
+/* Both assignments below deal units: an item's group when it has one (all
+ * items of a group land in the same fold or part: MIR's "artist filter"),
+ * else the item alone. A unit's class is its items' most common label (ties:
+ * the first name); unlabelled items form one more class. Counts and balance
+ * are then in units: with groups of different sizes the parts' item counts
+ * follow the groups'. Without groups every item is a unit of its own. */
+
 /* Sets item.fold to 1..k so that every class is spread over the folds as
- * evenly as possible (each class's count per fold differs by at most one,
- * and so do the fold sizes). Deterministic for a seed: items are grouped by
- * label and ordered by path before a seeded shuffle, so the reader's item
- * order does not matter. Unlabelled items form one more group. */
+ * evenly as possible (each class's unit count per fold differs by at most
+ * one, and so do the fold sizes in units). Deterministic for a seed: units
+ * are grouped by class and ordered by group name (or path) before a seeded
+ * shuffle, so the reader's item order does not matter. Fewer units than
+ * folds is an error. */
 mrnet_status mrnet_folds_assign_stratified(mrnet_dataset *ds, int k, uint64_t seed);
 
-/* Sets item.split to "train"/"valid"/"test" per class: round(n * test_frac)
- * test items, round(n * valid_frac) validation items, the rest train, after
- * a seeded shuffle (same determinism as above). A class with at least three
- * items keeps at least one item in each non-empty part. */
+/* Sets item.split to "train"/"valid"/"test" per class of n units:
+ * round(n * test_frac) test units, round(n * valid_frac) validation units,
+ * the rest train, after a seeded shuffle (same determinism as above). A
+ * class with at least three units keeps at least one in each non-empty part. */
 mrnet_status mrnet_folds_assign_split(mrnet_dataset *ds, double valid_frac, double test_frac, uint64_t seed);
 
 /* Writes out_dir/<f>_fold.txt for f = 1..k (atomically; out_dir must

@@ -72,6 +72,20 @@ mrnet_status mrnet_metrics_write_json(const char *path, const mrnet_metrics *r,
                                       const mrnet_confusion *cm, char *const *class_names,
                                       const char *const *extra);
 
+/* The same report with further reports nested under keys, each with the
+ * same keys (e.g. "groups" for per-track figures, "baseline" for the SVM on
+ * the same entries). A section's class_names may be NULL ("0", "1", ...). */
+typedef struct {
+    const char *key;
+    const mrnet_metrics *metrics;
+    const mrnet_confusion *cm;
+    char *const *class_names;
+} mrnet_report_section;
+mrnet_status mrnet_metrics_write_json_sections(const char *path, const mrnet_metrics *r,
+                                               const mrnet_confusion *cm, char *const *class_names,
+                                               const mrnet_report_section *sections, int n_sections,
+                                               const char *const *extra);
+
 /* ---- Evaluating a model on a store ------------------------------------------- */
 
 /* Which entries of a store to evaluate: a split name, a fold, or all
@@ -90,6 +104,68 @@ typedef void (*mrnet_item_fn)(void *ctx, int entry, int truth, const float *prob
 mrnet_status mrnet_evaluate_store(mrnet_model *model, const mrnet_store *store, mrnet_selection sel,
                                   const mrnet_infer_options *o, mrnet_confusion *cm, int *used,
                                   int *unknown, mrnet_item_fn on_item, void *item_ctx);
+
+/* The selected labelled entries of a store whose class is one of labels (K
+ * names), matched by name: entries[i] and its class truth[i] (arrays of
+ * mrnet_store_count() ints); returns their count, and *unknown the entries of
+ * other classes. What mrnet_evaluate_store scores. */
+int mrnet_select_entries(const mrnet_store *store, mrnet_selection sel, const char *const *labels, int K,
+                         int *entries, int *truth, int *unknown);
+
+/* The split an evaluation takes by default: "test" when the store has test
+ * entries, else "valid", else NULL. */
+const char *mrnet_default_eval_split(const mrnet_store *store);
+
+/* Per-group (track, album, artist) figures: the scores (n, K) of n items,
+ * store entries entries[i] of true class truth[i], are averaged over each
+ * group (mrnet_store_entry.group) and the group counts once in cm, as its
+ * items' most common true class (ties: the lower index) against the argmax
+ * of the mean. Items without a group are left out; *groups (may be NULL)
+ * receives the number of groups counted. */
+mrnet_status mrnet_confusion_by_group(const mrnet_store *store, const int *entries, const int *truth,
+                                      const float *scores, int n, int K, mrnet_confusion *cm,
+                                      int *groups);
+
+/* ---- Route importance ------------------------------------------------------
+ * What each route contributes to a trained model, measured rather than read
+ * off w_all: w_all scales a route just before bn5, which normalises every
+ * channel again, so the output depends on w_all only through bn5's eps.
+ *
+ *   accuracy_drop[j], macro_f1_drop[j]: the figures of the model as it is
+ *     minus those with route j zeroed as well (mrnet_model_set_drop_routes:
+ *     its pooled vector is 0 before bn5, which in evaluation then passes on
+ *     bn5's running statistics' offset for it); NAN for a route the model
+ *     itself drops, or when zeroing it would leave no route.
+ *   fc6_share[j]: sum of |fc6.weight| over the 2C input columns that read
+ *     route j, over the sum of all of them (bn5's per-column scale not
+ *     folded in).
+ *   w_all[j]: the learned route weight, for comparison. */
+typedef struct {
+    int used;                   /* items scored */
+    double accuracy, macro_f1;  /* with the routes the model uses */
+    double accuracy_drop[MRNET_ROUTES], macro_f1_drop[MRNET_ROUTES];
+    double fc6_share[MRNET_ROUTES];
+    double w_all[MRNET_ROUTES];
+    unsigned trained_off;       /* mrnet_model_drop_routes() of the model */
+} mrnet_route_importance;
+
+/* fc6_share alone (no data needed). */
+mrnet_status mrnet_route_fc6_share(const mrnet_model *model, double share[MRNET_ROUTES]);
+/* Evaluates the selection (as mrnet_evaluate_store) once as the model is and
+ * once per route zeroed; the model's route mask is restored afterwards.
+ * MRNET_ERR_ARG when no labelled entry of a class the model knows is
+ * selected. */
+mrnet_status mrnet_route_importance_measure(mrnet_model *model, const mrnet_store *store,
+                                            mrnet_selection sel, const mrnet_infer_options *o,
+                                            mrnet_route_importance *out);
+/* Writes n measurements as JSON atomically:
+ *   {"checkpoints": [{"name": .., "items": n, "accuracy": a, "macro_f1": f,
+ *     "routes": [{"route": "L1", "w_all": .., "fc6_share": ..,
+ *                 "accuracy_drop": .., "macro_f1_drop": .., "trained_off": false}, ...]}, ...],
+ *    <extra>}   (a NAN is null; extra as in mrnet_metrics_write_json) */
+mrnet_status mrnet_route_importance_write_json(const char *path, const mrnet_route_importance *r,
+                                               const char *const *names, int n,
+                                               const char *const *extra);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

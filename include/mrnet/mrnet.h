@@ -11,6 +11,7 @@
  *   mrnet/infer.h    classifying and embedding files, PCM and features
  *   mrnet/eval.h     metrics and evaluation on a store
  *   mrnet/train.h    training with the recipe, cross-validation
+ *   mrnet/baseline.h an RBF-SVM on clip statistics: the baseline to beat
  *   mrnet/plot.h     SVG charts, spectrogram images
  *   mrnet/io.h       safetensors, .npy, float16, atomic files, paths
  *
@@ -30,6 +31,7 @@
 #include <mrnet/infer.h>
 #include <mrnet/eval.h>
 #include <mrnet/train.h>
+#include <mrnet/baseline.h>
 #include <mrnet/plot.h>
 #include <mrnet/io.h>
 

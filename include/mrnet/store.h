@@ -44,6 +44,7 @@ typedef struct {
     int64_t src_size, src_mtime_ns; /* the source when extracted */
     uint64_t checksum;              /* FNV-1a 64 of the source's bytes */
     char *warning;                  /* "" or what was odd (silent, truncated) */
+    char *group;                    /* track, album or artist ("" none; never NULL) */
 } mrnet_store_entry;
 
 typedef struct mrnet_store mrnet_store;

@@ -40,7 +40,7 @@ struct mrnet_train_progress;
 typedef struct {
     /* data */
     int valid_fold;       /* >= 0: entries of this fold validate, other folds train;
-                             -1: the split column ("train" / "valid") */
+                             -1: the split column ("train" / "valid"; see valid_holdout) */
     double crop_seconds;  /* 6 */
     double frame_rate;    /* frames per second; 0: from the store's settings */
     int valid_view;       /* an mrnet_view (mrnet/infer.h): MRNET_VIEW_CROP (the recipe's first 6 s), or
@@ -67,6 +67,13 @@ typedef struct {
     volatile sig_atomic_t *stop; /* set by a signal: save and return INTERRUPTED */
     void (*progress)(void *ctx, const struct mrnet_train_progress *p);
     void *progress_ctx;
+    /* 0.15: when the split column gives no "valid" entry, this share of the
+     * training groups (entries without a group count one each), stratified
+     * by class and drawn with seed (mrnet_folds_assign_split), validates
+     * instead; the progress callback gets a note saying so, and the log
+     * records it. 0: no hold-out (the best epoch is then the best training
+     * accuracy). */
+    double valid_holdout;
 } mrnet_train_options;
 
 typedef struct mrnet_train_progress {
@@ -78,6 +85,9 @@ typedef struct mrnet_train_progress {
     bool epoch_done;        /* validation figures below are set */
     double valid_loss, valid_accuracy, valid_macro_f1;
     bool best;              /* this epoch is the best so far */
+    /* Not NULL: a message about the run (the validation hold-out), sent once
+     * before the first batch; the other fields are then 0. */
+    const char *note;
 } mrnet_train_progress;
 
 typedef struct {
@@ -87,6 +97,7 @@ typedef struct {
     double last_accuracy, last_macro_f1;
     int n_train, n_valid;
     double seconds;
+    int n_held_out;         /* validation entries held out of the training split (valid_holdout) */
 } mrnet_train_result;
 
 void mrnet_train_options_default(mrnet_train_options *opt);

@@ -27,6 +27,7 @@ static void item_free(mrnet_dataset_item *it)
     free(it->label);
     free(it->split);
     free(it->id);
+    free(it->group);
 }
 
 void mrnet_dataset_free(mrnet_dataset *ds)
@@ -62,13 +63,34 @@ mrnet_status mrnet_dataset_add(mrnet_dataset *ds, const char *path, const char *
                        .label_index = -1,
                        .split = data_strdup(split),
                        .fold = fold,
-                       .id = data_strdup(id)};
-    if (!it.path || !it.label || !it.split || !it.id) {
+                       .id = data_strdup(id),
+                       .group = data_strdup("")};
+    if (!it.path || !it.label || !it.split || !it.id || !it.group) {
         item_free(&it);
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory adding %s", path);
     }
     ds->items[ds->n_items++] = it;
     return MRNET_OK;
+}
+
+mrnet_status mrnet_dataset_set_group(mrnet_dataset *ds, int item, const char *group)
+{
+    if (item < 0 || item >= ds->n_items)
+        return mrnet_fail(MRNET_ERR_ARG, "dataset_set_group: item %d outside 0..%d", item, ds->n_items - 1);
+    char *copy = data_strdup(group ? group : "");
+    if (!copy)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory setting a group");
+    free(ds->items[item].group);
+    ds->items[item].group = copy;
+    return MRNET_OK;
+}
+
+bool mrnet_dataset_has_groups(const mrnet_dataset *ds)
+{
+    for (int i = 0; i < ds->n_items; i++)
+        if (ds->items[i].group[0])
+            return true;
+    return false;
 }
 
 mrnet_status mrnet_dataset_skip_add(mrnet_dataset *ds, const char *source, const char *reason)
@@ -268,7 +290,7 @@ typedef struct {
     const char *path;
     char *dir; /* manifest's folder, NULL when paths stay as written */
     int n_columns;
-    int col_path, col_label, col_split, col_fold;
+    int col_path, col_label, col_split, col_fold, col_group;
     int n_added;
 } manifest_state;
 
@@ -292,13 +314,14 @@ const char *mrnet_dataset_normalize_split(const char *split)
 static mrnet_status manifest_header(manifest_state *m, long line, char **f, int n)
 {
     m->n_columns = n;
-    m->col_path = m->col_label = m->col_split = m->col_fold = -1;
+    m->col_path = m->col_label = m->col_split = m->col_fold = m->col_group = -1;
     for (int i = 0; i < n; i++) {
         char *name = str_trim(f[i]);
         int *col = str_equal_nocase(name, "path")    ? &m->col_path
                    : str_equal_nocase(name, "label") ? &m->col_label
                    : str_equal_nocase(name, "split") ? &m->col_split
                    : str_equal_nocase(name, "fold")  ? &m->col_fold
+                   : str_equal_nocase(name, "group") ? &m->col_group
                                                      : NULL;
         if (!col)
             continue; /* extra columns (duration, artist, ...) are allowed */
@@ -310,7 +333,7 @@ static mrnet_status manifest_header(manifest_state *m, long line, char **f, int 
     if (m->col_path < 0 || m->col_label < 0)
         return mrnet_fail(MRNET_ERR_FORMAT,
                           "%s:%ld: header must name the columns 'path' and 'label' "
-                          "(optional: 'split', 'fold'), e.g. path,label,split,fold",
+                          "(optional: 'split', 'fold', 'group'), e.g. path,label,split,fold",
                           m->path, line);
     return MRNET_OK;
 }
@@ -331,8 +354,13 @@ static mrnet_status manifest_row(void *ctx, long line, char **f, int n)
     const char *label = str_trim(f[m->col_label]);
     const char *split = m->col_split >= 0 ? str_trim(f[m->col_split]) : "";
     const char *fold_text = m->col_fold >= 0 ? str_trim(f[m->col_fold]) : "";
+    const char *group = m->col_group >= 0 ? str_trim(f[m->col_group]) : "";
     if (!path[0])
         return mrnet_dataset_skip_add(m->ds, source, "missing path");
+    /* An item without its group would escape the artist filter. */
+    if (m->col_group >= 0 && !group[0])
+        return mrnet_dataset_skip_add(m->ds, source, "empty group (the manifest has a 'group' column: "
+                                      "every row needs its track, album or artist)");
     const char *norm = mrnet_dataset_normalize_split(split);
     if (!norm) {
         snprintf(reason, sizeof reason, "split '%.200s' is not train, valid or test", split);
@@ -354,6 +382,8 @@ static mrnet_status manifest_row(void *ctx, long line, char **f, int n)
         char stem[512];
         path_stem(full, stem, sizeof stem);
         st = mrnet_dataset_add(m->ds, full, label, norm, (int)fold, stem);
+        if (st == MRNET_OK && group[0])
+            st = mrnet_dataset_set_group(m->ds, m->ds->n_items - 1, group);
         m->n_added += st == MRNET_OK;
     }
     free(full);
@@ -374,7 +404,7 @@ mrnet_status mrnet_dataset_read_manifest(mrnet_dataset *ds, const char *csv_path
         return st;
     if (m.n_columns == 0)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: empty manifest (expected a header line "
-                          "path,label[,split][,fold])", csv_path);
+                          "path,label[,split][,fold][,group])", csv_path);
     if (m.n_added == 0)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: no usable rows (%d skipped%s%s%s%s)", csv_path,
                           ds->n_skipped, ds->n_skipped ? "; last: " : "",
@@ -402,6 +432,7 @@ mrnet_status mrnet_dataset_select(mrnet_dataset *dst, const mrnet_dataset *src, 
             continue;
         MRNET_TRY(mrnet_dataset_add(dst, it->path, it->label, it->split, it->fold, it->id));
         dst->items[dst->n_items - 1].label_index = mrnet_dataset_label_index(dst, it->label);
+        MRNET_TRY(mrnet_dataset_set_group(dst, dst->n_items - 1, it->group));
     }
     return MRNET_OK;
 }

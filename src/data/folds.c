@@ -12,42 +12,112 @@
 
 /* ---- seeded, stratified assignment ---- */
 
+/* What is dealt: a group's items, or one item without a group. */
 typedef struct {
-    const char *label;
-    const char *path;
-    int index;
-} member;
+    const char *label; /* the class it is stratified by */
+    const char *key;   /* group name, or the item's path */
+    int first, count;  /* its items: order[first .. first + count) */
+} unit;
 
-static int cmp_member(const void *a, const void *b)
+/* An item as it is sorted into units. */
+typedef struct {
+    const char *group, *path;
+    int index;
+} keyed_item;
+
+typedef struct {
+    unit *units;
+    int n_units;
+    int *order; /* item indices, grouped by unit */
+} unit_set;
+
+/* Grouped items by group name, then the ungrouped ones by path. */
+static int cmp_keyed_item(const void *a, const void *b)
 {
-    const member *x = a, *y = b;
-    int c = strcmp(x->label, y->label);
+    const keyed_item *x = a, *y = b;
+    bool gx = x->group[0] != '\0', gy = y->group[0] != '\0';
+    if (gx != gy)
+        return gx ? -1 : 1;
+    int c = gx ? strcmp(x->group, y->group) : 0;
     return c ? c : strcmp(x->path, y->path);
 }
 
-/* Items ordered by (label, path): the groups are runs of equal labels. */
-static member *members_by_class(const mrnet_dataset *ds)
+static int cmp_unit(const void *a, const void *b)
 {
-    member *m = malloc((size_t)(ds->n_items ? ds->n_items : 1) * sizeof *m);
-    if (!m)
-        return NULL;
-    for (int i = 0; i < ds->n_items; i++)
-        m[i] = (member){ds->items[i].label, ds->items[i].path, i};
-    qsort(m, (size_t)ds->n_items, sizeof *m, cmp_member);
-    return m;
+    const unit *x = a, *y = b;
+    int c = strcmp(x->label, y->label);
+    return c ? c : strcmp(x->key, y->key);
 }
 
-static void shuffle(member *m, int n, uint64_t *rng)
+/* The most common label of a unit's items (ties: the first name). */
+static const char *unit_label(const mrnet_dataset *ds, const int *items, int n)
+{
+    const char *best = NULL;
+    int best_count = 0;
+    for (int i = 0; i < n; i++) {
+        const char *l = ds->items[items[i]].label;
+        int count = 0;
+        for (int j = 0; j < n; j++)
+            count += !strcmp(ds->items[items[j]].label, l);
+        if (count > best_count || (count == best_count && strcmp(l, best) < 0)) {
+            best = l;
+            best_count = count;
+        }
+    }
+    return best;
+}
+
+/* Units ordered by (class, key): the classes are runs of equal labels.
+ * Without groups this is every item by (label, path). */
+static mrnet_status units_by_class(const mrnet_dataset *ds, unit_set *u)
+{
+    int n = ds->n_items;
+    u->units = malloc((size_t)(n ? n : 1) * sizeof *u->units);
+    u->order = malloc((size_t)(n ? n : 1) * sizeof *u->order);
+    keyed_item *k = malloc((size_t)(n ? n : 1) * sizeof *k);
+    u->n_units = 0;
+    if (!u->units || !u->order || !k) {
+        free(u->units);
+        free(u->order);
+        free(k);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory grouping %d items", n);
+    }
+    for (int i = 0; i < n; i++)
+        k[i] = (keyed_item){ds->items[i].group, ds->items[i].path, i};
+    qsort(k, (size_t)n, sizeof *k, cmp_keyed_item);
+    for (int i = 0; i < n; i++)
+        u->order[i] = k[i].index;
+    for (int s = 0; s < n;) {
+        int e = s + 1;
+        if (k[s].group[0])
+            while (e < n && !strcmp(k[e].group, k[s].group))
+                e++;
+        const char *key = k[s].group[0] ? k[s].group : k[s].path;
+        u->units[u->n_units++] = (unit){unit_label(ds, u->order + s, e - s), key, s, e - s};
+        s = e;
+    }
+    free(k);
+    qsort(u->units, (size_t)u->n_units, sizeof *u->units, cmp_unit);
+    return MRNET_OK;
+}
+
+static void units_free(unit_set *u)
+{
+    free(u->units);
+    free(u->order);
+}
+
+static void shuffle(unit *m, int n, uint64_t *rng)
 {
     for (int i = n - 1; i > 0; i--) {
         int j = (int)rng_below(rng, (uint64_t)i + 1);
-        member t = m[i];
+        unit t = m[i];
         m[i] = m[j];
         m[j] = t;
     }
 }
 
-static int group_end(const member *m, int n, int start)
+static int class_end(const unit *m, int n, int start)
 {
     int e = start + 1;
     while (e < n && strcmp(m[e].label, m[start].label) == 0)
@@ -61,23 +131,42 @@ mrnet_status mrnet_folds_assign_stratified(mrnet_dataset *ds, int k, uint64_t se
         return mrnet_fail(MRNET_ERR_ARG, "folds: k = %d, need at least 2 folds", k);
     if (ds->n_items < k)
         return mrnet_fail(MRNET_ERR_ARG, "folds: %d items cannot fill %d folds", ds->n_items, k);
-    member *m = members_by_class(ds);
-    if (!m)
-        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory assigning folds");
+    unit_set u;
+    MRNET_TRY(units_by_class(ds, &u));
+    if (u.n_units < k) {
+        int n = u.n_units;
+        units_free(&u);
+        return mrnet_fail(MRNET_ERR_ARG, "folds: %d groups cannot fill %d folds (a group stays in one fold)",
+                          n, k);
+    }
     uint64_t rng = rng_derive(seed, 0x666f6c6473ULL); /* "folds" */
     /* Deal each shuffled class round-robin, continuing where the previous
      * class stopped: per-class counts and fold sizes then differ by <= 1. */
     int next = 0;
-    for (int s = 0; s < ds->n_items;) {
-        int e = group_end(m, ds->n_items, s);
-        shuffle(m + s, e - s, &rng);
+    for (int s = 0; s < u.n_units;) {
+        int e = class_end(u.units, u.n_units, s);
+        shuffle(u.units + s, e - s, &rng);
         for (int j = s; j < e; j++) {
-            ds->items[m[j].index].fold = next + 1;
+            for (int i = 0; i < u.units[j].count; i++)
+                ds->items[u.order[u.units[j].first + i]].fold = next + 1;
             next = (next + 1) % k;
         }
         s = e;
     }
-    free(m);
+    units_free(&u);
+    return MRNET_OK;
+}
+
+static mrnet_status set_split(mrnet_dataset *ds, const unit_set *u, const unit *m, const char *split)
+{
+    for (int i = 0; i < m->count; i++) {
+        char *copy = data_strdup(split);
+        if (!copy)
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory assigning splits");
+        mrnet_dataset_item *it = &ds->items[u->order[m->first + i]];
+        free(it->split);
+        it->split = copy;
+    }
     return MRNET_OK;
 }
 
@@ -88,13 +177,13 @@ mrnet_status mrnet_folds_assign_split(mrnet_dataset *ds, double valid_frac, doub
                           "split: validation %.3g and test %.3g fractions must be >= 0 and sum "
                           "to less than 1",
                           valid_frac, test_frac);
-    member *m = members_by_class(ds);
-    if (!m)
-        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory assigning splits");
+    unit_set u;
+    MRNET_TRY(units_by_class(ds, &u));
     uint64_t rng = rng_derive(seed, 0x73706c6974ULL); /* "split" */
-    for (int s = 0; s < ds->n_items;) {
-        int e = group_end(m, ds->n_items, s), n = e - s;
-        shuffle(m + s, n, &rng);
+    mrnet_status st = MRNET_OK;
+    for (int s = 0; s < u.n_units && st == MRNET_OK;) {
+        int e = class_end(u.units, u.n_units, s), n = e - s;
+        shuffle(u.units + s, n, &rng);
         int n_test = (int)lround(n * test_frac), n_valid = (int)lround(n * valid_frac);
         if (n >= 3) { /* small classes: one of each where asked for */
             if (test_frac > 0 && n_test == 0)
@@ -108,21 +197,13 @@ mrnet_status mrnet_folds_assign_split(mrnet_dataset *ds, double valid_frac, doub
                     n_test--;
             }
         }
-        for (int j = 0; j < n; j++) {
-            const char *split = j < n_test ? "test" : j < n_test + n_valid ? "valid" : "train";
-            char *copy = data_strdup(split);
-            if (!copy) {
-                free(m);
-                return mrnet_fail(MRNET_ERR_NOMEM, "out of memory assigning splits");
-            }
-            mrnet_dataset_item *it = &ds->items[m[s + j].index];
-            free(it->split);
-            it->split = copy;
-        }
+        for (int j = 0; j < n && st == MRNET_OK; j++)
+            st = set_split(ds, &u, &u.units[s + j],
+                           j < n_test ? "test" : j < n_test + n_valid ? "valid" : "train");
         s = e;
     }
-    free(m);
-    return MRNET_OK;
+    units_free(&u);
+    return st;
 }
 
 /* ---- list files ---- */
@@ -365,6 +446,7 @@ mrnet_status folds_cv_split(const mrnet_dataset *src, int eval_fold, int k, mrne
         static const char *const names[] = {"train", "valid", "test"};
         MRNET_TRY(mrnet_dataset_add(parts[p], it->path, it->label, names[p], it->fold, it->id));
         parts[p]->items[parts[p]->n_items - 1].label_index = it->label_index;
+        MRNET_TRY(mrnet_dataset_set_group(parts[p], parts[p]->n_items - 1, it->group));
     }
     return MRNET_OK;
 }

@@ -13,15 +13,32 @@ static bool selected(const mrnet_store_entry *e, mrnet_selection sel)
     return !sel.split || !strcmp(e->split, sel.split);
 }
 
-static int model_label_index(const mrnet_model *model, const char *label)
+static int label_index(const char *const *labels, int K, const char *label)
 {
-    const mrnet_config *cfg = mrnet_model_config(model);
-    for (int k = 0; k < cfg->classes; k++) {
-        const char *name = mrnet_model_label(model, k);
-        if (name && !strcmp(name, label))
+    for (int k = 0; k < K; k++)
+        if (labels[k] && !strcmp(labels[k], label))
             return k;
-    }
     return -1;
+}
+
+int mrnet_select_entries(const mrnet_store *store, mrnet_selection sel, const char *const *labels, int K,
+                         int *entries, int *truth, int *unknown)
+{
+    int used = 0;
+    *unknown = 0;
+    for (int i = 0; i < mrnet_store_count(store); i++) {
+        const mrnet_store_entry *e = mrnet_store_get(store, i);
+        if (e->label_index < 0 || !selected(e, sel))
+            continue;
+        int k = label_index(labels, K, e->label);
+        if (k < 0) {
+            (*unknown)++;
+            continue;
+        }
+        truth[used] = k;
+        entries[used++] = i;
+    }
+    return used;
 }
 
 mrnet_status mrnet_evaluate_store(mrnet_model *model, const mrnet_store *store, mrnet_selection sel,
@@ -36,19 +53,16 @@ mrnet_status mrnet_evaluate_store(mrnet_model *model, const mrnet_store *store, 
         free(truth);
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     }
-    *used = *unknown = 0;
-    for (int i = 0; i < n; i++) {
-        const mrnet_store_entry *e = mrnet_store_get(store, i);
-        if (e->label_index < 0 || !selected(e, sel))
-            continue;
-        int k = model_label_index(model, e->label);
-        if (k < 0) {
-            (*unknown)++;
-            continue;
-        }
-        truth[*used] = k;
-        entries[(*used)++] = i;
+    const char **labels = malloc((size_t)K * sizeof *labels);
+    if (!labels) {
+        free(entries);
+        free(truth);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     }
+    for (int k = 0; k < K; k++)
+        labels[k] = mrnet_model_label(model, k);
+    *used = mrnet_select_entries(store, sel, labels, K, entries, truth, unknown);
+    free(labels);
     mrnet_status st = MRNET_OK;
     float *probs = malloc((size_t)(*used ? *used : 1) * K * sizeof(float));
     if (!probs)
@@ -66,4 +80,17 @@ mrnet_status mrnet_evaluate_store(mrnet_model *model, const mrnet_store *store, 
     free(entries);
     free(truth);
     return st;
+}
+
+const char *mrnet_default_eval_split(const mrnet_store *store)
+{
+    const char *found = NULL;
+    for (int i = 0; i < mrnet_store_count(store); i++) {
+        const char *s = mrnet_store_get(store, i)->split;
+        if (!strcmp(s, "test"))
+            return "test";
+        if (!strcmp(s, "valid"))
+            found = "valid";
+    }
+    return found;
 }

@@ -248,19 +248,33 @@ mrnet_status metrics_write_json(const char *path, const cJSON *json)
     return st;
 }
 
-mrnet_status mrnet_metrics_write_json(const char *path, const mrnet_metrics *r,
-                                      const mrnet_confusion *cm, char *const *class_names,
-                                      const char *const *extra)
+mrnet_status mrnet_metrics_write_json_sections(const char *path, const mrnet_metrics *r,
+                                               const mrnet_confusion *cm, char *const *class_names,
+                                               const mrnet_report_section *sections, int n_sections,
+                                               const char *const *extra)
 {
     cJSON *j = metrics_report_json(r, cm, class_names);
     if (!j)
         return MRNET_ERR_NOMEM; /* the message is set */
-    for (int i = 0; extra && extra[i] && extra[i + 1]; i += 2)
-        if (!cJSON_AddStringToObject(j, extra[i], extra[i + 1])) {
-            cJSON_Delete(j);
-            return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory building the report", path);
-        }
-    mrnet_status st = metrics_write_json(path, j);
+    bool ok = true;
+    for (int i = 0; ok && i < n_sections; i++) {
+        const mrnet_report_section *s = &sections[i];
+        cJSON *sub = metrics_report_json(s->metrics, s->cm, s->class_names);
+        ok = sub && cJSON_AddItemToObject(j, s->key, sub);
+        if (!ok)
+            cJSON_Delete(sub);
+    }
+    for (int i = 0; ok && extra && extra[i] && extra[i + 1]; i += 2)
+        ok = cJSON_AddStringToObject(j, extra[i], extra[i + 1]) != NULL;
+    mrnet_status st = ok ? metrics_write_json(path, j)
+                         : mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory building the report", path);
     cJSON_Delete(j);
     return st;
+}
+
+mrnet_status mrnet_metrics_write_json(const char *path, const mrnet_metrics *r,
+                                      const mrnet_confusion *cm, char *const *class_names,
+                                      const char *const *extra)
+{
+    return mrnet_metrics_write_json_sections(path, r, cm, class_names, NULL, 0, extra);
 }

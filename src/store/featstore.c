@@ -49,6 +49,7 @@ void featstore_entry_free(mrnet_store_entry *e)
     free(e->id);
     free(e->file);
     free(e->warning);
+    free(e->group);
     memset(e, 0, sizeof *e);
 }
 
@@ -216,6 +217,9 @@ char *featstore_entry_line(const mrnet_store_entry *e)
     cJSON_AddStringToObject(o, "split", e->split ? e->split : "");
     cJSON_AddNumberToObject(o, "fold", e->fold);
     cJSON_AddStringToObject(o, "id", e->id ? e->id : "");
+    /* only when there is one: a store without groups keeps its bytes */
+    if (e->group && e->group[0])
+        cJSON_AddStringToObject(o, "group", e->group);
     cJSON_AddStringToObject(o, "file", e->file);
     cJSON_AddBoolToObject(o, "external", e->external);
     cJSON_AddStringToObject(o, "dtype", e->int8 ? "q8" : e->float16 ? "f16" : "f32");
@@ -269,6 +273,7 @@ static mrnet_status parse_entry(mrnet_store *fs, const cJSON *o, long line, cons
     e.label = dup_or_empty(get_str(o, "label"));
     e.split = dup_or_empty(get_str(o, "split"));
     e.id = dup_or_empty(get_str(o, "id"));
+    e.group = dup_or_empty(get_str(o, "group")); /* absent in older stores */
     e.file = strdup(file);
     e.warning = dup_or_empty(get_str(o, "warning"));
     e.external = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "external"));
@@ -282,7 +287,7 @@ static mrnet_status parse_entry(mrnet_store *fs, const cJSON *o, long line, cons
     e.src_size = (int64_t)size->valuedouble;
     e.src_mtime_ns = strtoll(mt, NULL, 10);
     e.checksum = strtoull(sum, NULL, 16);
-    if (!e.source || !e.label || !e.split || !e.id || !e.file || !e.warning) {
+    if (!e.source || !e.label || !e.split || !e.id || !e.group || !e.file || !e.warning) {
         featstore_entry_free(&e);
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", index_path);
     }

@@ -146,11 +146,13 @@ static mrnet_status set_meta(mrnet_store_entry *e, const mrnet_dataset_item *it)
     free(e->label);
     free(e->split);
     free(e->id);
+    free(e->group);
     e->label = strdup(it->label ? it->label : "");
     e->split = strdup(it->split ? it->split : "");
     e->id = strdup(it->id ? it->id : "");
+    e->group = strdup(it->group ? it->group : "");
     e->fold = it->fold;
-    if (!e->label || !e->split || !e->id)
+    if (!e->label || !e->split || !e->id || !e->group)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     return MRNET_OK;
 }

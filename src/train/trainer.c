@@ -22,7 +22,8 @@ void mrnet_train_options_default(mrnet_train_options *o)
                            .lr_max = 1e-3, .lr_min = 5e-4, .restart_epochs = 1000,
                            .restart_mult = 2, .weight_decay = 1e-4, .dropout = 0.5f,
                            .class_weights = true, .noise = true, .channels = 512, .embed = 128,
-                           .dilations = {2, 3, 4}, .scale = 8, .se_groups = 3};
+                           .dilations = {2, 3, 4}, .scale = 8, .se_groups = 3,
+                           .valid_holdout = 0.15};
     mrnet_noise_default(&o->noise_cfg);
 }
 
@@ -68,6 +69,7 @@ static mrnet_status split_entries(trainer *t)
         else if (is_train)
             t->train[t->n_train++] = i;
     }
+    MRNET_TRY(trainer_hold_out_valid(t));
     if (t->n_train < 2)
         return mrnet_fail(MRNET_ERR_ARG,
                           "%d labelled training entries (need 2 or more): set the split column "
@@ -321,7 +323,7 @@ static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
         if (st == MRNET_OK && o->progress) {
             const epoch_record *r = &t->history[t->n_history - 1];
             mrnet_train_progress p = {epoch, o->epochs, batches, batches, r->train_loss, r->train_acc,
-                                  0, lr, true, r->valid_loss, r->valid_acc, r->valid_f1, best};
+                                  0, lr, true, r->valid_loss, r->valid_acc, r->valid_f1, best, NULL};
             o->progress(o->progress_ctx, &p);
         }
         if (st == MRNET_OK && o->stop && *o->stop && t->epoch <= o->epochs)
@@ -334,7 +336,8 @@ static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
         const epoch_record *last = &t->history[t->n_history - 1];
         const epoch_record *best = &t->history[t->best_epoch - 1];
         *res = (mrnet_train_result){t->n_history, t->best_epoch, best->valid_acc, best->valid_f1,
-                                last->valid_acc, last->valid_f1, t->n_train, t->n_valid, 0};
+                                last->valid_acc, last->valid_f1, t->n_train, t->n_valid, 0,
+                                t->n_held_out};
     }
     return st;
 }
@@ -404,10 +407,13 @@ mrnet_status mrnet_train(const char *store_dir, const mrnet_train_options *opt, 
     memset(res, 0, sizeof *res);
     double start = now_seconds();
     mrnet_status st = prepare(&t, store_dir);
+    if (st == MRNET_OK && t.note[0] && opt->progress)
+        opt->progress(opt->progress_ctx, &(mrnet_train_progress){.note = t.note});
     if (st == MRNET_OK)
         st = run_epochs(&t, res);
     res->n_train = t.n_train;
     res->n_valid = t.n_valid;
+    res->n_held_out = t.n_held_out;
     res->seconds = now_seconds() - start;
     trainer_free(&t);
     return st;

@@ -36,8 +36,14 @@ typedef struct {
     double best_metric;
     char path_last[4096], path_best[4096], path_log[4096], path_curve[4096];
     char settings[1024];
+    int n_held_out;     /* validation entries held out of the training split */
+    char note[256];     /* "" or what the run says about its validation set */
 } trainer;
 
+/* With no valid entries (split column) and opt->valid_holdout > 0: moves a
+ * seeded, stratified share of the training groups into t->valid and writes
+ * t->note. */
+mrnet_status trainer_hold_out_valid(trainer *t);
 /* The options a resumed run must share with the interrupted one (JSON). */
 cJSON *trainer_options_json(const trainer *t);
 /* last.safetensors: model, optimizer, position and history. */

@@ -40,6 +40,8 @@ cJSON *trainer_options_json(const trainer *t)
     cJSON_AddStringToObject(j, "noise_place", "features");
     cJSON_AddBoolToObject(j, "select_macro_f1", o->select_macro_f1);
     cJSON_AddStringToObject(j, "valid_view", mrnet_view_name(o->valid_view));
+    if (t->n_held_out) /* only then: runs from before the hold-out still resume */
+        cJSON_AddNumberToObject(j, "valid_holdout", o->valid_holdout);
     return j;
 }
 
@@ -325,7 +327,9 @@ mrnet_status trainer_write_log(const trainer *t)
         json_number_or_null(f, "valid_loss", r->valid_loss, false);
         json_number_or_null(f, "valid_accuracy", r->valid_acc, false);
         json_number_or_null(f, "valid_macro_f1", r->valid_f1, false);
-        json_number_or_null(f, "seconds", r->seconds, true);
+        json_number_or_null(f, "seconds", r->seconds, !(i == 0 && t->note[0]));
+        if (i == 0 && t->note[0]) /* the note has no quote or backslash */
+            fprintf(f, "\"note\":\"%s\"", t->note);
         fprintf(f, "}\n");
     }
     fclose(f);

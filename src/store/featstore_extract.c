@@ -105,6 +105,7 @@ typedef struct {
     mrnet_features_options features; /* opt's, with the WavLM weights loaded once */
     mrnet_melspec *mel;
     mrnet_wavlm *wavlm;
+    int lock_fd; /* the store's lock (tensor/fileio.h), -1 when not held */
     work_item *queue;
     int n_queue, next;
     pthread_mutex_t lock;
@@ -351,6 +352,7 @@ static mrnet_status prepare_store(extract_ctx *x, const char *dir, const char *s
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, FEATSTORE_INDEX);
     MRNET_TRY(mrnet_make_dirs(dir)); /* parents too, like mkdir -p */
+    MRNET_TRY(dir_lock(dir, "extraction", &x->lock_fd));
     snprintf(path, sizeof path, "%s/features", dir);
     if (mkdir(path, 0777) != 0 && errno != EEXIST)
         return mrnet_fail(MRNET_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
@@ -537,6 +539,7 @@ mrnet_status mrnet_store_extract(const char *dir, const mrnet_dataset *ds, const
     memset(report, 0, sizeof *report);
     extract_ctx x;
     memset(&x, 0, sizeof x);
+    x.lock_fd = -1;
     x.ds = ds;
     x.opt = opt;
     x.rep = report;
@@ -588,6 +591,7 @@ mrnet_status mrnet_store_extract(const char *dir, const mrnet_dataset *ds, const
     mrnet_melspec_free(x.mel);
     mrnet_wavlm_free(x.wavlm);
     featstore_release(&x.fs);
+    dir_unlock(x.lock_fd);
     pthread_mutex_destroy(&x.lock);
     return s;
 }

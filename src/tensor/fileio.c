@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,4 +336,38 @@ mrnet_status mrnet_make_dirs(const char *path)
         if (saved == '\0')
             return MRNET_OK;
     }
+}
+
+mrnet_status dir_lock(const char *dir, const char *what, int *fd)
+{
+    char path[4096 + 16];
+    snprintf(path, sizeof path, "%s/.mrnet.lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (*fd < 0)
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot create the lock file: %s", path, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        char owner[32] = "";
+        ssize_t got = pread(*fd, owner, sizeof owner - 1, 0);
+        owner[got > 0 ? got : 0] = '\0';
+        owner[strcspn(owner, "\n")] = '\0';
+        close(*fd);
+        *fd = -1;
+        if (err == EWOULDBLOCK)
+            return mrnet_fail(MRNET_ERR_IO, "%s: another mrnet (pid %s) is writing here; wait for it or use "
+                              "another folder (%s not started)", dir, owner[0] ? owner : "?", what);
+        return mrnet_fail(MRNET_ERR_IO, "%s: cannot lock: %s", path, strerror(err));
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, (size_t)n, 0) != n) {
+        /* the pid is only for the message; the lock holds without it */
+    }
+    return MRNET_OK;
+}
+
+void dir_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the flock */
 }

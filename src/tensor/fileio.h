@@ -10,4 +10,12 @@
  * the NUL). max_bytes guards against absurd files. */
 mrnet_status read_whole_file(const char *path, size_t max_bytes, char **data, size_t *size);
 
+/* An advisory lock on a folder that one mrnet job writes (a store, a run
+ * folder): flock on DIR/.mrnet.lock, which holds the owner's pid. Another
+ * holder gives MRNET_ERR_IO naming the folder, what is going on (`what`,
+ * e.g. "extraction") and the pid that holds it. The lock goes with the
+ * process, so a killed job never leaves a stale one. *fd: -1 on failure. */
+mrnet_status dir_lock(const char *dir, const char *what, int *fd);
+void dir_unlock(int fd);
+
 #endif

@@ -133,8 +133,24 @@ static mrnet_status run_folds(const char *store_dir, const mrnet_cv_options *opt
     return MRNET_OK;
 }
 
+static mrnet_status cross_validate(const char *store_dir, const mrnet_cv_options *opt, mrnet_cv_result *res);
+
+/* One cross-validation per output folder at a time (tensor/fileio.h). */
 mrnet_status mrnet_cross_validate(const char *store_dir, const mrnet_cv_options *opt,
                                   mrnet_cv_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (!opt->train.out_dir)
+        return mrnet_fail(MRNET_ERR_ARG, "cross-validation needs an output folder");
+    MRNET_TRY(mrnet_make_dirs(opt->train.out_dir));
+    int lock;
+    MRNET_TRY(dir_lock(opt->train.out_dir, "cross-validation", &lock));
+    mrnet_status st = cross_validate(store_dir, opt, res);
+    dir_unlock(lock);
+    return st;
+}
+
+static mrnet_status cross_validate(const char *store_dir, const mrnet_cv_options *opt, mrnet_cv_result *res)
 {
     memset(res, 0, sizeof *res);
     if (!opt->train.out_dir)

@@ -344,6 +344,7 @@ static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
 
 static void trainer_free(trainer *t)
 {
+    dir_unlock(t->lock_fd);
     mrnet_store_close(t->store);
     free(t->train);
     free(t->valid);
@@ -366,6 +367,7 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
     if (!o->out_dir)
         return mrnet_fail(MRNET_ERR_ARG, "training needs an output folder");
     MRNET_TRY(mrnet_make_dirs(o->out_dir));
+    MRNET_TRY(dir_lock(o->out_dir, "training", &t->lock_fd));
     snprintf(t->path_last, sizeof t->path_last, "%s/last.safetensors", o->out_dir);
     snprintf(t->path_best, sizeof t->path_best, "%s/best.safetensors", o->out_dir);
     snprintf(t->path_log, sizeof t->path_log, "%s/log.jsonl", o->out_dir);
@@ -403,7 +405,7 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
 
 mrnet_status mrnet_train(const char *store_dir, const mrnet_train_options *opt, mrnet_train_result *res)
 {
-    trainer t = {.opt = opt};
+    trainer t = {.opt = opt, .lock_fd = -1};
     memset(res, 0, sizeof *res);
     double start = now_seconds();
     mrnet_status st = prepare(&t, store_dir);

@@ -38,6 +38,7 @@ typedef struct {
     char settings[1024];
     int n_held_out;     /* validation entries held out of the training split */
     char note[256];     /* "" or what the run says about its validation set */
+    int lock_fd; /* the run folder's lock (tensor/fileio.h), -1 when not held */
 } trainer;
 
 /* With no valid entries (split column) and opt->valid_holdout > 0: moves a

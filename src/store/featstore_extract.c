@@ -115,7 +115,7 @@ typedef struct {
     mrnet_extract_report *rep;
     double t_start;
     mrnet_status fatal; /* a store-level failure (journal, disk): stop everything */
-    char fatal_msg[1024];
+    char fatal_msg[3072];
 } extract_ctx;
 
 /* ---- staleness -------------------------------------------------------------------- */
@@ -215,7 +215,10 @@ static mrnet_status save_int8(const char *path, const mrnet_features *f)
     return s;
 }
 
-static mrnet_status compute_entry(extract_ctx *x, const work_item *w, mrnet_store_entry *e, mrnet_features *f)
+/* The entry of one source. *store_failed: the features could not be
+ * written into the store (a full disk, say), which stops the whole run. */
+static mrnet_status compute_entry(extract_ctx *x, const work_item *w, mrnet_store_entry *e, mrnet_features *f,
+                                  bool *store_failed)
 {
     const mrnet_dataset_item *it = &x->ds->items[w->item];
     const mrnet_extract_options *opt = x->opt;
@@ -244,12 +247,13 @@ static mrnet_status compute_entry(extract_ctx *x, const work_item *w, mrnet_stor
         snprintf(rel, sizeof rel, "features/%02x/%016" PRIx64 ".npy", (unsigned)(key >> 56), key);
         snprintf(full, sizeof full, "%s/%s", x->fs.dir, rel);
         int64_t shape4[4] = {f->S, f->L, f->D, f->T}, shape3[3] = {f->S, f->D, f->T};
-        if (opt->int8)
-            MRNET_TRY(save_int8(full, f));
-        else if (f->L > 1)
-            MRNET_TRY(mrnet_npy_save_f32(full, 4, shape4, f->data, f16));
-        else
-            MRNET_TRY(mrnet_npy_save_f32(full, 3, shape3, f->data, f16));
+        mrnet_status saved = opt->int8 ? save_int8(full, f)
+                             : f->L > 1 ? mrnet_npy_save_f32(full, 4, shape4, f->data, f16)
+                                        : mrnet_npy_save_f32(full, 3, shape3, f->data, f16);
+        if (saved != MRNET_OK) {
+            *store_failed = true; /* the store's disk, not the file: stop the run */
+            return saved;
+        }
     }
     memset(e, 0, sizeof *e);
     e->source = strdup(w->source);
@@ -322,7 +326,8 @@ static void *worker(void *arg)
         mrnet_features f;
         memset(&e, 0, sizeof e);
         memset(&f, 0, sizeof f);
-        mrnet_status s = compute_entry(x, w, &e, &f);
+        bool store_failed = false;
+        mrnet_status s = compute_entry(x, w, &e, &f, &store_failed);
         char reason[1024];
         if (s != MRNET_OK) {
             snprintf(reason, sizeof reason, "%s", mrnet_last_error());
@@ -332,6 +337,12 @@ static void *worker(void *arg)
         pthread_mutex_lock(&x->lock);
         if (s == MRNET_OK) {
             record_success(x, &e, &f, shown);
+        } else if (store_failed) {
+            if (x->fatal == MRNET_OK) {
+                x->fatal = s;
+                snprintf(x->fatal_msg, sizeof x->fatal_msg, "%s: cannot store its features (%s); stopped, "
+                         "the files done so far are kept", shown, reason);
+            }
         } else {
             add_issue(&x->rep->failures, &x->rep->n_failures, shown, reason);
             x->prog.failed++;

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,15 +440,55 @@ void featstore_entry_path(const mrnet_store *fs, const mrnet_store_entry *e, cha
         snprintf(buf, size, "%s/%s", fs->dir, e->file);
 }
 
+/* The array the index recorded for e: (S, L, D, T), (S, D, T) or (D, T). */
+static bool header_matches(const npy_header *h, const mrnet_store_entry *e)
+{
+    return !h->fortran_order &&
+           ((h->ndim == 4 && h->shape[0] == e->S && h->shape[1] == e->L && h->shape[2] == e->D &&
+             h->shape[3] == e->T) ||
+            (h->ndim == 3 && e->L == 1 && h->shape[0] == e->S && h->shape[1] == e->D && h->shape[2] == e->T) ||
+            (h->ndim == 2 && e->S == 1 && e->L == 1 && h->shape[0] == e->D && h->shape[1] == e->T));
+}
+
+static void scale_path_of(const char *path, char *out, size_t size)
+{
+    size_t n = strlen(path);
+    snprintf(out, size, "%.*s.scale.npy", (int)(n > 4 && !strcmp(path + n - 4, ".npy") ? n - 4 : n), path);
+}
+
+/* A features file that reads back as its entry: the recorded shape and
+ * dtype, every byte of data present (no more), and for int8 its scales. */
+static bool file_intact(const char *path, const mrnet_store_entry *e, int64_t rows)
+{
+    npy_header h;
+    struct stat st;
+    if (npy_read_header(path, &h) != MRNET_OK || !header_matches(&h, e) || stat(path, &st) != 0)
+        return false;
+    bool dtype_ok = e->int8 ? h.dtype == NPY_I8 : e->float16 ? h.dtype == NPY_F16 : h.dtype == NPY_F32;
+    if (!e->external && !dtype_ok)
+        return false;
+    if ((int64_t)st.st_size != (int64_t)h.data_offset + h.numel * h.item_size)
+        return false;
+    if (!e->int8)
+        return true;
+    char scale[4096 + 16];
+    scale_path_of(path, scale, sizeof scale);
+    return npy_read_header(scale, &h) == MRNET_OK && h.numel == rows && stat(scale, &st) == 0 &&
+           (int64_t)st.st_size == (int64_t)h.data_offset + h.numel * h.item_size;
+}
+
+bool featstore_entry_intact(const mrnet_store *fs, const mrnet_store_entry *e)
+{
+    char path[4096];
+    featstore_entry_path(fs, e, path, sizeof path);
+    return file_intact(path, e, (int64_t)e->S * e->L * e->D);
+}
+
 /* The per-channel scales of an int8 entry: "<features>.scale.npy", (S, L, D) float32. */
 static mrnet_status read_scales(const char *path, const mrnet_store_entry *e, int64_t rows, float **out)
 {
     char scale_path[4096 + 16];
-    snprintf(scale_path, sizeof scale_path, "%s", path);
-    size_t n = strlen(scale_path);
-    if (n > 4 && !strcmp(scale_path + n - 4, ".npy"))
-        scale_path[n - 4] = '\0';
-    strcat(scale_path, ".scale.npy");
+    scale_path_of(path, scale_path, sizeof scale_path);
     npy_header h;
     MRNET_TRY(npy_read_header(scale_path, &h));
     if (h.numel != rows || h.fortran_order)
@@ -492,12 +533,7 @@ mrnet_status mrnet_store_read(const mrnet_store *fs, int index, int64_t t0, int6
     if (s == MRNET_ERR_FORMAT && got == (ssize_t)sizeof head)
         s = npy_read_header(path, &h); /* a header longer than 4 KiB */
     if (s == MRNET_OK) {
-        bool match = !h.fortran_order &&
-                     ((h.ndim == 4 && h.shape[0] == e->S && h.shape[1] == e->L && h.shape[2] == e->D &&
-                       h.shape[3] == e->T) ||
-                      (h.ndim == 3 && e->L == 1 && h.shape[0] == e->S && h.shape[1] == e->D && h.shape[2] == e->T) ||
-                      (h.ndim == 2 && e->S == 1 && e->L == 1 && h.shape[0] == e->D && h.shape[1] == e->T));
-        if (!match)
+        if (!header_matches(&h, e))
             s = mrnet_fail(MRNET_ERR_SHAPE, "%s: no longer the (%d, %d, %d, %lld) array the index recorded for %s; "
                            "run mrnet extract again", path, e->S, e->L, e->D, (long long)e->T, e->source);
     }

@@ -129,8 +129,8 @@ static bool entry_is_fresh(const mrnet_store *fs, mrnet_store_entry *e, const ch
         return false;
     char fpath[4096];
     featstore_entry_path(fs, e, fpath, sizeof fpath);
-    if (stat(fpath, &fst) != 0 || fst.st_size == 0)
-        return false;
+    if (stat(fpath, &fst) != 0 || fst.st_size == 0 || !featstore_entry_intact(fs, e))
+        return false; /* damaged or replaced: computed again */
     if ((int64_t)st.st_size != e->src_size)
         return false;
     if (mtime_ns(&st) == e->src_mtime_ns)

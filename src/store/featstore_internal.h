@@ -36,5 +36,8 @@ char *featstore_canonical(const char *path);
 uint64_t featstore_hash_string(const char *s);
 /* Full path of an entry's feature file into buf. */
 void featstore_entry_path(const mrnet_store *fs, const mrnet_store_entry *e, char *buf, size_t size);
+/* The entry's features file holds what the index says (shape, dtype, all of
+ * its data, int8 scales): extraction reuses only such entries. */
+bool featstore_entry_intact(const mrnet_store *fs, const mrnet_store_entry *e);
 
 #endif

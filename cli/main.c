@@ -21,6 +21,7 @@ static const command commands[] = {
     {"train", cmd_train, "train MRNet on a feature store with the paper's recipe"},
     {"eval", cmd_eval, "accuracy, macro-F1 and confusion matrix of a checkpoint on a store"},
     {"cv", cmd_cv, "k-fold cross-validation: train and test every fold, mean and std"},
+    {"ablate", cmd_ablate, "route ablation (Table 3): full model and one per dropped route, seeds"},
     {"baseline", cmd_baseline, "the baseline to beat: an RBF-SVM on clip statistics, scored like eval"},
     {"routes", cmd_routes, "route weights, and route importance on a store (--importance)"},
     {"predict", cmd_predict, "classify audio files and folders (top-k labels, timeline)"},

@@ -143,6 +143,50 @@ void mrnet_cv_options_default(mrnet_cv_options *opt);
 mrnet_status mrnet_cross_validate(const char *store_dir, const mrnet_cv_options *opt,
                                   mrnet_cv_result *result);
 
+/* ---- Route ablation (the paper's Table 3) -------------------------------------
+ * Trains the full model and one model per route dropped in training
+ * (mrnet_train_options.drop_routes), each with `seeds` seeds (train.seed,
+ * train.seed + 1, ...), into OUT/full-s<seed>/ and OUT/drop-<route>-s<seed>/,
+ * and evaluates each run's best checkpoint on the store's test split (else
+ * valid) with `view`. Rows: the full model, then L1 L2 L3 H M1 M2 M3. Writes
+ * OUT/ablate.json (per row: the values, mean and sample std, and the mean's
+ * difference from the full model) and OUT/ablate.svg (mean accuracy and
+ * macro-F1 per row). A run whose folder holds a finished evaluation
+ * (result.json) is not trained again, and a run with a last.safetensors is
+ * resumed, so an interrupted ablation continues where it stopped. */
+
+#define MRNET_ABLATE_MAX_SEEDS 32
+
+typedef struct {
+    mrnet_train_options train; /* out_dir: OUT; drop_routes, seed and out_dir are set per run */
+    int seeds;                 /* runs per row, 1..MRNET_ABLATE_MAX_SEEDS */
+    int view;                  /* an mrnet_view for the test: MRNET_VIEW_WINDOWS */
+    /* Called before each run's training and after its evaluation (may be NULL). */
+    void (*on_run_start)(void *ctx, const char *run);
+    void (*on_run_done)(void *ctx, const char *run, double accuracy, double macro_f1);
+    void *run_ctx;
+} mrnet_ablate_options;
+
+typedef struct {
+    char name[16];             /* "full" or the dropped route ("L1" ...) */
+    unsigned dropped;          /* route mask of the row (0 for the full model) */
+    int n;                     /* seeds run */
+    double accuracy[MRNET_ABLATE_MAX_SEEDS], macro_f1[MRNET_ABLATE_MAX_SEEDS];
+    double mean_accuracy, std_accuracy, mean_macro_f1, std_macro_f1;
+    double delta_accuracy, delta_macro_f1; /* mean minus the full model's mean */
+} mrnet_ablate_row;
+
+typedef struct {
+    int n_rows;                /* 1 + MRNET_ROUTES */
+    mrnet_ablate_row rows[1 + MRNET_ROUTES];
+    const char *split;         /* the split evaluated ("test" or "valid") */
+} mrnet_ablate_result;
+
+void mrnet_ablate_options_default(mrnet_ablate_options *opt);
+/* MRNET_ERR_ARG without a test or valid split or with a bad seed count;
+ * MRNET_ERR_INTERRUPTED when stopped (run again to continue). */
+mrnet_status mrnet_ablate(const char *store_dir, const mrnet_ablate_options *opt, mrnet_ablate_result *result);
+
 #pragma GCC visibility pop
 #ifdef __cplusplus
 }

@@ -485,6 +485,8 @@ static void test_bounded_memory(void **state)
         fail_msg("7201 s: status %s, expected UNSUPPORTED", mrnet_status_name(st));
     assert_non_null(strstr(mrnet_last_error(), hours));
     assert_non_null(strstr(mrnet_last_error(), "--duration"));
+    opt.duration = 1e9; /* past the limit, on a file that fills it */
+    assert_int_equal(mrnet_audio_decode(hours, &opt, &b), MRNET_ERR_UNSUPPORTED);
     opt.offset = 3600.0;
     opt.duration = 60.0;
     assert_int_equal(mrnet_audio_decode(hours, &opt, &b), MRNET_OK);

@@ -183,6 +183,10 @@ static mrnet_status read_interleaved(const char *path, SNDFILE *sf, int ch, int 
             break;
         n += r;
     }
+    if (n > limit) { /* a --duration past the limit, filled */
+        free(buf);
+        return too_long(path, rate, ch);
+    }
     *decode_error = sf_error(sf);
     *data = buf;
     *got = n;

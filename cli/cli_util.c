@@ -279,3 +279,13 @@ int cli_close_stdout(const char *cmd, int rc)
             err ? strerror(err) : "I/O error");
     return rc ? rc : 1;
 }
+
+void cli_print_text(FILE *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+}

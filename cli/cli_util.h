@@ -47,6 +47,9 @@ int cli_close_stdout(const char *cmd, int rc);
 
 /* Writes one CSV field, quoted when it holds a comma, quote or newline. */
 void cli_csv_field(FILE *out, const char *s);
+/* Writes s for a terminal: control bytes (below 0x20, 0x7f) as \xNN, so a
+ * label from a file cannot move the cursor or recolour the screen. */
+void cli_print_text(FILE *out, const char *s);
 
 /* SIGINT/SIGTERM set the returned flag instead of killing the process, so a
  * long job can save and stop; a second signal kills as usual. */

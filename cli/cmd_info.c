@@ -76,8 +76,10 @@ int cmd_info(int argc, char **argv)
     printf("labels      ");
     if (!mrnet_model_label(m, 0))
         printf(" (none stored)");
-    for (int k = 0; k < cfg->classes && mrnet_model_label(m, k); k++)
-        printf(" %s", mrnet_model_label(m, k));
+    for (int k = 0; k < cfg->classes && mrnet_model_label(m, k); k++) {
+        fputc(' ', stdout);
+        cli_print_text(stdout, mrnet_model_label(m, k));
+    }
     printf("\n");
     if (f) { /* what training recorded */
         const char *features = mrnet_st_meta(f, "mrnet.features"), *train = mrnet_st_meta(f, "mrnet.train");

@@ -130,7 +130,11 @@ static void print_result(printer *pr, const float *p, double start, double end, 
         else
             fprintf(out, "%s\n   ", pr->path);
         for (int i = 0; i < n; i++)
-            fprintf(out, " %s %.3f", mrnet_classifier_label(pr->c, idx[i]), p[idx[i]]);
+        {
+            fputc(' ', out);
+            cli_print_text(out, mrnet_classifier_label(pr->c, idx[i]));
+            fprintf(out, " %.3f", p[idx[i]]);
+        }
         fputc('\n', out);
     } else if (a->format == FORMAT_JSONL) {
         fputs("{\"path\":", out);

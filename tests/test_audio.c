@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audio/decode.h"
 #include "audio/resample.h"
@@ -403,6 +404,125 @@ static void test_broken_files(void **state)
     free(bytes);
 }
 
+/* A mono PCM_16 WAV header for data_bytes of data at rate, followed by
+ * have_bytes of a 440 Hz-ish pattern (have_bytes may be less than the header
+ * claims: a truncated file). */
+static void write_wav_claiming(const char *path, int rate, uint32_t data_bytes, size_t have_bytes)
+{
+    unsigned char *wav = calloc(1, 44 + have_bytes);
+    memcpy(wav, "RIFF", 4);
+    put_le(wav + 4, 36 + data_bytes, 4);
+    memcpy(wav + 8, "WAVEfmt ", 8);
+    put_le(wav + 16, 16, 4);
+    put_le(wav + 20, 1, 2); /* PCM */
+    put_le(wav + 22, 1, 2); /* channels */
+    put_le(wav + 24, (uint32_t)rate, 4);
+    put_le(wav + 28, (uint32_t)rate * 2, 4);
+    put_le(wav + 32, 2, 2);
+    put_le(wav + 34, 16, 2);
+    memcpy(wav + 36, "data", 4);
+    put_le(wav + 40, data_bytes, 4);
+    for (size_t i = 0; i + 1 < have_bytes; i += 2)
+        put_le(wav + 44 + i, (uint32_t)(int16_t)(8000 * sin(0.1 * (double)i)), 2);
+    assert_int_equal(test_write_file(path, wav, 44 + have_bytes), 0);
+    free(wav);
+}
+
+/* Issue 11, finding 10: a tiny file must not make mrnet allocate gigabytes. */
+static void test_bounded_memory(void **state)
+{
+    (void)state;
+    /* 32 KB claiming 1 Hz: 16000 frames would resample to 256 M frames (2 GB
+     * in stereo). Refused, as is a rate above 768 kHz. */
+    const char *slow = test_path("one_hz.wav");
+    write_wav_claiming(slow, 1, 32000, 32000);
+    expect_error(slow, MRNET_ERR_FORMAT, "sample rate of 1 Hz");
+    const char *fast = test_path("fast.wav");
+    write_wav_claiming(fast, 800000, 32000, 32000);
+    expect_error(fast, MRNET_ERR_FORMAT, "768000 Hz");
+    mrnet_audio_info info;
+    assert_int_equal(mrnet_audio_probe(slow, &info), MRNET_ERR_FORMAT);
+
+    /* A header claiming 1 GB of data in a 32 KB file: what is on disk is
+     * decoded, with the "truncated" warning. */
+    const char *liar = test_path("huge_claim.wav");
+    write_wav_claiming(liar, 16000, 0x40000000u, 32000);
+    mrnet_audio_options opt;
+    mrnet_audio_options_default(&opt);
+    opt.channels = MRNET_CHANNELS_MONO;
+    mrnet_audio b;
+    assert_int_equal(mrnet_audio_decode(liar, &opt, &b), MRNET_OK);
+    assert_int_equal(b.frames, 16000);
+    if (!strstr(b.warning, "truncated"))
+        fail_msg("warning '%s' lacks 'truncated'", b.warning);
+    mrnet_audio_free(&b);
+
+    /* Resampling's output size is checked before it is allocated: 10^9
+     * frames at 1 kHz to 768 kHz would be 3 TB. The input is never read. */
+    float one = 0.0f, *res = NULL;
+    int64_t n_res = 0;
+    mrnet_status st = audio_resample("big", &one, 1, 1000000000, 1000, 768000, MRNET_RESAMPLE_HQ, &res, &n_res);
+    assert_int_equal(st, MRNET_ERR_UNSUPPORTED);
+    assert_non_null(strstr(mrnet_last_error(), "--duration"));
+    assert_null(res);
+
+    /* Longer than MRNET_AUDIO_MAX_SECONDS (7200 s; 7201 s at 1 kHz, 8-bit,
+     * 7 MB): refused naming the file; a part of it decodes. */
+    const char *hours = test_path("two_hours.wav");
+    SF_INFO si = {.samplerate = 1000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_U8};
+    SNDFILE *sf = sf_open(hours, SFM_WRITE, &si);
+    assert_non_null(sf);
+    static float block[100000];
+    for (int i = 0; i < 100000; i++)
+        block[i] = 0.25f * (float)sin(0.05 * i);
+    for (int k = 0; k < 72; k++)
+        assert_int_equal(sf_writef_float(sf, block, 100000), 100000);
+    assert_int_equal(sf_writef_float(sf, block, 1000), 1000);
+    sf_close(sf);
+    opt.sample_rate = 0;
+    st = mrnet_audio_decode(hours, &opt, &b);
+    if (st != MRNET_ERR_UNSUPPORTED)
+        fail_msg("7201 s: status %s, expected UNSUPPORTED", mrnet_status_name(st));
+    assert_non_null(strstr(mrnet_last_error(), hours));
+    assert_non_null(strstr(mrnet_last_error(), "--duration"));
+    opt.duration = 1e9; /* past the limit, on a file that fills it */
+    assert_int_equal(mrnet_audio_decode(hours, &opt, &b), MRNET_ERR_UNSUPPORTED);
+    opt.offset = 3600.0;
+    opt.duration = 60.0;
+    assert_int_equal(mrnet_audio_decode(hours, &opt, &b), MRNET_OK);
+    assert_int_equal(b.frames, 60000);
+    mrnet_audio_free(&b);
+    /* A duration beyond the limit on a short file reads what is there. */
+    opt.offset = 0.0;
+    opt.duration = 1e12;
+    assert_int_equal(mrnet_audio_decode(liar, &opt, &b), MRNET_OK);
+    assert_int_equal(b.frames, 16000);
+    mrnet_audio_free(&b);
+    /* AU and AIFF cut short decode with the same warning. */
+    const char *cut_ext[] = {"au", "aiff"};
+    int cut_fmt[] = {SF_FORMAT_AU | SF_FORMAT_PCM_16, SF_FORMAT_AIFF | SF_FORMAT_PCM_16};
+    for (int k = 0; k < 2; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "cut.%s", cut_ext[k]);
+        const char *cut = test_path(name);
+        assert_int_equal(write_tone(cut, cut_fmt[k], 16000, 1, 1.0, 440.0), 0);
+        assert_int_equal(truncate(cut, 20000), 0);
+        mrnet_audio_options o2;
+        mrnet_audio_options_default(&o2);
+        assert_int_equal(mrnet_audio_decode(cut, &o2, &b), MRNET_OK);
+        assert_true(b.frames > 9000 && b.frames < 10000);
+        if (!strstr(b.warning, "truncated"))
+            fail_msg("%s: warning '%s' lacks 'truncated'", cut, b.warning);
+        mrnet_audio_free(&b);
+    }
+    /* An offset no file reaches is an error, not a silent start at 0. */
+    opt.offset = 1e15;
+    opt.duration = 0.0;
+    st = mrnet_audio_decode(liar, &opt, &b);
+    assert_int_equal(st, MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "offset"));
+}
+
 static void test_probe(void **state)
 {
     (void)state;
@@ -422,7 +542,7 @@ int main(void)
         cmocka_unit_test(test_decode_formats), cmocka_unit_test(test_channel_policies),
         cmocka_unit_test(test_partial_read),   cmocka_unit_test(test_resample_sweep),
         cmocka_unit_test(test_resample_planar), cmocka_unit_test(test_broken_files),
-        cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_probe),          cmocka_unit_test(test_bounded_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "tensor/safetensors.h"
+#include <mrnet/model.h>
 
 /* tiny_a: D 6, S 2, L 3, K 4. */
 #define CKPT "tests/golden/tiny_a.ckpt.safetensors"
@@ -303,13 +304,37 @@ static void info(void **state)
                   1, "not an MRNet checkpoint", NULL);
 }
 
+/* Issue 11, finding 11: class names with control characters (an escape
+ * sequence, a line break) are printed as \xNN, never raw. */
+static void labels_escaped(void **state)
+{
+    (void)state;
+    mrnet_config cfg;
+    mrnet_config_default(&cfg, 2);
+    cfg.n_layers = 1;
+    cfg.channels = 16;
+    cfg.embed = 8;
+    mrnet_model *m;
+    assert_int_equal(mrnet_model_create(&cfg, 3, &m), MRNET_OK);
+    char *labels[] = {"red\x1b[31mrock", "two\nlines"};
+    assert_int_equal(mrnet_model_set_labels(m, labels, 2), MRNET_OK);
+    const char *ck = test_path("control_labels.safetensors");
+    assert_int_equal(mrnet_model_save(m, ck, NULL), MRNET_OK);
+    mrnet_model_free(m);
+    assert_int_equal(test_run_cli("info '%s'", ck), 0);
+    const char *out = test_cli_output();
+    if (!strstr(out, "red\\x1b[31mrock") || !strstr(out, "two\\x0alines"))
+        fail_msg("labels not escaped:\n%s", out);
+    assert_null(strchr(out, '\x1b'));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_arguments),       cmocka_unit_test(bad_option_values),
         cmocka_unit_test(missing_checkpoint), cmocka_unit_test(wrong_input_shape),
         cmocka_unit_test(nan_input),          cmocka_unit_test(train_step_labels),
-        cmocka_unit_test(output_not_writable), cmocka_unit_test(info),
+        cmocka_unit_test(output_not_writable), cmocka_unit_test(info), cmocka_unit_test(labels_escaped),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -412,6 +412,56 @@ static void test_corrupt_index(void **state)
     assert_int_equal(mrnet_store_open(test_path("nowhere"), &fs), MRNET_ERR_IO);
 }
 
+/* Issue 11, finding 11: numbers out of an int's range in index.jsonl (found
+ * by UBSan under libFuzzer) are errors naming the line, not undefined
+ * conversions. JSON has no NaN; 1e999 parses as infinity. */
+static void test_index_numbers_out_of_range(void **state)
+{
+    (void)state;
+    const char *dir = test_path("bad_numbers");
+    mkdir(dir, 0777);
+    char index[1024];
+    snprintf(index, sizeof index, "%s/%s", dir, FEATSTORE_INDEX);
+    static const char *const head = "{\"format\":\"mrnet-featstore\",\"version\":1,\"settings\":\"x\"}\n";
+    static const char *const entry =
+        "{\"source\":\"a.wav\",\"label\":\"x\",\"split\":\"\",\"fold\":%s,\"id\":\"\",\"file\":\"a.npy\","
+        "\"external\":false,\"dtype\":\"f32\",\"shape\":[%s,80,%s],\"src_size\":%s,\"src_mtime_ns\":\"1\","
+        "\"checksum\":\"0000000000000000\"}\n";
+    struct {
+        const char *fold, *s, *t, *size, *fragment;
+    } cases[] = {
+        {"1", "1", "100", "10", NULL},
+        {"1e30", "1", "100", "10", "fold"},
+        {"-1e30", "1", "100", "10", "fold"},
+        {"1e999", "1", "100", "10", "fold"},
+        {"0.5", "1", "100", "10", "fold"},
+        {"1", "1e30", "100", "10", "shape"},
+        {"1", "-1e999", "100", "10", "shape"},
+        {"1", "1", "1e999", "10", "shape"},
+        {"1", "1", "100", "1e30", "src_size"},
+        {"1", "1", "100", "-1e30", "src_size"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char text[1024];
+        int n = snprintf(text, sizeof text, "%s", head);
+        snprintf(text + n, sizeof text - (size_t)n, entry, cases[k].fold, cases[k].s, cases[k].t, cases[k].size);
+        assert_int_equal(test_write_file(index, text, strlen(text)), 0);
+        mrnet_store *fs = NULL;
+        mrnet_status st = mrnet_store_open(dir, &fs);
+        if (!cases[k].fragment) {
+            if (st != MRNET_OK)
+                fail_msg("case %zu: %s", k, mrnet_last_error());
+            mrnet_store_close(fs);
+            continue;
+        }
+        if (st != MRNET_ERR_FORMAT)
+            fail_msg("case %zu (%s): status %s", k, cases[k].fragment, mrnet_status_name(st));
+        assert_non_null(strstr(mrnet_last_error(), "line 2"));
+        if (!strstr(mrnet_last_error(), cases[k].fragment))
+            fail_msg("case %zu: '%s' lacks '%s'", k, mrnet_last_error(), cases[k].fragment);
+    }
+}
+
 /* The manifest's group reaches the store's entries (index field "group", and
  * a later extraction without the column clears it); a store whose entries
  * have no "group" field, as written before groups, opens with "" groups;
@@ -537,7 +587,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_extract_and_read),
         cmocka_unit_test_teardown(test_interrupt_resume_stale, restore_a_wav),
-        cmocka_unit_test(test_float16_and_copy), cmocka_unit_test(test_int8), cmocka_unit_test(test_corrupt_index),
+        cmocka_unit_test(test_float16_and_copy), cmocka_unit_test(test_int8), cmocka_unit_test(test_corrupt_index), cmocka_unit_test(test_index_numbers_out_of_range),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_groups),
     };

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "tensor/npy.h"
+#include <mrnet/features.h>
+#include <mrnet/io.h>
 
 /* A .npy with the given dict text and data bytes (version 1 or 2). */
 static void write_npy(const char *path, int version, const char *dict, const void *data, size_t n)
@@ -194,12 +196,55 @@ static void test_read_range(void **state)
     close(fd);
 }
 
+/* Issue 11, finding 11: a .npy taken as features obeys the store's channel
+ * policy (8 channels into a mono store is refused, naming the file), and an
+ * offset or duration of 1e18 s is compared before it is converted (an error
+ * past the end, the whole array), not undefined behaviour. */
+static void test_npy_channels_and_huge_offset(void **state)
+{
+    (void)state;
+    mrnet_features_options opt;
+    mrnet_features_options_default(&opt);
+    int64_t shape[3] = {8, opt.mel.n_mels, 10};
+    size_t n = (size_t)(8 * opt.mel.n_mels * 10);
+    float *x = calloc(n, sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(i % 7);
+    const char *eight = test_path("eight.npy");
+    assert_int_equal(mrnet_npy_save_f32(eight, 3, shape, x, false), MRNET_OK);
+    shape[0] = 1;
+    const char *one = test_path("one.npy");
+    assert_int_equal(mrnet_npy_save_f32(one, 3, shape, x, false), MRNET_OK);
+    free(x);
+    mrnet_features f;
+    opt.audio.channels = MRNET_CHANNELS_MONO;
+    assert_int_equal(mrnet_features_from_file(eight, &opt, NULL, &f), MRNET_ERR_SHAPE);
+    assert_non_null(strstr(mrnet_last_error(), eight));
+    assert_non_null(strstr(mrnet_last_error(), "8 channels"));
+    opt.audio.channels = MRNET_CHANNELS_KEEP;
+    assert_int_equal(mrnet_features_from_file(eight, &opt, NULL, &f), MRNET_OK);
+    assert_int_equal(f.S, 8);
+    mrnet_features_free(&f);
+    opt.audio.channels = MRNET_CHANNELS_MONO;
+    assert_int_equal(mrnet_features_from_file(one, &opt, NULL, &f), MRNET_OK);
+    assert_int_equal(f.S, 1);
+    mrnet_features_free(&f);
+    opt.audio.offset = 1e18;
+    assert_int_equal(mrnet_features_from_file(one, &opt, NULL, &f), MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "past the end"));
+    opt.audio.offset = 0.0;
+    opt.audio.duration = 1e18;
+    assert_int_equal(mrnet_features_from_file(one, &opt, NULL, &f), MRNET_OK);
+    assert_int_equal(f.T, 10);
+    mrnet_features_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_half_conversion),
         cmocka_unit_test(test_numpy_variants), cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_read_range),
+        cmocka_unit_test(test_read_range), cmocka_unit_test(test_npy_channels_and_huge_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,17 @@ typedef enum {
     MRNET_CHANNELS_KEEP    /* as many as the file has */
 } mrnet_channels;
 
+/* Bounds on what one decode may hold (docs/RELIABILITY.md, "Bounded
+ * memory"): a file's rate must lie in [MIN_RATE, MAX_RATE]; the decoded
+ * part (the whole file, or --duration) may last at most MAX_SECONDS and hold
+ * at most MAX_SAMPLES samples (frames x channels, before and after
+ * resampling). Beyond them the decode is refused, naming the file; take a
+ * part with offset and duration. */
+#define MRNET_AUDIO_MIN_RATE 1000
+#define MRNET_AUDIO_MAX_RATE 768000
+#define MRNET_AUDIO_MAX_SECONDS 7200.0
+#define MRNET_AUDIO_MAX_SAMPLES ((int64_t)7200 * 48000 * 2)
+
 typedef struct {
     int sample_rate;          /* target rate in Hz; 0 keeps the file's rate */
     mrnet_channels channels;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,9 +81,10 @@ static mrnet_status open_checked(const char *path, SNDFILE **sf, SF_INFO *info)
         sf_close(*sf);
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: header says %d channels", path, info->channels);
     }
-    if (info->samplerate < 1 || info->samplerate > 1000000) {
+    if (info->samplerate < MRNET_AUDIO_MIN_RATE || info->samplerate > MRNET_AUDIO_MAX_RATE) {
         sf_close(*sf);
-        return mrnet_fail(MRNET_ERR_FORMAT, "%s: header says a sample rate of %d Hz", path, info->samplerate);
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: header says a sample rate of %d Hz; mrnet reads %d to %d Hz", path,
+                          info->samplerate, MRNET_AUDIO_MIN_RATE, MRNET_AUDIO_MAX_RATE);
     }
     return MRNET_OK;
 }
@@ -100,14 +102,55 @@ mrnet_status mrnet_audio_probe(const char *path, mrnet_audio_info *out)
     return MRNET_OK;
 }
 
+/* libsndfile shortens a WAV, AU or AIFF data chunk that runs past the end
+ * of the file to what is there and reports the shorter length, so the frame
+ * count cannot tell a truncated file. Its log keeps the header's claim:
+ * "data : 32000 (should be 19956)" (WAV), "Data Size : ..." (AU),
+ * "SSND : ..." (AIFF). Returns true with both byte counts when it says so. */
+static bool header_truncation(SNDFILE *sf, long long *claimed, long long *present)
+{
+    static const char *const keys[] = {"data :", "Data Size :", "Data Size   :", "SSND :"};
+    char buf[16384] = "";
+    sf_command(sf, SFC_GET_LOG_INFO, buf, (int)sizeof buf);
+    for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        while (*line == ' ')
+            line++;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            size_t n = strlen(keys[k]);
+            if (strncmp(line, keys[k], n) == 0 &&
+                sscanf(line + n, " %lld (should be %lld)", claimed, present) == 2 && *claimed > *present)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Most frames one decode may hold at rate with ch channels. */
+static int64_t audio_max_frames(int rate, int ch)
+{
+    int64_t by_time = (int64_t)(MRNET_AUDIO_MAX_SECONDS * rate);
+    int64_t by_samples = MRNET_AUDIO_MAX_SAMPLES / ch;
+    return by_time < by_samples ? by_time : by_samples;
+}
+
+static mrnet_status too_long(const char *path, int rate, int ch)
+{
+    return mrnet_fail(MRNET_ERR_UNSUPPORTED,
+                      "%s: longer than mrnet decodes at once (%.0f s, or %lld samples over %d channels at %d Hz); "
+                      "take a part with --offset and --duration",
+                      path, (double)audio_max_frames(rate, ch) / rate, (long long)MRNET_AUDIO_MAX_SAMPLES, ch, rate);
+}
+
 /* Reads up to `want` frames (want < 0: to the end) as interleaved floats into
- * a growing buffer. Sets *decode_error when libsndfile reported one. */
-static mrnet_status read_interleaved(const char *path, SNDFILE *sf, int ch, int64_t want, float **data,
+ * a growing buffer. Sets *decode_error when libsndfile reported one. The
+ * buffer starts small and doubles as data arrives: a header's length is never
+ * trusted for the allocation, so memory follows what is on disk. More than
+ * limit frames is an error. */
+static mrnet_status read_interleaved(const char *path, SNDFILE *sf, int ch, int rate, int64_t want, float **data,
                                      int64_t *got, int *decode_error)
 {
-    int64_t cap = want > 0 ? want : 1 << 16, n = 0;
-    if (cap > ((int64_t)1 << 22) && want > 0)
-        cap = (int64_t)1 << 22; /* a header may lie about the length: grow as data arrives */
+    int64_t limit = audio_max_frames(rate, ch);
+    int64_t cap = want > 0 && want < (1 << 16) ? want : 1 << 16, n = 0;
     float *buf = malloc(sizeof(float) * (size_t)cap * (size_t)ch);
     if (!buf)
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
@@ -115,9 +158,15 @@ static mrnet_status read_interleaved(const char *path, SNDFILE *sf, int ch, int6
         if (want >= 0 && n >= want)
             break;
         if (n == cap) {
+            if (n > limit) {
+                free(buf);
+                return too_long(path, rate, ch);
+            }
             int64_t ncap = cap * 2;
             if (want > 0 && ncap > want)
                 ncap = want;
+            if (ncap > limit + 1)
+                ncap = limit + 1; /* one frame past the limit tells "too long" from "exactly the limit" */
             float *nb = realloc(buf, sizeof(float) * (size_t)ncap * (size_t)ch);
             if (!nb) {
                 free(buf);
@@ -133,6 +182,10 @@ static mrnet_status read_interleaved(const char *path, SNDFILE *sf, int ch, int6
         if (r <= 0)
             break;
         n += r;
+    }
+    if (n > limit) { /* a --duration past the limit, filled */
+        free(buf);
+        return too_long(path, rate, ch);
     }
     *decode_error = sf_error(sf);
     *data = buf;
@@ -229,8 +282,18 @@ mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt
     out->file_frames = file_frames;
     format_name(info.format, out->format, sizeof out->format);
 
+    /* Checked before the casts: a double beyond int64's range is undefined
+     * behaviour in llround, and an offset past any real file is an error,
+     * not a silent start at 0. */
+    if (opt->offset * rate > 9e15) {
+        sf_close(sf);
+        return mrnet_fail(MRNET_ERR_ARG, "%s: offset %g s is past the end of any audio", path, opt->offset);
+    }
     int64_t start = (int64_t)llround(opt->offset * rate);
-    int64_t want = opt->duration > 0.0 ? (int64_t)llround(opt->duration * rate) : -1;
+    int64_t want = -1;
+    if (opt->duration > 0.0) /* past the limit: read to the limit; a file that holds more is refused */
+        want = opt->duration * rate > (double)audio_max_frames(rate, ch) ? audio_max_frames(rate, ch) + 1
+                                                                          : (int64_t)llround(opt->duration * rate);
     if (file_frames >= 0 && start >= file_frames && start > 0) {
         sf_close(sf);
         return mrnet_fail(MRNET_ERR_ARG, "%s: offset %.3f s is past the end (%.3f s)", path, opt->offset,
@@ -258,11 +321,13 @@ mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt
     float *inter = NULL;
     int64_t got = 0;
     int decode_error = 0;
-    mrnet_status s = read_interleaved(path, sf, ch, want, &inter, &got, &decode_error);
+    mrnet_status s = read_interleaved(path, sf, ch, rate, want, &inter, &got, &decode_error);
     const char *why = decode_error ? sf_error_number(decode_error) : NULL;
     char why_copy[160] = "";
     if (why)
         snprintf(why_copy, sizeof why_copy, "%s", why);
+    long long claimed = 0, present = 0;
+    bool cut = header_truncation(sf, &claimed, &present);
     sf_close(sf);
     if (s != MRNET_OK)
         return s;
@@ -279,6 +344,10 @@ mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt
     else if (want < 0 && expected > 0 && got < expected)
         snprintf(out->warning, sizeof out->warning, "truncated: header says %.3f s, decoded %.3f s",
                  (double)expected / rate, (double)got / rate);
+    else if (cut)
+        snprintf(out->warning, sizeof out->warning,
+                 "truncated: header says %lld bytes of audio, the file holds %lld; decoded %.3f s", claimed, present,
+                 (double)got / rate);
 
     return finish_audio(path, inter, ch, got, rate, opt, out);
 }
@@ -295,8 +364,13 @@ mrnet_status mrnet_audio_from_pcm(const float *pcm, int channels, int64_t frames
         return mrnet_fail(MRNET_ERR_ARG, "%s: invalid offset %g s / duration %g s", name, opt->offset, opt->duration);
     if (opt->sample_rate < 0 || (unsigned)opt->channels > MRNET_CHANNELS_KEEP)
         return mrnet_fail(MRNET_ERR_ARG, "%s: invalid sample rate %d or channel policy", name, opt->sample_rate);
+    if (opt->offset * sample_rate >= (double)frames)
+        return mrnet_fail(MRNET_ERR_ARG, "%s: offset %.3f s is past the end (%.3f s)", name, opt->offset,
+                          (double)frames / sample_rate);
     int64_t start = (int64_t)llround(opt->offset * sample_rate);
-    int64_t want = opt->duration > 0.0 ? (int64_t)llround(opt->duration * sample_rate) : frames - start;
+    int64_t want = opt->duration > 0.0 && opt->duration * sample_rate < (double)frames
+                       ? (int64_t)llround(opt->duration * sample_rate)
+                       : frames - start;
     if (start >= frames)
         return mrnet_fail(MRNET_ERR_ARG, "%s: offset %.3f s is past the end (%.3f s)", name, opt->offset,
                           (double)frames / sample_rate);

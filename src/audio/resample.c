@@ -16,7 +16,16 @@ mrnet_status audio_resample(const char *path, const float *in, int channels, int
     if (channels < 1 || in_frames < 0 || in_rate <= 0 || out_rate <= 0)
         return mrnet_fail(MRNET_ERR_ARG, "%s: cannot resample %d channels x %lld frames from %d Hz to %d Hz",
                           path, channels, (long long)in_frames, in_rate, out_rate);
-    int64_t n_out = (int64_t)((double)in_frames * out_rate / in_rate + 0.5);
+    /* The output's size is checked before it is allocated: a low input rate
+     * (or a long input) would otherwise ask for gigabytes. */
+    double n_out_d = (double)in_frames * out_rate / in_rate + 0.5;
+    if (n_out_d * channels > (double)MRNET_AUDIO_MAX_SAMPLES)
+        return mrnet_fail(MRNET_ERR_UNSUPPORTED,
+                          "%s: resampling %lld frames of %d channels from %d Hz to %d Hz gives %.0f samples, more than "
+                          "the %lld mrnet holds at once; take a part with --offset and --duration",
+                          path, (long long)in_frames, channels, in_rate, out_rate, n_out_d * channels,
+                          (long long)MRNET_AUDIO_MAX_SAMPLES);
+    int64_t n_out = (int64_t)n_out_d;
     float *dst = malloc(sizeof(float) * (size_t)channels * (size_t)(n_out > 0 ? n_out : 1));
     if (!dst)
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory resampling %lld frames", path, (long long)in_frames);

@@ -3,6 +3,7 @@
  * melon.c and use the same container. */
 #include "data/dataset.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,7 +293,63 @@ typedef struct {
     int n_columns;
     int col_path, col_label, col_split, col_fold, col_group;
     int n_added;
+    /* rows added so far, by path: an open-addressing table of (path, line) */
+    char **seen_path;
+    long *seen_line;
+    size_t seen_cap, seen_n;
 } manifest_state;
+
+static size_t path_hash(const char *p)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return (size_t)h;
+}
+
+static size_t seen_find(const manifest_state *m, const char *path)
+{
+    size_t j = path_hash(path) & (m->seen_cap - 1);
+    while (m->seen_path[j] && strcmp(m->seen_path[j], path) != 0)
+        j = (j + 1) & (m->seen_cap - 1);
+    return j;
+}
+
+/* The line that already listed path (0: none); else remembers it at line. */
+static mrnet_status seen_check(manifest_state *m, const char *path, long line, long *earlier)
+{
+    *earlier = 0;
+    if (2 * (m->seen_n + 1) > m->seen_cap) {
+        manifest_state grown = *m;
+        grown.seen_cap = m->seen_cap ? 2 * m->seen_cap : 256;
+        grown.seen_path = calloc(grown.seen_cap, sizeof *grown.seen_path);
+        grown.seen_line = calloc(grown.seen_cap, sizeof *grown.seen_line);
+        if (!grown.seen_path || !grown.seen_line) {
+            free(grown.seen_path);
+            free(grown.seen_line);
+            return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", m->path);
+        }
+        for (size_t i = 0; i < m->seen_cap; i++)
+            if (m->seen_path[i]) {
+                size_t j = seen_find(&grown, m->seen_path[i]);
+                grown.seen_path[j] = m->seen_path[i];
+                grown.seen_line[j] = m->seen_line[i];
+            }
+        free(m->seen_path);
+        free(m->seen_line);
+        *m = grown;
+    }
+    size_t j = seen_find(m, path);
+    if (m->seen_path[j]) {
+        *earlier = m->seen_line[j];
+        return MRNET_OK;
+    }
+    if (!(m->seen_path[j] = data_strdup(path)))
+        return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", m->path);
+    m->seen_line[j] = line;
+    m->seen_n++;
+    return MRNET_OK;
+}
 
 /* Accepts the usual spellings and maps them to "train", "valid", "test". */
 const char *mrnet_dataset_normalize_split(const char *split)
@@ -375,7 +432,15 @@ static mrnet_status manifest_row(void *ctx, long line, char **f, int n)
     if (!full)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory reading %s", source);
     mrnet_status st;
-    if (!mrnet_path_is_file(full)) {
+    long earlier = 0;
+    if ((st = seen_check(m, full, line, &earlier)) != MRNET_OK) {
+        free(full);
+        return st;
+    }
+    if (earlier) {
+        snprintf(reason, sizeof reason, "%.4000s: listed again (first at line %ld, which is kept)", full, earlier);
+        st = mrnet_dataset_skip_add(m->ds, source, reason);
+    } else if (!mrnet_path_is_file(full)) {
         snprintf(reason, sizeof reason, "%.4000s: file not found", full);
         st = mrnet_dataset_skip_add(m->ds, source, reason);
     } else {
@@ -400,6 +465,10 @@ mrnet_status mrnet_dataset_read_manifest(mrnet_dataset *ds, const char *csv_path
     }
     mrnet_status st = csv_read_rows(csv_path, manifest_row, &m);
     free(m.dir);
+    for (size_t i = 0; i < m.seen_cap; i++)
+        free(m.seen_path[i]);
+    free(m.seen_path);
+    free(m.seen_line);
     if (st != MRNET_OK)
         return st;
     if (m.n_columns == 0)

@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,25 +137,46 @@ typedef struct {
     const char *meta_path, *mel_dir;
     const melon_genres *genres;
     mrnet_melon_report *rep;
-    unsigned char *seen; /* per song id: already read */
-    size_t seen_cap;
+    /* Song ids already read: an open-addressing set of id + 1 (0: empty),
+     * sized by the songs read, not by the largest id (an 825-byte file with
+     * id 999999999 once took 1 GB). */
+    uint64_t *seen;
+    size_t seen_cap, seen_n;
 } melon_state;
+
+static size_t id_slot(uint64_t key, size_t cap)
+{
+    key *= 0x9E3779B97F4A7C15ull; /* Fibonacci hashing spreads consecutive ids */
+    return (size_t)(key >> 17) & (cap - 1);
+}
 
 static mrnet_status mark_seen(melon_state *m, long id, bool *dup)
 {
-    if ((size_t)id >= m->seen_cap) {
-        size_t cap = m->seen_cap ? m->seen_cap : 1 << 20;
-        while (cap <= (size_t)id)
-            cap *= 2;
-        unsigned char *s = realloc(m->seen, cap);
+    uint64_t key = (uint64_t)id + 1;
+    if (2 * (m->seen_n + 1) > m->seen_cap) {
+        size_t cap = m->seen_cap ? 2 * m->seen_cap : 1024;
+        uint64_t *s = calloc(cap, sizeof *s);
         if (!s)
             return mrnet_fail(MRNET_ERR_NOMEM, "out of memory tracking song ids");
-        memset(s + m->seen_cap, 0, cap - m->seen_cap);
+        for (size_t i = 0; i < m->seen_cap; i++)
+            if (m->seen[i]) {
+                size_t j = id_slot(m->seen[i], cap);
+                while (s[j])
+                    j = (j + 1) & (cap - 1);
+                s[j] = m->seen[i];
+            }
+        free(m->seen);
         m->seen = s;
         m->seen_cap = cap;
     }
-    *dup = m->seen[id];
-    m->seen[id] = 1;
+    size_t j = id_slot(key, m->seen_cap);
+    while (m->seen[j] && m->seen[j] != key)
+        j = (j + 1) & (m->seen_cap - 1);
+    *dup = m->seen[j] == key;
+    if (!*dup) {
+        m->seen[j] = key;
+        m->seen_n++;
+    }
     return MRNET_OK;
 }
 

@@ -179,11 +179,21 @@ static mrnet_status npy_features(const char *path, const mrnet_features_options 
         return mrnet_fail(MRNET_ERR_SHAPE, "%s: npy features of shape (%lld, %lld, %lld) hold no usable frames",
                           path, (long long)S, (long long)D, (long long)T);
     }
+    int want_s = opt->audio.channels == MRNET_CHANNELS_MONO ? 1 : opt->audio.channels == MRNET_CHANNELS_STEREO ? 2 : 0;
+    if (want_s && S > want_s) { /* an 8-channel file must not enter a mono store; 1 into stereo is kept, as before */
+        free(data);
+        return mrnet_fail(MRNET_ERR_SHAPE, "%s: npy features have %lld channels, the settings ask for %s (%d)", path,
+                          (long long)S, mrnet_channels_name(opt->audio.channels), want_s);
+    }
     /* offset/duration in frames of the mel hop. */
     double fps = opt->kind == MRNET_FEATURES_MEL ? (double)opt->mel.sample_rate / opt->mel.hop_length : 0.0;
-    int64_t t0 = fps > 0 ? (int64_t)llround(opt->audio.offset * fps) : 0;
-    int64_t len = fps > 0 && opt->audio.duration > 0 ? (int64_t)llround(opt->audio.duration * fps) : T - t0;
-    if (t0 >= T) {
+    /* compared as doubles first: a huge offset or duration must not overflow the conversion */
+    bool past_end = fps > 0 && !(opt->audio.offset * fps < (double)T);
+    int64_t t0 = fps > 0 && !past_end ? (int64_t)llround(opt->audio.offset * fps) : 0;
+    int64_t len = fps > 0 && opt->audio.duration > 0 && opt->audio.duration * fps < (double)T
+                      ? (int64_t)llround(opt->audio.duration * fps)
+                      : T - t0;
+    if (past_end || t0 >= T) {
         free(data);
         return mrnet_fail(MRNET_ERR_ARG, "%s: offset %.3f s is past the end (%lld frames)", path, opt->audio.offset,
                           (long long)T);

@@ -267,9 +267,17 @@ static mrnet_status parse_entry(mrnet_store *fs, const cJSON *o, long line, cons
             j++;
         dims[j] = cJSON_IsNumber(d) ? d->valuedouble : -1;
     }
-    if (dims[0] < 1 || dims[0] > 64 || dims[1] < 1 || dims[1] > 64 || dims[2] < 1 || dims[2] > 1e6 ||
-        dims[3] < 1 || dims[3] > 1e12 || dims[1] * dims[2] > 1e6)
+    /* Ranges written so that NaN fails them too: each value is checked
+     * before its conversion to an integer (out of range is undefined). */
+    if (!(dims[0] >= 1 && dims[0] <= 64 && dims[1] >= 1 && dims[1] <= 64 && dims[2] >= 1 && dims[2] <= 1e6 &&
+          dims[3] >= 1 && dims[3] <= 1e12 && dims[1] * dims[2] <= 1e6))
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: line %ld: bad shape", index_path, line);
+    if (!(fold->valuedouble >= -1e6 && fold->valuedouble <= 1e6 && fold->valuedouble == floor(fold->valuedouble)))
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: line %ld: fold %g is not an integer in range", index_path, line,
+                          fold->valuedouble);
+    if (!(size->valuedouble >= 0 && size->valuedouble < 9e18))
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: line %ld: src_size %g out of range", index_path, line,
+                          size->valuedouble);
     e.source = strdup(source);
     e.label = dup_or_empty(get_str(o, "label"));
     e.split = dup_or_empty(get_str(o, "split"));

@@ -51,7 +51,13 @@ if [ -z "${MRNET_FUZZ_NO_BUILD:-}" ]; then
   fi
   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" \
         -DMRNET_FUZZ=ON -DMRNET_TESTS=OFF >/dev/null
-  cmake --build build-fuzz -j"$(nproc)" --target "fuzz_$target" 2>&1 | grep -E "error|fuzz_$target" >&2 || true
+  log=$(mktemp)
+  if ! cmake --build build-fuzz -j"$(nproc)" --target "fuzz_$target" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
 fi
 bin=build-fuzz/fuzz_$target
 [ -x "$bin" ] || { echo "tools/fuzz.sh: $bin was not built" >&2; exit 1; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, runs every test,
 # checks the installed library from a user's side (scripts/test-install.sh),
-# then runs the whole suite again under AddressSanitizer + UBSan.
+# then runs the whole suite again under AddressSanitizer + UBSan, and last
+# every libFuzzer target for 10 s (tools/fuzz_smoke.sh; clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -21,3 +22,6 @@ cmake --build build-asan -j"$jobs"
 echo "== tests under sanitizers"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j"$jobs")
+
+echo "== fuzz smoke (libFuzzer, 10 s per target)"
+bash tools/fuzz_smoke.sh 10

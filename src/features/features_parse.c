@@ -1,6 +1,9 @@
 #include "features/features_parse.h"
 
+#include <float.h>
+#include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +27,17 @@ static mrnet_status set_number(const char *key, const char *value, double *out)
 {
     char *end;
     double v = strtod(value, &end);
-    if (end == value || *end)
+    if (end == value || *end || !isfinite(v))
         return bad(key, value);
     *out = v;
     return MRNET_OK;
+}
+
+/* A value converted to int or float must fit: (int)1e11 and (float)1e39 are
+ * undefined behaviour (found by fuzz_features_line). */
+static bool fits_int(double v)
+{
+    return v == floor(v) && v >= INT_MIN && v <= INT_MAX;
 }
 
 /* wavlm=<16 hex digits> ("unknown": not yet known) */
@@ -96,6 +106,10 @@ static mrnet_status apply(mrnet_features_options *o, const char *key, const char
     else if (!strcmp(key, "log")) CHOICE(logs, m->log, mrnet_mel_log);
     else {
         MRNET_TRY(set_number(key, value, &v));
+        bool int_key = !strcmp(key, "rate") || !strcmp(key, "sr") || !strcmp(key, "n_fft") || !strcmp(key, "win") ||
+                       !strcmp(key, "hop") || !strcmp(key, "n_mels");
+        if (int_key ? !fits_int(v) : fabs(v) > FLT_MAX)
+            return bad(key, value);
         if (!strcmp(key, "rate")) o->audio.sample_rate = (int)v;
         else if (!strcmp(key, "offset")) o->audio.offset = v;
         else if (!strcmp(key, "duration")) o->audio.duration = v;

@@ -272,12 +272,14 @@ static mrnet_status parse_entry(mrnet_store *fs, const cJSON *o, long line, cons
     if (!(dims[0] >= 1 && dims[0] <= 64 && dims[1] >= 1 && dims[1] <= 64 && dims[2] >= 1 && dims[2] <= 1e6 &&
           dims[3] >= 1 && dims[3] <= 1e12 && dims[1] * dims[2] <= 1e6))
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: line %ld: bad shape", index_path, line);
-    if (!(fold->valuedouble >= -1e6 && fold->valuedouble <= 1e6 && fold->valuedouble == floor(fold->valuedouble)))
-        return mrnet_fail(MRNET_ERR_FORMAT, "%s: line %ld: fold %g is not an integer in range", index_path, line,
-                          fold->valuedouble);
-    if (!(size->valuedouble >= 0 && size->valuedouble < 9e18))
-        return mrnet_fail(MRNET_ERR_FORMAT, "%s: line %ld: src_size %g out of range", index_path, line,
-                          size->valuedouble);
+    /* converted to int / int64 below: out of range is undefined behaviour
+     * (found by fuzz_store_index: "src_size":4e96) */
+    double fv = fold->valuedouble, sv = size->valuedouble;
+    if (!(fv >= -1 && fv <= 1e6 && fv == floor(fv)))
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: line %ld: bad fold %g (not an integer in range -1..1e6)",
+                          index_path, line, fv);
+    if (!(sv >= 0 && sv <= 9e18 && sv == floor(sv)))
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: line %ld: bad src_size %g (out of range)", index_path, line, sv);
     e.source = strdup(source);
     e.label = dup_or_empty(get_str(o, "label"));
     e.split = dup_or_empty(get_str(o, "split"));

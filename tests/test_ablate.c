@@ -11,14 +11,6 @@
 #include <sys/stat.h>
 
 #include <mrnet/mrnet.h>
-#include "audio/encode.h"
-
-#define CLI_EXPECT(want, ...)                                                                 \
-    do {                                                                                      \
-        int rc_ = test_run_cli(__VA_ARGS__);                                                  \
-        if (rc_ != (want))                                                                    \
-            fail_msg("exit %d, expected %d; output:\n%s", rc_, (want), test_cli_output());     \
-    } while (0)
 
 static char *slurp(const char *path)
 {
@@ -33,23 +25,7 @@ static char *slurp(const char *path)
 
 static void make_store(const char *songs, const char *store, const char *split_flags)
 {
-    mkdir(songs, 0777);
-    const char *classes[2] = {"low", "high"};
-    for (int c = 0; c < 2; c++) {
-        char sub[1100];
-        snprintf(sub, sizeof sub, "%s/%s", songs, classes[c]);
-        mkdir(sub, 0777);
-        for (int i = 0; i < 6; i++) {
-            int64_t n = 16000;
-            float *x = malloc(sizeof(float) * (size_t)n);
-            for (int64_t t = 0; t < n; t++)
-                x[t] = (float)(0.3 * sin(2 * M_PI * (c ? 1800.0 : 150.0) * (1 + 0.05 * i) * (double)t / 16000));
-            char path[1200];
-            snprintf(path, sizeof path, "%s/%d.wav", sub, i);
-            assert_int_equal(audio_write_wav16(path, x, 1, n, 16000), MRNET_OK);
-            free(x);
-        }
-    }
+    test_write_two_classes(songs, 6);
     CLI_EXPECT(0, "extract '%s' -o '%s' %s --quiet", songs, store, split_flags);
 }
 

@@ -14,17 +14,6 @@
 #include <sys/wait.h>
 
 #include <mrnet/mrnet.h>
-#include "audio/encode.h"
-
-static void tone(const char *path, double seconds, double freq)
-{
-    int64_t n = (int64_t)(seconds * 16000);
-    float *x = malloc(sizeof(float) * (size_t)n);
-    for (int64_t t = 0; t < n; t++)
-        x[t] = (float)(0.3 * sin(2 * M_PI * freq * (double)t / 16000));
-    assert_int_equal(audio_write_wav16(path, x, 1, n, 16000), MRNET_OK);
-    free(x);
-}
 
 static int count_entries(const char *store)
 {
@@ -50,12 +39,12 @@ static void test_full_disk_stops_extract(void **state)
     }
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/a/%d.wav", songs, i);
-        tone(path, 1.0, 300 + 50 * i); /* 48 x 63 floats: 12 KB of features */
+        test_write_tone(path, 1.0, 300 + 50 * i); /* 48 x 63 floats: 12 KB of features */
         snprintf(path, sizeof path, "%s/c/%d.wav", songs, i);
-        tone(path, 1.0, 900 + 50 * i);
+        test_write_tone(path, 1.0, 900 + 50 * i);
     }
     snprintf(path, sizeof path, "%s/b/big.wav", songs);
-    tone(path, 30.0, 600); /* 48 x 1876 floats: 360 KB, over the limit */
+    test_write_tone(path, 30.0, 600); /* 48 x 1876 floats: 360 KB, over the limit */
 
     /* 64 KB per file (bash counts ulimit -f in KiB): the index and the
      * small feature files fit, big.wav's features do not */

@@ -287,14 +287,6 @@ static void test_long_track_segments(void **state)
     mrnet_wavlm_free(m);
 }
 
-/* Runs the CLI; on an unexpected status, fails showing what it printed. */
-#define CLI_EXPECT(want, ...)                                                                   \
-    do {                                                                                        \
-        int rc_ = test_run_cli(__VA_ARGS__);                                                    \
-        if (rc_ != (want))                                                                      \
-            fail_msg("exit %d, expected %d; output:\n%s", rc_, (want), test_cli_output());       \
-    } while (0)
-
 static void write_wav(const char *path, const float *x, int channels, int64_t n)
 {
     assert_int_equal(audio_write_wav16(path, x, channels, n, 16000), MRNET_OK);

@@ -11,36 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "audio/encode.h"
 #include "tensor/fileio.h"
-
-#define CLI_EXPECT(want, ...)                                                                 \
-    do {                                                                                      \
-        int rc_ = test_run_cli(__VA_ARGS__);                                                  \
-        if (rc_ != (want))                                                                    \
-            fail_msg("exit %d, expected %d; output:\n%s", rc_, (want), test_cli_output());     \
-    } while (0)
-
-static void make_folder(const char *dir)
-{
-    mkdir(dir, 0777);
-    const char *classes[2] = {"low", "high"};
-    for (int c = 0; c < 2; c++) {
-        char sub[1100];
-        snprintf(sub, sizeof sub, "%s/%s", dir, classes[c]);
-        mkdir(sub, 0777);
-        for (int i = 0; i < 4; i++) {
-            int64_t n = 16000;
-            float *x = malloc(sizeof(float) * (size_t)n);
-            for (int64_t t = 0; t < n; t++)
-                x[t] = (float)(0.3 * sin(2 * M_PI * (c ? 1500.0 : 200.0) * (1 + 0.1 * i) * (double)t / 16000));
-            char path[1200];
-            snprintf(path, sizeof path, "%s/%d.wav", sub, i);
-            assert_int_equal(audio_write_wav16(path, x, 1, n, 16000), MRNET_OK);
-            free(x);
-        }
-    }
-}
 
 static void expect_locked(const char *dir)
 {
@@ -59,7 +30,7 @@ static void test_store_and_run_locks(void **state)
     snprintf(store, sizeof store, "%s", test_path("store"));
     snprintf(run, sizeof run, "%s", test_path("run"));
     snprintf(cv, sizeof cv, "%s", test_path("cv"));
-    make_folder(songs);
+    test_write_two_classes(songs, 4);
 
     mkdir(store, 0777);
     int fd;

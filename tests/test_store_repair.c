@@ -12,17 +12,6 @@
 #include <unistd.h>
 
 #include <mrnet/mrnet.h>
-#include "audio/encode.h"
-
-static void tone(const char *path, double freq)
-{
-    int64_t n = 16000;
-    float *x = malloc(sizeof(float) * (size_t)n);
-    for (int64_t t = 0; t < n; t++)
-        x[t] = (float)(0.3 * sin(2 * M_PI * freq * (double)t / 16000));
-    assert_int_equal(audio_write_wav16(path, x, 1, n, 16000), MRNET_OK);
-    free(x);
-}
 
 /* Absolute path of entry i's features file. */
 static void entry_file(const char *store, int i, char *out, size_t size)
@@ -57,7 +46,7 @@ static void repair(bool int8)
     mkdir(path, 0777);
     for (int i = 0; i < 5; i++) {
         snprintf(path, sizeof path, "%s/x/%d.wav", songs, i);
-        tone(path, 200 + 100 * i);
+        test_write_tone(path, 1.0, 200 + 100 * i);
     }
     const char *flag = int8 ? "--int8" : "";
     assert_int_equal(test_run_cli("extract '%s' -o '%s' %s", songs, store, flag), 0);

@@ -1,11 +1,13 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
+#include "audio/encode.h"
 
 #include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,4 +129,30 @@ void test_expect_fragments(const char *what, const char *text, va_list ap)
     for (const char *frag; (frag = va_arg(ap, const char *)) != NULL;)
         if (!strstr(text, frag))
             fail_msg("%s lacks '%s': %s", what, frag, text);
+}
+
+void test_write_tone(const char *path, double seconds, double freq)
+{
+    int64_t n = (int64_t)(seconds * 16000);
+    float *x = malloc(sizeof(float) * (size_t)n);
+    assert_non_null(x);
+    for (int64_t t = 0; t < n; t++)
+        x[t] = (float)(0.3 * sin(2 * M_PI * freq * (double)t / 16000));
+    assert_int_equal(audio_write_wav16(path, x, 1, n, 16000), MRNET_OK);
+    free(x);
+}
+
+void test_write_two_classes(const char *dir, int per_class)
+{
+    static const char *const classes[2] = {"low", "high"};
+    mkdir(dir, 0777);
+    for (int c = 0; c < 2; c++) {
+        char sub[1100], path[1200];
+        snprintf(sub, sizeof sub, "%s/%s", dir, classes[c]);
+        mkdir(sub, 0777);
+        for (int i = 0; i < per_class; i++) {
+            snprintf(path, sizeof path, "%s/%d.wav", sub, i);
+            test_write_tone(path, 1.0, (c ? 1800.0 : 150.0) * (1 + 0.05 * i));
+        }
+    }
 }

@@ -25,6 +25,11 @@ void train_flags_usage(FILE *out, const char *synopsis, const char *what)
             "  --valid-holdout F    without valid entries, hold out this share of the training\n"
             "                       groups (or entries), stratified and seeded (default 0.15;\n"
             "                       0: none, the best epoch is then the best training accuracy)\n"
+            "  --recipe R           paper (default): the paper's recipe, every default below;\n"
+            "                       robust: mrnet's recipe for collections of a few hours\n"
+            "                       (docs/RECIPES.md; sets the flags marked * below, and\n"
+            "                       C 64, E 64, 40 epochs, batch 32, dropout 0.2, windows\n"
+            "                       validation, best by macro-F1); later flags override it\n"
             "recipe (defaults are the paper's):\n"
             "  --epochs N           (1000)          --batch N        (48, last partial dropped)\n"
             "  --lr X               (1e-3)          --lr-min X       (5e-4)\n"
@@ -34,6 +39,13 @@ void train_flags_usage(FILE *out, const char *synopsis, const char *what)
             "  --no-noise           no Gaussian noise   --noise-per-example  draw per example\n"
             "  --noise-p P --noise-mean LO,HI --noise-std LO,HI   (0.7, -0.03,0.03, 0.05,0.1)\n"
             "  --drop-route LIST    route ablation, e.g. L1 or H,M2\n"
+            "  --input-norm N       instance (paper) or global*: standardise with the\n"
+            "                       training set's per-feature mean and std (in the checkpoint)\n"
+            "  --ema D              average the weights with decay D per step* (0.999; 0 off);\n"
+            "                       validation and best.safetensors use the average\n"
+            "  --crops-by-duration  round(length / crop) crops of each clip an epoch*\n"
+            "  --time-masks N --time-mask-seconds S   SpecAugment across time* (2, 0.5)\n"
+            "  --freq-masks N --freq-mask-bands K     and across bands* (2, 6)\n"
             "  --seed N             (0) same seed, same run\n"
             "model:\n"
             "  --channels C (512)  --embed E (128)  --dilations a,b,c (2,3,4)  --scale N (8)\n"
@@ -51,7 +63,8 @@ enum {
     OPT_TMULT, OPT_WD, OPT_DROPOUT, OPT_NO_CW, OPT_NO_NOISE, OPT_NOISE_EX, OPT_NOISE_P,
     OPT_NOISE_MEAN, OPT_NOISE_STD, OPT_DROP_ROUTE, OPT_SEED, OPT_CHANNELS, OPT_EMBED,
     OPT_DILATIONS, OPT_SCALE, OPT_RESUME, OPT_SELECT_F1, OPT_QUIET, OPT_THREADS, OPT_VALID_VIEW,
-    OPT_VALID_HOLDOUT
+    OPT_VALID_HOLDOUT, OPT_RECIPE, OPT_INPUT_NORM, OPT_EMA, OPT_CROPS_BY_DURATION, OPT_TIME_MASKS,
+    OPT_TIME_MASK_S, OPT_FREQ_MASKS, OPT_FREQ_MASK_BANDS
 };
 
 static bool parse_pair(const char *s, float *lo, float *hi)
@@ -104,6 +117,16 @@ bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *qui
     case OPT_THREADS: return cli_parse_int(arg, 1, 1024, &v) && (omp_set_num_threads((int)v), true);
     case OPT_VALID_HOLDOUT:
         return cli_parse_double(arg, &o->valid_holdout) && o->valid_holdout >= 0 && o->valid_holdout < 1;
+    case OPT_RECIPE: return !strcmp(arg, "paper") || !strcmp(arg, "robust"); /* applied first */
+    case OPT_INPUT_NORM: return mrnet_parse_input_norm(arg, &o->input_norm) == MRNET_OK;
+    case OPT_EMA: return cli_parse_double(arg, &o->ema_decay) && o->ema_decay >= 0 && o->ema_decay < 1;
+    case OPT_CROPS_BY_DURATION: o->crops_by_duration = true; return true;
+    case OPT_TIME_MASKS: return cli_parse_int(arg, 0, 100, &v) && ((o->time_masks = (int)v), true);
+    case OPT_TIME_MASK_S:
+        return cli_parse_double(arg, &o->time_mask_seconds) && o->time_mask_seconds >= 0 &&
+               o->time_mask_seconds <= 3600;
+    case OPT_FREQ_MASKS: return cli_parse_int(arg, 0, 100, &v) && ((o->freq_masks = (int)v), true);
+    case OPT_FREQ_MASK_BANDS: return cli_parse_int(arg, 0, 65536, &v) && ((o->freq_mask_bands = (int)v), true);
     case OPT_VALID_VIEW: {
         mrnet_view view;
         if (mrnet_view_parse(arg, &view) != MRNET_OK)
@@ -152,7 +175,28 @@ const struct option train_flags_options[] = {
     {"select-f1", no_argument, 0, OPT_SELECT_F1}, {"quiet", no_argument, 0, OPT_QUIET},
     {"threads", required_argument, 0, OPT_THREADS}, {"valid-view", required_argument, 0, OPT_VALID_VIEW},
     {"valid-holdout", required_argument, 0, OPT_VALID_HOLDOUT},
+    {"recipe", required_argument, 0, OPT_RECIPE}, {"input-norm", required_argument, 0, OPT_INPUT_NORM},
+    {"ema", required_argument, 0, OPT_EMA}, {"crops-by-duration", no_argument, 0, OPT_CROPS_BY_DURATION},
+    {"time-masks", required_argument, 0, OPT_TIME_MASKS},
+    {"time-mask-seconds", required_argument, 0, OPT_TIME_MASK_S},
+    {"freq-masks", required_argument, 0, OPT_FREQ_MASKS},
+    {"freq-mask-bands", required_argument, 0, OPT_FREQ_MASK_BANDS},
     {0, 0, 0, 0}};
+
+/* --recipe robust sets its options before any other flag is applied, so
+ * that flags override the recipe wherever they stand. */
+static void apply_recipe_first(int argc, char **argv, mrnet_train_options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            return;
+        const char *value = !strcmp(argv[i], "--recipe") && i + 1 < argc ? argv[i + 1]
+                            : !strncmp(argv[i], "--recipe=", 9)          ? argv[i] + 9
+                                                                         : NULL;
+        if (value && !strcmp(value, "robust"))
+            mrnet_train_options_robust(o);
+    }
+}
 
 int train_flags_parse(int argc, char **argv, const char *cmd, mrnet_train_options *o, bool *quiet,
                       const struct option *extra, bool (*on_extra)(int c, const char *arg, void *ctx),
@@ -167,6 +211,7 @@ int train_flags_parse(int argc, char **argv, const char *cmd, mrnet_train_option
     for (int i = 0; train_flags_options[i].name && n < 79; i++)
         all[n++] = train_flags_options[i];
     all[n] = (struct option){0, 0, 0, 0};
+    apply_recipe_first(argc, argv, o);
     int c, index;
     while ((c = getopt_long(argc, argv, "o:h", all, &index)) != -1) {
         bool ok;
@@ -186,10 +231,13 @@ int train_flags_parse(int argc, char **argv, const char *cmd, mrnet_train_option
         }
         ok = c < 256 + 64 && c >= 256 ? train_flags_apply(c, optarg, o, quiet)
                                        : on_extra && on_extra(c, optarg, ctx);
-        if (!ok)
+        if (!ok && !strcmp(all[index].name, "recipe"))
+            return cli_error(cmd, 2, "bad value '%s' for --recipe: choose paper or robust", optarg);
+        if (!ok) {
+            bool says = !strcmp(all[index].name, "drop-route") || !strcmp(all[index].name, "input-norm");
             return cli_error(cmd, 2, "bad value '%s' for --%s%s%s", optarg ? optarg : "",
-                             all[index].name, strcmp(all[index].name, "drop-route") ? "" : ": ",
-                             strcmp(all[index].name, "drop-route") ? "" : mrnet_last_error());
+                             all[index].name, says ? ": " : "", says ? mrnet_last_error() : "");
+        }
     }
     return -1;
 }

@@ -503,7 +503,7 @@ static void malformed_metadata(void **state)
     /* No metadata: read as a release file by shape; without the head it is
      * not an MRNet checkpoint. */
     m = load_ok(rewrite(good, "no_meta.ckpt", (change){.drop_all_meta = true, NO_CHANGE}), 2);
-    assert_same_config(mrnet_model_config(m), &(mrnet_config){5, 2, 2, 32, 8, 3, {2, 3, 4}, 8, 3});
+    assert_same_config(mrnet_model_config(m), &(mrnet_config){5, 2, 2, 32, 8, 3, {2, 3, 4}, 8, 3, 0});
     mrnet_model_free(m);
     expect_load_error(rewrite(good, "no_meta_no_head.ckpt",
                               (change){.drop_all_meta = true, .tensor = "head.fc1.weight",
@@ -589,7 +589,7 @@ static void train_state_format(void **state)
     cJSON_AddNumberToObject(j, "epoch", 3);
     char good[512];
     snprintf(good, sizeof good, "%s", test_path("last.safetensors"));
-    if (train_state_save(good, m, opt, j, NULL) != MRNET_OK)
+    if (train_state_save(good, m, opt, NULL, j, NULL) != MRNET_OK)
         fail_msg("%s", mrnet_last_error());
     cJSON_Delete(j);
 
@@ -615,7 +615,7 @@ static void train_state_format(void **state)
                                    (change){.meta_key = "train.format",
                                             .meta_value = cases[i].value, NO_CHANGE});
         cJSON *got = NULL;
-        mrnet_status st = train_state_load(path, opt, &got);
+        mrnet_status st = train_state_load(path, opt, NULL, &got);
         if (st != cases[i].want)
             fail_msg("train.format '%s': %s, expected %s (%s)",
                      cases[i].value ? cases[i].value : "(absent)", mrnet_status_name(st),

@@ -345,6 +345,60 @@ static void whole_model(void **state)
     free_fixture(&f);
 }
 
+/* Global input standardisation: the fixed statistics are not parameters,
+ * the layer mix w now has a scale that matters (no instance norm removes it),
+ * and a model with mean m and std s on input x equals the instance-free
+ * model on (x - m) / s. */
+static void global_input_norm(void **state)
+{
+    (void)state;
+    mrnet_config cfg = tiny_config();
+    cfg.input_norm = MRNET_INPUT_NORM_GLOBAL;
+    fixture f = make_fixture(&cfg, B, T, 0.0f, 5);
+    mrnet_tensor_info *mean = (mrnet_tensor_info *)mrnet_model_find_tensor(f.m, "input_norm.mean");
+    const mrnet_tensor_info *sd = mrnet_model_find_tensor(f.m, "input_norm.std");
+    assert_non_null(mean);
+    assert_non_null(sd);
+    assert_int_equal(mean->kind, MRNET_TENSOR_RUNNING_STAT);
+    assert_int_equal(mean->numel, (size_t)cfg.in_channels * cfg.n_layers * cfg.in_dim);
+    uint64_t s = 9;
+    for (size_t k = 0; k < mean->numel; k++) {
+        mean->data[k] = rng_uniform_range(&s, -0.5f, 0.5f);
+        sd->data[k] = rng_uniform_range(&s, 0.5f, 2.0f);
+    }
+    analytic(&f);
+    double gmax = max_abs_grad(&f);
+    assert_true(check_tensors(&f, all_over, 5) >= 40);
+    for (int i = 0; flat[i]; i++)
+        check_flat(&f, flat[i], gmax);
+    /* the scale of w now acts: sum_l w_l dL/dw_l is not ~0 */
+    const mrnet_tensor_info *w = mrnet_model_find_tensor(f.m, "w");
+    const float *gw = f.grad + (w->data - mrnet_model_params(f.m));
+    double dot = 0;
+    for (size_t l = 0; l < w->numel; l++)
+        dot += (double)w->data[l] * gw[l];
+    assert_true(fabs(dot) > 1e-4 * gmax);
+
+    /* equal to the same weights with (mean 0, std 1) on the standardised input */
+    float got[B * 3], want[B * 3];
+    assert_int_equal(mrnet_forward(f.m, f.x, B, T, false, NULL, got), MRNET_OK);
+    size_t P = mean->numel, D = (size_t)cfg.in_dim, nx = (size_t)B * P * T;
+    float *z = malloc(nx * sizeof *z);
+    assert_non_null(z);
+    for (size_t k = 0; k < nx; k++) { /* (B, S, L, T, D) */
+        size_t d = k % D, plane = k / (D * T) % (P / D);
+        z[k] = (f.x[k] - mean->data[plane * D + d]) / sd->data[plane * D + d];
+    }
+    for (size_t k = 0; k < P; k++) {
+        mean->data[k] = 0.0f;
+        sd->data[k] = 1.0f;
+    }
+    assert_int_equal(mrnet_forward(f.m, z, B, T, false, NULL, want), MRNET_OK);
+    assert_true(test_max_abs_diff(got, want, B * 3) <= 1e-5);
+    free(z);
+    free_fixture(&f);
+}
+
 /* Route M2 (index 5) dropped: it is the reprocessing of block 1's third
  * channel group, so att.5, reprocessing_convs.1 and block 1's third SE group
  * feed nothing else. */
@@ -470,6 +524,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(whole_model, one_thread, restore_threads),
         cmocka_unit_test_setup_teardown(route_dropped, one_thread, restore_threads),
+        cmocka_unit_test_setup_teardown(global_input_norm, one_thread, restore_threads),
         cmocka_unit_test(thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

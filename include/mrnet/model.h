@@ -27,7 +27,20 @@ typedef struct {
     int dilations[MRNET_BLOCKS]; /* 2, 3, 4 */
     int scale;        /* Res2Net split count (8) */
     int se_groups;    /* SE groups per block (3) */
+    int input_norm;   /* an mrnet_input_norm: MRNET_INPUT_NORM_INSTANCE (0, the paper's) */
 } mrnet_config;
+
+/* How the input features are normalised before fst_conv.
+ *   INSTANCE (the paper): each feature row of each example is standardised
+ *     over its own frames (InstanceNorm1d), which removes the example's
+ *     per-band level and spread, i.e. its spectral envelope.
+ *   GLOBAL: each input feature (s, l, d) is standardised with a fixed mean and
+ *     standard deviation, the tensors input_norm.mean and input_norm.std
+ *     (S, L, D) of the checkpoint, measured on the training set; the envelope
+ *     stays visible to the network. */
+typedef enum { MRNET_INPUT_NORM_INSTANCE = 0, MRNET_INPUT_NORM_GLOBAL = 1 } mrnet_input_norm;
+const char *mrnet_input_norm_name(int input_norm);          /* "instance", "global" */
+mrnet_status mrnet_parse_input_norm(const char *name, int *input_norm);
 
 /* The paper's WavLM configuration (D 768, S 2, L 13, C 512, E 128) with K classes. */
 void mrnet_config_default(mrnet_config *cfg, int classes);

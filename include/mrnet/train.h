@@ -74,7 +74,29 @@ typedef struct {
      * records it. 0: no hold-out (the best epoch is then the best training
      * accuracy). */
     double valid_holdout;
+    /* ---- beyond the paper (mrnet_train_options_robust sets them; the
+     * defaults here are the paper's recipe, unchanged) ---- */
+    int input_norm;          /* model input: MRNET_INPUT_NORM_INSTANCE (paper), or GLOBAL:
+                                standardised with the training set's per-feature mean and
+                                std, measured before the first epoch, kept in the checkpoint */
+    double ema_decay;        /* 0: off. Else an exponential moving average of the weights
+                                (this decay per step) is what validates and what best and
+                                the checkpoint hold; the raw weights go on training */
+    bool crops_by_duration;  /* false: one crop per training entry an epoch (paper). true:
+                                max(1, round(frames / crop)) crops of each entry an epoch,
+                                so an epoch covers the audio once whatever the clip length */
+    int time_masks;          /* SpecAugment: masks per example across time ... */
+    double time_mask_seconds; /* ... each up to this long */
+    int freq_masks;          /* ... and across features (bands) ... */
+    int freq_mask_bands;     /* ... each up to this many; a masked value becomes the
+                                example's mean of that feature over the crop */
 } mrnet_train_options;
+
+/* mrnet's recipe for collections of a few hours of audio (docs/RECIPES.md):
+ * the options a measurement on real music kept. Sets every field that
+ * differs from mrnet_train_options_default; call it on a default, then
+ * override what you like. */
+void mrnet_train_options_robust(mrnet_train_options *opt);
 
 typedef struct mrnet_train_progress {
     int epoch, epochs;

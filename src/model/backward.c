@@ -184,14 +184,18 @@ static void front_backward(mrnet_model *m, int B, int T)
     const mrnet_config *cfg = &m->cfg;
     int SD = cfg->in_channels * cfg->in_dim;
     size_t n = (size_t)B * SD * T;
-    const float *x0 = m->dropout > 0 ? ws->x_drop0 : ws->norm;
+    const float *x0 = m->dropout > 0 ? ws->x_drop0 : model_front_normalised(m);
     zero(ws->g_x_drop0, n);
     cbr_backward(&m->fst, x0, &ws->fst, ws->g_x, ws->g_x_drop0, B, T, ws->g_fst_z, ws->scratch,
                  ws->threads);
     if (m->dropout > 0)
         dropout_backward(ws->mask0, ws->g_x_drop0, ws->g_x_drop0, n);
-    instnorm_backward(ws->norm, ws->norm_rstd, ws->g_x_drop0, ws->g_norm, B, SD, T);
-    layermix_backward(m->input, ws->g_norm, m->dw, B, cfg->in_channels, cfg->n_layers, T,
+    const float *g_mix = ws->g_x_drop0; /* global: the mix is the normalised input */
+    if (cfg->input_norm == MRNET_INPUT_NORM_INSTANCE) {
+        instnorm_backward(ws->norm, ws->norm_rstd, ws->g_x_drop0, ws->g_norm, B, SD, T);
+        g_mix = ws->g_norm;
+    }
+    layermix_backward(m->input, g_mix, m->dw, B, cfg->in_channels, cfg->n_layers, T,
                       cfg->in_dim);
 }
 

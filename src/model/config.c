@@ -93,6 +93,8 @@ mrnet_status mrnet_config_validate(const mrnet_config *cfg)
     MRNET_TRY(check_range("se_groups", cfg->se_groups, 1, MRNET_MAX_SE_GROUPS));
     for (int i = 0; i < MRNET_BLOCKS; i++)
         MRNET_TRY(check_range("dilations[i]", cfg->dilations[i], 1, 1024));
+    MRNET_TRY(check_range("input_norm", cfg->input_norm, MRNET_INPUT_NORM_INSTANCE,
+                          MRNET_INPUT_NORM_GLOBAL));
     if ((3 * cfg->channels) % cfg->se_groups != 0)
         return mrnet_fail(MRNET_ERR_ARG,
                           "configuration: 3*channels = %d is not divisible by se_groups = %d",
@@ -114,8 +116,27 @@ mrnet_status mrnet_config_to_json(const mrnet_config *cfg, char *buf, size_t siz
                      cfg->in_dim, cfg->in_channels, cfg->n_layers, cfg->channels, cfg->embed,
                      cfg->classes, cfg->dilations[0], cfg->dilations[1], cfg->dilations[2],
                      cfg->scale, cfg->se_groups);
+    /* the paper's default is left out, so such files read as they always did */
+    if (n >= 0 && (size_t)n < size && cfg->input_norm != MRNET_INPUT_NORM_INSTANCE)
+        n += snprintf(buf + n - 1, size - (size_t)n + 1, ",\"input_norm\":%d}", cfg->input_norm) - 1;
     if (n < 0 || (size_t)n >= size)
         return mrnet_fail(MRNET_ERR_ARG, "configuration JSON does not fit %zu bytes", size);
+    return MRNET_OK;
+}
+
+const char *mrnet_input_norm_name(int input_norm)
+{
+    return input_norm == MRNET_INPUT_NORM_GLOBAL ? "global" : "instance";
+}
+
+mrnet_status mrnet_parse_input_norm(const char *name, int *input_norm)
+{
+    if (!strcmp(name, "instance"))
+        *input_norm = MRNET_INPUT_NORM_INSTANCE;
+    else if (!strcmp(name, "global"))
+        *input_norm = MRNET_INPUT_NORM_GLOBAL;
+    else
+        return mrnet_fail(MRNET_ERR_ARG, "input norm '%s': choose instance or global", name);
     return MRNET_OK;
 }
 
@@ -152,6 +173,7 @@ mrnet_status mrnet_config_from_json(const char *json, mrnet_config *cfg)
         {"classes", offsetof(mrnet_config, classes)},
         {"scale", offsetof(mrnet_config, scale)},
         {"se_groups", offsetof(mrnet_config, se_groups)},
+        {"input_norm", offsetof(mrnet_config, input_norm)},
     };
     for (size_t i = 0; st == MRNET_OK && i < sizeof fields / sizeof fields[0]; i++)
         st = json_int(root, fields[i].key, (int *)((char *)cfg + fields[i].offset));

@@ -57,6 +57,13 @@ asp_params model_asp_view(const mrnet_model *m, const asp_layers *a)
                         bn_view(&a->bn), a->conv_b.weight, a->conv_b.bias};
 }
 
+/* The normalised input (B,SD,T): instance-normalised, or the layer mix of the
+ * globally standardised input as it is. */
+const float *model_front_normalised(const mrnet_model *m)
+{
+    return m->cfg.input_norm == MRNET_INPUT_NORM_INSTANCE ? m->ws->norm : m->ws->mix;
+}
+
 /* Block input as the block sees it: dropped out in training when p > 0. */
 const float *model_block_input(const mrnet_model *m, int i, bool train)
 {
@@ -187,12 +194,18 @@ mrnet_status mrnet_forward(mrnet_model *m, const float *input, int B, int T, boo
     int E = cfg->embed, K = cfg->classes;
     size_t N = (size_t)B * (size_t)T;
 
+    if (cfg->input_norm == MRNET_INPUT_NORM_GLOBAL) {
+        featnorm_forward(input, m->in_mean, m->in_std, ws->std_input, (long)B * S * cfg->n_layers,
+                         S * cfg->n_layers, T, D);
+        input = ws->std_input;
+    }
     m->input = input;
     layermix_forward(input, m->w, ws->mix, B, S, cfg->n_layers, T, D);
-    instnorm_forward(ws->mix, ws->norm, ws->norm_rstd, B, SD, T, 1e-5f);
-    const float *x0 = ws->norm;
+    const float *x0 = model_front_normalised(m);
+    if (cfg->input_norm == MRNET_INPUT_NORM_INSTANCE)
+        instnorm_forward(ws->mix, ws->norm, ws->norm_rstd, B, SD, T, 1e-5f);
     if (train && m->dropout > 0) {
-        dropout_forward(ws->norm, ws->x_drop0, ws->mask0, (size_t)SD * N, m->dropout, &m->rng);
+        dropout_forward(x0, ws->x_drop0, ws->mask0, (size_t)SD * N, m->dropout, &m->rng);
         x0 = ws->x_drop0;
     }
     cbr_forward(&m->fst, x0, &ws->fst, B, T, train, ws->scratch);

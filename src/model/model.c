@@ -27,7 +27,7 @@ void model_init_parameters(mrnet_model *m, uint64_t seed)
         if (t->kind == MRNET_TENSOR_COUNTER) {
             *t->count = 0;
         } else if (t->kind == MRNET_TENSOR_RUNNING_STAT) {
-            float v = !strcmp(suffix, "running_var") ? 1.0f : 0.0f;
+            float v = !strcmp(suffix, "running_var") || !strcmp(suffix, "std") ? 1.0f : 0.0f;
             for (size_t k = 0; k < t->numel; k++)
                 t->data[k] = v;
         } else if (!strcmp(t->name, "w") || !strcmp(t->name, "w_all")) {

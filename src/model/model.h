@@ -71,6 +71,7 @@ struct mrnet_model {
     /* layers */
     float *w, *dw;         /* layer mix (L) */
     float *w_all, *dw_all; /* route weights (7) */
+    float *in_mean, *in_std; /* (S, L, D), MRNET_INPUT_NORM_GLOBAL only, else NULL */
     cbr_layer fst;
     mrblock_layers blocks[MRNET_BLOCKS];
     cbr_layer reprocessing[MRNET_BLOCKS], r_global, l_conv;

@@ -151,6 +151,15 @@ static void build(builder *b)
 
     m->w = param(b, &m->dw, 5, (int64_t[]){1, 1, cfg->n_layers, 1, 1}, "w", "");
     m->w_all = param(b, &m->dw_all, 3, (int64_t[]){1, MRNET_ROUTES, 1}, "w_all", "");
+    if (cfg->input_norm == MRNET_INPUT_NORM_GLOBAL) { /* measured, not learned */
+        int64_t shape[3] = {cfg->in_channels, cfg->n_layers, cfg->in_dim};
+        mrnet_tensor_info *mean = add_tensor(b, MRNET_TENSOR_RUNNING_STAT, 3, shape, "input_norm", "mean");
+        mrnet_tensor_info *std = add_tensor(b, MRNET_TENSOR_RUNNING_STAT, 3, shape, "input_norm", "std");
+        if (b->assign) {
+            m->in_mean = mean->data;
+            m->in_std = std->data;
+        }
+    }
     conv(b, &m->fst.conv, C, cfg->in_channels * cfg->in_dim, 5, 1, "fst_conv");
     batchnorm(b, &m->fst.bn, C, "fst_conv_bn");
     for (int i = 0; i < MRNET_BLOCKS; i++)

@@ -125,6 +125,8 @@ static void layout(const mrnet_model *m, model_workspace *ws, carver *c, int B, 
     size_t E = (size_t)cfg->embed, K = (size_t)cfg->classes, H = (size_t)m->asp_hidden;
     size_t R = MRNET_ROUTES, Bs = (size_t)B;
 
+    if (cfg->input_norm == MRNET_INPUT_NORM_GLOBAL)
+        ws->std_input = carve(c, SD * (size_t)cfg->n_layers * N);
     ws->mix = carve(c, SD * N);
     ws->norm = carve(c, SD * N);
     ws->norm_rstd = carve(c, Bs * SD);

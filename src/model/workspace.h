@@ -25,6 +25,7 @@ typedef struct {
 struct model_workspace {
     /* front */
     float *mix, *norm, *norm_rstd, *x_drop0, *mask0; /* (B,SD,T) x4, (B*SD) */
+    float *std_input; /* (B,S,L,T,D) standardised input, MRNET_INPUT_NORM_GLOBAL only */
     cbr_cache fst;                                   /* (B,C,T) */
     float *x[MRNET_BLOCKS];                          /* (B,C,T) block inputs */
     block_cache blocks[MRNET_BLOCKS];
@@ -75,6 +76,7 @@ se_params model_se_view(const mrnet_model *m, const mrblock_layers *blk, const f
                         const float **ba, const float **wb, const float **bb);
 asp_params model_asp_view(const mrnet_model *m, const asp_layers *a);
 const float *model_block_input(const mrnet_model *m, int i, bool train);
+const float *model_front_normalised(const mrnet_model *m);
 const float *model_route_input(const mrnet_model *m, int j);
 
 #endif

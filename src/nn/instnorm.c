@@ -54,3 +54,18 @@ void instnorm_backward(const float *y, const float *rstd, const float *dy, float
             dxr[t] = s * (dr[t] - mdy - yr[t] * mdyy);
     }
 }
+
+void featnorm_forward(const float *x, const float *mean, const float *std, float *y, long R, int P,
+                      int T, int D)
+{
+#pragma omp parallel for schedule(static) if ((size_t)R * T * D >= IN_PARALLEL_MIN)
+    for (long r = 0; r < R; r++) {
+        const float *mu = mean + (size_t)(r % P) * D, *sd = std + (size_t)(r % P) * D;
+        for (int t = 0; t < T; t++) {
+            const float *xr = x + ((size_t)r * T + t) * D;
+            float *yr = y + ((size_t)r * T + t) * D;
+            for (int d = 0; d < D; d++)
+                yr[d] = (xr[d] - mu[d]) / sd[d];
+        }
+    }
+}

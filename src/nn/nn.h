@@ -67,6 +67,11 @@ void batchnorm_backward(const batchnorm_params *p, const float *x, const float *
 
 /* ---- instance norm (no affine, no running statistics) -------------------- */
 // x (B,C,T) -> y (B,C,T), per (b,c) over T, biased variance; caches rstd (B*C)
+// Fixed standardisation of each feature: x (R,T,D) -> y (R,T,D) with
+// y[r,t,d] = (x[r,t,d] - mean[r % P, d]) / std[r % P, d] for P planes (S*L) of
+// D features; R = B*P. No backward: the input needs no gradient.
+void featnorm_forward(const float *x, const float *mean, const float *std, float *y, long R, int P,
+                      int T, int D);
 void instnorm_forward(const float *x, float *y, float *rstd, int B, int C, int T, float eps);
 // dy (B,C,T) -> dx (B,C,T) =, using the normalised output y
 void instnorm_backward(const float *y, const float *rstd, const float *dy, float *dx, int B,

@@ -2,6 +2,8 @@
 
 #include "tensor/rng.h"
 
+#include <stdlib.h>
+
 int64_t augment_random_start(uint64_t *rng, int64_t T, int64_t len)
 {
     if (T <= len)
@@ -27,4 +29,50 @@ bool augment_gaussian_noise(uint64_t *rng, const mrnet_noise_config *cfg, float 
     for (size_t i = 0; i < n; i++)
         x[i] += mean + std * rng_normal(rng);
     return true;
+}
+
+/* Mean of every (plane, feature) over time: mean (P, D). */
+static void feature_means(const float *x, int P, int64_t T, int D, float *mean)
+{
+    for (int p = 0; p < P; p++)
+        for (int d = 0; d < D; d++) {
+            double sum = 0;
+            for (int64_t t = 0; t < T; t++)
+                sum += x[((size_t)p * T + t) * D + d];
+            mean[(size_t)p * D + d] = (float)(sum / (double)T);
+        }
+}
+
+static int64_t draw_width(uint64_t *rng, int64_t max, int64_t limit)
+{
+    int64_t w = (int64_t)rng_below(rng, (uint64_t)max + 1);
+    return w < limit ? w : limit;
+}
+
+void augment_mask(uint64_t *rng, float *x, int P, int64_t T, int D, int n_time, int64_t max_frames,
+                  int n_freq, int max_bands)
+{
+    if ((n_time <= 0 || max_frames <= 0) && (n_freq <= 0 || max_bands <= 0))
+        return;
+    float *mean = malloc((size_t)P * D * sizeof(float));
+    if (!mean) /* masking is an augmentation: without memory the batch goes unmasked */
+        return;
+    feature_means(x, P, T, D, mean);
+    for (int k = 0; k < n_time && max_frames > 0; k++) {
+        int64_t w = draw_width(rng, max_frames, T);
+        int64_t t0 = (int64_t)rng_below(rng, (uint64_t)(T - w + 1));
+        for (int p = 0; p < P; p++)
+            for (int64_t t = t0; t < t0 + w; t++)
+                for (int d = 0; d < D; d++)
+                    x[((size_t)p * T + t) * D + d] = mean[(size_t)p * D + d];
+    }
+    for (int k = 0; k < n_freq && max_bands > 0; k++) {
+        int w = (int)draw_width(rng, max_bands, D);
+        int d0 = (int)rng_below(rng, (uint64_t)(D - w + 1));
+        for (int p = 0; p < P; p++)
+            for (int64_t t = 0; t < T; t++)
+                for (int d = d0; d < d0 + w; d++)
+                    x[((size_t)p * T + t) * D + d] = mean[(size_t)p * D + d];
+    }
+    free(mean);
 }

@@ -26,4 +26,13 @@ int64_t augment_random_start(uint64_t *rng, int64_t T, int64_t len);
  * number of draws depends only on n and the outcome, never on threads. */
 bool augment_gaussian_noise(uint64_t *rng, const mrnet_noise_config *cfg, float *x, size_t n);
 
+/* SpecAugment-style masking of one example x (P, T, D) (P planes of T frames
+ * of D features, the model input's layout): n_time masks of a uniform width
+ * in [0, max_frames] across all features, then n_freq masks of a width in
+ * [0, max_bands] across all frames. A masked value becomes the mean of its
+ * (plane, feature) over the T frames, which the input normalisation maps to
+ * zero. */
+void augment_mask(uint64_t *rng, float *x, int P, int64_t T, int D, int n_time, int64_t max_frames,
+                  int n_freq, int max_bands);
+
 #endif

@@ -18,7 +18,8 @@ static const struct {
 #define N_OPTIM_TENSORS (sizeof optim_tensors / sizeof optim_tensors[0])
 
 mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_adamw *opt,
-                              const cJSON *state, const char *const *extra_meta)
+                              const train_state_extra *extra, const cJSON *state,
+                              const char *const *extra_meta)
 {
     mrnet_st_writer *w = mrnet_st_writer_create();
     char *json = cJSON_PrintUnformatted(state);
@@ -35,6 +36,9 @@ mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_
                            mrnet_adamw_state(opt, optim_tensors[k].which));
     if (st == MRNET_OK)
         st = mrnet_st_writer_add(w, "optim.step", MRNET_I64, 0, NULL, &steps);
+    int64_t n_extra = extra ? (int64_t)extra->n : 0;
+    if (st == MRNET_OK && extra && extra->data)
+        st = mrnet_st_writer_add(w, extra->name, MRNET_F32, 1, &n_extra, extra->data);
     if (st == MRNET_OK)
         st = model_add_metadata(model, w);
     char version[16];
@@ -52,7 +56,8 @@ mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_
     return st;
 }
 
-mrnet_status train_state_load(const char *path, mrnet_adamw *opt, cJSON **state)
+mrnet_status train_state_load(const char *path, mrnet_adamw *opt, const train_state_extra *extra,
+                              cJSON **state)
 {
     *state = NULL;
     mrnet_st_file *f;
@@ -66,6 +71,11 @@ mrnet_status train_state_load(const char *path, mrnet_adamw *opt, cJSON **state)
                                 (int64_t)mrnet_adamw_size(opt))
                : mrnet_fail(MRNET_ERR_FORMAT, "%s: no '%s': not a training state (last.safetensors)",
                             path, name);
+    }
+    if (st == MRNET_OK && extra && extra->data) {
+        const mrnet_st_tensor *t = mrnet_st_find(f, extra->name);
+        st = t ? mrnet_st_copy_to_f32(f, t, extra->data, (int64_t)extra->n)
+               : mrnet_fail(MRNET_ERR_FORMAT, "%s: no '%s' (the options ask for it)", path, extra->name);
     }
     const mrnet_st_tensor *step = mrnet_st_find(f, "optim.step");
     if (st == MRNET_OK && (!step || step->dtype != MRNET_I64 || step->numel != 1))

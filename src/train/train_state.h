@@ -15,11 +15,23 @@
 
 #define MRNET_TRAIN_STATE_FORMAT 1
 
-/* extra_meta: NULL or NULL-terminated key/value pairs (e.g. mrnet.features). */
+/* A flat float tensor saved beside the state, such as the weight average
+ * ("train.ema"); data NULL for none. */
+typedef struct {
+    const char *name;
+    float *data;
+    size_t n;
+} train_state_extra;
+
+/* extra_meta: NULL or NULL-terminated key/value pairs (e.g. mrnet.features);
+ * extra: NULL or a tensor to save too. */
 mrnet_status train_state_save(const char *path, const mrnet_model *model, mrnet_adamw *opt,
-                              const cJSON *state, const char *const *extra_meta);
-/* Loads the optimizer state and returns the JSON state (caller deletes); the
- * model comes from mrnet_model_load on the same file. */
-mrnet_status train_state_load(const char *path, mrnet_adamw *opt, cJSON **state);
+                              const train_state_extra *extra, const cJSON *state,
+                              const char *const *extra_meta);
+/* Loads the optimizer state (and extra, when not NULL: it must be there with
+ * its size) and returns the JSON state (caller deletes); the model comes from
+ * mrnet_model_load on the same file. */
+mrnet_status train_state_load(const char *path, mrnet_adamw *opt, const train_state_extra *extra,
+                              cJSON **state);
 
 #endif

@@ -27,8 +27,28 @@ void mrnet_train_options_default(mrnet_train_options *o)
     mrnet_noise_default(&o->noise_cfg);
 }
 
+/* Chosen on the real-music set's valid split and the demo (docs/RECIPES.md). */
+void mrnet_train_options_robust(mrnet_train_options *o)
+{
+    o->input_norm = MRNET_INPUT_NORM_GLOBAL;
+    o->ema_decay = 0.999;
+    o->crops_by_duration = true;
+    o->valid_view = MRNET_VIEW_WINDOWS;
+    o->select_macro_f1 = true;
+    o->time_masks = 2;
+    o->time_mask_seconds = 0.5;
+    o->freq_masks = 2;
+    o->freq_mask_bands = 6;
+    o->dropout = 0.2f;
+    o->channels = 64;
+    o->embed = 64;
+    o->epochs = 40;
+    o->batch = 32;
+    o->restart_epochs = 40;
+}
+
 /* Random streams: one per (purpose, epoch, batch, example). */
-enum { STREAM_SHUFFLE = 1, STREAM_CROP, STREAM_NOISE, STREAM_DROPOUT };
+enum { STREAM_SHUFFLE = 1, STREAM_CROP, STREAM_NOISE, STREAM_DROPOUT, STREAM_MASK };
 
 static uint64_t stream(uint64_t seed, int purpose, long epoch, long batch, long example)
 {
@@ -105,7 +125,8 @@ static mrnet_status create_model(trainer *t)
     const mrnet_train_options *o = t->opt;
     mrnet_config cfg = {.in_dim = t->D, .in_channels = t->S, .n_layers = t->L,
                         .channels = o->channels, .embed = o->embed, .classes = t->n_labels,
-                        .scale = o->scale, .se_groups = o->se_groups};
+                        .scale = o->scale, .se_groups = o->se_groups,
+                        .input_norm = o->input_norm};
     memcpy(cfg.dilations, o->dilations, sizeof cfg.dilations);
     MRNET_TRY(mrnet_model_create(&cfg, o->seed, &t->model));
     MRNET_TRY(mrnet_model_set_labels(t->model, t->labels, t->n_labels));
@@ -117,12 +138,35 @@ static mrnet_status create_model(trainer *t)
 
 /* ---- one epoch ---------------------------------------------------------------- */
 
-/* Fisher-Yates shuffle of the training entries for an epoch. */
+/* The entries an epoch draws crops from: each training entry once (the
+ * paper), or max(1, round(T / crop)) times (crops_by_duration). */
+static mrnet_status make_epoch_items(trainer *t)
+{
+    long n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        n = 0;
+        for (int i = 0; i < t->n_train; i++) {
+            const mrnet_store_entry *e = mrnet_store_get(t->store, t->train[i]);
+            long r = t->opt->crops_by_duration ? lround((double)e->T / (double)t->crop) : 1;
+            for (long k = 0; k < (r < 1 ? 1 : r); k++, n++)
+                if (pass)
+                    t->epoch_items[n] = t->train[i];
+        }
+        if (n > INT32_MAX / 2)
+            return mrnet_fail(MRNET_ERR_ARG, "%ld crops an epoch: too many", n);
+        if (!pass && !(t->epoch_items = malloc((size_t)n * sizeof(int))))
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    }
+    t->n_epoch_items = (int)n;
+    return MRNET_OK;
+}
+
+/* Fisher-Yates shuffle of the epoch's training entries. */
 static void shuffled(const trainer *t, int epoch, int *order)
 {
     uint64_t rng = stream(t->opt->seed, STREAM_SHUFFLE, epoch, 0, 0);
-    memcpy(order, t->train, (size_t)t->n_train * sizeof(int));
-    for (int i = t->n_train - 1; i > 0; i--) {
+    memcpy(order, t->epoch_items, (size_t)t->n_epoch_items * sizeof(int));
+    for (int i = t->n_epoch_items - 1; i > 0; i--) {
         int j = (int)rng_below(&rng, (uint64_t)i + 1);
         int tmp = order[i];
         order[i] = order[j];
@@ -151,7 +195,11 @@ static mrnet_status build_batch(trainer *t, const int *entries, int B, int epoch
             }
             continue;
         }
-        mrnet_features_to_input(feat, t->S * t->L, t->D, t->crop, t->input + (size_t)k * slot);
+        float *x = t->input + (size_t)k * slot;
+        mrnet_features_to_input(feat, t->S * t->L, t->D, t->crop, x);
+        uint64_t mask_rng = stream(t->opt->seed, STREAM_MASK, epoch, batch, k);
+        augment_mask(&mask_rng, x, t->S * t->L, t->crop, t->D, t->opt->time_masks, t->mask_frames,
+                     t->opt->freq_masks, t->opt->freq_mask_bands);
         t->batch_labels[k] = e->label_index;
     }
     if (first_error != MRNET_OK)
@@ -183,6 +231,8 @@ static mrnet_status train_batch(trainer *t, const int *entries, int B, int epoch
                           "epoch %d batch %d: the loss is %g; the last good state is in %s", epoch,
                           batch + 1, loss, t->path_last);
     mrnet_adamw_step(t->adamw, mrnet_model_params(t->model), mrnet_model_grads(t->model), lr);
+    if (t->ema.shadow)
+        ema_update(&t->ema, t->model, mrnet_adamw_steps(t->adamw));
     t->loss_sum += loss;
     for (int k = 0; k < B; k++)
         t->correct += mrnet_argmax(t->logits + (size_t)k * t->n_labels, t->n_labels) == t->batch_labels[k];
@@ -243,9 +293,15 @@ static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds
                       .lr = lr, .seconds = seconds};
     /* a ReLU can hide NaN weights from the loss: never save them */
     MRNET_TRY(trainer_check_finite(t));
+    /* validation and the best checkpoint see the weight average */
+    if (t->ema.shadow)
+        ema_swap(&t->ema, t->model);
     mrnet_status vs = validate(t, &r);
-    if (vs != MRNET_OK)
+    if (vs != MRNET_OK) {
+        if (t->ema.shadow)
+            ema_swap(&t->ema, t->model);
         return mrnet_fail_context(vs, "epoch %d: validation", t->epoch);
+    }
     t->history[t->n_history++] = r;
     double metric = t->n_valid ? (t->opt->select_macro_f1 ? r.valid_f1 : r.valid_acc)
                                : r.train_acc;
@@ -261,8 +317,12 @@ static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds
         const char *meta[] = {"mrnet.features", t->settings, "mrnet.train", text ? text : "{}", NULL};
         mrnet_status st = mrnet_model_save(t->model, t->path_best, meta);
         free(text);
+        if (st != MRNET_OK && t->ema.shadow)
+            ema_swap(&t->ema, t->model);
         MRNET_TRY(st);
     }
+    if (t->ema.shadow)
+        ema_swap(&t->ema, t->model);
     t->epoch++;
     t->next_batch = 0;
     t->loss_sum = 0;
@@ -275,9 +335,9 @@ static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds
 static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
 {
     const mrnet_train_options *o = t->opt;
-    int B = o->batch < t->n_train ? o->batch : t->n_train;
-    int batches = t->n_train / B; /* drop_last */
-    int *order = malloc((size_t)t->n_train * sizeof(int));
+    int B = o->batch < t->n_epoch_items ? o->batch : t->n_epoch_items;
+    int batches = t->n_epoch_items / B; /* drop_last */
+    int *order = malloc((size_t)t->n_epoch_items * sizeof(int));
     if (!order)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     mrnet_status st = MRNET_OK;
@@ -348,6 +408,8 @@ static void trainer_free(trainer *t)
     mrnet_store_close(t->store);
     free(t->train);
     free(t->valid);
+    free(t->epoch_items);
+    ema_free(&t->ema);
     mrnet_model_free(t->model);
     mrnet_adamw_free(t->adamw);
     free(t->class_weight);
@@ -364,6 +426,12 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
     if (o->epochs < 1 || o->batch < 2)
         return mrnet_fail(MRNET_ERR_ARG, "epochs (%d) must be >= 1 and batch (%d) >= 2", o->epochs,
                           o->batch);
+    if (!(o->ema_decay >= 0 && o->ema_decay < 1))
+        return mrnet_fail(MRNET_ERR_ARG, "EMA decay %g must be in [0, 1)", o->ema_decay);
+    if (o->time_masks < 0 || o->freq_masks < 0 || o->freq_mask_bands < 0 ||
+        !(o->time_mask_seconds >= 0 && o->time_mask_seconds <= 3600))
+        return mrnet_fail(MRNET_ERR_ARG, "masks: counts and widths must be >= 0 (time mask %g s)",
+                          o->time_mask_seconds);
     if (!o->out_dir)
         return mrnet_fail(MRNET_ERR_ARG, "training needs an output folder");
     MRNET_TRY(mrnet_make_dirs(o->out_dir));
@@ -386,9 +454,15 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
     t->crop = (int64_t)llround(o->crop_seconds * rate);
     if (t->crop < 1)
         return mrnet_fail(MRNET_ERR_ARG, "crop of %g s at %g frames/s is empty", o->crop_seconds, rate);
+    t->mask_frames = (int64_t)llround(o->time_mask_seconds * rate);
     MRNET_TRY(make_class_weights(t));
+    MRNET_TRY(make_epoch_items(t));
     MRNET_TRY(create_model(t));
-    int B = o->batch < t->n_train ? o->batch : t->n_train;
+    if (o->input_norm == MRNET_INPUT_NORM_GLOBAL)
+        MRNET_TRY(trainer_input_statistics(t));
+    if (o->ema_decay > 0)
+        MRNET_TRY(ema_create(&t->ema, t->model, o->ema_decay));
+    int B = o->batch < t->n_epoch_items ? o->batch : t->n_epoch_items;
     size_t slot = (size_t)t->S * t->L * t->D * (size_t)t->crop;
     t->input = malloc((size_t)B * slot * sizeof(float));
     t->feat = malloc((size_t)B * slot * sizeof(float));

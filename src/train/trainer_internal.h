@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "store/featstore.h"
+#include "train/ema.h"
 #include "train/trainer.h"
 
 typedef struct {
@@ -18,8 +19,12 @@ typedef struct {
     char *const *labels;
     int n_labels;
     int *train, n_train, *valid, n_valid;
+    int *epoch_items, n_epoch_items; /* training entries of an epoch, before shuffling
+                                        (repeated per crops_by_duration) */
+    weight_ema ema;                  /* shadow NULL when opt->ema_decay is 0 */
     int S, L, D;
     int64_t crop;
+    int64_t mask_frames; /* widest time mask */
     mrnet_model *model;
     mrnet_adamw *adamw;
     float *class_weight;
@@ -45,6 +50,9 @@ typedef struct {
  * seeded, stratified share of the training groups into t->valid and writes
  * t->note. */
 mrnet_status trainer_hold_out_valid(trainer *t);
+/* MRNET_INPUT_NORM_GLOBAL: the training entries' mean and standard deviation
+ * of every input feature into the model's input_norm tensors. */
+mrnet_status trainer_input_statistics(trainer *t);
 /* The options a resumed run must share with the interrupted one (JSON). */
 cJSON *trainer_options_json(const trainer *t);
 /* last.safetensors: model, optimizer, position and history. */

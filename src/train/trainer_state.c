@@ -42,6 +42,21 @@ cJSON *trainer_options_json(const trainer *t)
     cJSON_AddStringToObject(j, "valid_view", mrnet_view_name(o->valid_view));
     if (t->n_held_out) /* only then: runs from before the hold-out still resume */
         cJSON_AddNumberToObject(j, "valid_holdout", o->valid_holdout);
+    /* beyond the paper: recorded when used, so paper runs resume as before */
+    if (o->input_norm != MRNET_INPUT_NORM_INSTANCE)
+        cJSON_AddStringToObject(j, "input_norm", mrnet_input_norm_name(o->input_norm));
+    if (o->ema_decay > 0)
+        cJSON_AddNumberToObject(j, "ema_decay", o->ema_decay);
+    if (o->crops_by_duration)
+        cJSON_AddNumberToObject(j, "epoch_crops", t->n_epoch_items);
+    if (o->time_masks > 0 && t->mask_frames > 0) {
+        cJSON_AddNumberToObject(j, "time_masks", o->time_masks);
+        cJSON_AddNumberToObject(j, "time_mask_frames", (double)t->mask_frames);
+    }
+    if (o->freq_masks > 0 && o->freq_mask_bands > 0) {
+        cJSON_AddNumberToObject(j, "freq_masks", o->freq_masks);
+        cJSON_AddNumberToObject(j, "freq_mask_bands", o->freq_mask_bands);
+    }
     return j;
 }
 
@@ -73,7 +88,10 @@ static cJSON *state_json(const trainer *t)
  * the options before it indexes anything (a crafted next_batch or best_epoch
  * would read outside the shuffled order or the history). */
 
-static int batch_size(const trainer *t) { return t->opt->batch < t->n_train ? t->opt->batch : t->n_train; }
+static int batch_size(const trainer *t)
+{
+    return t->opt->batch < t->n_epoch_items ? t->opt->batch : t->n_epoch_items;
+}
 
 /* A number of the state in [lo, hi] (an integer when integral), or an error naming it. */
 static mrnet_status state_number(const trainer *t, const cJSON *j, const char *key, double lo,
@@ -130,7 +148,7 @@ static double selection_metric(const trainer *t, const epoch_record *r)
 static mrnet_status restore_position(trainer *t, const cJSON *j)
 {
     const char *path = t->path_last;
-    int B = batch_size(t), batches = t->n_train / B;
+    int B = batch_size(t), batches = t->n_epoch_items / B;
     double epoch = 0, next_batch = 0, seen = 0, correct = 0, best_epoch = 0, loss_sum = 0, best_metric = 0;
     MRNET_TRY(state_number(t, j, "epoch", 1, (double)t->opt->epochs + 1, true, &epoch));
     MRNET_TRY(state_number(t, j, "next_batch", 0, batches - 1, true, &next_batch));
@@ -214,6 +232,12 @@ static bool first_bad_value(trainer *t, char *desc, size_t size)
                 return true;
             }
     }
+    for (size_t k = 0; t->ema.shadow && k < ema_size(&t->ema); k++)
+        if (!isfinite(t->ema.shadow[k])) {
+            snprintf(desc, size, "the weight average (train.ema) holds %s at %zu",
+                     isnan(t->ema.shadow[k]) ? "NaN" : "an infinity", k);
+            return true;
+        }
     static const struct {
         mrnet_adamw_buffer which;
         const char *name;
@@ -264,7 +288,8 @@ mrnet_status trainer_save_last(trainer *t)
 {
     cJSON *j = state_json(t);
     const char *meta[] = {"mrnet.features", t->settings, NULL};
-    mrnet_status st = train_state_save(t->path_last, t->model, t->adamw, j, meta);
+    train_state_extra ema = {"train.ema", t->ema.shadow, ema_size(&t->ema)};
+    mrnet_status st = train_state_save(t->path_last, t->model, t->adamw, &ema, j, meta);
     cJSON_Delete(j);
     return st;
 }
@@ -293,7 +318,8 @@ mrnet_status trainer_resume(trainer *t)
     }
     mrnet_model_free(loaded);
     cJSON *j;
-    MRNET_TRY(train_state_load(t->path_last, t->adamw, &j));
+    train_state_extra ema = {"train.ema", t->ema.shadow, ema_size(&t->ema)};
+    MRNET_TRY(train_state_load(t->path_last, t->adamw, &ema, &j));
     mrnet_status st = restore_state(t, j);
     cJSON_Delete(j);
     char bad[512];

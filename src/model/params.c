@@ -151,6 +151,11 @@ static void build(builder *b)
 
     m->w = param(b, &m->dw, 5, (int64_t[]){1, 1, cfg->n_layers, 1, 1}, "w", "");
     m->w_all = param(b, &m->dw_all, 3, (int64_t[]){1, MRNET_ROUTES, 1}, "w_all", "");
+    /* As gate logits, decay would pull the gate towards uniform; the paper's
+     * w_all is decayed like every parameter (the release). */
+    if (b->assign)
+        m->tensors[b->n_tensor - 1].no_decay =
+            cfg->route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM;
     conv(b, &m->fst.conv, C, cfg->in_channels * cfg->in_dim, 5, 1, "fst_conv");
     batchnorm(b, &m->fst.bn, C, "fst_conv_bn");
     for (int i = 0; i < MRNET_BLOCKS; i++)

@@ -34,6 +34,8 @@ void train_flags_usage(FILE *out, const char *synopsis, const char *what)
             "  --no-noise           no Gaussian noise   --noise-per-example  draw per example\n"
             "  --noise-p P --noise-mean LO,HI --noise-std LO,HI   (0.7, -0.03,0.03, 0.05,0.1)\n"
             "  --drop-route LIST    route ablation, e.g. L1 or H,M2\n"
+            "  --route-weights P    where w_all acts: paper (default; before bn5, which undoes\n"
+            "                       it) or after-norm (a softmax gate after bn5)\n"
             "  --seed N             (0) same seed, same run\n"
             "model:\n"
             "  --channels C (512)  --embed E (128)  --dilations a,b,c (2,3,4)  --scale N (8)\n"
@@ -51,7 +53,7 @@ enum {
     OPT_TMULT, OPT_WD, OPT_DROPOUT, OPT_NO_CW, OPT_NO_NOISE, OPT_NOISE_EX, OPT_NOISE_P,
     OPT_NOISE_MEAN, OPT_NOISE_STD, OPT_DROP_ROUTE, OPT_SEED, OPT_CHANNELS, OPT_EMBED,
     OPT_DILATIONS, OPT_SCALE, OPT_RESUME, OPT_SELECT_F1, OPT_QUIET, OPT_THREADS, OPT_VALID_VIEW,
-    OPT_VALID_HOLDOUT
+    OPT_VALID_HOLDOUT, OPT_ROUTE_WEIGHTS
 };
 
 static bool parse_pair(const char *s, float *lo, float *hi)
@@ -91,6 +93,7 @@ bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *qui
     case OPT_NOISE_STD:
         return parse_pair(arg, &o->noise_cfg.std_lo, &o->noise_cfg.std_hi) && o->noise_cfg.std_lo >= 0;
     case OPT_DROP_ROUTE: return mrnet_parse_routes(arg, &o->drop_routes) == MRNET_OK;
+    case OPT_ROUTE_WEIGHTS: return mrnet_route_weights_parse(arg, &o->route_weights) == MRNET_OK;
     case OPT_SEED: return cli_parse_int(arg, 0, 0x7fffffffffffffffL, &v) && ((o->seed = (uint64_t)v), true);
     case OPT_CHANNELS: return cli_parse_int(arg, 16, 16384, &v) && ((o->channels = (int)v), true);
     case OPT_EMBED: return cli_parse_int(arg, 1, 65536, &v) && ((o->embed = (int)v), true);
@@ -152,6 +155,7 @@ const struct option train_flags_options[] = {
     {"select-f1", no_argument, 0, OPT_SELECT_F1}, {"quiet", no_argument, 0, OPT_QUIET},
     {"threads", required_argument, 0, OPT_THREADS}, {"valid-view", required_argument, 0, OPT_VALID_VIEW},
     {"valid-holdout", required_argument, 0, OPT_VALID_HOLDOUT},
+    {"route-weights", required_argument, 0, OPT_ROUTE_WEIGHTS},
     {0, 0, 0, 0}};
 
 int train_flags_parse(int argc, char **argv, const char *cmd, mrnet_train_options *o, bool *quiet,
@@ -186,10 +190,12 @@ int train_flags_parse(int argc, char **argv, const char *cmd, mrnet_train_option
         }
         ok = c < 256 + 64 && c >= 256 ? train_flags_apply(c, optarg, o, quiet)
                                        : on_extra && on_extra(c, optarg, ctx);
+        /* these two parse with the library, whose message names the choices */
+        bool says_why = c == OPT_DROP_ROUTE || c == OPT_ROUTE_WEIGHTS;
         if (!ok)
             return cli_error(cmd, 2, "bad value '%s' for --%s%s%s", optarg ? optarg : "",
-                             all[index].name, strcmp(all[index].name, "drop-route") ? "" : ": ",
-                             strcmp(all[index].name, "drop-route") ? "" : mrnet_last_error());
+                             all[index].name, says_why ? ": " : "",
+                             says_why ? mrnet_last_error() : "");
     }
     return -1;
 }

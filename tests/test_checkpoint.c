@@ -466,6 +466,22 @@ static void malformed_metadata(void **state)
                               (change){.meta_key = "mrnet.config",
                                        .meta_value = "{\"dilations\":[1,3]}", NO_CHANGE}),
                       MRNET_OK, "mrnet.config", "dilations", NULL);
+    /* route_weights: 0 or 1, named when not */
+    char cfg[600];
+    const mrnet_config small = small_config();
+    for (int i = 0; i < 2; i++) {
+        mrnet_config c = small;
+        c.route_weights = MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+        assert_int_equal(mrnet_config_to_json(&c, cfg, sizeof cfg), MRNET_OK);
+        char *at = strstr(cfg, "\"route_weights\":1}");
+        assert_non_null(at);
+        snprintf(at, sizeof cfg - (size_t)(at - cfg), "\"route_weights\":%s}", i ? "\"x\"" : "2");
+        expect_load_error(rewrite(good, "cfg_route_weights.ckpt",
+                                  (change){.meta_key = "mrnet.config", .meta_value = cfg,
+                                           NO_CHANGE}),
+                          i ? MRNET_ERR_FORMAT : MRNET_ERR_ARG, "mrnet.config", "route_weights",
+                          NULL);
+    }
     expect_load_error(rewrite(good, "cfg_fraction.ckpt",
                               (change){.meta_key = "mrnet.config",
                                        .meta_value = "{\"embed\":8.5}", NO_CHANGE}),

@@ -237,12 +237,11 @@ static void print_importance(const importance_input *in, const routes_args *a, i
     if (any_off)
         printf("-: the route is off in training (ablation), or zeroing it would leave none\n");
     if (paper)
-        printf("w_all scales a route just before bn5, which normalises it again: the weights barely act\n"
-               "(README, Route weights)%s.\n", after ? "; for an after-norm checkpoint the column is its gate" : "");
+        printf("w_all scales a route just before bn5, which normalises it again: it barely acts%s.\n",
+               after ? " (an after-norm checkpoint's column is its gate, which acts)" : "");
     else
-        printf("the gate scales each route after bn5 and acts, but fc6 can re-weight what it passes\n"
-               "(README, Route weights).\n");
-    printf("The drops measure what the trained model uses.\n");
+        printf("The gate scales each route after bn5 and acts, but fc6 can re-weight what it passes.\n");
+    printf("The drops measure what the trained model uses (docs/ROUTE_WEIGHTS.md).\n");
 }
 
 /* Bars per route: each checkpoint's accuracy drop, macro-F1 drop and fc6 share. */

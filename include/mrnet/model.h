@@ -17,8 +17,8 @@ extern "C" {
 #define MRNET_BLOCKS 3 /* MRBlocks; fixed by the architecture */
 #define MRNET_ROUTES 7 /* L1 L2 L3 H M1 M2 M3 */
 
-/* Where the route weights w_all act (mrnet_config.route_weights; README,
- * "Route weights"). */
+/* Where the route weights w_all act (mrnet_config.route_weights;
+ * docs/ROUTE_WEIGHTS.md). */
 typedef enum {
     /* The paper and its release: each route's pooled vector times w_all[j]
      * just before bn5. bn5 normalises every feature again, so the output

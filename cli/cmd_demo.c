@@ -225,8 +225,10 @@ static mrnet_status evaluate(const demo_options *o, const char *store_dir, const
             v[j] = w[j];
             routes[j] = mrnet_route_name(j);
         }
+        bool gate = mrnet_model_config(m)->route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM;
         mrnet_plot_bar_options bo = {.title = "Demo: learned route weights", .x_label = "route",
-                              .y_label = "w_all", .value_format = "%.3f"};
+                              .y_label = gate ? "gate R softmax(w_all)" : "w_all",
+                              .value_format = "%.3f"};
         path_in(path, sizeof path, o->out, "routes.svg");
         st = mrnet_plot_bars(path, &bo, routes, MRNET_ROUTES, NULL, v, 1);
     }

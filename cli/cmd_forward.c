@@ -189,9 +189,11 @@ static mrnet_status run(forward_run *r, const forward_options *o)
     mrnet_adamw *opt;
     size_t n = mrnet_model_param_count(r->model, true);
     MRNET_TRY(mrnet_adamw_create(n, 0.9, 0.999, 1e-8, o->weight_decay, true, &opt));
-    mrnet_adamw_step(opt, mrnet_model_params(r->model), mrnet_model_grads(r->model), o->lr);
+    st = mrnet_adamw_set_no_decay(opt, r->model); /* as training does */
+    if (st == MRNET_OK)
+        mrnet_adamw_step(opt, mrnet_model_params(r->model), mrnet_model_grads(r->model), o->lr);
     mrnet_adamw_free(opt);
-    return MRNET_OK;
+    return st;
 }
 
 int cmd_forward(int argc, char **argv)

@@ -89,7 +89,11 @@ int cmd_info(int argc, char **argv)
             printf("training     %s\n", train);
         mrnet_st_close(f);
     }
-    printf("route weights\n");
+    if (cfg->route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM)
+        printf("route weights after-norm: the gate R*softmax(w_all) on bn5's output "
+               "(1 = equal share)\n");
+    else
+        printf("route weights paper: w_all before bn5\n");
     const float *w = mrnet_model_route_weights(m);
     for (int j = 0; j < MRNET_ROUTES; j++)
         printf("  %-3s %9.5f%s\n", mrnet_route_name(j), w[j],

@@ -1,5 +1,7 @@
 /* mrnet routes CHECKPOINT...: the learned route weights w_all (paper Fig. 3)
- * as a table and an SVG bar chart; several checkpoints side by side. With
+ * as a table and an SVG bar chart; several checkpoints side by side. An
+ * after-norm checkpoint shows its gate R softmax(w_all), the scale its routes
+ * get after bn5 (mrnet_model_route_weights), and says so. With
  * --importance STORE, what each route is worth to the model: the accuracy
  * and macro-F1 lost when it is zeroed, and the share of fc6's weight that
  * reads it, beside w_all. */
@@ -20,11 +22,14 @@ static void usage(FILE *out)
             "       mrnet routes CHECKPOINT... --importance STORE [options] [--json FILE] [--svg FILE]\n"
             "Shows the learned route weights (L1 L2 L3 H M1 M2 M3) of one checkpoint, or of\n"
             "several side by side (--compare is implied by several), e.g. a genre and a mood\n"
-            "model.\n"
+            "model: w_all for the paper's placement (before bn5, which undoes it), the gate\n"
+            "R*softmax(w_all) for after-norm (1 = a route's equal share; training\n"
+            "--route-weights after-norm).\n"
             "  --svg FILE       a bar chart (grouped by route, one bar per checkpoint)\n"
             "  --names LIST     legend names (default: the file names)\n"
             "  --normalize      divide each checkpoint's weights by their sum of |w|\n"
-            "Route importance (w_all only acts through bn5's eps, so it does not measure it):\n"
+            "Route importance (the paper's w_all only acts through bn5's eps, so it does not\n"
+            "measure it; an after-norm gate acts, but fc6 can still re-weight):\n"
             "  --importance STORE  per route and checkpoint: accuracy and macro-F1 lost when the\n"
             "                   route is zeroed at evaluation, the share of fc6's |weight| that\n"
             "                   reads it, and w_all; --svg draws the drops and shares\n"
@@ -113,8 +118,23 @@ static int parse(int argc, char **argv, routes_args *a)
 
 /* ---- route weights ---------------------------------------------------------- */
 
-static void print_weights(int n, char **names, const double *values, const unsigned *dropped)
+/* What the values of a checkpoint are, by its route-weight placement. */
+static const char *placement_note(int mode)
 {
+    return mode == MRNET_ROUTE_WEIGHTS_AFTER_NORM
+               ? "after-norm: the gate R*softmax(w_all) on bn5's output (1 = equal share; "
+                 "they sum to the R live routes)"
+               : "paper: w_all before bn5, which normalises it again (the values barely act)";
+}
+
+static void print_weights(int n, char **names, const double *values, const unsigned *dropped,
+                          const int *placement)
+{
+    for (int i = 0; i < n; i++) {
+        if (n > 1)
+            printf("%s: ", names[i]);
+        printf("placement %s\n", placement_note(placement[i]));
+    }
     printf("%-6s", "route");
     for (int i = 0; i < n; i++)
         printf(" %14.14s", names[i]);
@@ -132,12 +152,28 @@ static void print_weights(int n, char **names, const double *values, const unsig
         }
 }
 
-static mrnet_status weights_chart(const routes_args *a, int n, char **names, const double *values)
+/* The chart's title names what its bars are. */
+static const char *weights_title(const routes_args *a, int n, const int *placement)
+{
+    int after = 0;
+    for (int i = 0; i < n; i++)
+        after += placement[i] == MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+    if (after == 0)
+        return a->normalize ? "Route weights (normalised)" : "Route weights w_all";
+    if (after == n)
+        return a->normalize ? "Route gate after bn5 (normalised: softmax(w_all))"
+                            : "Route gate R softmax(w_all) after bn5";
+    return a->normalize ? "Route weights (paper: w_all; after-norm: the gate; normalised)"
+                        : "Route weights (paper: w_all; after-norm: the gate R softmax(w_all))";
+}
+
+static mrnet_status weights_chart(const routes_args *a, int n, char **names, const double *values,
+                                  const int *placement)
 {
     const char *routes[MRNET_ROUTES];
     for (int j = 0; j < MRNET_ROUTES; j++)
         routes[j] = mrnet_route_name(j);
-    mrnet_plot_bar_options o = {.title = a->normalize ? "Route weights (normalised)" : "Route weights w_all",
+    mrnet_plot_bar_options o = {.title = weights_title(a, n, placement),
                                 .x_label = "route", .y_label = "weight", .value_format = "%.3f"};
     return mrnet_plot_bars(a->svg, &o, routes, MRNET_ROUTES, (const char *const *)names, values, n);
 }
@@ -176,11 +212,16 @@ static void print_importance(const importance_input *in, const routes_args *a, i
 {
     printf("route importance on %s (%s, view %s): figures lost when a route is zeroed at evaluation\n",
            a->store, in->selection, mrnet_view_name(a->view));
-    for (int i = 0; i < n; i++)
+    bool paper = false, after = false;
+    for (int i = 0; i < n; i++) {
         printf("%s: accuracy %.4f, macro-F1 %.4f with its routes (%d items)\n", names[i], r[i].accuracy,
                r[i].macro_f1, r[i].used);
-    printf("\n%-16s %-5s %9s %9s %9s %9s\n", "checkpoint", "route", "w_all", "fc6 share", "acc drop",
-           "F1 drop");
+        printf("%s: placement %s\n", names[i], placement_note(r[i].route_weights));
+        after |= r[i].route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+        paper |= r[i].route_weights != MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+    }
+    printf("\n%-16s %-5s %9s %9s %9s %9s\n", "checkpoint", "route", paper ? "w_all" : "gate",
+           "fc6 share", "acc drop", "F1 drop");
     bool any_off = false;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < MRNET_ROUTES; j++) {
@@ -195,8 +236,12 @@ static void print_importance(const importance_input *in, const routes_args *a, i
         }
     if (any_off)
         printf("-: the route is off in training (ablation), or zeroing it would leave none\n");
-    printf("w_all scales a route just before bn5, which normalises it again: the weights barely act\n"
-           "(README, Numerics); the drops measure what the trained model uses.\n");
+    if (paper)
+        printf("w_all scales a route just before bn5, which normalises it again: it barely acts%s.\n",
+               after ? " (an after-norm checkpoint's column is its gate, which acts)" : "");
+    else
+        printf("The gate scales each route after bn5 and acts, but fc6 can re-weight what it passes.\n");
+    printf("The drops measure what the trained model uses (docs/ROUTE_WEIGHTS.md).\n");
 }
 
 /* Bars per route: each checkpoint's accuracy drop, macro-F1 drop and fc6 share. */
@@ -275,7 +320,9 @@ static int run_weights(const routes_args *a, int n, char **paths, char **names)
 {
     double *values = calloc((size_t)n * MRNET_ROUTES, sizeof(double));
     unsigned *dropped = calloc((size_t)n, sizeof(unsigned));
-    mrnet_status st = values && dropped ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    int *placement = calloc((size_t)n, sizeof(int));
+    mrnet_status st = values && dropped && placement ? MRNET_OK
+                                                     : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     for (int i = 0; i < n && st == MRNET_OK; i++) {
         mrnet_model *m;
         if ((st = mrnet_model_load(paths[i], 0, &m)) != MRNET_OK)
@@ -287,14 +334,17 @@ static int run_weights(const routes_args *a, int n, char **paths, char **names)
         for (int j = 0; j < MRNET_ROUTES; j++)
             values[(size_t)i * MRNET_ROUTES + j] = a->normalize && sum > 0 ? w[j] / sum : w[j];
         dropped[i] = mrnet_model_drop_routes(m);
+        placement[i] = mrnet_model_config(m)->route_weights;
         mrnet_model_free(m);
     }
     if (st == MRNET_OK)
-        print_weights(n, names, values, dropped);
-    if (st == MRNET_OK && a->svg && (st = weights_chart(a, n, names, values)) == MRNET_OK)
+        print_weights(n, names, values, dropped, placement);
+    if (st == MRNET_OK && a->svg &&
+        (st = weights_chart(a, n, names, values, placement)) == MRNET_OK)
         printf("chart: %s\n", a->svg);
     free(values);
     free(dropped);
+    free(placement);
     return st == MRNET_OK ? 0 : cli_fail("routes", st);
 }
 

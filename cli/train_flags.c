@@ -46,6 +46,8 @@ void train_flags_usage(FILE *out, const char *synopsis, const char *what)
             "  --crops-by-duration  round(length / crop) crops of each clip an epoch*\n"
             "  --time-masks N --time-mask-seconds S   SpecAugment across time* (2, 0.5)\n"
             "  --freq-masks N --freq-mask-bands K     and across bands* (2, 6)\n"
+            "  --route-weights P    where w_all acts: paper (default; before bn5, which undoes\n"
+            "                       it) or after-norm (a softmax gate after bn5)\n"
             "  --seed N             (0) same seed, same run\n"
             "model:\n"
             "  --channels C (512)  --embed E (128)  --dilations a,b,c (2,3,4)  --scale N (8)\n"
@@ -64,7 +66,7 @@ enum {
     OPT_NOISE_MEAN, OPT_NOISE_STD, OPT_DROP_ROUTE, OPT_SEED, OPT_CHANNELS, OPT_EMBED,
     OPT_DILATIONS, OPT_SCALE, OPT_RESUME, OPT_SELECT_F1, OPT_QUIET, OPT_THREADS, OPT_VALID_VIEW,
     OPT_VALID_HOLDOUT, OPT_RECIPE, OPT_INPUT_NORM, OPT_EMA, OPT_CROPS_BY_DURATION, OPT_TIME_MASKS,
-    OPT_TIME_MASK_S, OPT_FREQ_MASKS, OPT_FREQ_MASK_BANDS
+    OPT_TIME_MASK_S, OPT_FREQ_MASKS, OPT_FREQ_MASK_BANDS, OPT_ROUTE_WEIGHTS
 };
 
 static bool parse_pair(const char *s, float *lo, float *hi)
@@ -104,6 +106,7 @@ bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *qui
     case OPT_NOISE_STD:
         return parse_pair(arg, &o->noise_cfg.std_lo, &o->noise_cfg.std_hi) && o->noise_cfg.std_lo >= 0;
     case OPT_DROP_ROUTE: return mrnet_parse_routes(arg, &o->drop_routes) == MRNET_OK;
+    case OPT_ROUTE_WEIGHTS: return mrnet_route_weights_parse(arg, &o->route_weights) == MRNET_OK;
     case OPT_SEED: return cli_parse_int(arg, 0, 0x7fffffffffffffffL, &v) && ((o->seed = (uint64_t)v), true);
     case OPT_CHANNELS: return cli_parse_int(arg, 16, 16384, &v) && ((o->channels = (int)v), true);
     case OPT_EMBED: return cli_parse_int(arg, 1, 65536, &v) && ((o->embed = (int)v), true);
@@ -181,6 +184,7 @@ const struct option train_flags_options[] = {
     {"time-mask-seconds", required_argument, 0, OPT_TIME_MASK_S},
     {"freq-masks", required_argument, 0, OPT_FREQ_MASKS},
     {"freq-mask-bands", required_argument, 0, OPT_FREQ_MASK_BANDS},
+    {"route-weights", required_argument, 0, OPT_ROUTE_WEIGHTS},
     {0, 0, 0, 0}};
 
 /* --recipe robust sets its options before any other flag is applied, so
@@ -233,11 +237,12 @@ int train_flags_parse(int argc, char **argv, const char *cmd, mrnet_train_option
                                        : on_extra && on_extra(c, optarg, ctx);
         if (!ok && !strcmp(all[index].name, "recipe"))
             return cli_error(cmd, 2, "bad value '%s' for --recipe: choose paper or robust", optarg);
-        if (!ok) {
-            bool says = !strcmp(all[index].name, "drop-route") || !strcmp(all[index].name, "input-norm");
+        /* these parse with the library, whose message names the choices */
+        bool says_why = c == OPT_DROP_ROUTE || c == OPT_ROUTE_WEIGHTS || c == OPT_INPUT_NORM;
+        if (!ok)
             return cli_error(cmd, 2, "bad value '%s' for --%s%s%s", optarg ? optarg : "",
-                             all[index].name, says ? ": " : "", says ? mrnet_last_error() : "");
-        }
+                             all[index].name, says_why ? ": " : "",
+                             says_why ? mrnet_last_error() : "");
     }
     return -1;
 }

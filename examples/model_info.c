@@ -60,8 +60,9 @@ int main(int argc, char **argv)
         printf(" %s", mrnet_model_label(model, k));
     printf("\n");
 
+    /* the gate R softmax(w_all) for an after-norm model, else w_all */
     const float *w = mrnet_model_route_weights(model);
-    printf("routes     ");
+    printf("routes %-4s", cfg->route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM ? "gate" : "");
     for (int r = 0; r < MRNET_ROUTES; r++)
         printf(" %s=%.5f", mrnet_route_name(r), w[r]);
     printf("\n");

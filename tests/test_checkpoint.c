@@ -85,6 +85,7 @@ static void assert_same_config(const mrnet_config *a, const mrnet_config *b)
         assert_int_equal(a->dilations[i], b->dilations[i]);
     assert_int_equal(a->scale, b->scale);
     assert_int_equal(a->se_groups, b->se_groups);
+    assert_int_equal(a->route_weights, b->route_weights);
 }
 
 /* Same tensor table and bit-identical values, statistics and counters. */
@@ -465,6 +466,22 @@ static void malformed_metadata(void **state)
                               (change){.meta_key = "mrnet.config",
                                        .meta_value = "{\"dilations\":[1,3]}", NO_CHANGE}),
                       MRNET_OK, "mrnet.config", "dilations", NULL);
+    /* route_weights: 0 or 1, named when not */
+    char cfg[600];
+    const mrnet_config small = small_config();
+    for (int i = 0; i < 2; i++) {
+        mrnet_config c = small;
+        c.route_weights = MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+        assert_int_equal(mrnet_config_to_json(&c, cfg, sizeof cfg), MRNET_OK);
+        char *at = strstr(cfg, "\"route_weights\":1}");
+        assert_non_null(at);
+        snprintf(at, sizeof cfg - (size_t)(at - cfg), "\"route_weights\":%s}", i ? "\"x\"" : "2");
+        expect_load_error(rewrite(good, "cfg_route_weights.ckpt",
+                                  (change){.meta_key = "mrnet.config", .meta_value = cfg,
+                                           NO_CHANGE}),
+                          i ? MRNET_ERR_FORMAT : MRNET_ERR_ARG, "mrnet.config", "route_weights",
+                          NULL);
+    }
     expect_load_error(rewrite(good, "cfg_fraction.ckpt",
                               (change){.meta_key = "mrnet.config",
                                        .meta_value = "{\"embed\":8.5}", NO_CHANGE}),
@@ -503,7 +520,7 @@ static void malformed_metadata(void **state)
     /* No metadata: read as a release file by shape; without the head it is
      * not an MRNet checkpoint. */
     m = load_ok(rewrite(good, "no_meta.ckpt", (change){.drop_all_meta = true, NO_CHANGE}), 2);
-    assert_same_config(mrnet_model_config(m), &(mrnet_config){5, 2, 2, 32, 8, 3, {2, 3, 4}, 8, 3, 0});
+    assert_same_config(mrnet_model_config(m), &(mrnet_config){5, 2, 2, 32, 8, 3, {2, 3, 4}, 8, 3, MRNET_INPUT_NORM_INSTANCE, MRNET_ROUTE_WEIGHTS_PAPER});
     mrnet_model_free(m);
     expect_load_error(rewrite(good, "no_meta_no_head.ckpt",
                               (change){.drop_all_meta = true, .tensor = "head.fc1.weight",
@@ -533,7 +550,12 @@ static void checkpoint_format(void **state)
     mrnet_model_free(m);
     char version[16];
     snprintf(version, sizeof version, "%d", MRNET_CHECKPOINT_FORMAT);
-    assert_string_equal(version, "1");
+    assert_string_equal(version, "2");
+    /* a paper model is written as format 1, which older builds read */
+    mrnet_st_file *written;
+    assert_int_equal(mrnet_st_open(good, &written), MRNET_OK);
+    assert_string_equal(mrnet_st_meta(written, "mrnet.format"), "1");
+    mrnet_st_close(written);
 
     /* Unversioned (written before versions): the committed golden files
      * and a current file with the key removed. */
@@ -547,19 +569,23 @@ static void checkpoint_format(void **state)
                                      (change){.meta_key = "mrnet.format", .meta_value = "1",
                                               NO_CHANGE}),
                              0));
+    mrnet_model_free(load_ok(rewrite(good, "v2.ckpt",
+                                     (change){.meta_key = "mrnet.format", .meta_value = "2",
+                                              NO_CHANGE}),
+                             0));
 
     /* Newer: unsupported, naming the file and both versions. */
-    expect_load_error(rewrite(good, "v2.ckpt",
-                              (change){.meta_key = "mrnet.format", .meta_value = "2", NO_CHANGE}),
-                      MRNET_ERR_UNSUPPORTED, "format 2", "format 1", "mrnet.format", NULL);
+    expect_load_error(rewrite(good, "v3.ckpt",
+                              (change){.meta_key = "mrnet.format", .meta_value = "3", NO_CHANGE}),
+                      MRNET_ERR_UNSUPPORTED, "format 3", "format 2", "mrnet.format", NULL);
     expect_load_error(rewrite(good, "v10.ckpt",
                               (change){.meta_key = "mrnet.format", .meta_value = "10",
                                        NO_CHANGE}),
-                      MRNET_ERR_UNSUPPORTED, "format 10", "format 1", NULL);
+                      MRNET_ERR_UNSUPPORTED, "format 10", "format 2", NULL);
     expect_load_error(rewrite(good, "vhuge.ckpt",
                               (change){.meta_key = "mrnet.format",
                                        .meta_value = "123456789012345678901234567890", NO_CHANGE}),
-                      MRNET_ERR_UNSUPPORTED, "format 1234567890", "format 1)", NULL);
+                      MRNET_ERR_UNSUPPORTED, "format 1234567890", "format 2)", NULL);
 
     /* Not a version at all. */
     for (int i = 0; malformed_versions[i]; i++)
@@ -571,10 +597,10 @@ static void checkpoint_format(void **state)
     /* mrnet info shows it. */
     assert_int_equal(test_run_cli("info '%s'", good), 0);
     assert_non_null(strstr(test_cli_output(), "\nformat       1\n"));
-    const char *v2 = rewrite(good, "v2.ckpt",
-                             (change){.meta_key = "mrnet.format", .meta_value = "2", NO_CHANGE});
-    assert_int_equal(test_run_cli("info '%s'", v2), 1);
-    assert_non_null(strstr(test_cli_output(), "format 2"));
+    const char *v3 = rewrite(good, "v3.ckpt",
+                             (change){.meta_key = "mrnet.format", .meta_value = "3", NO_CHANGE});
+    assert_int_equal(test_run_cli("info '%s'", v3), 1);
+    assert_non_null(strstr(test_cli_output(), "format 3"));
 }
 
 /* The training state's own version, train.format, next to mrnet.format. */

@@ -18,7 +18,7 @@
 
 #include "mrnet/mrnet.h"
 
-static char store_dir[512], ckpt[512], ckpt_ablated[512];
+static char store_dir[512], ckpt[512], ckpt_ablated[512], ckpt_gate[512];
 
 static void write_tone(const char *path, double hz, double seconds, int seed)
 {
@@ -60,7 +60,7 @@ static int make_store(void)
     return test_run_cli("extract '%s' -o '%s'", manifest, store_dir);
 }
 
-static int train(const char *out, unsigned drop, char *ckpt_path, size_t size)
+static int train(const char *out, unsigned drop, int route_weights, char *ckpt_path, size_t size)
 {
     mrnet_train_options o;
     mrnet_train_options_default(&o);
@@ -71,6 +71,7 @@ static int train(const char *out, unsigned drop, char *ckpt_path, size_t size)
     o.crop_seconds = 1.0;
     o.seed = 7;
     o.drop_routes = drop;
+    o.route_weights = route_weights;
     o.out_dir = out;
     mrnet_train_result r;
     if (mrnet_train(store_dir, &o, &r) != MRNET_OK) {
@@ -91,7 +92,9 @@ static int setup(void **state)
     unsigned m3;
     if (mrnet_parse_routes("M3", &m3) != MRNET_OK)
         return -1;
-    return train(test_path("run"), 0, ckpt, sizeof ckpt) || train(test_path("ablated"), m3, ckpt_ablated, sizeof ckpt_ablated);
+    return train(test_path("run"), 0, MRNET_ROUTE_WEIGHTS_PAPER, ckpt, sizeof ckpt) ||
+           train(test_path("ablated"), m3, MRNET_ROUTE_WEIGHTS_PAPER, ckpt_ablated, sizeof ckpt_ablated) ||
+           train(test_path("gate"), m3, MRNET_ROUTE_WEIGHTS_AFTER_NORM, ckpt_gate, sizeof ckpt_gate);
 }
 
 static char *slurp(const char *path)
@@ -235,6 +238,7 @@ static void importance_measure(void **state)
         assert_true(r.w_all[j] == mrnet_model_route_weights(m)[j]);
     }
     assert_true(fabs(share - 1) < 1e-9);
+    assert_int_equal(r.route_weights, MRNET_ROUTE_WEIGHTS_PAPER);
     assert_true(isnan(r.accuracy_drop[6]) && isnan(r.macro_f1_drop[6]));
     /* each drop is the full figure minus the figure with that route zeroed too */
     for (int j = 0; j < 6; j++) {
@@ -257,6 +261,37 @@ static void importance_measure(void **state)
     assert_int_equal(mrnet_model_drop_routes(m), 1u << 6);
     mrnet_store_close(fs);
     mrnet_model_free(m);
+}
+
+/* An after-norm model (M3 off in training) reports its gate beside the
+ * drops: 0 for M3, the six live gates summing to 6. */
+static void importance_after_norm(void **state)
+{
+    (void)state;
+    mrnet_model *m;
+    mrnet_store *fs;
+    assert_int_equal(mrnet_model_load(ckpt_gate, 0, &m), MRNET_OK);
+    assert_int_equal(mrnet_store_open(store_dir, &fs), MRNET_OK);
+    double rate = mrnet_features_settings_frame_rate(mrnet_store_settings(fs));
+    mrnet_infer_options io = {.view = MRNET_VIEW_CROP, .crop = llround(1 * rate), .hop = 0, .batch = 8};
+    mrnet_route_importance r;
+    assert_int_equal(mrnet_route_importance_measure(m, fs, (mrnet_selection){"test", -1}, &io, &r),
+                     MRNET_OK);
+    assert_int_equal(r.route_weights, MRNET_ROUTE_WEIGHTS_AFTER_NORM);
+    double sum = 0;
+    for (int j = 0; j < MRNET_ROUTES; j++)
+        sum += r.w_all[j];
+    assert_true(r.w_all[6] == 0);
+    assert_true(fabs(sum - 6) < 1e-5);
+    mrnet_store_close(fs);
+    mrnet_model_free(m);
+    int rc = test_run_cli("routes '%s' --importance '%s'", ckpt_gate, store_dir);
+    if (rc != 0)
+        fail_msg("routes --importance: %s", test_cli_output());
+    const char *out = test_cli_output();
+    assert_non_null(strstr(out, "placement after-norm"));
+    assert_non_null(strstr(out, "     gate "));
+    assert_non_null(strstr(out, "The gate scales each route after bn5"));
 }
 
 static void importance_cli(void **state)
@@ -300,6 +335,7 @@ static void importance_cli(void **state)
         cJSON *e = cJSON_GetArrayItem(list, c);
         assert_string_equal(cJSON_GetObjectItem(e, "name")->valuestring, c ? "noM3" : "full");
         assert_int_equal(cJSON_GetObjectItem(e, "items")->valueint, 6);
+        assert_string_equal(cJSON_GetObjectItem(e, "route_weights")->valuestring, "paper");
         cJSON *routes = cJSON_GetObjectItem(e, "routes");
         assert_int_equal(cJSON_GetArraySize(routes), 7);
         for (int k = 0; k < 7; k++) {
@@ -364,6 +400,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(drop_route_eval),
         cmocka_unit_test(importance_measure),
+        cmocka_unit_test(importance_after_norm),
         cmocka_unit_test(importance_cli),
         cmocka_unit_test(group_confusion),
     };

@@ -189,6 +189,7 @@ static void check_train(const char *ckpt, const char *io_name, unsigned drop)
     mrnet_adamw *opt;
     assert_int_equal(mrnet_adamw_create(mrnet_model_param_count(m, true), 0.9, 0.999, 1e-8,
                                         wd, true, &opt), MRNET_OK);
+    assert_int_equal(mrnet_adamw_set_no_decay(opt, m), MRNET_OK); /* the reference's groups */
     mrnet_adamw_step(opt, mrnet_model_params(m), mrnet_model_grads(m), lr);
     for (int i = 0; i < mrnet_model_tensor_count(m); i++) {
         const mrnet_tensor_info *t = mrnet_model_tensor(m, i);
@@ -234,6 +235,25 @@ static void route_ablation(void **s)
     assert_int_equal(mask, (1u << 1) | (1u << 4)); /* L2, M1 */
     check_eval("tests/golden/tiny_a.ckpt.safetensors", io, mask);
     check_train("tests/golden/tiny_a.ckpt.safetensors", io, mask);
+}
+
+/* The after-norm gate (tiny_a's network with route_weights 1, w_all as
+ * non-uniform gate logits), whole and with routes L3, M2 dropped: left out
+ * of the reference's softmax as of mrnet's. */
+static void gate(void **s)
+{
+    (void)s;
+    const char *ckpt = "tests/golden/tiny_a_gate.ckpt.safetensors";
+    mrnet_model *m = load(ckpt);
+    assert_int_equal(mrnet_model_config(m)->route_weights, MRNET_ROUTE_WEIGHTS_AFTER_NORM);
+    mrnet_model_free(m);
+    check_eval(ckpt, "tests/golden/tiny_a_gate.io.safetensors", 0);
+    check_train(ckpt, "tests/golden/tiny_a_gate.io.safetensors", 0);
+    const char *io = "tests/golden/tiny_a_gate.io_drop.safetensors";
+    unsigned mask = drop_mask_of(io);
+    assert_int_equal(mask, (1u << 2) | (1u << 5)); /* L3, M2 */
+    check_eval(ckpt, io, mask);
+    check_train(ckpt, io, mask);
 }
 
 /* A release state dict (converted by tools/convert_release.py: no metadata,
@@ -371,7 +391,8 @@ int main(void)
         cmocka_unit_test(tiny_a_eval),       cmocka_unit_test(tiny_b_eval),
         cmocka_unit_test(tiny_c_eval),       cmocka_unit_test(tiny_a_train),
         cmocka_unit_test(tiny_b_train),      cmocka_unit_test(tiny_c_train),
-        cmocka_unit_test(route_ablation),    cmocka_unit_test(release_checkpoint),
+        cmocka_unit_test(route_ablation),    cmocka_unit_test(gate),
+        cmocka_unit_test(release_checkpoint),
         cmocka_unit_test(adamw_golden),      cmocka_unit_test(schedule_golden),
         cmocka_unit_test(cli_train_step),    cmocka_unit_test(workspace_reuse),
     };

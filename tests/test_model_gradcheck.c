@@ -33,8 +33,10 @@
  * dead SE unit, which the test reports as such).
  *
  * Also: the same with route M2 dropped (everything feeding only M2 has an
- * exactly zero gradient, and L does not move when it changes), and
- * gradients that do not depend on the OpenMP thread count. */
+ * exactly zero gradient, and L does not move when it changes), the
+ * after-norm route gate (w_all as non-uniform gate logits after bn5, one
+ * route dropped), and gradients that do not depend on the OpenMP thread
+ * count. */
 #include "testutil.h"
 
 #include <math.h>
@@ -450,6 +452,52 @@ static void route_dropped(void **state)
     free_fixture(&f);
 }
 
+/* The after-norm placement: w_all (perturbed to U(0.5, 1.5), a non-uniform
+ * gate) is the logits of the gate R softmax(w_all) after bn5, with route L2
+ * (index 1) dropped: left out of the softmax, so R = 6. The loss now depends
+ * on every live logit; the gate's gradient sums to 0 over the live routes
+ * (a softmax ignores a common shift), and the dropped logit has none. L2 is
+ * block 1's first third, so all_over (no att.1, no SE group 0 of block 1)
+ * keeps its meaning. */
+static void after_norm(void **state)
+{
+    (void)state;
+    mrnet_config cfg = tiny_config();
+    cfg.route_weights = MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+    fixture f = make_fixture(&cfg, B, T, 0.0f, 31);
+    enum { DROPPED = 1 };
+    assert_int_equal(mrnet_model_set_drop_routes(f.m, 1u << DROPPED), MRNET_OK);
+    analytic(&f);
+    double gmax = max_abs_grad(&f);
+    assert_true(check_tensors(&f, all_over, 13) >= 40);
+    static const char *const flat_after_norm[] = {"fc6.bias", "head.fc1.bias", "bn5.bias",
+                                                  "bn6.bias", "att.2.attention.4.bias", NULL};
+    for (int i = 0; flat_after_norm[i]; i++)
+        check_flat(&f, flat_after_norm[i], gmax);
+
+    const mrnet_tensor_info *a = mrnet_model_find_tensor(f.m, "w_all");
+    const float *ga = f.grad + (a->data - mrnet_model_params(f.m));
+    double sum = 0, size = 0, top = 0;
+    for (int j = 0; j < MRNET_ROUTES; j++) {
+        if (j == DROPPED)
+            continue;
+        if (!(fabsf(a->data[j] - a->data[0]) > 1e-3f || j == 0))
+            fail_msg("w_all[%d] = w_all[0]: the gate is uniform, not what this case tests", j);
+        check_element(&f, a, (size_t)j); /* every live logit */
+        sum += ga[j];
+        size += fabs(ga[j]);
+        top = fabs(ga[j]) > top ? fabs(ga[j]) : top;
+    }
+    if (!(top > 1e-3 * gmax))
+        fail_msg("w_all: largest gate gradient %.3e of %.3e in the model: the gate does not act",
+                 top, gmax);
+    if (!(fabs(sum) <= 1e-4 * size))
+        fail_msg("sum of the live gate gradients %.3e, not ~0 (terms %.3e)", sum, size);
+    assert_true(ga[DROPPED] == 0.0f);
+    assert_true(fd(&f, a->data + DROPPED, 1e-1) == 0.0);
+    free_fixture(&f);
+}
+
 /* Same training step at 1 and 2 threads: equal up to float reordering.
  * B 4, T 128, C 32, D 16 pass the parallel thresholds of the convolutions
  * and batch norms inside the blocks (3C, 8W = 96 channels: 49152 values)
@@ -525,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(whole_model, one_thread, restore_threads),
         cmocka_unit_test_setup_teardown(route_dropped, one_thread, restore_threads),
         cmocka_unit_test_setup_teardown(global_input_norm, one_thread, restore_threads),
+        cmocka_unit_test_setup_teardown(after_norm, one_thread, restore_threads),
         cmocka_unit_test(thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

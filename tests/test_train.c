@@ -244,6 +244,80 @@ static void bad_store_and_options(void **state)
     assert_int_equal(mrnet_train(store_dir, &o, &r), MRNET_ERR_ARG);
 }
 
+/* A run with the after-norm gate: its checkpoints say so (format 2), the
+ * gate logits moved from 0 (no decay pulls them back), and resuming with the
+ * other placement is refused both ways, naming it. The paper run's state
+ * has no route_weights key, as states written before the option. */
+static void after_norm_training(void **state)
+{
+    (void)state;
+    mrnet_train_options o;
+    mrnet_train_result r;
+    small_options(&o, test_path("after"));
+    o.epochs = 2;
+    o.route_weights = MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+    run_expect(&o, &r, MRNET_OK);
+    assert_int_equal(r.epochs_run, 2);
+    char p[600];
+    snprintf(p, sizeof p, "%s/best.safetensors", test_path("after"));
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(p, &f), MRNET_OK);
+    assert_string_equal(mrnet_st_meta(f, "mrnet.format"), "2");
+    assert_non_null(strstr(mrnet_st_meta(f, "mrnet.train"), "\"route_weights\":\"after-norm\""));
+    mrnet_st_close(f);
+    mrnet_model *m;
+    assert_int_equal(mrnet_model_load(p, 0, &m), MRNET_OK);
+    assert_int_equal(mrnet_model_config(m)->route_weights, MRNET_ROUTE_WEIGHTS_AFTER_NORM);
+    const float *a = mrnet_model_find_tensor(m, "w_all")->data;
+    assert_true(test_max_abs(a, MRNET_ROUTES) > 0); /* trained from 0 */
+    const float *gate = mrnet_model_route_weights(m);
+    double sum = 0;
+    for (int j = 0; j < MRNET_ROUTES; j++)
+        sum += gate[j];
+    assert_true(fabs(sum - MRNET_ROUTES) < 1e-4);
+    mrnet_model_free(m);
+
+    o.resume = true;
+    o.epochs = 3;
+    o.route_weights = MRNET_ROUTE_WEIGHTS_PAPER;
+    run_expect(&o, &r, MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "route weights are paper now but were after-norm"));
+    o.route_weights = MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+    run_expect(&o, &r, MRNET_OK);
+    assert_int_equal(r.epochs_run, 3);
+
+    small_options(&o, test_path("full"));
+    o.resume = true;
+    o.route_weights = MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+    run_expect(&o, &r, MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "route weights are after-norm now but were paper"));
+    snprintf(p, sizeof p, "%s/last.safetensors", test_path("full"));
+    assert_int_equal(mrnet_st_open(p, &f), MRNET_OK);
+    assert_null(strstr(mrnet_st_meta(f, "train.state"), "route_weights"));
+    assert_string_equal(mrnet_st_meta(f, "mrnet.format"), "1");
+    mrnet_st_close(f);
+}
+
+/* --route-weights on the command line: a bad value names the choices; a
+ * tiny after-norm run trains and mrnet routes shows its gate. */
+static void route_weights_cli(void **state)
+{
+    (void)state;
+    const char *out = test_path("cli_after");
+    CLI_EXPECT(2, "train '%s' -o '%s' --route-weights bogus", store_dir, out);
+    const char *said = test_cli_output();
+    assert_non_null(strstr(said, "--route-weights"));
+    assert_non_null(strstr(said, "bogus"));
+    assert_non_null(strstr(said, "paper, after-norm"));
+    CLI_EXPECT(0, "train '%s' -o '%s' --route-weights after-norm --epochs 1 --batch 6 --channels 16 "
+                  "--embed 8 --crop-seconds 1 --quiet",
+               store_dir, out);
+    CLI_EXPECT(0, "routes '%s/best.safetensors'", out);
+    assert_non_null(strstr(test_cli_output(), "placement after-norm"));
+    CLI_EXPECT(0, "train --help");
+    assert_non_null(strstr(test_cli_output(), "--route-weights"));
+}
+
 /* The entries trainer_hold_out_valid moves to validation (valid[i] != 0),
  * for a store whose split column has no "valid". */
 static int held_out(const char *dir, uint64_t seed, double share, unsigned char *valid, char *note, size_t note_size)
@@ -373,6 +447,8 @@ int main(void)
         cmocka_unit_test(resume_refuses_other_options),
         cmocka_unit_test(bad_store_and_options),
         cmocka_unit_test(holdout_without_valid),
+        cmocka_unit_test(after_norm_training),
+        cmocka_unit_test(route_weights_cli),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Writes the golden vectors in tests/golden/ from the PyTorch reference.
 
-    /usr/bin/python3 tools/gen_golden.py [--out tests/golden]
+    /usr/bin/python3 tools/gen_golden.py [--out tests/golden] [--only tiny_a_gate,...]
 
-Deterministic (fixed seeds, single thread): rerunning gives identical files.
+Deterministic (fixed seeds, single thread): rerunning gives identical files
+(up to float64 noise, ~1e-16, in gradients that vanish analytically); --only
+writes just the named configurations' files.
 Models are built and perturbed in float32 (the checkpoint holds these values),
 then every computation runs in float64 from those float32 values and the
 results are rounded to float32 when stored, so the golden values are exact up
@@ -29,8 +31,8 @@ import torch.nn.functional as F  # noqa: E402
 
 import st  # noqa: E402
 from mrnet_ref import (MRNet, MRNetConfig, Head, ROUTES, weighted_cross_entropy, class_weights,  # noqa: E402
-                       parse_routes, make_optimizer, make_scheduler, lr_at_epoch, count_params,
-                       count_head_params, trainable)
+                       parse_routes, make_optimizer, decay_groups, make_scheduler, lr_at_epoch,
+                       count_params, count_head_params, trainable, ROUTE_WEIGHTS_AFTER_NORM)
 
 CONFIGS = OrderedDict([
     ("tiny_a", dict(cfg=MRNetConfig(in_dim=6, in_channels=2, n_layers=3, channels=32, embed=8, classes=4,
@@ -45,8 +47,16 @@ CONFIGS = OrderedDict([
                                     dilations=[1, 2, 5]),
                     B=5, T=31, seed=306, lr=2e-3, weight_decay=5e-2,
                     labels=[0, 2, 1, 2, 2], counts=[50, 8, 23])),
+    # tiny_a with the after-norm gate: w_all, perturbed like every config's, is
+    # then a non-uniform set of gate logits
+    ("tiny_a_gate", dict(cfg=MRNetConfig(in_dim=6, in_channels=2, n_layers=3, channels=32, embed=8, classes=4,
+                                         dilations=[2, 3, 4], route_weights=ROUTE_WEIGHTS_AFTER_NORM),
+                         B=4, T=24, seed=101, lr=1e-3, weight_decay=1e-4,
+                         labels=[2, 0, 3, 2], counts=[30, 12, 5, 20])),
 ])
-DROP_CONFIG, DROP_ROUTES = "tiny_a", "L2,M1"
+# io_drop files: configuration -> routes dropped
+DROPS = OrderedDict([("tiny_a", "L2,M1"), ("tiny_a_gate", "L3,M2")])
+RELEASE_CONFIG = "tiny_a"
 SCHEDULE_EPOCHS = [1, 2, 3, 250, 500, 999, 1000, 1001, 1002, 2000, 2999, 3000, 3001, 5000, 6999, 7000, 7001]
 
 
@@ -96,8 +106,11 @@ def checkpoint_tensors(model, head):
 
 
 def config_metadata(cfg):
-    return {"format": "mrnet", "mrnet.config": cfg.to_json(),
+    meta = {"format": "mrnet", "mrnet.config": cfg.to_json(),
             "mrnet.labels": json.dumps([f"c{k}" for k in range(cfg.classes)])}
+    if cfg.route_weights == ROUTE_WEIGHTS_AFTER_NORM:
+        meta["mrnet.format"] = "2"   # as mrnet writes an after-norm model
+    return meta
 
 
 def named_params(model, head):
@@ -181,7 +194,7 @@ def compute_io(model32, head32, X, labels, cw, lr, wd, dropped=()):
     for k, m in bn_modules(model) + bn_modules(head, "head."):
         out[f"running.{k}.running_mean"] = f32(m.running_mean)
         out[f"running.{k}.running_var"] = f32(m.running_var)
-    opt = make_optimizer([p for _, p in params], lr=lr, weight_decay=wd)
+    opt = make_optimizer(decay_groups(params, model.cfg), lr=lr, weight_decay=wd)
     opt.step()
     for k, p in params:
         out["param_after_step." + k] = f32(p)
@@ -319,12 +332,19 @@ def check_paper_counts():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "tests", "golden"))
+    ap.add_argument("--only", help="comma-separated configurations (%s): only their files" % ",".join(CONFIGS))
     a = ap.parse_args()
+    only = a.only.split(",") if a.only else None
+    for name in only or []:
+        if name not in CONFIGS:
+            ap.error(f"--only: unknown configuration {name!r} ({', '.join(CONFIGS)})")
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(1)
     check_paper_counts()
     with tempfile.TemporaryDirectory() as tmp:
         for name, spec in CONFIGS.items():
+            if only and name not in only:
+                continue
             cfg = spec["cfg"]
             model, head, X, labels, cw = build(name, spec)
             n = trainable(model)
@@ -338,13 +358,16 @@ def main():
             print(f"{name}: {n:,} trainable without head + {trainable(head)} head; W {cfg.width} "
                   f"(8W {8 * cfg.width}, 3C {3 * cfg.channels}); loss {float(io['loss']):.6f}; "
                   f"float32 eval-logit drift {drift:.2e}\n    {report}")
-            if name == DROP_CONFIG:
-                dropped = parse_routes(DROP_ROUTES)
+            if name in DROPS:
+                dropped = parse_routes(DROPS[name])
                 io, report, zero = compute_io(model, head, X, labels, cw, spec["lr"], spec["weight_decay"], dropped)
                 st.save(os.path.join(a.out, f"{name}.io_drop.safetensors"), io,
-                        dict(meta, drop_routes=DROP_ROUTES, zero_grads=zero))
-                print(f"{name} with routes {DROP_ROUTES} dropped: loss {float(io['loss']):.6f}\n    {report}")
+                        dict(meta, drop_routes=DROPS[name], zero_grads=zero))
+                print(f"{name} with routes {DROPS[name]} dropped: loss {float(io['loss']):.6f}\n    {report}")
+            if name == RELEASE_CONFIG:
                 write_release(name, model, head, cw, a.out, tmp)
+    if only:
+        return
     adamw_golden(os.path.join(a.out, "adamw.safetensors"))
     lrs, mismatch = schedule_golden(os.path.join(a.out, "schedule.safetensors"))
     for e, lr in zip(SCHEDULE_EPOCHS, lrs):

@@ -23,6 +23,10 @@ import torch.nn.functional as F
 # Route order of the pooled vectors (spec step 10): index j of w_all.
 ROUTES = ("L1", "L2", "L3", "H", "M1", "M2", "M3")
 
+# Placements of w_all (mrnet_config.route_weights).
+ROUTE_WEIGHTS_PAPER = 0
+ROUTE_WEIGHTS_AFTER_NORM = 1
+
 BN_EPS = 1e-5
 IN_EPS = 1e-5          # instance norm over time
 ASP_VAR_FLOOR = 1e-4   # sigma = sqrt(max(var, 1e-4))
@@ -39,8 +43,13 @@ class MRNetConfig:
     dilations: Sequence[int] = field(default_factory=lambda: [2, 3, 4])
     scale: int = 8
     se_groups: int = 3
+    # Where w_all acts (mrnet_config.route_weights): ROUTE_WEIGHTS_PAPER before
+    # bn5, or ROUTE_WEIGHTS_AFTER_NORM, a gate R softmax(w_all) after it.
+    route_weights: int = 0
 
     def __post_init__(self):
+        if self.route_weights not in (ROUTE_WEIGHTS_PAPER, ROUTE_WEIGHTS_AFTER_NORM):
+            raise ValueError(f"route_weights {self.route_weights!r} must be 0 (paper) or 1 (after-norm)")
         self.dilations = [int(d) for d in self.dilations]
         if len(self.dilations) != 3:
             raise ValueError("MRNet has exactly three MRBlocks: give three dilations")
@@ -68,7 +77,10 @@ class MRNetConfig:
         return self.channels // 16
 
     def to_json(self):
-        return json.dumps(asdict(self), separators=(",", ":"))
+        d = asdict(self)
+        if d["route_weights"] == ROUTE_WEIGHTS_PAPER:   # as mrnet writes it: absent for the paper
+            del d["route_weights"]
+        return json.dumps(d, separators=(",", ":"))
 
     @staticmethod
     def from_json(text):
@@ -186,7 +198,9 @@ class MRNet(nn.Module):
         self.reprocessing_convs = nn.ModuleList([conv_relu_bn(2 * C, C) for _ in range(3)])
         self.r_global_conv = conv_relu_bn(3 * C, C)
         self.l_conv = conv_relu_bn(3 * C, C)
-        self.w_all = nn.Parameter(torch.ones(1, len(ROUTES), 1))
+        # paper: route weights 1; after-norm: gate logits 0, the uniform gate 1
+        after_norm = cfg.route_weights == ROUTE_WEIGHTS_AFTER_NORM
+        self.w_all = nn.Parameter((torch.zeros if after_norm else torch.ones)(1, len(ROUTES), 1))
         self.att = nn.ModuleList([ASP(C, cfg.asp_hidden) for _ in ROUTES])
         self.bn5 = nn.BatchNorm1d(2 * C * len(ROUTES))
         self.fc6 = nn.Linear(2 * C * len(ROUTES), E)
@@ -228,10 +242,21 @@ class MRNet(nn.Module):
             m[0, j, 0] = 0
         return m
 
+    def route_gate(self):
+        """After-norm gate (1, 7, 1): R softmax(w_all) over the R live routes,
+        0 for a dropped route (left out of the softmax; no gradient to its logit)."""
+        live = self.route_mask(self.w_all.dtype, self.w_all.device) > 0
+        logits = torch.where(live, self.w_all, torch.full_like(self.w_all, -math.inf))
+        return int(live.sum()) * torch.softmax(logits, dim=1)
+
     def forward(self, X):
         pooled = torch.stack([asp(r) for asp, r in zip(self.att, self.routes(X))], dim=1)  # (B, 7, 2C)
         if self.dropped_routes:
             pooled = pooled * self.route_mask(pooled.dtype, pooled.device)
+        if self.cfg.route_weights == ROUTE_WEIGHTS_AFTER_NORM:
+            # bn5 normalises the pooled vectors as they are; the gate scales its output
+            y = self.bn5(pooled.flatten(1)).view(pooled.shape)
+            return self.bn6(self.fc6((y * self.route_gate()).flatten(1)))
         z = (pooled * self.w_all).flatten(1)   # (B, 14C), index j*2C + c
         return self.bn6(self.fc6(self.bn5(z)))
 
@@ -279,9 +304,20 @@ def parse_routes(text):
 # ---- training recipe -----------------------------------------------------
 
 def make_optimizer(params, lr=1e-3, weight_decay=1e-4):
-    """AdamW with amsgrad, decay on every parameter (BN and biases included)."""
+    """AdamW with amsgrad, decay on every parameter (BN and biases included).
+    `params` may also be parameter groups (decay_groups)."""
     return torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8,
                              weight_decay=weight_decay, amsgrad=True)
+
+
+def decay_groups(named, cfg: MRNetConfig):
+    """Parameter groups for make_optimizer from (name, parameter) pairs: every
+    parameter decayed, except the after-norm gate logits w_all (a group with
+    weight_decay 0, as mrnet's no_decay mask)."""
+    if cfg.route_weights != ROUTE_WEIGHTS_AFTER_NORM:
+        return [p for _, p in named]
+    return [{"params": [p for k, p in named if k != "w_all"]},
+            {"params": [p for k, p in named if k == "w_all"], "weight_decay": 0.0}]
 
 
 def make_scheduler(optimizer, T_0=1000, T_mult=2, eta_min=5e-4):

@@ -128,8 +128,10 @@ mrnet_status mrnet_confusion_by_group(const mrnet_store *store, const int *entri
 
 /* ---- Route importance ------------------------------------------------------
  * What each route contributes to a trained model, measured rather than read
- * off w_all: w_all scales a route just before bn5, which normalises every
- * channel again, so the output depends on w_all only through bn5's eps.
+ * off w_all: in the paper's placement w_all scales a route just before bn5,
+ * which normalises every channel again, so the output depends on w_all only
+ * through bn5's eps. An after-norm gate does act, but fc6 may re-weight what
+ * it lets through, so it is not a measure either.
  *
  *   accuracy_drop[j], macro_f1_drop[j]: the figures of the model as it is
  *     minus those with route j zeroed as well (mrnet_model_set_drop_routes:
@@ -139,7 +141,9 @@ mrnet_status mrnet_confusion_by_group(const mrnet_store *store, const int *entri
  *   fc6_share[j]: sum of |fc6.weight| over the 2C input columns that read
  *     route j, over the sum of all of them (bn5's per-column scale not
  *     folded in).
- *   w_all[j]: the learned route weight, for comparison. */
+ *   w_all[j]: the learned route weight, for comparison: after-norm, the gate
+ *     R softmax(w_all)_j (mrnet_model_route_weights).
+ *   route_weights: the model's placement (mrnet_config.route_weights). */
 typedef struct {
     int used;                   /* items scored */
     double accuracy, macro_f1;  /* with the routes the model uses */
@@ -147,6 +151,7 @@ typedef struct {
     double fc6_share[MRNET_ROUTES];
     double w_all[MRNET_ROUTES];
     unsigned trained_off;       /* mrnet_model_drop_routes() of the model */
+    int route_weights;          /* an mrnet_route_weights_mode */
 } mrnet_route_importance;
 
 /* fc6_share alone (no data needed). */
@@ -160,6 +165,7 @@ mrnet_status mrnet_route_importance_measure(mrnet_model *model, const mrnet_stor
                                             mrnet_route_importance *out);
 /* Writes n measurements as JSON atomically:
  *   {"checkpoints": [{"name": .., "items": n, "accuracy": a, "macro_f1": f,
+ *     "route_weights": "paper" or "after-norm" (what w_all below is),
  *     "routes": [{"route": "L1", "w_all": .., "fc6_share": ..,
  *                 "accuracy_drop": .., "macro_f1_drop": .., "trained_off": false}, ...]}, ...],
  *    <extra>}   (a NAN is null; extra as in mrnet_metrics_write_json) */

@@ -17,6 +17,20 @@ extern "C" {
 #define MRNET_BLOCKS 3 /* MRBlocks; fixed by the architecture */
 #define MRNET_ROUTES 7 /* L1 L2 L3 H M1 M2 M3 */
 
+/* Where the route weights w_all act (mrnet_config.route_weights;
+ * docs/ROUTE_WEIGHTS.md). */
+typedef enum {
+    /* The paper and its release: each route's pooled vector times w_all[j]
+     * just before bn5. bn5 normalises every feature again, so the output
+     * depends on w_all only through its eps: the weights carry no meaning. */
+    MRNET_ROUTE_WEIGHTS_PAPER = 0,
+    /* A gate after bn5: route j's normalised features times
+     * R softmax(w_all)_j over the R live routes (0 for a dropped route), so
+     * uniform w_all (its initial 0) is the identity. w_all is then exempt
+     * from weight decay (mrnet_tensor_info.no_decay). */
+    MRNET_ROUTE_WEIGHTS_AFTER_NORM = 1
+} mrnet_route_weights_mode;
+
 typedef struct {
     int in_dim;       /* D: feature size per input channel (768 WavLM, 48 mel) */
     int in_channels;  /* S: audio channels side by side (2 stereo, 1 mono mel) */
@@ -28,6 +42,7 @@ typedef struct {
     int scale;        /* Res2Net split count (8) */
     int se_groups;    /* SE groups per block (3) */
     int input_norm;   /* an mrnet_input_norm: MRNET_INPUT_NORM_INSTANCE (0, the paper's) */
+    int route_weights; /* an mrnet_route_weights_mode: paper (0, the default) */
 } mrnet_config;
 
 /* How the input features are normalised before fst_conv.
@@ -51,6 +66,10 @@ mrnet_status mrnet_config_validate(const mrnet_config *cfg);
 const char *mrnet_route_name(int route);
 /* Parses "L1,M2" style lists into a bit mask (bit j = route j dropped). */
 mrnet_status mrnet_parse_routes(const char *list, unsigned *mask);
+/* "paper" and "after-norm" for the route-weight placements; and back
+ * (MRNET_ERR_ARG naming the choices for any other name). */
+const char *mrnet_route_weights_name(int mode);
+mrnet_status mrnet_route_weights_parse(const char *name, int *mode);
 
 
 /* Derived sizes of a configuration. Safe on any configuration: 0 when the
@@ -145,6 +164,8 @@ typedef struct {
     float *grad;      /* parameters only */
     int64_t *count;   /* counters only */
     bool in_head;
+    bool no_decay;    /* a parameter the optimizer must not decay (mrnet_adamw_set_no_decay):
+                         w_all as after-norm gate logits */
 } mrnet_tensor_info;
 int mrnet_model_tensor_count(const mrnet_model *model);
 const mrnet_tensor_info *mrnet_model_tensor(const mrnet_model *model, int index);
@@ -152,7 +173,12 @@ const mrnet_tensor_info *mrnet_model_find_tensor(const mrnet_model *model, const
 /* The flat parameter and gradient buffers (n = mrnet_model_param_count(with head)). */
 float *mrnet_model_params(mrnet_model *model);
 float *mrnet_model_grads(mrnet_model *model);
-/* Route weights w_all (7 values). */
+/* The route weights as they act (7 values, route order). Paper placement:
+ * w_all itself (the tensor's data). After-norm: the gate R softmax(w_all)_j
+ * over the R live routes, 0 for a dropped one (1 each for uniform w_all),
+ * computed from w_all and the route mask at this call into a buffer of the
+ * model, valid until the next call or mrnet_model_free. The raw logits are
+ * the tensor "w_all" (mrnet_model_find_tensor). */
 const float *mrnet_model_route_weights(const mrnet_model *model);
 
 /* ---- Checkpoints (safetensors) -----------------------------------------------
@@ -161,12 +187,15 @@ const float *mrnet_model_route_weights(const mrnet_model *model);
  * state dicts: the configuration is then inferred from the shapes (dilations
  * 2,3,4; S = 1 when L = 1, else S = 2, unless in_channels_hint > 0).
  *
- * The metadata key "mrnet.format" holds the file's format version, written as
- * MRNET_CHECKPOINT_FORMAT. Loading takes a file without it (written before
- * versions, and release files) and versions up to MRNET_CHECKPOINT_FORMAT; a
- * newer version is MRNET_ERR_UNSUPPORTED, a value that is not a positive
- * integer MRNET_ERR_FORMAT. */
-#define MRNET_CHECKPOINT_FORMAT 1
+ * The metadata key "mrnet.format" holds the file's format version: the
+ * lowest that can hold the model, so that a build that cannot compute it
+ * refuses it rather than misreading it. 1: the paper's model; 2 (what
+ * MRNET_CHECKPOINT_FORMAT counts up to): route_weights or input_norm in
+ * mrnet.config, written for an after-norm or globally normalised model only. Loading takes a file without it
+ * (written before versions, and release files) and versions up to
+ * MRNET_CHECKPOINT_FORMAT; a newer version is MRNET_ERR_UNSUPPORTED, a value
+ * that is not a positive integer MRNET_ERR_FORMAT. */
+#define MRNET_CHECKPOINT_FORMAT 2
 mrnet_status mrnet_model_load(const char *path, int in_channels_hint, mrnet_model **out);
 /* Writes atomically. extra_meta: NULL or key/value pairs, NULL-terminated. */
 mrnet_status mrnet_model_save(const mrnet_model *model, const char *path,
@@ -178,6 +207,12 @@ typedef struct mrnet_adamw mrnet_adamw;
 mrnet_status mrnet_adamw_create(size_t n, double beta1, double beta2, double eps,
                                 double weight_decay, bool amsgrad, mrnet_adamw **out);
 void mrnet_adamw_free(mrnet_adamw *opt);
+/* Exempts the model's parameters marked no_decay (mrnet_tensor_info) from
+ * weight decay, as a PyTorch parameter group with weight_decay 0 would; for
+ * an optimizer over the model's flat parameters (mrnet_model_params, n =
+ * mrnet_model_param_count(model, true)), MRNET_ERR_SHAPE otherwise. A model
+ * with none marked (the paper's) leaves the optimizer as it is. */
+mrnet_status mrnet_adamw_set_no_decay(mrnet_adamw *opt, const mrnet_model *model);
 /* One step at learning rate lr: params -= update(grads). */
 void mrnet_adamw_step(mrnet_adamw *opt, float *params, const float *grads, double lr);
 int64_t mrnet_adamw_steps(const mrnet_adamw *opt);

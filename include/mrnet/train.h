@@ -60,6 +60,7 @@ typedef struct {
     uint64_t seed;
     /* model (in_dim, in_channels come from the store; n_layers 1) */
     int channels, embed, dilations[MRNET_BLOCKS], scale, se_groups;
+    int route_weights;    /* an mrnet_route_weights_mode: paper (the default) or after-norm */
     /* output */
     const char *out_dir;  /* last.safetensors, best.safetensors, log.jsonl, curve.svg */
     bool resume;          /* continue out_dir/last.safetensors */

@@ -1,6 +1,6 @@
 /* Route importance: what zeroing each route costs a trained model, and how
- * much of fc6's weight reads it (see mrnet/eval.h for why w_all alone says
- * little). */
+ * much of fc6's weight reads it (see mrnet/eval.h for why w_all, or an
+ * after-norm gate, alone says little). */
 #include <mrnet/eval.h>
 
 #include <math.h>
@@ -60,6 +60,7 @@ mrnet_status mrnet_route_importance_measure(mrnet_model *model, const mrnet_stor
     memset(out, 0, sizeof *out);
     unsigned base = mrnet_model_drop_routes(model);
     out->trained_off = base;
+    out->route_weights = mrnet_model_config(model)->route_weights;
     const float *w = mrnet_model_route_weights(model);
     for (int j = 0; j < MRNET_ROUTES; j++)
         out->w_all[j] = w[j];
@@ -85,7 +86,8 @@ static cJSON *checkpoint_json(const mrnet_route_importance *r, const char *name)
     cJSON *c = cJSON_CreateObject();
     bool ok = c && cJSON_AddStringToObject(c, "name", name) && cJSON_AddNumberToObject(c, "items", r->used) &&
               cJSON_AddNumberToObject(c, "accuracy", r->accuracy) &&
-              cJSON_AddNumberToObject(c, "macro_f1", r->macro_f1);
+              cJSON_AddNumberToObject(c, "macro_f1", r->macro_f1) &&
+              cJSON_AddStringToObject(c, "route_weights", mrnet_route_weights_name(r->route_weights));
     cJSON *routes = ok ? cJSON_AddArrayToObject(c, "routes") : NULL;
     ok = ok && routes;
     for (int j = 0; ok && j < MRNET_ROUTES; j++) {

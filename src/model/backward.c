@@ -34,7 +34,7 @@ static void bn_backward(bn_layer *L, const float *x, const float *mean, const fl
     batchnorm_backward(&bp, x, mean, rstd, dy, dx, L->dweight, L->dbias, B, T);
 }
 
-/* Head and embedding: dlogits -> ws->g_pooled (B,7,2C). */
+/* Head, embedding and the route weights: dlogits -> ws->g_pooled (B,7,2C). */
 static void head_backward(mrnet_model *m, int B)
 {
     model_workspace *ws = m->ws;
@@ -48,6 +48,13 @@ static void head_backward(mrnet_model *m, int B)
     zero(ws->g_f5, (size_t)B * F);
     linear_backward(ws->f5, m->fc6.weight, ws->g_f6, ws->g_f5, m->fc6.dweight, m->fc6.dbias, B,
                     F, E);
+    if (m->cfg.route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM) {
+        /* gate * bn5(pooled): g_f5 becomes bn5's output gradient in place */
+        routegate_backward(ws->f5_norm, m->gate, ws->g_f5, ws->g_f5, m->dw_all, B, MRNET_ROUTES,
+                           2 * C, m->drop_routes);
+        bn_backward(&m->bn5, ws->pooled, ws->f5_mean, ws->f5_rstd, ws->g_f5, ws->g_pooled, B, 1);
+        return;
+    }
     bn_backward(&m->bn5, ws->routed, ws->f5_mean, ws->f5_rstd, ws->g_f5, ws->g_routed, B, 1);
     zero(ws->g_pooled, (size_t)B * F);
     routeweight_backward(ws->pooled, m->w_all, ws->g_routed, ws->g_pooled, m->dw_all, B,

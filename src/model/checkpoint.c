@@ -258,7 +258,12 @@ mrnet_status model_add_metadata(const mrnet_model *m, mrnet_st_writer *w)
     char cfg[512], routes[64], version[16];
     MRNET_TRY(mrnet_config_to_json(&m->cfg, cfg, sizeof cfg));
     MRNET_TRY(mrnet_st_writer_meta(w, "format", "mrnet"));
-    snprintf(version, sizeof version, "%d", MRNET_CHECKPOINT_FORMAT);
+    /* the lowest version that holds the model (mrnet/model.h): a paper model
+     * stays readable by builds of format 1, and those refuse an after-norm
+     * one instead of computing it as the paper's */
+    int format = m->cfg.route_weights == MRNET_ROUTE_WEIGHTS_PAPER &&
+                         m->cfg.input_norm == MRNET_INPUT_NORM_INSTANCE ? 1 : 2;
+    snprintf(version, sizeof version, "%d", format);
     MRNET_TRY(mrnet_st_writer_meta(w, "mrnet.format", version));
     MRNET_TRY(mrnet_st_writer_meta(w, "mrnet.config", cfg));
     routes_string(m->drop_routes, routes, sizeof routes);

@@ -43,6 +43,26 @@ mrnet_status mrnet_parse_routes(const char *list, unsigned *mask)
     return MRNET_OK;
 }
 
+static const char *const route_weights_names[] = {"paper", "after-norm"};
+
+const char *mrnet_route_weights_name(int mode)
+{
+    return (mode == MRNET_ROUTE_WEIGHTS_PAPER || mode == MRNET_ROUTE_WEIGHTS_AFTER_NORM)
+               ? route_weights_names[mode]
+               : "?";
+}
+
+mrnet_status mrnet_route_weights_parse(const char *name, int *mode)
+{
+    for (int i = 0; i < 2; i++)
+        if (name && !strcmp(name, route_weights_names[i])) {
+            *mode = i;
+            return MRNET_OK;
+        }
+    return mrnet_fail(MRNET_ERR_ARG, "unknown route-weight placement '%s' (paper, after-norm)",
+                      name ? name : "(null)");
+}
+
 void mrnet_config_default(mrnet_config *cfg, int classes)
 {
     *cfg = (mrnet_config){.in_dim = 768, .in_channels = 2, .n_layers = 13, .channels = 512,
@@ -95,6 +115,11 @@ mrnet_status mrnet_config_validate(const mrnet_config *cfg)
         MRNET_TRY(check_range("dilations[i]", cfg->dilations[i], 1, 1024));
     MRNET_TRY(check_range("input_norm", cfg->input_norm, MRNET_INPUT_NORM_INSTANCE,
                           MRNET_INPUT_NORM_GLOBAL));
+    if (cfg->route_weights != MRNET_ROUTE_WEIGHTS_PAPER &&
+        cfg->route_weights != MRNET_ROUTE_WEIGHTS_AFTER_NORM)
+        return mrnet_fail(MRNET_ERR_ARG,
+                          "configuration: route_weights = %d, must be 0 (paper) or 1 (after-norm)",
+                          cfg->route_weights);
     if ((3 * cfg->channels) % cfg->se_groups != 0)
         return mrnet_fail(MRNET_ERR_ARG,
                           "configuration: 3*channels = %d is not divisible by se_groups = %d",
@@ -107,18 +132,23 @@ mrnet_status mrnet_config_validate(const mrnet_config *cfg)
     return MRNET_OK;
 }
 
+/* route_weights and input_norm only when not the paper's: a paper model's
+ * JSON stays what it was before the fields existed (and what older builds read). */
 mrnet_status mrnet_config_to_json(const mrnet_config *cfg, char *buf, size_t size)
 {
+    char extra[64] = "";
+    int e = 0;
+    if (cfg->route_weights != MRNET_ROUTE_WEIGHTS_PAPER)
+        e += snprintf(extra + e, sizeof extra - (size_t)e, ",\"route_weights\":%d", cfg->route_weights);
+    if (cfg->input_norm != MRNET_INPUT_NORM_INSTANCE)
+        snprintf(extra + e, sizeof extra - (size_t)e, ",\"input_norm\":%d", cfg->input_norm);
     int n = snprintf(buf, size,
                      "{\"in_dim\":%d,\"in_channels\":%d,\"n_layers\":%d,\"channels\":%d,"
                      "\"embed\":%d,\"classes\":%d,\"dilations\":[%d,%d,%d],\"scale\":%d,"
-                     "\"se_groups\":%d}",
+                     "\"se_groups\":%d%s}",
                      cfg->in_dim, cfg->in_channels, cfg->n_layers, cfg->channels, cfg->embed,
                      cfg->classes, cfg->dilations[0], cfg->dilations[1], cfg->dilations[2],
-                     cfg->scale, cfg->se_groups);
-    /* the paper's default is left out, so such files read as they always did */
-    if (n >= 0 && (size_t)n < size && cfg->input_norm != MRNET_INPUT_NORM_INSTANCE)
-        n += snprintf(buf + n - 1, size - (size_t)n + 1, ",\"input_norm\":%d}", cfg->input_norm) - 1;
+                     cfg->scale, cfg->se_groups, extra);
     if (n < 0 || (size_t)n >= size)
         return mrnet_fail(MRNET_ERR_ARG, "configuration JSON does not fit %zu bytes", size);
     return MRNET_OK;
@@ -174,6 +204,7 @@ mrnet_status mrnet_config_from_json(const char *json, mrnet_config *cfg)
         {"scale", offsetof(mrnet_config, scale)},
         {"se_groups", offsetof(mrnet_config, se_groups)},
         {"input_norm", offsetof(mrnet_config, input_norm)},
+        {"route_weights", offsetof(mrnet_config, route_weights)}, /* absent: as cfg holds */
     };
     for (size_t i = 0; st == MRNET_OK && i < sizeof fields / sizeof fields[0]; i++)
         st = json_int(root, fields[i].key, (int *)((char *)cfg + fields[i].offset));

@@ -161,6 +161,37 @@ static void routes_forward(mrnet_model *m, int B, int T, bool train)
     }
 }
 
+const float *model_bn5_input(const mrnet_model *m)
+{
+    bool after_norm = m->cfg.route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+    return after_norm ? m->ws->pooled : m->ws->routed;
+}
+
+float *model_bn5_output(const mrnet_model *m)
+{
+    bool after_norm = m->cfg.route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+    return after_norm ? m->ws->f5_norm : m->ws->f5;
+}
+
+/* The route weights and bn5: ws->pooled (B,7,2C) -> ws->f5 (B,14C). Paper:
+ * bn5(w_all * pooled). After-norm: gate * bn5(pooled), the gate R softmax(w_all)
+ * over the live routes kept in m->gate for the backward. Dropped routes are
+ * zero in pooled either way. */
+static void route_weights_forward(mrnet_model *m, int B, bool train)
+{
+    model_workspace *ws = m->ws;
+    int F = 2 * m->cfg.channels;
+    if (m->cfg.route_weights == MRNET_ROUTE_WEIGHTS_PAPER)
+        routeweight_forward(ws->pooled, m->w_all, ws->routed, B, MRNET_ROUTES, F,
+                            m->drop_routes);
+    bn_forward(&m->bn5, model_bn5_input(m), model_bn5_output(m), ws->f5_mean, ws->f5_rstd, B, 1,
+               train);
+    if (m->cfg.route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM) {
+        routegate_values(m->w_all, m->gate, MRNET_ROUTES, m->drop_routes);
+        routegate_forward(ws->f5_norm, m->gate, ws->f5, B, MRNET_ROUTES, F, m->drop_routes);
+    }
+}
+
 static mrnet_status check_input(const mrnet_model *m, const float *input, int B, int T, bool train)
 {
     if (B < 1 || T < 1)
@@ -216,8 +247,7 @@ mrnet_status mrnet_forward(mrnet_model *m, const float *input, int B, int T, boo
     routes_forward(m, B, T, train);
 
     int F = 2 * MRNET_ROUTES * C;
-    routeweight_forward(ws->pooled, m->w_all, ws->routed, B, MRNET_ROUTES, 2 * C, m->drop_routes);
-    bn_forward(&m->bn5, ws->routed, ws->f5, ws->f5_mean, ws->f5_rstd, B, 1, train);
+    route_weights_forward(m, B, train);
     linear_forward(ws->f5, m->fc6.weight, m->fc6.bias, ws->f6, B, F, E);
     bn_forward(&m->bn6, ws->f6, ws->emb, ws->emb_mean, ws->emb_rstd, B, 1, train);
     linear_forward(ws->emb, m->head_fc1.weight, m->head_fc1.bias, ws->hz, B, E, K);

@@ -31,8 +31,11 @@ void model_init_parameters(mrnet_model *m, uint64_t seed)
             for (size_t k = 0; k < t->numel; k++)
                 t->data[k] = v;
         } else if (!strcmp(t->name, "w") || !strcmp(t->name, "w_all")) {
+            /* after-norm, w_all holds gate logits: 0, the uniform gate 1 */
+            bool logits = t->data == m->w_all &&
+                          m->cfg.route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM;
             for (size_t k = 0; k < t->numel; k++)
-                t->data[k] = 1.0f;
+                t->data[k] = logits ? 0.0f : 1.0f;
         } else if (t->ndim >= 2) { /* conv (out,in,k) or linear (out,in) weight */
             size_t fan_in = t->numel / (size_t)t->shape[0];
             init_uniform(t->data, t->numel, fan_in, &rng);
@@ -194,4 +197,12 @@ const mrnet_tensor_info *mrnet_model_find_tensor(const mrnet_model *m, const cha
 
 float *mrnet_model_params(mrnet_model *m) { return m->params; }
 float *mrnet_model_grads(mrnet_model *m) { return m->grads; }
-const float *mrnet_model_route_weights(const mrnet_model *m) { return m->w_all; }
+const float *mrnet_model_route_weights(const mrnet_model *m)
+{
+    if (m->cfg.route_weights == MRNET_ROUTE_WEIGHTS_PAPER)
+        return m->w_all;
+    /* the model is allocated writable; a call on it is one thread's, as any */
+    float *shown = ((mrnet_model *)m)->shown_gate;
+    routegate_values(m->w_all, shown, MRNET_ROUTES, m->drop_routes);
+    return shown;
+}

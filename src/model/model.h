@@ -70,8 +70,8 @@ struct mrnet_model {
 
     /* layers */
     float *w, *dw;         /* layer mix (L) */
-    float *w_all, *dw_all; /* route weights (7) */
     float *in_mean, *in_std; /* (S, L, D), MRNET_INPUT_NORM_GLOBAL only, else NULL */
+    float *w_all, *dw_all; /* route weights (7); after-norm: the gate's logits */
     cbr_layer fst;
     mrblock_layers blocks[MRNET_BLOCKS];
     cbr_layer reprocessing[MRNET_BLOCKS], r_global, l_conv;
@@ -87,6 +87,9 @@ struct mrnet_model {
     uint64_t rng;
     char **labels;
     int n_labels;
+
+    float gate[MRNET_ROUTES];  /* after-norm: the last forward's gate, for its backward */
+    float shown_gate[MRNET_ROUTES]; /* after-norm: what mrnet_model_route_weights returns */
 
     const float *input; /* of the last forward; the backward reads it */
     model_workspace *ws;

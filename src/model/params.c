@@ -151,6 +151,11 @@ static void build(builder *b)
 
     m->w = param(b, &m->dw, 5, (int64_t[]){1, 1, cfg->n_layers, 1, 1}, "w", "");
     m->w_all = param(b, &m->dw_all, 3, (int64_t[]){1, MRNET_ROUTES, 1}, "w_all", "");
+    /* As gate logits, decay would pull the gate towards uniform; the paper's
+     * w_all is decayed like every parameter (the release). */
+    if (b->assign)
+        m->tensors[b->n_tensor - 1].no_decay =
+            cfg->route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM;
     if (cfg->input_norm == MRNET_INPUT_NORM_GLOBAL) { /* measured, not learned */
         int64_t shape[3] = {cfg->in_channels, cfg->n_layers, cfg->in_dim};
         mrnet_tensor_info *mean = add_tensor(b, MRNET_TENSOR_RUNNING_STAT, 3, shape, "input_norm", "mean");

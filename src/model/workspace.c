@@ -172,6 +172,8 @@ static void layout(const mrnet_model *m, model_workspace *ws, carver *c, int B, 
     ws->f5 = carve(c, Bs * R * 2 * C);
     ws->f5_mean = carve(c, R * 2 * C);
     ws->f5_rstd = carve(c, R * 2 * C);
+    bool after_norm = m->cfg.route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM;
+    ws->f5_norm = after_norm ? carve(c, Bs * R * 2 * C) : NULL; /* paper: layout as before */
     ws->f6 = carve(c, Bs * E);
     ws->emb = carve(c, Bs * E);
     ws->emb_mean = carve(c, E);

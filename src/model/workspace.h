@@ -37,7 +37,10 @@ struct model_workspace {
     asp_cache asp[MRNET_ROUTES];
     float *asp_out;                                  /* (B,2C) */
     float *pooled;                                   /* (B,7,2C) */
+    /* bn5 reads routed = w_all * pooled in the paper placement, pooled
+     * itself after-norm, where it writes f5_norm (B,14C) and the gate f5 */
     float *routed, *f5, *f5_mean, *f5_rstd;          /* (B,14C) x2, (14C) x2 */
+    float *f5_norm;                                  /* (B,14C) after-norm, else none */
     float *f6, *emb, *emb_mean, *emb_rstd;           /* (B,E) x2, (E) x2 */
     float *hz, *logits, *hz_mean, *hz_rstd;          /* (B,K) x2, (K) x2 */
     float *scratch;                                  /* conv/se/asp scratch */
@@ -78,5 +81,8 @@ asp_params model_asp_view(const mrnet_model *m, const asp_layers *a);
 const float *model_block_input(const mrnet_model *m, int i, bool train);
 const float *model_front_normalised(const mrnet_model *m);
 const float *model_route_input(const mrnet_model *m, int j);
+/* bn5's input and output in the model's route-weight placement (above). */
+const float *model_bn5_input(const mrnet_model *m);
+float *model_bn5_output(const mrnet_model *m);
 
 #endif

@@ -1,13 +1,16 @@
-/* The two learned mixing weights of MRNet:
+/* The learned mixing weights of MRNet:
  *   layermix:    the release's `(X * w).sum(2).permute(0, 1, 3, 2).reshape(...)`,
  *                a weighted sum of L feature layers fused with the (T,D) -> (D,T)
  *                transpose, done in 32x32 tiles so reads and writes both stay
  *                contiguous;
  *   routeweight: the release's `x * w_all` on the stacked route vectors, with
- *                route ablation as a bit mask. */
+ *                route ablation as a bit mask;
+ *   routegate:   the after-norm placement of w_all, a softmax gate over the
+ *                live routes applied after bn5 (see nn.h). */
 #include "nn/nn.h"
 
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 
 #define MIX_TILE 32
@@ -137,4 +140,69 @@ void routeweight_backward(const float *x, const float *w, const float *dy, float
         }
         dw[j] += (float)acc;
     }
+}
+
+// a (R) -> gate (R): R' softmax(a) over the R' live routes, 0 for a dropped one.
+// In double, max subtracted; uniform logits give exactly 1 (R' e / (R' e)).
+void routegate_values(const float *a, float *gate, int R, unsigned drop_mask)
+{
+    assert(R <= 32);
+    double amax = -HUGE_VAL, sum = 0.0, e[32];
+    int live = 0;
+    for (int j = 0; j < R; j++)
+        if (!((drop_mask >> j) & 1u)) {
+            amax = a[j] > amax ? a[j] : amax;
+            live++;
+        }
+    for (int j = 0; j < R; j++) {
+        e[j] = ((drop_mask >> j) & 1u) ? 0.0 : exp((double)a[j] - amax);
+        sum += e[j];
+    }
+    for (int j = 0; j < R; j++)
+        gate[j] = live ? (float)(live * e[j] / sum) : 0.0f;
+}
+
+// x (B,R*F), gate (R) -> y (B,R*F) = gate[j] x[b, j*F + f]; y may alias x.
+// A dropped route gives zeros, not 0 * x.
+void routegate_forward(const float *x, const float *gate, float *y, int B, int R, int F,
+                       unsigned drop_mask)
+{
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < R; j++) {
+            const size_t o = ((size_t)b * R + j) * F;
+            if ((drop_mask >> j) & 1u) {
+                memset(y + o, 0, (size_t)F * sizeof(float));
+                continue;
+            }
+            for (int f = 0; f < F; f++)
+                y[o + f] = gate[j] * x[o + f];
+        }
+}
+
+// dy (B,R*F) -> dx (B,R*F) = gate[j] dy (may alias dy), da (R) +=.
+// With s_j = sum_{b,f} dy x over route j and g = gate / R' (the softmax):
+// da_k = R' g_k (s_k - sum_j g_j s_j) = gate_k (s_k - sum_j gate_j s_j / R')
+// over the live routes; a dropped route gets da 0 and dx 0.
+void routegate_backward(const float *x, const float *gate, const float *dy, float *dx,
+                        float *da, int B, int R, int F, unsigned drop_mask)
+{
+    assert(R <= 32);
+    double s[32] = {0}, mean = 0.0; /* mean = sum_j gate_j s_j / R' */
+    int live = 0;
+    for (int j = 0; j < R; j++) {
+        if ((drop_mask >> j) & 1u)
+            continue;
+        live++;
+        for (int b = 0; b < B; b++) {
+            const size_t o = ((size_t)b * R + j) * F;
+            for (int f = 0; f < F; f++)
+                s[j] += (double)dy[o + f] * x[o + f];
+        }
+        mean += gate[j] * s[j];
+    }
+    mean = live ? mean / live : 0.0;
+    for (int j = 0; j < R; j++)
+        if (!((drop_mask >> j) & 1u))
+            da[j] += (float)(gate[j] * (s[j] - mean));
+    routegate_forward(dy, gate, dx, B, R, F, drop_mask); /* after the sums: dx may be dy */
 }

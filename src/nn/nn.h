@@ -7,7 +7,7 @@
  *   - the input gradient dx is ACCUMULATED (+=) for ops whose input may feed
  *     several consumers (conv1d, linear, se, asp, layermix, routeweight);
  *     for the elementwise chain ops (relu, tanh, sigmoid, softmax, dropout,
- *     batchnorm, instnorm) dx is OVERWRITTEN and may alias dy.
+ *     batchnorm, instnorm, routegate) dx is OVERWRITTEN and may alias dy.
  * Caches named in a forward are exactly what its backward reads.
  * Nothing here allocates except the *_scratch_floats helpers' callers. */
 #ifndef MRNET_NN_NN_H
@@ -178,6 +178,20 @@ void routeweight_forward(const float *x, const float *w, float *y, int B, int R,
 // dy (B,R*F) -> dx (B,R,F) +=, dw (R) +=
 void routeweight_backward(const float *x, const float *w, const float *dy, float *dx,
                           float *dw, int B, int R, int F, unsigned drop_mask);
+
+/* ---- route gate (the after-norm placement of w_all) ------------------------------
+ * After bn5: y[b, j*F + f] = gate[j] * x[b, j*F + f], gate = R' softmax(a)
+ * over the R' live routes (0 for a dropped one, which is also left out of
+ * the softmax). Uniform a gives gate 1, the identity. The gate is computed
+ * once per forward (routegate_values) and kept for the backward. */
+// a (R) -> gate (R)
+void routegate_values(const float *a, float *gate, int R, unsigned drop_mask);
+// x (B,R*F), gate (R) -> y (B,R*F); y may alias x
+void routegate_forward(const float *x, const float *gate, float *y, int B, int R, int F,
+                       unsigned drop_mask);
+// dy (B,R*F) -> dx (B,R*F) = (may alias dy), da (R) +=; x is the forward's input
+void routegate_backward(const float *x, const float *gate, const float *dy, float *dx,
+                        float *da, int B, int R, int F, unsigned drop_mask);
 
 /* ---- weighted cross entropy (release CCE with class weights) ----------------
  * loss = sum_b wt[y_b] * -log softmax(z_b)[y_b] / sum_b wt[y_b]; wt NULL = ones.

@@ -2,9 +2,12 @@
  * torch/optim/adamw.py): decoupled weight decay applied first, then
  *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  vmax = max(vmax, v) (amsgrad)
  *   p -= lr/(1-b1^t) * m / (sqrt(vmax)/sqrt(1-b2^t) + eps).
- * Scalars are formed in double as Python does, then used in float32. */
+ * Scalars are formed in double as Python does, then used in float32.
+ * Parameters marked in no_decay (mrnet_adamw_set_no_decay) skip the decay,
+ * as a parameter group with weight_decay 0: p * 1 is p exactly. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mrnet/mrnet.h"
 #include "tensor/error.h"
@@ -15,6 +18,7 @@ struct mrnet_adamw {
     bool amsgrad;
     int64_t steps;
     float *exp_avg, *exp_avg_sq, *max_exp_avg_sq;
+    unsigned char *no_decay; /* (n) 1: not decayed; NULL: every parameter decayed */
 };
 
 mrnet_status mrnet_adamw_create(size_t n, double beta1, double beta2, double eps,
@@ -29,7 +33,7 @@ mrnet_status mrnet_adamw_create(size_t n, double beta1, double beta2, double eps
     mrnet_adamw *o = calloc(1, sizeof *o);
     if (!o)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for the optimizer");
-    *o = (mrnet_adamw){n, beta1, beta2, eps, weight_decay, amsgrad, 0, NULL, NULL, NULL};
+    *o = (mrnet_adamw){n, beta1, beta2, eps, weight_decay, amsgrad, 0, NULL, NULL, NULL, NULL};
     o->exp_avg = calloc(n ? n : 1, sizeof(float));
     o->exp_avg_sq = calloc(n ? n : 1, sizeof(float));
     o->max_exp_avg_sq = calloc(n ? n : 1, sizeof(float));
@@ -48,7 +52,26 @@ void mrnet_adamw_free(mrnet_adamw *o)
     free(o->exp_avg);
     free(o->exp_avg_sq);
     free(o->max_exp_avg_sq);
+    free(o->no_decay);
     free(o);
+}
+
+mrnet_status mrnet_adamw_set_no_decay(mrnet_adamw *o, const mrnet_model *model)
+{
+    size_t n = mrnet_model_param_count(model, true);
+    if (o->n != n)
+        return mrnet_fail(MRNET_ERR_SHAPE,
+                          "AdamW: the optimizer holds %zu parameters, the model %zu", o->n, n);
+    const float *base = mrnet_model_params((mrnet_model *)model);
+    for (int i = 0; i < mrnet_model_tensor_count(model); i++) {
+        const mrnet_tensor_info *t = mrnet_model_tensor(model, i);
+        if (t->kind != MRNET_TENSOR_PARAMETER || !t->no_decay)
+            continue;
+        if (!o->no_decay && !(o->no_decay = calloc(n, 1)))
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for the weight-decay mask");
+        memset(o->no_decay + (t->data - base), 1, t->numel);
+    }
+    return MRNET_OK;
 }
 
 void mrnet_adamw_step(mrnet_adamw *o, float *params, const float *grads, double lr)
@@ -63,11 +86,12 @@ void mrnet_adamw_step(mrnet_adamw *o, float *params, const float *grads, double 
     float eps = (float)o->eps;
     bool ams = o->amsgrad;
     float *m = o->exp_avg, *v = o->exp_avg_sq, *vmax = o->max_exp_avg_sq;
+    const unsigned char *keep = o->no_decay;
     size_t n = o->n;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
         float g = grads[i];
-        float p = params[i] * decay;
+        float p = params[i] * (keep && keep[i] ? 1.0f : decay);
         m[i] = m[i] * b1 + g * one_b1;
         v[i] = v[i] * b2 + one_b2 * g * g;
         float second = v[i];

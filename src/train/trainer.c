@@ -126,14 +126,15 @@ static mrnet_status create_model(trainer *t)
     mrnet_config cfg = {.in_dim = t->D, .in_channels = t->S, .n_layers = t->L,
                         .channels = o->channels, .embed = o->embed, .classes = t->n_labels,
                         .scale = o->scale, .se_groups = o->se_groups,
-                        .input_norm = o->input_norm};
+                        .input_norm = o->input_norm, .route_weights = o->route_weights};
     memcpy(cfg.dilations, o->dilations, sizeof cfg.dilations);
     MRNET_TRY(mrnet_model_create(&cfg, o->seed, &t->model));
     MRNET_TRY(mrnet_model_set_labels(t->model, t->labels, t->n_labels));
     MRNET_TRY(mrnet_model_set_drop_routes(t->model, o->drop_routes));
     MRNET_TRY(mrnet_model_set_dropout(t->model, o->dropout));
-    return mrnet_adamw_create(mrnet_model_param_count(t->model, true), 0.9, 0.999, 1e-8,
-                              o->weight_decay, true, &t->adamw);
+    MRNET_TRY(mrnet_adamw_create(mrnet_model_param_count(t->model, true), 0.9, 0.999, 1e-8,
+                                 o->weight_decay, true, &t->adamw));
+    return mrnet_adamw_set_no_decay(t->adamw, t->model);
 }
 
 /* ---- one epoch ---------------------------------------------------------------- */

@@ -57,6 +57,8 @@ cJSON *trainer_options_json(const trainer *t)
         cJSON_AddNumberToObject(j, "freq_masks", o->freq_masks);
         cJSON_AddNumberToObject(j, "freq_mask_bands", o->freq_mask_bands);
     }
+    if (o->route_weights != MRNET_ROUTE_WEIGHTS_PAPER) /* likewise: older states are paper */
+        cJSON_AddStringToObject(j, "route_weights", mrnet_route_weights_name(o->route_weights));
     return j;
 }
 
@@ -302,6 +304,15 @@ mrnet_status trainer_resume(trainer *t)
     mrnet_model *loaded;
     MRNET_TRY(mrnet_model_load(t->path_last, t->S, &loaded));
     const mrnet_config *a = mrnet_model_config(loaded), *b = mrnet_model_config(t->model);
+    if (a->route_weights != b->route_weights) {
+        int was = a->route_weights;
+        mrnet_model_free(loaded);
+        return mrnet_fail(MRNET_ERR_ARG,
+                          "%s: cannot resume: route weights are %s now but were %s in the "
+                          "interrupted run (--route-weights)",
+                          t->path_last, mrnet_route_weights_name(b->route_weights),
+                          mrnet_route_weights_name(was));
+    }
     if (memcmp(a, b, sizeof *a) != 0) {
         mrnet_model_free(loaded);
         return mrnet_fail(MRNET_ERR_ARG, "%s: cannot resume: the model configuration differs",

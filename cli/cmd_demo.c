@@ -21,7 +21,7 @@ typedef struct {
     int clips, epochs, channels, embed, batch;
     double seconds, crop_seconds;
     uint64_t seed;
-    bool quiet;
+    bool quiet, robust;
 } demo_options;
 
 static void usage(FILE *out)
@@ -35,6 +35,8 @@ static void usage(FILE *out)
             "  --epochs N       (default 40)   --channels C (default 96)  --embed E (default 64)\n"
             "  --batch N        (default 16)   --crop-seconds S (default 4)\n"
             "  --seed N         (default 1)\n"
+            "  --recipe R       paper (default) or robust (mrnet train --recipe; the sizes\n"
+            "                   above stay the demo's)\n"
             "  --quiet          no progress lines\n");
 }
 
@@ -46,7 +48,7 @@ static int parse(int argc, char **argv, demo_options *o)
         {"embed", required_argument, 0, 'm'},  {"batch", required_argument, 0, 'b'},
         {"crop-seconds", required_argument, 0, 'r'}, {"seed", required_argument, 0, 's'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"recipe", required_argument, 0, 'R'}, {0, 0, 0, 0}};
     *o = (demo_options){.out = "mrnet-demo", .clips = 60, .epochs = 40, .channels = 96,
                         .embed = 64, .batch = 16, .seconds = 8, .crop_seconds = 4, .seed = 1};
     int c, index;
@@ -63,6 +65,12 @@ static int parse(int argc, char **argv, demo_options *o)
         case 'r': ok = cli_parse_double(optarg, &o->crop_seconds) && o->crop_seconds > 0 && o->crop_seconds <= 8; break;
         case 's': ok = cli_parse_int(optarg, 0, 0x7fffffffL, &v); o->seed = (uint64_t)v; break;
         case 'q': o->quiet = true; break;
+        case 'R':
+            ok = !strcmp(optarg, "paper") || !strcmp(optarg, "robust");
+            o->robust = !strcmp(optarg, "robust");
+            if (!ok)
+                return cli_error("demo", 2, "bad value '%s' for --recipe: choose paper or robust", optarg);
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -129,6 +137,9 @@ static mrnet_status train(const demo_options *o, const char *store, char *run_di
     path_in(run_dir, size, o->out, "run");
     mrnet_train_options to;
     mrnet_train_options_default(&to);
+    if (o->robust)
+        mrnet_train_options_robust(&to);
+    to.restart_epochs = o->robust ? o->epochs : to.restart_epochs;
     to.epochs = o->epochs;
     to.batch = o->batch;
     to.channels = o->channels;

@@ -101,11 +101,81 @@ static void test_windows(void **state)
     assert_int_equal(mrnet_window_count(575, 375, 200), 2);
 }
 
+/* SpecAugment masks on (P, T, D): masked values are the (plane, feature)
+ * means over time, whole frames (time) or whole bands (features) at a time,
+ * never wider than asked; the same stream gives the same masks; no masks
+ * leave the input as it was. */
+static void test_masks(void **state)
+{
+    (void)state;
+    enum { P = 2, T = 50, D = 12 };
+    float x[P * T * D], y[P * T * D], mean[P * D] = {0};
+    uint64_t s = 3;
+    for (int i = 0; i < P * T * D; i++)
+        x[i] = rng_normal(&s) + (float)(i % D); /* a different level per feature */
+    for (int p = 0; p < P; p++)
+        for (int t = 0; t < T; t++)
+            for (int d = 0; d < D; d++)
+                mean[p * D + d] += x[(p * T + t) * D + d] / T;
+    memcpy(y, x, sizeof x);
+    uint64_t rng = 11;
+    augment_mask(&rng, y, P, T, D, 0, 8, 0, 3);
+    assert_memory_equal(x, y, sizeof x);
+
+    int masked_frames = 0, masked_bands = 0;
+    for (int trial = 0; trial < 20; trial++) {
+        memcpy(y, x, sizeof x);
+        rng = 100 + (uint64_t)trial;
+        augment_mask(&rng, y, P, T, D, 1, 8, 0, 0);
+        int frames = 0;
+        for (int t = 0; t < T; t++) {
+            bool none = true;
+            for (int p = 0; p < P; p++)
+                for (int d = 0; d < D; d++) {
+                    float v = y[(p * T + t) * D + d];
+                    bool m = v != x[(p * T + t) * D + d];
+                    none &= !m;
+                    if (m)
+                        assert_true(fabsf(v - mean[p * D + d]) < 1e-5f);
+                }
+            if (!none)
+                frames++;
+        }
+        assert_true(frames <= 8);
+        masked_frames += frames;
+
+        memcpy(y, x, sizeof x);
+        augment_mask(&rng, y, P, T, D, 0, 0, 1, 3);
+        int bands = 0;
+        for (int d = 0; d < D; d++) {
+            int changed = 0;
+            for (int p = 0; p < P; p++)
+                for (int t = 0; t < T; t++)
+                    changed += y[(p * T + t) * D + d] != x[(p * T + t) * D + d];
+            assert_true(changed == 0 || changed >= P * T - 2); /* whole bands (a value may equal its mean) */
+            bands += changed > 0;
+        }
+        assert_true(bands <= 3);
+        masked_bands += bands;
+    }
+    assert_true(masked_frames > 20); /* widths are drawn, not always 0 */
+    assert_true(masked_bands > 5);
+
+    float a[P * T * D], b[P * T * D];
+    memcpy(a, x, sizeof x);
+    memcpy(b, x, sizeof x);
+    uint64_t r1 = 7, r2 = 7;
+    augment_mask(&r1, a, P, T, D, 2, 5, 2, 4);
+    augment_mask(&r2, b, P, T, D, 2, 5, 2, 4);
+    assert_memory_equal(a, b, sizeof a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crop_wrap), cmocka_unit_test(test_random_start),
         cmocka_unit_test(test_noise), cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_masks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -401,6 +401,32 @@ static void global_input_norm(void **state)
     free_fixture(&f);
 }
 
+/* Why a random gain (a constant added to log features) cannot augment the
+ * paper's model: its instance norm removes every row's level, so the
+ * output does not move; with global standardisation it does. */
+static void level_shift(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        mrnet_config cfg = tiny_config();
+        cfg.n_layers = 1;
+        cfg.input_norm = mode ? MRNET_INPUT_NORM_GLOBAL : MRNET_INPUT_NORM_INSTANCE;
+        fixture f = make_fixture(&cfg, B, T, 0.0f, 31);
+        size_t nx = (size_t)B * cfg.in_channels * T * cfg.in_dim;
+        float a[B * 3], b[B * 3];
+        assert_int_equal(mrnet_forward(f.m, f.x, B, T, false, NULL, a), MRNET_OK);
+        for (size_t k = 0; k < nx; k++)
+            f.x[k] += 0.7f;
+        assert_int_equal(mrnet_forward(f.m, f.x, B, T, false, NULL, b), MRNET_OK);
+        double diff = test_max_abs_diff(a, b, B * 3);
+        if (mode == 0 && !(diff < 1e-4))
+            fail_msg("instance norm: a level shift moved the logits by %g", diff);
+        if (mode == 1 && !(diff > 1e-2))
+            fail_msg("global norm: a level shift moved the logits by only %g", diff);
+        free_fixture(&f);
+    }
+}
+
 /* Route M2 (index 5) dropped: it is the reprocessing of block 1's third
  * channel group, so att.5, reprocessing_convs.1 and block 1's third SE group
  * feed nothing else. */
@@ -573,6 +599,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(whole_model, one_thread, restore_threads),
         cmocka_unit_test_setup_teardown(route_dropped, one_thread, restore_threads),
         cmocka_unit_test_setup_teardown(global_input_norm, one_thread, restore_threads),
+        cmocka_unit_test_setup_teardown(level_shift, one_thread, restore_threads),
         cmocka_unit_test_setup_teardown(after_norm, one_thread, restore_threads),
         cmocka_unit_test(thread_count),
     };

@@ -439,6 +439,184 @@ static void holdout_without_valid(void **state)
     assert_non_null(strstr(mrnet_last_error(), "hold-out"));
 }
 
+
+/* Options of the robust recipe on a small run: global input statistics,
+ * weight average, crops by duration and masks. */
+static void robust_options(mrnet_train_options *o, const char *out)
+{
+    small_options(o, out);
+    mrnet_train_options_robust(o);
+    o->epochs = 3;
+    o->restart_epochs = 3;
+    o->batch = 6;
+    o->channels = 16;
+    o->embed = 8;
+    o->crop_seconds = 0.5; /* clips of 1.5-2 s: 3 or 4 crops each an epoch */
+    o->time_mask_seconds = 0.1;
+    o->freq_mask_bands = 4;
+    o->noise = false;
+}
+
+typedef struct {
+    int batches;
+} batch_count;
+
+static void count_batches(void *ctx, const mrnet_train_progress *p)
+{
+    batch_count *c = ctx;
+    if (!p->note && !p->epoch_done)
+        c->batches = p->batches;
+}
+
+/* An interrupted robust run resumes to the same files (the weight average
+ * travels in last.safetensors); an epoch holds round(T / crop) crops of each
+ * clip; the checkpoint holds the training set's feature statistics. */
+static void robust_recipe_resumes_exactly(void **state)
+{
+    (void)state;
+    mrnet_train_options o;
+    mrnet_train_result r;
+    robust_options(&o, test_path("robust_full"));
+    batch_count count = {0};
+    o.progress = count_batches;
+    o.progress_ctx = &count;
+    run_expect(&o, &r, MRNET_OK);
+
+    mrnet_store *fs;
+    assert_int_equal(mrnet_store_open(store_dir, &fs), MRNET_OK);
+    long crops = 0, frames = 0;
+    int D = mrnet_store_get(fs, 0)->D;
+    double *sum = calloc((size_t)D, sizeof(double));
+    for (int i = 0; i < mrnet_store_count(fs); i++) {
+        const mrnet_store_entry *e = mrnet_store_get(fs, i);
+        if (strcmp(e->split, "train"))
+            continue;
+        int64_t crop = (int64_t)llround(0.5 * mrnet_features_settings_frame_rate(mrnet_store_settings(fs)));
+        crops += lround((double)e->T / (double)crop);
+        float *x = malloc(sizeof(float) * (size_t)D * (size_t)e->T);
+        assert_int_equal(mrnet_store_read_all(fs, i, x), MRNET_OK);
+        for (int d = 0; d < D; d++)
+            for (int64_t t = 0; t < e->T; t++)
+                sum[d] += x[(size_t)d * e->T + t];
+        frames += e->T;
+        free(x);
+    }
+    assert_true(crops > 18 * 2);
+    assert_int_equal(count.batches, crops / 6);
+
+    char p[600];
+    snprintf(p, sizeof p, "%s/best.safetensors", test_path("robust_full"));
+    mrnet_model *m;
+    assert_int_equal(mrnet_model_load(p, 0, &m), MRNET_OK);
+    assert_int_equal(mrnet_model_config(m)->input_norm, MRNET_INPUT_NORM_GLOBAL);
+    const mrnet_tensor_info *mean = mrnet_model_find_tensor(m, "input_norm.mean");
+    const mrnet_tensor_info *sd = mrnet_model_find_tensor(m, "input_norm.std");
+    assert_non_null(mean);
+    assert_non_null(sd);
+    assert_int_equal(mean->numel, (size_t)D);
+    for (int d = 0; d < D; d++) {
+        double want = sum[d] / (double)frames;
+        if (!(fabs(mean->data[d] - want) <= 1e-4 * (1 + fabs(want))))
+            fail_msg("input_norm.mean[%d] = %g, the training frames' mean is %g", d, mean->data[d], want);
+        assert_true(sd->data[d] > 0);
+    }
+    free(sum);
+    mrnet_model_free(m);
+    mrnet_store_close(fs);
+
+    stopper s = {.stop_epoch = 2, .stop_batch = 2};
+    robust_options(&o, test_path("robust_parts"));
+    o.stop = &s.flag;
+    o.progress = stop_at;
+    o.progress_ctx = &s;
+    run_expect(&o, &r, MRNET_ERR_INTERRUPTED);
+    s.flag = 0;
+    s.stop_epoch = 0;
+    o.resume = true;
+    run_expect(&o, &r, MRNET_OK);
+    char a[600], b[600];
+    for (int k = 0; k < 2; k++) {
+        const char *file = k ? "best.safetensors" : "last.safetensors";
+        snprintf(a, sizeof a, "%s/%s", test_path("robust_full"), file);
+        snprintf(b, sizeof b, "%s/%s", test_path("robust_parts"), file);
+        assert_same_tensors(a, b);
+    }
+    /* resuming without the average (or another mask count) is refused */
+    o.ema_decay = 0;
+    run_expect(&o, &r, MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "ema_decay"));
+    robust_options(&o, test_path("robust_parts"));
+    o.resume = true;
+    o.time_masks = 3;
+    run_expect(&o, &r, MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "time_masks"));
+}
+
+/* With one epoch the best epoch is the last, and best.safetensors holds the
+ * weight average of last.safetensors (train.ema), not the raw weights. */
+static void best_is_the_weight_average(void **state)
+{
+    (void)state;
+    mrnet_train_options o;
+    mrnet_train_result r;
+    robust_options(&o, test_path("robust_ema"));
+    o.epochs = 1;
+    run_expect(&o, &r, MRNET_OK);
+    char p[600];
+    mrnet_st_file *last;
+    snprintf(p, sizeof p, "%s/last.safetensors", test_path("robust_ema"));
+    assert_int_equal(mrnet_st_open(p, &last), MRNET_OK);
+    const mrnet_st_tensor *ema = mrnet_st_find(last, "train.ema");
+    assert_non_null(ema);
+    snprintf(p, sizeof p, "%s/best.safetensors", test_path("robust_ema"));
+    mrnet_model *best, *raw;
+    assert_int_equal(mrnet_model_load(p, 0, &best), MRNET_OK);
+    snprintf(p, sizeof p, "%s/last.safetensors", test_path("robust_ema"));
+    assert_int_equal(mrnet_model_load(p, 0, &raw), MRNET_OK);
+    size_t n = mrnet_model_param_count(best, true);
+    assert_true((size_t)ema->numel > n);
+    float *avg = malloc(sizeof(float) * (size_t)ema->numel);
+    assert_int_equal(mrnet_st_copy_to_f32(last, ema, avg, ema->numel), MRNET_OK);
+    assert_memory_equal(avg, mrnet_model_params(best), n * sizeof(float));
+    assert_true(test_max_abs_diff(mrnet_model_params(raw), mrnet_model_params(best), n) > 0);
+    free(avg);
+    mrnet_model_free(best);
+    mrnet_model_free(raw);
+    mrnet_st_close(last);
+}
+
+/* --recipe and the new flags on the command line: bad values name the
+ * choices; a robust run writes a globally normalised checkpoint that eval reads. */
+static void recipe_cli(void **state)
+{
+    (void)state;
+    char out[600];
+    snprintf(out, sizeof out, "%s", test_path("cli_robust")); /* test_path's buffers rotate */
+    CLI_EXPECT(2, "train '%s' -o '%s' --recipe fast", store_dir, out);
+    assert_non_null(strstr(test_cli_output(), "choose paper or robust"));
+    CLI_EXPECT(2, "train '%s' -o '%s' --input-norm batch", store_dir, out);
+    assert_non_null(strstr(test_cli_output(), "instance or global"));
+    CLI_EXPECT(2, "train '%s' -o '%s' --ema 1", store_dir, out);
+    assert_non_null(strstr(test_cli_output(), "--ema"));
+    CLI_EXPECT(2, "train '%s' -o '%s' --time-masks -1", store_dir, out);
+    CLI_EXPECT(2, "train '%s' -o '%s' --freq-mask-bands x", store_dir, out);
+    /* the recipe first, whatever its place: --channels before it still wins */
+    CLI_EXPECT(0, "train '%s' -o '%s' --channels 16 --recipe robust --epochs 1 --batch 6 --embed 8 "
+                  "--crop-seconds 0.5 --time-mask-seconds 0.1 --quiet",
+               store_dir, out);
+    char p[640];
+    snprintf(p, sizeof p, "%s/best.safetensors", out);
+    mrnet_model *m;
+    assert_int_equal(mrnet_model_load(p, 0, &m), MRNET_OK);
+    assert_int_equal(mrnet_model_config(m)->channels, 16);
+    assert_int_equal(mrnet_model_config(m)->input_norm, MRNET_INPUT_NORM_GLOBAL);
+    mrnet_model_free(m);
+    CLI_EXPECT(0, "eval '%s' '%s' --split valid", p, store_dir);
+    assert_non_null(strstr(test_cli_output(), "accuracy"));
+    CLI_EXPECT(0, "train --help");
+    assert_non_null(strstr(test_cli_output(), "--recipe"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +627,9 @@ int main(void)
         cmocka_unit_test(holdout_without_valid),
         cmocka_unit_test(after_norm_training),
         cmocka_unit_test(route_weights_cli),
+        cmocka_unit_test(robust_recipe_resumes_exactly),
+        cmocka_unit_test(best_is_the_weight_average),
+        cmocka_unit_test(recipe_cli),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

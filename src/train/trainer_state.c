@@ -212,6 +212,16 @@ static mrnet_status restore_state(trainer *t, const cJSON *j)
             break;
         }
     }
+    /* an option the interrupted run had and this one leaves at its default */
+    cJSON_ArrayForEach(item, have) {
+        if (st != MRNET_OK || cJSON_GetObjectItemCaseSensitive(want, item->string))
+            continue;
+        char *b = cJSON_PrintUnformatted(item);
+        st = mrnet_fail(MRNET_ERR_ARG,
+                        "%s: cannot resume: option '%s' was %s in the interrupted run but is off now",
+                        t->path_last, item->string, b ? b : "?");
+        free(b);
+    }
     cJSON_Delete(want);
     MRNET_TRY(st);
     return restore_position(t, j);

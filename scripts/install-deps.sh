@@ -15,7 +15,7 @@ packages=(
   libmp3lame-dev
   # tools/: the PyTorch references and converters (tools/test_convert_wavlm.sh
   # runs in the suite); Debian's torch, PyPI is not needed.
-  python3-torch python3-numpy
+  python3-torch python3-torchaudio python3-numpy
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -256,6 +256,21 @@ static void gate(void **s)
     check_train(ckpt, io, mask);
 }
 
+/* Global input standardisation (tiny_c's network with input_norm 1 and a
+ * non-trivial fixed mean and std): the reference's InputNorm before the
+ * layer mix, no instance norm. */
+static void global_input_norm(void **s)
+{
+    (void)s;
+    const char *ckpt = "tests/golden/tiny_c_global.ckpt.safetensors";
+    mrnet_model *m = load(ckpt);
+    assert_int_equal(mrnet_model_config(m)->input_norm, MRNET_INPUT_NORM_GLOBAL);
+    assert_non_null(mrnet_model_find_tensor(m, "input_norm.std"));
+    mrnet_model_free(m);
+    check_eval(ckpt, "tests/golden/tiny_c_global.io.safetensors", 0);
+    check_train(ckpt, "tests/golden/tiny_c_global.io.safetensors", 0);
+}
+
 /* A release state dict (converted by tools/convert_release.py: no metadata,
  * int64 counters, the CE weight buffer) gives the same numbers. */
 static void release_checkpoint(void **s)
@@ -392,6 +407,7 @@ int main(void)
         cmocka_unit_test(tiny_c_eval),       cmocka_unit_test(tiny_a_train),
         cmocka_unit_test(tiny_b_train),      cmocka_unit_test(tiny_c_train),
         cmocka_unit_test(route_ablation),    cmocka_unit_test(gate),
+        cmocka_unit_test(global_input_norm),
         cmocka_unit_test(release_checkpoint),
         cmocka_unit_test(adamw_golden),      cmocka_unit_test(schedule_golden),
         cmocka_unit_test(cli_train_step),    cmocka_unit_test(workspace_reuse),

@@ -32,7 +32,8 @@ import torch.nn.functional as F  # noqa: E402
 import st  # noqa: E402
 from mrnet_ref import (MRNet, MRNetConfig, Head, ROUTES, weighted_cross_entropy, class_weights,  # noqa: E402
                        parse_routes, make_optimizer, decay_groups, make_scheduler, lr_at_epoch,
-                       count_params, count_head_params, trainable, ROUTE_WEIGHTS_AFTER_NORM)
+                       count_params, count_head_params, trainable, ROUTE_WEIGHTS_AFTER_NORM,
+                       INPUT_NORM_GLOBAL)
 
 CONFIGS = OrderedDict([
     ("tiny_a", dict(cfg=MRNetConfig(in_dim=6, in_channels=2, n_layers=3, channels=32, embed=8, classes=4,
@@ -53,6 +54,11 @@ CONFIGS = OrderedDict([
                                          dilations=[2, 3, 4], route_weights=ROUTE_WEIGHTS_AFTER_NORM),
                          B=4, T=24, seed=101, lr=1e-3, weight_decay=1e-4,
                          labels=[2, 0, 3, 2], counts=[30, 12, 5, 20])),
+    # tiny_c with global input standardisation: non-trivial fixed mean and std
+    ("tiny_c_global", dict(cfg=MRNetConfig(in_dim=7, in_channels=2, n_layers=2, channels=36, embed=16, classes=3,
+                                           dilations=[1, 2, 5], input_norm=INPUT_NORM_GLOBAL),
+                           B=5, T=31, seed=306, lr=2e-3, weight_decay=5e-2,
+                           labels=[0, 2, 1, 2, 2], counts=[50, 8, 23])),
 ])
 # io_drop files: configuration -> routes dropped
 DROPS = OrderedDict([("tiny_a", "L2,M1"), ("tiny_a_gate", "L3,M2")])
@@ -82,6 +88,9 @@ def perturb(model, head, gen):
             m.num_batches_tracked.fill_(3)
         model.w.copy_(torch.rand(model.w.shape, generator=gen) + 0.5)
         model.w_all.copy_(torch.rand(model.w_all.shape, generator=gen) + 0.5)
+        if model.cfg.input_norm == INPUT_NORM_GLOBAL:
+            model.input_norm.mean.copy_(torch.randn(model.input_norm.mean.shape, generator=gen) * 0.5)
+            model.input_norm.std.copy_(torch.rand(model.input_norm.std.shape, generator=gen) + 0.5)
 
 
 def build(name, spec):
@@ -108,8 +117,8 @@ def checkpoint_tensors(model, head):
 def config_metadata(cfg):
     meta = {"format": "mrnet", "mrnet.config": cfg.to_json(),
             "mrnet.labels": json.dumps([f"c{k}" for k in range(cfg.classes)])}
-    if cfg.route_weights == ROUTE_WEIGHTS_AFTER_NORM:
-        meta["mrnet.format"] = "2"   # as mrnet writes an after-norm model
+    if cfg.route_weights == ROUTE_WEIGHTS_AFTER_NORM or cfg.input_norm == INPUT_NORM_GLOBAL:
+        meta["mrnet.format"] = "2"   # as mrnet writes an after-norm or globally normalised model
     return meta
 
 
@@ -194,6 +203,9 @@ def compute_io(model32, head32, X, labels, cw, lr, wd, dropped=()):
     for k, m in bn_modules(model) + bn_modules(head, "head."):
         out[f"running.{k}.running_mean"] = f32(m.running_mean)
         out[f"running.{k}.running_var"] = f32(m.running_var)
+    if model.cfg.input_norm == INPUT_NORM_GLOBAL:  # fixed statistics: a training step leaves them
+        out["running.input_norm.mean"] = f32(model.input_norm.mean)
+        out["running.input_norm.std"] = f32(model.input_norm.std)
     opt = make_optimizer(decay_groups(params, model.cfg), lr=lr, weight_decay=wd)
     opt.step()
     for k, p in params:

@@ -26,6 +26,9 @@ ROUTES = ("L1", "L2", "L3", "H", "M1", "M2", "M3")
 # Placements of w_all (mrnet_config.route_weights).
 ROUTE_WEIGHTS_PAPER = 0
 ROUTE_WEIGHTS_AFTER_NORM = 1
+# Input normalisation (mrnet_config.input_norm).
+INPUT_NORM_INSTANCE = 0   # the paper: InstanceNorm1d over time
+INPUT_NORM_GLOBAL = 1     # fixed per-feature mean and std (buffers input_norm.mean/.std)
 
 BN_EPS = 1e-5
 IN_EPS = 1e-5          # instance norm over time
@@ -46,8 +49,13 @@ class MRNetConfig:
     # Where w_all acts (mrnet_config.route_weights): ROUTE_WEIGHTS_PAPER before
     # bn5, or ROUTE_WEIGHTS_AFTER_NORM, a gate R softmax(w_all) after it.
     route_weights: int = 0
+    # INPUT_NORM_INSTANCE, or INPUT_NORM_GLOBAL: (X - mean) / std per feature
+    # (s, l, d) before the layer mix, with no instance norm after it.
+    input_norm: int = 0
 
     def __post_init__(self):
+        if self.input_norm not in (INPUT_NORM_INSTANCE, INPUT_NORM_GLOBAL):
+            raise ValueError(f"input_norm {self.input_norm!r} must be 0 (instance) or 1 (global)")
         if self.route_weights not in (ROUTE_WEIGHTS_PAPER, ROUTE_WEIGHTS_AFTER_NORM):
             raise ValueError(f"route_weights {self.route_weights!r} must be 0 (paper) or 1 (after-norm)")
         self.dilations = [int(d) for d in self.dilations]
@@ -80,6 +88,8 @@ class MRNetConfig:
         d = asdict(self)
         if d["route_weights"] == ROUTE_WEIGHTS_PAPER:   # as mrnet writes it: absent for the paper
             del d["route_weights"]
+        if d["input_norm"] == INPUT_NORM_INSTANCE:
+            del d["input_norm"]
         return json.dumps(d, separators=(",", ":"))
 
     @staticmethod
@@ -176,6 +186,18 @@ class ASP(nn.Module):
         return (x * x * a).sum(dim=2) - mu * mu
 
 
+class InputNorm(nn.Module):
+    """Fixed standardisation of every input feature: buffers mean, std (S, L, D)."""
+
+    def __init__(self, S, L, D):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(S, L, D))
+        self.register_buffer("std", torch.ones(S, L, D))
+
+    def forward(self, X):  # X (B, S, L, T, D)
+        return (X - self.mean[None, :, :, None, :]) / self.std[None, :, :, None, :]
+
+
 class MRNet(nn.Module):
     """The network without the classifier head.
     in X (B, S, L, T, D) -> embedding (B, E).
@@ -192,6 +214,8 @@ class MRNet(nn.Module):
         # Registration order follows the release so that state_dict order matches.
         self.w = nn.Parameter(torch.ones(1, 1, cfg.n_layers, 1, 1))
         self.dropout = nn.Dropout(dropout)
+        if cfg.input_norm == INPUT_NORM_GLOBAL:  # registered here: its buffers follow w_all
+            self.input_norm = InputNorm(cfg.in_channels, cfg.n_layers, cfg.in_dim)
         self.fst_conv = nn.Conv1d(cfg.in_channels * cfg.in_dim, C, kernel_size=5, padding=2)
         self.fst_conv_bn = nn.BatchNorm1d(C)
         self.conv_blocks = nn.ModuleList([MRBlock(cfg, d) for d in cfg.dilations])
@@ -213,8 +237,12 @@ class MRNet(nn.Module):
     def frontend(self, X):
         """X (B, S, L, T, D) -> (B, S*D, T), layer-mixed and instance-normalised."""
         B, S, L, T, D = X.shape
+        if self.cfg.input_norm == INPUT_NORM_GLOBAL:
+            X = self.input_norm(X)
         x = (X * self.w).sum(dim=2)                        # (B, S, T, D)
         x = x.transpose(2, 3).reshape(B, S * D, T)         # channel = s*D + d
+        if self.cfg.input_norm == INPUT_NORM_GLOBAL:
+            return x
         mean = x.mean(dim=2, keepdim=True)
         var = ((x - mean) ** 2).mean(dim=2, keepdim=True)  # biased
         return (x - mean) / torch.sqrt(var + IN_EPS)

@@ -236,6 +236,12 @@ static void print_importance(const importance_input *in, const routes_args *a, i
         }
     if (any_off)
         printf("-: the route is off in training (ablation), or zeroing it would leave none\n");
+    for (int i = 0; i < n; i++)
+        printf("rank correlation (Spearman) with the accuracy drop, %s: %s %+.3f, fc6 share %+.3f "
+               "(with the macro-F1 drop: %s %+.3f)\n",
+               names[i], r[i].route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM ? "gate" : "w_all",
+               r[i].rank_weight_accuracy, r[i].rank_share_accuracy,
+               r[i].route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM ? "gate" : "w_all", r[i].rank_weight_f1);
     if (paper)
         printf("w_all scales a route just before bn5, which normalises it again: it barely acts%s.\n",
                after ? " (an after-norm checkpoint's column is its gate, which acts)" : "");

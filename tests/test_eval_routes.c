@@ -305,6 +305,7 @@ static void importance_cli(void **state)
     const char *out = test_cli_output();
     assert_non_null(strstr(out, "(test, view windows)"));
     assert_non_null(strstr(out, "fc6 share"));
+    assert_non_null(strstr(out, "rank correlation (Spearman) with the accuracy drop, full: w_all"));
     /* 7 rows per checkpoint */
     int rows[2] = {0};
     char *text = strdup(out), *save = NULL;
@@ -336,6 +337,11 @@ static void importance_cli(void **state)
         assert_string_equal(cJSON_GetObjectItem(e, "name")->valuestring, c ? "noM3" : "full");
         assert_int_equal(cJSON_GetObjectItem(e, "items")->valueint, 6);
         assert_string_equal(cJSON_GetObjectItem(e, "route_weights")->valuestring, "paper");
+        cJSON *rho = cJSON_GetObjectItem(e, "spearman");
+        assert_non_null(rho); /* a number, or null when a column is constant */
+        const cJSON *r1 = cJSON_GetObjectItem(rho, "w_all_vs_accuracy_drop");
+        assert_true(cJSON_IsNumber(r1) || cJSON_IsNull(r1));
+        assert_true(!cJSON_IsNumber(r1) || fabs(r1->valuedouble) <= 1.0);
         cJSON *routes = cJSON_GetObjectItem(e, "routes");
         assert_int_equal(cJSON_GetArraySize(routes), 7);
         for (int k = 0; k < 7; k++) {
@@ -365,6 +371,21 @@ static void importance_cli(void **state)
 }
 
 /* Tracks: the clips' scores averaged per group; ungrouped items left out. */
+/* Spearman's rho: 1 for the same order, -1 for the reverse, mean ranks for
+ * ties (x = 1 2 2 3 against y = 1 2 3 4 gives 0.9487), NAN when undefined. */
+static void spearman(void **state)
+{
+    (void)state;
+    const double a[5] = {0.1, 0.5, 0.3, 0.9, 0.7}, b[5] = {1, 5, 3, 9, 7}, c[5] = {9, 5, 7, 1, 3};
+    assert_true(fabs(mrnet_spearman(a, b, 5) - 1.0) < 1e-12);
+    assert_true(fabs(mrnet_spearman(a, c, 5) + 1.0) < 1e-12);
+    const double t[4] = {1, 2, 2, 3}, u[4] = {1, 2, 3, 4};
+    assert_true(fabs(mrnet_spearman(t, u, 4) - 0.9486832980505138) < 1e-12);
+    const double k[4] = {2, 2, 2, 2};
+    assert_true(isnan(mrnet_spearman(k, u, 4)));
+    assert_true(isnan(mrnet_spearman(a, b, 2)));
+}
+
 static void group_confusion(void **state)
 {
     (void)state;
@@ -403,6 +424,7 @@ int main(void)
         cmocka_unit_test(importance_after_norm),
         cmocka_unit_test(importance_cli),
         cmocka_unit_test(group_confusion),
+        cmocka_unit_test(spearman),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

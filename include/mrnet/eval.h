@@ -143,7 +143,13 @@ mrnet_status mrnet_confusion_by_group(const mrnet_store *store, const int *entri
  *     folded in).
  *   w_all[j]: the learned route weight, for comparison: after-norm, the gate
  *     R softmax(w_all)_j (mrnet_model_route_weights).
- *   route_weights: the model's placement (mrnet_config.route_weights). */
+ *   route_weights: the model's placement (mrnet_config.route_weights).
+ *   rank_weight_accuracy, rank_weight_f1, rank_share_accuracy: Spearman rank
+ *     correlations over the measured routes (ties get their mean rank) of
+ *     w_all with the accuracy drop and with the macro-F1 drop, and of the fc6
+ *     share with the accuracy drop: how far the weights (or the share) order
+ *     the routes as their function does; NAN with fewer than 3 routes or
+ *     a constant column. */
 typedef struct {
     int used;                   /* items scored */
     double accuracy, macro_f1;  /* with the routes the model uses */
@@ -152,7 +158,12 @@ typedef struct {
     double w_all[MRNET_ROUTES];
     unsigned trained_off;       /* mrnet_model_drop_routes() of the model */
     int route_weights;          /* an mrnet_route_weights_mode */
+    double rank_weight_accuracy, rank_weight_f1, rank_share_accuracy;
 } mrnet_route_importance;
+
+/* Spearman's rank correlation of x and y (n values; ties get their mean
+ * rank), NAN when n < 3 or a column is constant. */
+double mrnet_spearman(const double *x, const double *y, int n);
 
 /* fc6_share alone (no data needed). */
 mrnet_status mrnet_route_fc6_share(const mrnet_model *model, double share[MRNET_ROUTES]);
@@ -167,7 +178,9 @@ mrnet_status mrnet_route_importance_measure(mrnet_model *model, const mrnet_stor
  *   {"checkpoints": [{"name": .., "items": n, "accuracy": a, "macro_f1": f,
  *     "route_weights": "paper" or "after-norm" (what w_all below is),
  *     "routes": [{"route": "L1", "w_all": .., "fc6_share": ..,
- *                 "accuracy_drop": .., "macro_f1_drop": .., "trained_off": false}, ...]}, ...],
+ *                 "accuracy_drop": .., "macro_f1_drop": .., "trained_off": false}, ...],
+ *     "spearman": {"w_all_vs_accuracy_drop": .., "w_all_vs_macro_f1_drop": ..,
+ *                  "fc6_share_vs_accuracy_drop": ..}}, ...],
  *    <extra>}   (a NAN is null; extra as in mrnet_metrics_write_json) */
 mrnet_status mrnet_route_importance_write_json(const char *path, const mrnet_route_importance *r,
                                                const char *const *names, int n,

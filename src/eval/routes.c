@@ -53,6 +53,53 @@ static mrnet_status score(mrnet_model *model, const mrnet_store *store, mrnet_se
     return st;
 }
 
+/* Ranks 1..n of x, ties at their mean rank. */
+static void ranks(const double *x, int n, double *r)
+{
+    for (int i = 0; i < n; i++) {
+        int below = 0, equal = 0;
+        for (int k = 0; k < n; k++) {
+            below += x[k] < x[i];
+            equal += x[k] == x[i];
+        }
+        r[i] = below + (equal + 1) / 2.0;
+    }
+}
+
+double mrnet_spearman(const double *x, const double *y, int n)
+{
+    if (n < 3 || n > MRNET_ROUTES * 64)
+        return NAN;
+    double rx[MRNET_ROUTES * 64], ry[MRNET_ROUTES * 64];
+    ranks(x, n, rx);
+    ranks(y, n, ry);
+    double mx = (n + 1) / 2.0, sxy = 0, sxx = 0, syy = 0;
+    for (int i = 0; i < n; i++) {
+        sxy += (rx[i] - mx) * (ry[i] - mx);
+        sxx += (rx[i] - mx) * (rx[i] - mx);
+        syy += (ry[i] - mx) * (ry[i] - mx);
+    }
+    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
+}
+
+/* The rank correlations over the routes that were measured. */
+static void rank_agreement(mrnet_route_importance *r)
+{
+    double w[MRNET_ROUTES], share[MRNET_ROUTES], acc[MRNET_ROUTES], f1[MRNET_ROUTES];
+    int n = 0;
+    for (int j = 0; j < MRNET_ROUTES; j++) {
+        if (isnan(r->accuracy_drop[j]))
+            continue;
+        w[n] = r->w_all[j];
+        share[n] = r->fc6_share[j];
+        acc[n] = r->accuracy_drop[j];
+        f1[n++] = r->macro_f1_drop[j];
+    }
+    r->rank_weight_accuracy = mrnet_spearman(w, acc, n);
+    r->rank_weight_f1 = mrnet_spearman(w, f1, n);
+    r->rank_share_accuracy = mrnet_spearman(share, acc, n);
+}
+
 mrnet_status mrnet_route_importance_measure(mrnet_model *model, const mrnet_store *store,
                                             mrnet_selection sel, const mrnet_infer_options *o,
                                             mrnet_route_importance *out)
@@ -78,6 +125,7 @@ mrnet_status mrnet_route_importance_measure(mrnet_model *model, const mrnet_stor
         out->macro_f1_drop[j] = out->macro_f1 - f1;
     }
     mrnet_status restore = mrnet_model_set_drop_routes(model, base);
+    rank_agreement(out);
     return st != MRNET_OK ? st : restore;
 }
 
@@ -105,6 +153,10 @@ static cJSON *checkpoint_json(const mrnet_route_importance *r, const char *name)
              cJSON_AddNumberToObject(e, "macro_f1_drop", r->macro_f1_drop[j]) &&
              cJSON_AddBoolToObject(e, "trained_off", (r->trained_off >> j) & 1u);
     }
+    cJSON *rho = ok ? cJSON_AddObjectToObject(c, "spearman") : NULL;
+    ok = ok && rho && cJSON_AddNumberToObject(rho, "w_all_vs_accuracy_drop", r->rank_weight_accuracy) &&
+         cJSON_AddNumberToObject(rho, "w_all_vs_macro_f1_drop", r->rank_weight_f1) &&
+         cJSON_AddNumberToObject(rho, "fc6_share_vs_accuracy_drop", r->rank_share_accuracy);
     if (!ok) {
         cJSON_Delete(c);
         return NULL;

@@ -236,6 +236,28 @@ static void cross_validation(void **state)
     assert_non_null(strstr(o, "cross-validation over 2 folds"));
     assert_true(exists(cv, "cv.json"));
     assert_true(exists(cv, "confusion.svg"));
+    /* the robust recipe: a fold is scored with its last epoch's weight average,
+     * which is what that epoch's validation (whole clips, the same windows) saw */
+    char cvr[600];
+    snprintf(cvr, sizeof cvr, "%s", test_path("cv_robust"));
+    assert_int_equal(test_run_cli("cv '%s' -o '%s' --recipe robust --epochs 2 --batch 6 --channels 16 "
+                                  "--embed 8 --crop-seconds 2 --quiet --folds 0", store, cvr), 0);
+    double cv_acc = -1, log_acc = -2;
+    const char *at = strstr(test_cli_output(), "fold 0: accuracy ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "fold 0: accuracy %lf", &cv_acc), 1);
+    char log_path[640];
+    snprintf(log_path, sizeof log_path, "%s/fold-0/log.jsonl", cvr);
+    in = fopen(log_path, "r");
+    assert_non_null(in);
+    while (fgets(line, sizeof line, in)) { /* the last epoch's line */
+        const char *v = strstr(line, "\"valid_accuracy\":");
+        assert_non_null(v);
+        assert_int_equal(sscanf(v, "\"valid_accuracy\":%lf", &log_acc), 1);
+    }
+    fclose(in);
+    if (!(fabs(cv_acc - log_acc) < 1e-4))
+        fail_msg("robust cv scored fold 0 at %.4f, its last validation at %.4f", cv_acc, log_acc);
     /* a store without folds */
     assert_int_equal(test_run_cli("cv '%s/store' -o '%s' --epochs 1", demo_dir, test_path("cv2")), 1);
     assert_non_null(strstr(test_cli_output(), "folds"));

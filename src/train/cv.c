@@ -13,6 +13,7 @@
 #include "eval/metrics.h"
 #include "tensor/error.h"
 #include "tensor/fileio.h"
+#include "train/ema.h"
 
 void mrnet_cv_options_default(mrnet_cv_options *opt)
 {
@@ -51,14 +52,20 @@ static bool fold_wanted(const mrnet_cv_options *opt, int fold)
     return false;
 }
 
-/* The last epoch's model of a fold on that fold's entries. */
-static mrnet_status evaluate_fold(const char *path, const mrnet_store *fs, int fold, mrnet_view view,
-                                  int64_t crop, int batch, mrnet_confusion *total, mrnet_cv_fold *out)
+/* The last epoch's model of a fold on that fold's entries: its weight
+ * average when the run kept one (what its validation saw). */
+static mrnet_status evaluate_fold(const char *path, bool averaged, const mrnet_store *fs, int fold,
+                                  mrnet_view view, int64_t crop, int batch, mrnet_confusion *total,
+                                  mrnet_cv_fold *out)
 {
     mrnet_model *m;
     MRNET_TRY(mrnet_model_load(path, 0, &m));
     mrnet_confusion cm;
-    mrnet_status st = mrnet_confusion_init(&cm, mrnet_model_config(m)->classes);
+    mrnet_status st = averaged ? ema_load_average(path, m) : MRNET_OK;
+    if (st == MRNET_OK)
+        st = mrnet_confusion_init(&cm, mrnet_model_config(m)->classes);
+    else
+        memset(&cm, 0, sizeof cm);
     mrnet_infer_options eo = {.view = view, .crop = crop, .hop = crop / 2, .batch = batch};
     int used = 0, unknown = 0;
     if (st == MRNET_OK)
@@ -125,7 +132,8 @@ static mrnet_status run_folds(const char *store_dir, const mrnet_cv_options *opt
         snprintf(last, sizeof last, "%s/last.safetensors", dir);
         mrnet_cv_fold *f = &res->folds[res->n_folds];
         *f = (mrnet_cv_fold){.fold = folds[i], .n_train = r.n_train, .n_test = r.n_valid};
-        MRNET_TRY(evaluate_fold(last, fs, folds[i], (mrnet_view)opt->view, crop, o->batch, total, f));
+        MRNET_TRY(evaluate_fold(last, o->ema_decay > 0, fs, folds[i], (mrnet_view)opt->view, crop,
+                                o->batch, total, f));
         res->n_folds++;
         if (opt->on_fold_done)
             opt->on_fold_done(opt->fold_ctx, f);

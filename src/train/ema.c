@@ -5,6 +5,7 @@
 
 #include "model/model.h"
 #include "tensor/error.h"
+#include "tensor/safetensors.h"
 
 mrnet_status ema_create(weight_ema *e, mrnet_model *m, double decay)
 {
@@ -52,4 +53,23 @@ void ema_swap(weight_ema *e, mrnet_model *m)
 {
     swap_floats(e->shadow, m->params, e->n_params);
     swap_floats(e->shadow + e->n_params, m->running, e->n_running);
+}
+
+mrnet_status ema_load_average(const char *path, mrnet_model *m)
+{
+    mrnet_st_file *f;
+    MRNET_TRY(mrnet_st_open(path, &f));
+    const mrnet_st_tensor *t = mrnet_st_find(f, "train.ema");
+    size_t n = m->n_params + m->n_running;
+    float *avg = malloc(n * sizeof(float));
+    mrnet_status st = !t ? mrnet_fail(MRNET_ERR_FORMAT, "%s: no weight average (train.ema)", path)
+                      : !avg ? mrnet_fail(MRNET_ERR_NOMEM, "out of memory")
+                             : mrnet_st_copy_to_f32(f, t, avg, (int64_t)n);
+    if (st == MRNET_OK) {
+        memcpy(m->params, avg, m->n_params * sizeof(float));
+        memcpy(m->running, avg + m->n_params, m->n_running * sizeof(float));
+    }
+    free(avg);
+    mrnet_st_close(f);
+    return st;
 }

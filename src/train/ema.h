@@ -26,4 +26,8 @@ void ema_update(weight_ema *e, mrnet_model *model, int64_t step);
 /* Exchanges the model's weights with the average; twice restores both. */
 void ema_swap(weight_ema *e, mrnet_model *model);
 
+/* Replaces the model's weights with the average saved in the training
+ * state at path ("train.ema", trainer_save_last): what validation saw. */
+mrnet_status ema_load_average(const char *path, mrnet_model *model);
+
 #endif

@@ -154,8 +154,9 @@ static mrnet_status train(const demo_options *o, const char *store, char *run_di
     to.progress = train_flags_progress;
     to.progress_ctx = &view;
     printf("[3/5] training MRNet (C %d, E %d, dilations 2 3 4) for %d epochs, batch %d, %.0f-s "
-           "crops, the paper's recipe otherwise, into %s\n",
-           o->channels, o->embed, o->epochs, o->batch, o->crop_seconds, run_dir);
+           "crops, the %s recipe otherwise, into %s\n",
+           o->channels, o->embed, o->epochs, o->batch, o->crop_seconds,
+           o->robust ? "robust (docs/RECIPES.md)" : "paper's", run_dir);
     fflush(stdout);
     MRNET_TRY(mrnet_train(store, &to, r));
     printf("      %d epochs in %.1f s; best validation accuracy %.3f (epoch %d)\n", r->epochs_run,

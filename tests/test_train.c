@@ -594,6 +594,8 @@ static void recipe_cli(void **state)
     snprintf(out, sizeof out, "%s", test_path("cli_robust")); /* test_path's buffers rotate */
     CLI_EXPECT(2, "train '%s' -o '%s' --recipe fast", store_dir, out);
     assert_non_null(strstr(test_cli_output(), "choose paper or robust"));
+    CLI_EXPECT(2, "demo -o '%s' --recipe fast", out);
+    assert_non_null(strstr(test_cli_output(), "choose paper or robust"));
     CLI_EXPECT(2, "train '%s' -o '%s' --input-norm batch", store_dir, out);
     assert_non_null(strstr(test_cli_output(), "instance or global"));
     CLI_EXPECT(2, "train '%s' -o '%s' --ema 1", store_dir, out);

@@ -26,7 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cJSON *state = cJSON_Parse("{\"epoch\":1,\"next_batch\":0,\"best_epoch\":0,\"best_metric\":0.5}");
     int rc = mrnet_model_create(&cfg, 1, &m) == MRNET_OK &&
              mrnet_adamw_create(mrnet_model_param_count(m, true), 0.9, 0.999, 1e-8, 0.01, true, &opt) == MRNET_OK &&
-             train_state_save(seed, m, opt, state, NULL) == MRNET_OK;
+             train_state_save(seed, m, opt, NULL, state, NULL) == MRNET_OK;
     if (!rc)
         fprintf(stderr, "%s: %s\n", seed, mrnet_last_error());
     cJSON_Delete(state);
@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mrnet_adamw *opt = NULL;
     if (mrnet_adamw_create(mrnet_model_param_count(m, true), 0.9, 0.999, 1e-8, 0.01, true, &opt) == MRNET_OK) {
         cJSON *state = NULL;
-        if (train_state_load(path, opt, &state) == MRNET_OK) {
+        if (train_state_load(path, opt, NULL, &state) == MRNET_OK) {
             char *text = cJSON_PrintUnformatted(state);
             free(text);
         }

@@ -68,6 +68,9 @@ int cmd_info(int argc, char **argv)
     printf("network      C %d, E %d, K %d classes, dilations %d %d %d, scale %d, SE groups %d\n",
            cfg->channels, cfg->embed, cfg->classes, cfg->dilations[0], cfg->dilations[1],
            cfg->dilations[2], cfg->scale, cfg->se_groups);
+    printf("input norm   %s\n", cfg->input_norm == MRNET_INPUT_NORM_GLOBAL
+                                    ? "global: per-feature mean and std of the training set (input_norm.*)"
+                                    : "instance (the paper's: each example over its own frames)");
     printf("parameters   %zu without head, %zu with head\n", mrnet_model_param_count(m, false),
            mrnet_model_param_count(m, true));
     const mrnet_tensor_info *steps = mrnet_model_find_tensor(m, "fst_conv_bn.num_batches_tracked");

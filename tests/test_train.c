@@ -613,6 +613,8 @@ static void recipe_cli(void **state)
     assert_int_equal(mrnet_model_config(m)->channels, 16);
     assert_int_equal(mrnet_model_config(m)->input_norm, MRNET_INPUT_NORM_GLOBAL);
     mrnet_model_free(m);
+    CLI_EXPECT(0, "info '%s'", p);
+    assert_non_null(strstr(test_cli_output(), "input norm   global"));
     CLI_EXPECT(0, "eval '%s' '%s' --split valid", p, store_dir);
     assert_non_null(strstr(test_cli_output(), "accuracy"));
     CLI_EXPECT(0, "train --help");

@@ -139,7 +139,6 @@ static mrnet_status train(const demo_options *o, const char *store, char *run_di
     mrnet_train_options_default(&to);
     if (o->robust)
         mrnet_train_options_robust(&to);
-    to.restart_epochs = o->robust ? o->epochs : to.restart_epochs;
     to.epochs = o->epochs;
     to.batch = o->batch;
     to.channels = o->channels;

@@ -33,7 +33,7 @@ void train_flags_usage(FILE *out, const char *synopsis, const char *what)
             "recipe (defaults are the paper's):\n"
             "  --epochs N           (1000)          --batch N        (48, last partial dropped)\n"
             "  --lr X               (1e-3)          --lr-min X       (5e-4)\n"
-            "  --restart-epochs N   (1000, T_0)     --restart-mult N (2, T_mult)\n"
+            "  --restart-epochs N   (1000, T_0; 0: one cycle over the run)   --restart-mult N (2)\n"
             "  --weight-decay X     (1e-4)          --dropout P      (0.5)\n"
             "  --no-class-weights   plain cross entropy\n"
             "  --no-noise           no Gaussian noise   --noise-per-example  draw per example\n"
@@ -92,7 +92,7 @@ bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *qui
     case OPT_BATCH: return cli_parse_int(arg, 2, 100000, &v) && ((o->batch = (int)v), true);
     case OPT_LR: return cli_parse_double(arg, &o->lr_max) && o->lr_max >= 0;
     case OPT_LR_MIN: return cli_parse_double(arg, &o->lr_min) && o->lr_min >= 0;
-    case OPT_T0: return cli_parse_int(arg, 1, 100000000, &o->restart_epochs);
+    case OPT_T0: return cli_parse_int(arg, 0, 100000000, &o->restart_epochs);
     case OPT_TMULT: return cli_parse_int(arg, 1, 1000, &o->restart_mult);
     case OPT_WD: return cli_parse_double(arg, &o->weight_decay) && o->weight_decay >= 0;
     case OPT_DROPOUT:

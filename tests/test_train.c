@@ -552,6 +552,36 @@ static void robust_recipe_resumes_exactly(void **state)
     assert_non_null(strstr(mrnet_last_error(), "time_masks"));
 }
 
+/* --restart-epochs 0 (the robust recipe): one cosine cycle over the run, so
+ * the lr falls every epoch and the last one is the lowest, never the
+ * restart's lr_max; resuming with more epochs would change the schedule and
+ * is refused. */
+static void one_cycle_schedule(void **state)
+{
+    (void)state;
+    mrnet_train_options o;
+    mrnet_train_result r;
+    robust_options(&o, test_path("one_cycle"));
+    o.restart_epochs = 0;
+    o.epochs = 3;
+    run_expect(&o, &r, MRNET_OK);
+    char p[600], line[1024];
+    snprintf(p, sizeof p, "%s/log.jsonl", test_path("one_cycle"));
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    double lr[3] = {0};
+    int n = 0;
+    while (n < 3 && fgets(line, sizeof line, f))
+        assert_int_equal(sscanf(strstr(line, "\"lr\":"), "\"lr\":%lf", &lr[n++]), 1);
+    fclose(f);
+    assert_int_equal(n, 3);
+    assert_true(lr[0] < o.lr_max && lr[1] < lr[0] && lr[2] < lr[1] && lr[2] > o.lr_min);
+    o.resume = true;
+    o.epochs = 4;
+    run_expect(&o, &r, MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "restart_epochs"));
+}
+
 /* With one epoch the best epoch is the last, and best.safetensors holds the
  * weight average of last.safetensors (train.ema), not the raw weights. */
 static void best_is_the_weight_average(void **state)
@@ -633,6 +663,7 @@ int main(void)
         cmocka_unit_test(route_weights_cli),
         cmocka_unit_test(robust_recipe_resumes_exactly),
         cmocka_unit_test(best_is_the_weight_average),
+        cmocka_unit_test(one_cycle_schedule),
         cmocka_unit_test(recipe_cli),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -49,7 +49,8 @@ typedef struct {
     int epochs;           /* 1000 */
     int batch;            /* 48; the last partial batch is dropped */
     double lr_max, lr_min; /* 1e-3, 5e-4 */
-    long restart_epochs, restart_mult; /* T_0 1000, T_mult 2 */
+    long restart_epochs, restart_mult; /* T_0 1000, T_mult 2; T_0 0: one cycle over the run
+                                          (epochs + 1, so the last epoch is at the cycle's end) */
     double weight_decay;  /* 1e-4 */
     float dropout;        /* 0.5 */
     bool class_weights;   /* max count / count per class */

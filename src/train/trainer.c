@@ -45,7 +45,7 @@ void mrnet_train_options_robust(mrnet_train_options *o)
     o->channels = 64;
     o->embed = 64;
     o->epochs = 25;
-    o->restart_epochs = 25; /* one cosine cycle */
+    o->restart_epochs = 0; /* one cosine cycle over the run, whatever --epochs */
     o->batch = 32;
 }
 
@@ -345,7 +345,10 @@ static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     mrnet_status st = MRNET_OK;
     while (st == MRNET_OK && t->epoch <= o->epochs) {
-        double lr = mrnet_cosine_restart_lr(t->epoch, o->lr_max, o->lr_min, o->restart_epochs,
+        /* the schedule's epoch e sits at T_cur = e (the release), so a cycle
+         * of `epochs` epochs needs T_0 = epochs + 1 to end low */
+        long t0 = o->restart_epochs > 0 ? o->restart_epochs : (long)o->epochs + 1;
+        double lr = mrnet_cosine_restart_lr(t->epoch, o->lr_max, o->lr_min, t0,
                                             o->restart_mult);
         shuffled(t, t->epoch, order);
         double start = now_seconds();

@@ -24,7 +24,10 @@ cJSON *trainer_options_json(const trainer *t)
     cJSON_AddNumberToObject(j, "batch", o->batch);
     cJSON_AddNumberToObject(j, "lr_max", o->lr_max);
     cJSON_AddNumberToObject(j, "lr_min", o->lr_min);
-    cJSON_AddNumberToObject(j, "restart_epochs", (double)o->restart_epochs);
+    /* the effective T_0: a one-cycle run (0) resumed with other --epochs
+     * would change its schedule, and is refused */
+    cJSON_AddNumberToObject(j, "restart_epochs",
+                            (double)(o->restart_epochs > 0 ? o->restart_epochs : (long)o->epochs + 1));
     cJSON_AddNumberToObject(j, "restart_mult", (double)o->restart_mult);
     cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
     cJSON_AddNumberToObject(j, "dropout", o->dropout);

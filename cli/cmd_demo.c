@@ -66,9 +66,7 @@ static int parse(int argc, char **argv, demo_options *o)
         case 's': ok = cli_parse_int(optarg, 0, 0x7fffffffL, &v); o->seed = (uint64_t)v; break;
         case 'q': o->quiet = true; break;
         case 'R':
-            ok = !strcmp(optarg, "paper") || !strcmp(optarg, "robust");
-            o->robust = !strcmp(optarg, "robust");
-            if (!ok)
+            if (!train_flags_recipe(optarg, &o->robust))
                 return cli_error("demo", 2, "bad value '%s' for --recipe: choose paper or robust", optarg);
             break;
         case 'h': usage(stdout); return 0;

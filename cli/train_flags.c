@@ -80,6 +80,12 @@ static bool parse_pair(const char *s, float *lo, float *hi)
     return true;
 }
 
+bool train_flags_recipe(const char *name, bool *robust)
+{
+    *robust = !strcmp(name, "robust");
+    return *robust || !strcmp(name, "paper");
+}
+
 bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *quiet)
 {
     long v;
@@ -120,7 +126,10 @@ bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *qui
     case OPT_THREADS: return cli_parse_int(arg, 1, 1024, &v) && (omp_set_num_threads((int)v), true);
     case OPT_VALID_HOLDOUT:
         return cli_parse_double(arg, &o->valid_holdout) && o->valid_holdout >= 0 && o->valid_holdout < 1;
-    case OPT_RECIPE: return !strcmp(arg, "paper") || !strcmp(arg, "robust"); /* applied first */
+    case OPT_RECIPE: { /* applied before the other flags (apply_recipe_first) */
+        bool robust;
+        return train_flags_recipe(arg, &robust);
+    }
     case OPT_INPUT_NORM: return mrnet_parse_input_norm(arg, &o->input_norm) == MRNET_OK;
     case OPT_EMA: return cli_parse_double(arg, &o->ema_decay) && o->ema_decay >= 0 && o->ema_decay < 1;
     case OPT_CROPS_BY_DURATION: o->crops_by_duration = true; return true;
@@ -197,7 +206,8 @@ static void apply_recipe_first(int argc, char **argv, mrnet_train_options *o)
         const char *value = !strcmp(argv[i], "--recipe") && i + 1 < argc ? argv[i + 1]
                             : !strncmp(argv[i], "--recipe=", 9)          ? argv[i] + 9
                                                                          : NULL;
-        if (value && !strcmp(value, "robust"))
+        bool robust;
+        if (value && train_flags_recipe(value, &robust) && robust)
             mrnet_train_options_robust(o);
     }
 }

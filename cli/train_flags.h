@@ -13,6 +13,8 @@
 extern const struct option train_flags_options[];
 /* Applies one parsed option; false for a bad value. */
 bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *quiet);
+/* --recipe NAME: false unless NAME is paper or robust; *robust says which. */
+bool train_flags_recipe(const char *name, bool *robust);
 void train_flags_usage(FILE *out, const char *synopsis, const char *what);
 
 /* Progress display: a bar per batch, a line per epoch. */

@@ -216,15 +216,24 @@ static void drop_route_eval(void **state)
     assert_non_null(strstr(test_cli_output(), "every route"));
 }
 
+/* The checkpoint and the store opened, and the options of the importance
+ * measurements below: the first second of each test clip. */
+static void open_for_importance(const char *ckpt, mrnet_model **m, mrnet_store **fs,
+                                mrnet_infer_options *io)
+{
+    assert_int_equal(mrnet_model_load(ckpt, 0, m), MRNET_OK);
+    assert_int_equal(mrnet_store_open(store_dir, fs), MRNET_OK);
+    double rate = mrnet_features_settings_frame_rate(mrnet_store_settings(*fs));
+    *io = (mrnet_infer_options){.view = MRNET_VIEW_CROP, .crop = llround(1 * rate), .hop = 0, .batch = 8};
+}
+
 static void importance_measure(void **state)
 {
     (void)state;
     mrnet_model *m;
     mrnet_store *fs;
-    assert_int_equal(mrnet_model_load(ckpt_ablated, 0, &m), MRNET_OK);
-    assert_int_equal(mrnet_store_open(store_dir, &fs), MRNET_OK);
-    double rate = mrnet_features_settings_frame_rate(mrnet_store_settings(fs));
-    mrnet_infer_options io = {.view = MRNET_VIEW_CROP, .crop = llround(1 * rate), .hop = 0, .batch = 8};
+    mrnet_infer_options io;
+    open_for_importance(ckpt_ablated, &m, &fs, &io);
     mrnet_selection sel = {"test", -1};
     mrnet_route_importance r;
     assert_int_equal(mrnet_route_importance_measure(m, fs, sel, &io, &r), MRNET_OK);
@@ -270,10 +279,8 @@ static void importance_after_norm(void **state)
     (void)state;
     mrnet_model *m;
     mrnet_store *fs;
-    assert_int_equal(mrnet_model_load(ckpt_gate, 0, &m), MRNET_OK);
-    assert_int_equal(mrnet_store_open(store_dir, &fs), MRNET_OK);
-    double rate = mrnet_features_settings_frame_rate(mrnet_store_settings(fs));
-    mrnet_infer_options io = {.view = MRNET_VIEW_CROP, .crop = llround(1 * rate), .hop = 0, .batch = 8};
+    mrnet_infer_options io;
+    open_for_importance(ckpt_gate, &m, &fs, &io);
     mrnet_route_importance r;
     assert_int_equal(mrnet_route_importance_measure(m, fs, (mrnet_selection){"test", -1}, &io, &r),
                      MRNET_OK);

@@ -188,7 +188,7 @@ static void route_weights_forward(mrnet_model *m, int B, bool train)
                train);
     if (m->cfg.route_weights == MRNET_ROUTE_WEIGHTS_AFTER_NORM) {
         routegate_values(m->w_all, m->gate, MRNET_ROUTES, m->drop_routes);
-        routegate_forward(ws->f5_norm, m->gate, ws->f5, B, MRNET_ROUTES, F, m->drop_routes);
+        routeweight_forward(ws->f5_norm, m->gate, ws->f5, B, MRNET_ROUTES, F, m->drop_routes);
     }
 }
 

@@ -105,7 +105,8 @@ void layermix_backward(const float *X, const float *dy, float *dw, int B, int S,
 }
 
 // x (B,R,F), w (R) -> y (B,R*F); a dropped route (bit j of drop_mask) gives zeros.
-// (B,R,F) and (B,R*F) share one layout, so this is a scaling per F-block.
+// (B,R,F) and (B,R*F) share one layout, so this is a scaling per F-block; y may
+// alias x (the after-norm gate's forward, with w = the gate, is this op too).
 void routeweight_forward(const float *x, const float *w, float *y, int B, int R, int F,
                          unsigned drop_mask)
 {
@@ -162,23 +163,6 @@ void routegate_values(const float *a, float *gate, int R, unsigned drop_mask)
         gate[j] = live ? (float)(live * e[j] / sum) : 0.0f;
 }
 
-// x (B,R*F), gate (R) -> y (B,R*F) = gate[j] x[b, j*F + f]; y may alias x.
-// A dropped route gives zeros, not 0 * x.
-void routegate_forward(const float *x, const float *gate, float *y, int B, int R, int F,
-                       unsigned drop_mask)
-{
-    for (int b = 0; b < B; b++)
-        for (int j = 0; j < R; j++) {
-            const size_t o = ((size_t)b * R + j) * F;
-            if ((drop_mask >> j) & 1u) {
-                memset(y + o, 0, (size_t)F * sizeof(float));
-                continue;
-            }
-            for (int f = 0; f < F; f++)
-                y[o + f] = gate[j] * x[o + f];
-        }
-}
-
 // dy (B,R*F) -> dx (B,R*F) = gate[j] dy (may alias dy), da (R) +=.
 // With s_j = sum_{b,f} dy x over route j and g = gate / R' (the softmax):
 // da_k = R' g_k (s_k - sum_j g_j s_j) = gate_k (s_k - sum_j gate_j s_j / R')
@@ -204,5 +188,5 @@ void routegate_backward(const float *x, const float *gate, const float *dy, floa
     for (int j = 0; j < R; j++)
         if (!((drop_mask >> j) & 1u))
             da[j] += (float)(gate[j] * (s[j] - mean));
-    routegate_forward(dy, gate, dx, B, R, F, drop_mask); /* after the sums: dx may be dy */
+    routeweight_forward(dy, gate, dx, B, R, F, drop_mask); /* after the sums: dx may be dy */
 }

@@ -186,9 +186,7 @@ void routeweight_backward(const float *x, const float *w, const float *dy, float
  * once per forward (routegate_values) and kept for the backward. */
 // a (R) -> gate (R)
 void routegate_values(const float *a, float *gate, int R, unsigned drop_mask);
-// x (B,R*F), gate (R) -> y (B,R*F); y may alias x
-void routegate_forward(const float *x, const float *gate, float *y, int B, int R, int F,
-                       unsigned drop_mask);
+// the forward is routeweight_forward(x, gate, y, ...): the same per-route scaling
 // dy (B,R*F) -> dx (B,R*F) = (may alias dy), da (R) +=; x is the forward's input
 void routegate_backward(const float *x, const float *gate, const float *dy, float *dx,
                         float *da, int B, int R, int F, unsigned drop_mask);

@@ -60,12 +60,10 @@ static mrnet_status evaluate_fold(const char *path, bool averaged, const mrnet_s
 {
     mrnet_model *m;
     MRNET_TRY(mrnet_model_load(path, 0, &m));
-    mrnet_confusion cm;
+    mrnet_confusion cm = {0};
     mrnet_status st = averaged ? ema_load_average(path, m) : MRNET_OK;
     if (st == MRNET_OK)
         st = mrnet_confusion_init(&cm, mrnet_model_config(m)->classes);
-    else
-        memset(&cm, 0, sizeof cm);
     mrnet_infer_options eo = {.view = view, .crop = crop, .hop = crop / 2, .batch = batch};
     int used = 0, unknown = 0;
     if (st == MRNET_OK)

@@ -143,23 +143,27 @@ static mrnet_status create_model(trainer *t)
 
 /* The entries an epoch draws crops from: each training entry once (the
  * paper), or max(1, round(T / crop)) times (crops_by_duration). */
+static long crops_of(const trainer *t, int entry)
+{
+    if (!t->opt->crops_by_duration)
+        return 1;
+    long r = lround((double)mrnet_store_get(t->store, entry)->T / (double)t->crop);
+    return r < 1 ? 1 : r;
+}
+
 static mrnet_status make_epoch_items(trainer *t)
 {
     long n = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        n = 0;
-        for (int i = 0; i < t->n_train; i++) {
-            const mrnet_store_entry *e = mrnet_store_get(t->store, t->train[i]);
-            long r = t->opt->crops_by_duration ? lround((double)e->T / (double)t->crop) : 1;
-            for (long k = 0; k < (r < 1 ? 1 : r); k++, n++)
-                if (pass)
-                    t->epoch_items[n] = t->train[i];
-        }
-        if (n > INT32_MAX / 2)
-            return mrnet_fail(MRNET_ERR_ARG, "%ld crops an epoch: too many", n);
-        if (!pass && !(t->epoch_items = malloc((size_t)n * sizeof(int))))
-            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
-    }
+    for (int i = 0; i < t->n_train; i++)
+        n += crops_of(t, t->train[i]);
+    if (n > INT32_MAX / 2)
+        return mrnet_fail(MRNET_ERR_ARG, "%ld crops an epoch: too many", n);
+    if (!(t->epoch_items = malloc((size_t)n * sizeof(int))))
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    n = 0;
+    for (int i = 0; i < t->n_train; i++)
+        for (long k = crops_of(t, t->train[i]); k > 0; k--)
+            t->epoch_items[n++] = t->train[i];
     t->n_epoch_items = (int)n;
     return MRNET_OK;
 }
@@ -345,10 +349,7 @@ static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     mrnet_status st = MRNET_OK;
     while (st == MRNET_OK && t->epoch <= o->epochs) {
-        /* the schedule's epoch e sits at T_cur = e (the release), so a cycle
-         * of `epochs` epochs needs T_0 = epochs + 1 to end low */
-        long t0 = o->restart_epochs > 0 ? o->restart_epochs : (long)o->epochs + 1;
-        double lr = mrnet_cosine_restart_lr(t->epoch, o->lr_max, o->lr_min, t0,
+        double lr = mrnet_cosine_restart_lr(t->epoch, o->lr_max, o->lr_min, trainer_restart_epochs(o),
                                             o->restart_mult);
         shuffled(t, t->epoch, order);
         double start = now_seconds();

@@ -50,6 +50,13 @@ typedef struct {
  * seeded, stratified share of the training groups into t->valid and writes
  * t->note. */
 mrnet_status trainer_hold_out_valid(trainer *t);
+/* T_0 of the schedule: restart_epochs, or for 0 one cycle over the run. The
+ * schedule's epoch e sits at T_cur = e (the release), so a cycle of `epochs`
+ * epochs needs T_0 = epochs + 1 to end low. */
+static inline long trainer_restart_epochs(const mrnet_train_options *o)
+{
+    return o->restart_epochs > 0 ? o->restart_epochs : (long)o->epochs + 1;
+}
 /* MRNET_INPUT_NORM_GLOBAL: the training entries' mean and standard deviation
  * of every input feature into the model's input_norm tensors. */
 mrnet_status trainer_input_statistics(trainer *t);

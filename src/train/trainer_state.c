@@ -26,8 +26,7 @@ cJSON *trainer_options_json(const trainer *t)
     cJSON_AddNumberToObject(j, "lr_min", o->lr_min);
     /* the effective T_0: a one-cycle run (0) resumed with other --epochs
      * would change its schedule, and is refused */
-    cJSON_AddNumberToObject(j, "restart_epochs",
-                            (double)(o->restart_epochs > 0 ? o->restart_epochs : (long)o->epochs + 1));
+    cJSON_AddNumberToObject(j, "restart_epochs", (double)trainer_restart_epochs(o));
     cJSON_AddNumberToObject(j, "restart_mult", (double)o->restart_mult);
     cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
     cJSON_AddNumberToObject(j, "dropout", o->dropout);

@@ -46,6 +46,9 @@ void train_flags_usage(FILE *out, const char *synopsis, const char *what)
             "  --crops-by-duration  round(length / crop) crops of each clip an epoch*\n"
             "  --time-masks N --time-mask-seconds S   SpecAugment across time* (2, 0.5)\n"
             "  --freq-masks N --freq-mask-bands K     and across bands* (2, 6)\n"
+            "  --mixup A            mix each batch with a shuffled copy, lambda ~ Beta(A, A)\n"
+            "                       (0: off, the default)\n"
+            "  --label-smoothing E  targets (1 - E) one-hot + E / classes (0: off, the default)\n"
             "  --route-weights P    where w_all acts: paper (default; before bn5, which undoes\n"
             "                       it) or after-norm (a softmax gate after bn5)\n"
             "  --seed N             (0) same seed, same run\n"
@@ -66,7 +69,8 @@ enum {
     OPT_NOISE_MEAN, OPT_NOISE_STD, OPT_DROP_ROUTE, OPT_SEED, OPT_CHANNELS, OPT_EMBED,
     OPT_DILATIONS, OPT_SCALE, OPT_RESUME, OPT_SELECT_F1, OPT_QUIET, OPT_THREADS, OPT_VALID_VIEW,
     OPT_VALID_HOLDOUT, OPT_RECIPE, OPT_INPUT_NORM, OPT_EMA, OPT_CROPS_BY_DURATION, OPT_TIME_MASKS,
-    OPT_TIME_MASK_S, OPT_FREQ_MASKS, OPT_FREQ_MASK_BANDS, OPT_ROUTE_WEIGHTS
+    OPT_TIME_MASK_S, OPT_FREQ_MASKS, OPT_FREQ_MASK_BANDS, OPT_ROUTE_WEIGHTS, OPT_MIXUP,
+    OPT_LABEL_SMOOTHING
 };
 
 static bool parse_pair(const char *s, float *lo, float *hi)
@@ -112,6 +116,11 @@ bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *qui
     case OPT_NOISE_STD:
         return parse_pair(arg, &o->noise_cfg.std_lo, &o->noise_cfg.std_hi) && o->noise_cfg.std_lo >= 0;
     case OPT_DROP_ROUTE: return mrnet_parse_routes(arg, &o->drop_routes) == MRNET_OK;
+    case OPT_MIXUP:
+        return cli_parse_double(arg, &o->mixup_alpha) && o->mixup_alpha >= 0 && o->mixup_alpha <= 100;
+    case OPT_LABEL_SMOOTHING:
+        return cli_parse_double(arg, &o->label_smoothing) && o->label_smoothing >= 0 &&
+               o->label_smoothing < 1;
     case OPT_ROUTE_WEIGHTS: return mrnet_route_weights_parse(arg, &o->route_weights) == MRNET_OK;
     case OPT_SEED: return cli_parse_int(arg, 0, 0x7fffffffffffffffL, &v) && ((o->seed = (uint64_t)v), true);
     case OPT_CHANNELS: return cli_parse_int(arg, 16, 16384, &v) && ((o->channels = (int)v), true);
@@ -194,6 +203,8 @@ const struct option train_flags_options[] = {
     {"freq-masks", required_argument, 0, OPT_FREQ_MASKS},
     {"freq-mask-bands", required_argument, 0, OPT_FREQ_MASK_BANDS},
     {"route-weights", required_argument, 0, OPT_ROUTE_WEIGHTS},
+    {"mixup", required_argument, 0, OPT_MIXUP},
+    {"label-smoothing", required_argument, 0, OPT_LABEL_SMOOTHING},
     {0, 0, 0, 0}};
 
 /* --recipe robust sets its options before any other flag is applied, so

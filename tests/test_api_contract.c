@@ -343,6 +343,26 @@ static void model_failures(void **state)
     EXPECT_FAIL(mrnet_backward(m, labels_ok, zero_weights, &loss), MRNET_ERR_ARG,
                 "class weights");
     assert_int_equal(mrnet_backward(m, labels_ok, NULL, &loss), MRNET_OK);
+
+    /* soft targets: rows must be distributions; one-hot rows equal the hard loss */
+    const float onehot[6] = {1, 0, 0, 0, 0, 1}, short_row[6] = {0.5f, 0, 0, 0, 0, 1},
+                negative[6] = {1.5f, -0.5f, 0, 0, 0, 1}, nan_row[6] = {NAN, 0, 0, 0, 0, 1};
+    EXPECT_FAIL(mrnet_backward_soft(m, onehot, NULL, &loss), MRNET_ERR_ARG, "no training forward");
+    assert_int_equal(mrnet_forward(m, x, B, T, true, NULL, logits), MRNET_OK);
+    EXPECT_FAIL(mrnet_backward_soft(m, short_row, NULL, &loss), MRNET_ERR_ARG, "sample 0",
+                "sum to 0.5");
+    EXPECT_FAIL(mrnet_backward_soft(m, negative, NULL, &loss), MRNET_ERR_ARG, "target 0", "1.5");
+    EXPECT_FAIL(mrnet_backward_soft(m, nan_row, NULL, &loss), MRNET_ERR_ARG, "target 0", "nan");
+    EXPECT_FAIL(mrnet_backward_soft(m, onehot, zero_weights, &loss), MRNET_ERR_ARG,
+                "class weights");
+    double soft_loss; /* the same forward (dropout's stream included) as a hard backward */
+    mrnet_model_set_rng(m, 42);
+    assert_int_equal(mrnet_forward(m, x, B, T, true, NULL, logits), MRNET_OK);
+    assert_int_equal(mrnet_backward(m, labels_ok, NULL, &loss), MRNET_OK);
+    mrnet_model_set_rng(m, 42);
+    assert_int_equal(mrnet_forward(m, x, B, T, true, NULL, logits), MRNET_OK);
+    assert_int_equal(mrnet_backward_soft(m, onehot, NULL, &soft_loss), MRNET_OK);
+    assert_true(fabs(soft_loss - loss) <= 1e-6 * fabs(loss));
     free(x);
     mrnet_model_free(m);
 }

@@ -170,12 +170,103 @@ static void test_masks(void **state)
     assert_memory_equal(a, b, sizeof a);
 }
 
+/* The mixup weight: Beta(alpha, alpha) folded to [0.5, 1]. For alpha 1 the
+ * fold of a uniform is uniform on [0.5, 1] (mean 0.75, variance 1/48); for
+ * alpha 0.2 most mass sits near 1. */
+static void test_mixup_weight(void **state)
+{
+    (void)state;
+    uint64_t rng = 11;
+    double sum = 0, sum2 = 0;
+    const int n = 20000;
+    for (int i = 0; i < n; i++) {
+        double l = augment_mixup_weight(&rng, 1.0);
+        assert_true(l >= 0.5 && l <= 1.0);
+        sum += l;
+        sum2 += l * l;
+    }
+    double mean = sum / n, var = sum2 / n - mean * mean;
+    assert_true(fabs(mean - 0.75) < 0.005);
+    assert_true(fabs(var - 1.0 / 48) < 0.002);
+    int near_one = 0;
+    for (int i = 0; i < n; i++) {
+        double l = augment_mixup_weight(&rng, 0.2);
+        assert_true(l >= 0.5 && l <= 1.0);
+        near_one += l > 0.9;
+    }
+    assert_true(near_one > n / 2); /* Beta(0.2, 0.2): P(max > 0.9) is about 0.6 */
+    assert_true(near_one < n * 3 / 4);
+}
+
+/* Mixup of a batch: row b = lambda row b + (1 - lambda) row of a partner, in
+ * inputs and targets alike; the partners are a permutation; a seed
+ * reproduces it. */
+static void test_mixup_batch(void **state)
+{
+    (void)state;
+    enum { B = 5, SLOT = 7, K = 3 };
+    int labels[B] = {0, 1, 2, 1, 0};
+    float x[B * SLOT], q[B * K], x0[B * SLOT], q0[B * K], xc[B * SLOT], qc[B * K];
+    int partner[B];
+    for (int i = 0; i < B * SLOT; i++)
+        x[i] = x0[i] = (float)(i / SLOT * 100 + i % SLOT); /* row b holds 100 b + i */
+    augment_soft_targets(labels, B, K, 0.0, q);
+    memcpy(q0, q, sizeof q);
+    uint64_t rng = 5, again = 5;
+    augment_mixup(&rng, 0.4, x, SLOT, q, B, K, partner, xc, qc);
+    double lambda = augment_mixup_weight(&again, 0.4); /* the same first draw */
+    int seen[B] = {0};
+    for (int b = 0; b < B; b++) {
+        int p = partner[b];
+        assert_true(p >= 0 && p < B);
+        seen[p]++;
+        double qsum = 0;
+        for (int i = 0; i < SLOT; i++)
+            assert_true(fabs(x[b * SLOT + i] - (lambda * x0[b * SLOT + i] +
+                                                 (1 - lambda) * x0[p * SLOT + i])) < 1e-3);
+        for (int k = 0; k < K; k++) {
+            assert_true(fabs(q[b * K + k] - (lambda * q0[b * K + k] + (1 - lambda) * q0[p * K + k])) <
+                        1e-6);
+            qsum += q[b * K + k];
+        }
+        assert_true(fabs(qsum - 1) < 1e-6);
+        assert_true(q[b * K + labels[b]] >= 0.5f - 1e-6f); /* the own label keeps the majority */
+    }
+    for (int b = 0; b < B; b++)
+        assert_int_equal(seen[b], 1);
+
+    float y[B * SLOT], r[B * K];
+    memcpy(y, x0, sizeof x0);
+    memcpy(r, q0, sizeof q0);
+    uint64_t rng2 = 5;
+    augment_mixup(&rng2, 0.4, y, SLOT, r, B, K, partner, xc, qc);
+    assert_memory_equal(x, y, sizeof x);
+
+    /* one example: nothing to mix */
+    memcpy(y, x0, sizeof x0);
+    augment_mixup(&rng2, 0.4, y, SLOT, r, 1, K, partner, xc, qc);
+    assert_memory_equal(y, x0, SLOT * sizeof(float));
+}
+
+static void test_label_smoothing(void **state)
+{
+    (void)state;
+    int labels[2] = {2, 0};
+    float q[2 * 4];
+    augment_soft_targets(labels, 2, 4, 0.2, q);
+    assert_true(fabsf(q[2] - 0.85f) < 1e-6f && fabsf(q[0] - 0.05f) < 1e-6f);
+    assert_true(fabsf(q[4] - 0.85f) < 1e-6f && fabsf(q[7] - 0.05f) < 1e-6f);
+    augment_soft_targets(labels, 2, 4, 0.0, q);
+    assert_true(q[2] == 1.0f && q[3] == 0.0f && q[4] == 1.0f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crop_wrap), cmocka_unit_test(test_random_start),
         cmocka_unit_test(test_noise), cmocka_unit_test(test_windows),
-        cmocka_unit_test(test_masks),
+        cmocka_unit_test(test_masks), cmocka_unit_test(test_mixup_weight),
+        cmocka_unit_test(test_mixup_batch), cmocka_unit_test(test_label_smoothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -501,6 +501,46 @@ static void test_grad_cross_entropy(void **state)
     check_grads("cross_entropy", ce_loss, &c, tg, 1, H, TOL, POINTS);
 }
 
+/* Soft targets: one-hot rows give the hard loss and gradient exactly; mixed
+ * and smoothed rows match finite differences. */
+typedef struct {
+    float *logits, *targets, *weight, *dtmp;
+} soft_ctx;
+
+static double soft_loss(void *v)
+{
+    soft_ctx *c = v;
+    return cross_entropy_soft_forward_backward(c->logits, c->targets, c->weight, c->dtmp, CE_B,
+                                               CE_K);
+}
+
+static void test_soft_cross_entropy(void **state)
+{
+    (void)state;
+    uint64_t rng = 1300;
+    int labels[CE_B] = {0, 3, 1, 1, 2, 3};
+    float *z = frand(CE_B * CE_K, &rng, -3, 3), *w = frand(CE_K, &rng, 0.5f, 4.0f);
+    float *onehot = fbuf(CE_B * CE_K), *d_hard = fbuf(CE_B * CE_K), *d_soft = fbuf(CE_B * CE_K);
+    for (int b = 0; b < CE_B; b++)
+        onehot[b * CE_K + labels[b]] = 1.0f;
+    double hard = cross_entropy_forward_backward(z, labels, w, d_hard, CE_B, CE_K);
+    double soft = cross_entropy_soft_forward_backward(z, onehot, w, d_soft, CE_B, CE_K);
+    assert_true(fabs(hard - soft) <= 1e-12 * fabs(hard));
+    for (int i = 0; i < CE_B * CE_K; i++)
+        assert_true(fabsf(d_hard[i] - d_soft[i]) <= 1e-7f);
+
+    /* rows mixed 0.7/0.3 with another row's label, then smoothed by 0.1 */
+    float *q = fbuf(CE_B * CE_K);
+    for (int b = 0; b < CE_B; b++)
+        for (int k = 0; k < CE_K; k++)
+            q[b * CE_K + k] = 0.9f * (0.7f * onehot[b * CE_K + k] +
+                                      0.3f * onehot[((b + 1) % CE_B) * CE_K + k]) + 0.1f / CE_K;
+    soft_ctx c = {z, q, w, fbuf(CE_B * CE_K)};
+    cross_entropy_soft_forward_backward(z, q, w, d_soft, CE_B, CE_K);
+    grad_target tg[] = {{"logits", z, d_soft, CE_B * CE_K}};
+    check_grads("soft_cross_entropy", soft_loss, &c, tg, 1, H, TOL, POINTS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -510,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_grad_se),         cmocka_unit_test(test_grad_asp),
         cmocka_unit_test(test_grad_linear),     cmocka_unit_test(test_grad_layermix),
         cmocka_unit_test(test_grad_routeweight), cmocka_unit_test(test_grad_cross_entropy),
+        cmocka_unit_test(test_soft_cross_entropy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -651,6 +651,94 @@ static void recipe_cli(void **state)
     assert_non_null(strstr(test_cli_output(), "--recipe"));
 }
 
+static bool tensors_differ(const char *a_path, const char *b_path, const char *name)
+{
+    mrnet_st_file *a, *b;
+    assert_int_equal(mrnet_st_open(a_path, &a), MRNET_OK);
+    assert_int_equal(mrnet_st_open(b_path, &b), MRNET_OK);
+    const mrnet_st_tensor *t = mrnet_st_find(a, name), *u = mrnet_st_find(b, name);
+    assert_non_null(t);
+    assert_non_null(u);
+    bool differ = memcmp(t->data, u->data, (size_t)t->numel * mrnet_dtype_size(t->dtype)) != 0;
+    mrnet_st_close(a);
+    mrnet_st_close(b);
+    return differ;
+}
+
+/* Mixup and label smoothing: each changes the run (the soft targets reach the
+ * gradients), an interrupted run resumes to the same files, resuming with
+ * another alpha is refused, and out-of-range values are refused. */
+static void mixup_and_smoothing(void **state)
+{
+    (void)state;
+    mrnet_train_options o;
+    mrnet_train_result r;
+    char plain[600], mixed[600], smooth[600], parts[600], a[700], b[700];
+    snprintf(plain, sizeof plain, "%s", test_path("soft_plain"));
+    snprintf(mixed, sizeof mixed, "%s", test_path("soft_mixup"));
+    snprintf(smooth, sizeof smooth, "%s", test_path("soft_smooth"));
+    snprintf(parts, sizeof parts, "%s", test_path("soft_parts"));
+    robust_options(&o, plain);
+    o.epochs = o.restart_epochs = 2;
+    run_expect(&o, &r, MRNET_OK);
+    o.out_dir = mixed;
+    o.mixup_alpha = 0.4;
+    o.label_smoothing = 0.1;
+    run_expect(&o, &r, MRNET_OK);
+    assert_true(r.epochs_run == 2);
+    o.out_dir = smooth;
+    o.mixup_alpha = 0;
+    run_expect(&o, &r, MRNET_OK);
+    snprintf(a, sizeof a, "%s/last.safetensors", plain);
+    snprintf(b, sizeof b, "%s/last.safetensors", smooth);
+    assert_true(tensors_differ(a, b, "fc6.weight"));
+    snprintf(b, sizeof b, "%s/last.safetensors", mixed);
+    assert_true(tensors_differ(a, b, "fc6.weight"));
+    snprintf(a, sizeof a, "%s/last.safetensors", smooth);
+    assert_true(tensors_differ(a, b, "fc6.weight"));
+
+    stopper s = {.stop_epoch = 2, .stop_batch = 1};
+    robust_options(&o, parts);
+    o.epochs = o.restart_epochs = 2;
+    o.mixup_alpha = 0.4;
+    o.label_smoothing = 0.1;
+    o.stop = &s.flag;
+    o.progress = stop_at;
+    o.progress_ctx = &s;
+    run_expect(&o, &r, MRNET_ERR_INTERRUPTED);
+    s.flag = 0;
+    s.stop_epoch = 0;
+    o.resume = true;
+    o.mixup_alpha = 0.2;
+    run_expect(&o, &r, MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "mixup_alpha"));
+    o.mixup_alpha = 0.4;
+    run_expect(&o, &r, MRNET_OK);
+    for (int k = 0; k < 2; k++) {
+        const char *file = k ? "best.safetensors" : "last.safetensors";
+        snprintf(a, sizeof a, "%s/%s", mixed, file);
+        snprintf(b, sizeof b, "%s/%s", parts, file);
+        assert_same_tensors(a, b);
+    }
+
+    robust_options(&o, test_path("soft_bad"));
+    o.mixup_alpha = -1;
+    run_expect(&o, &r, MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "mixup"));
+    o.mixup_alpha = 0;
+    o.label_smoothing = 1;
+    run_expect(&o, &r, MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "label smoothing"));
+
+    char out[600];
+    snprintf(out, sizeof out, "%s", test_path("soft_cli"));
+    CLI_EXPECT(2, "train '%s' -o '%s' --mixup -0.5", store_dir, out);
+    assert_non_null(strstr(test_cli_output(), "--mixup"));
+    CLI_EXPECT(2, "train '%s' -o '%s' --label-smoothing 1", store_dir, out);
+    assert_non_null(strstr(test_cli_output(), "--label-smoothing"));
+    CLI_EXPECT(2, "train '%s' -o '%s' --mixup x", store_dir, out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +753,7 @@ int main(void)
         cmocka_unit_test(best_is_the_weight_average),
         cmocka_unit_test(one_cycle_schedule),
         cmocka_unit_test(recipe_cli),
+        cmocka_unit_test(mixup_and_smoothing),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

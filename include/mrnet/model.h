@@ -144,6 +144,11 @@ mrnet_status mrnet_forward(mrnet_model *model, const float *input, int B, int T,
  * overwritten, not accumulated. */
 mrnet_status mrnet_backward(mrnet_model *model, const int *labels, const float *class_weight,
                             double *loss);
+/* The same with soft targets (B, K), each row a distribution over the classes
+ * (mixup, label smoothing): loss = sum_b sum_k q_bk w_k (-log p_bk) / sum_b
+ * sum_k q_bk w_k, so one-hot rows give mrnet_backward's loss and gradients. */
+mrnet_status mrnet_backward_soft(mrnet_model *model, const float *targets,
+                                 const float *class_weight, double *loss);
 
 /* What a tensor of the model holds (and so which of data, grad, count is set). */
 typedef enum {

@@ -92,6 +92,10 @@ typedef struct {
     int freq_masks;          /* ... and across features (bands) ... */
     int freq_mask_bands;     /* ... each up to this many; a masked value becomes the
                                 example's mean of that feature over the crop */
+    double mixup_alpha;      /* 0: off. Else mixup: each batch is mixed with a permutation
+                                of itself, lambda ~ Beta(alpha, alpha) folded to [0.5, 1],
+                                inputs and targets alike */
+    double label_smoothing;  /* 0: off. Else the targets are (1 - this) one-hot + this / K */
 } mrnet_train_options;
 
 /* mrnet's recipe for collections of a few hours of audio (docs/RECIPES.md):

@@ -5,6 +5,7 @@
  * (ws->threads), so a count raised after the forward is safe here; the next
  * forward re-plans for it. */
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 
 #include "model/model.h"
@@ -206,12 +207,25 @@ static void front_backward(mrnet_model *m, int B, int T)
                       cfg->in_dim);
 }
 
+/* From the logits' gradient (in ws->g_logits) back to the input. */
+static void backward_from_logits(mrnet_model *m)
+{
+    int B = m->last_batch, T = m->last_frames;
+    head_backward(m, B);
+    pooling_backward(m, B, T);
+    route_convs_backward(m, B, T);
+    blocks_backward(m, B, T);
+    front_backward(m, B, T);
+    m->have_train_forward = false;
+    assert(model_workspace_check_guards(m) == 0); /* no op wrote past its buffer */
+}
+
 mrnet_status mrnet_backward(mrnet_model *m, const int *labels, const float *class_weight,
                             double *loss)
 {
     if (!m->have_train_forward)
         return mrnet_fail(MRNET_ERR_ARG, "backward: no training forward to differentiate");
-    int B = m->last_batch, T = m->last_frames, K = m->cfg.classes;
+    int B = m->last_batch, K = m->cfg.classes;
     for (int b = 0; b < B; b++)
         if (labels[b] < 0 || labels[b] >= K)
             return mrnet_fail(MRNET_ERR_ARG, "backward: label %d of sample %d is not in [0, %d)",
@@ -225,13 +239,40 @@ mrnet_status mrnet_backward(mrnet_model *m, const int *labels, const float *clas
     zero(m->grads, m->n_params);
     double l = cross_entropy_forward_backward(m->ws->logits, labels, class_weight,
                                               m->ws->g_logits, B, K);
-    head_backward(m, B);
-    pooling_backward(m, B, T);
-    route_convs_backward(m, B, T);
-    blocks_backward(m, B, T);
-    front_backward(m, B, T);
-    m->have_train_forward = false;
-    assert(model_workspace_check_guards(m) == 0); /* no op wrote past its buffer */
+    backward_from_logits(m);
+    if (loss)
+        *loss = l;
+    return MRNET_OK;
+}
+
+mrnet_status mrnet_backward_soft(mrnet_model *m, const float *targets, const float *class_weight,
+                                 double *loss)
+{
+    if (!m->have_train_forward)
+        return mrnet_fail(MRNET_ERR_ARG, "backward: no training forward to differentiate");
+    int B = m->last_batch, K = m->cfg.classes;
+    double wsum = 0;
+    for (int b = 0; b < B; b++) {
+        double row = 0;
+        for (int k = 0; k < K; k++) {
+            float q = targets[(size_t)b * K + k];
+            if (!(q >= 0.0f && q <= 1.0f))
+                return mrnet_fail(MRNET_ERR_ARG, "backward: target %d of sample %d is %g, not in "
+                                  "[0, 1]", k, b, (double)q);
+            row += q;
+            wsum += q * (class_weight ? class_weight[k] : 1.0);
+        }
+        if (fabs(row - 1.0) > 1e-4)
+            return mrnet_fail(MRNET_ERR_ARG, "backward: the targets of sample %d sum to %g, not 1",
+                              b, row);
+    }
+    if (!(wsum > 0))
+        return mrnet_fail(MRNET_ERR_ARG, "backward: the batch's class weights sum to %g", wsum);
+
+    zero(m->grads, m->n_params);
+    double l = cross_entropy_soft_forward_backward(m->ws->logits, targets, class_weight,
+                                                   m->ws->g_logits, B, K);
+    backward_from_logits(m);
     if (loss)
         *loss = l;
     return MRNET_OK;

@@ -33,3 +33,43 @@ double cross_entropy_forward_backward(const float *logits, const int *labels,
     }
     return loss / wsum;
 }
+
+/* Soft targets (mixup, label smoothing): with q_b a distribution over the K
+ * classes and w the class weights,
+ *   loss = sum_b sum_k q_bk w_k (lse_b - z_bk) / W,   W = sum_b sum_k q_bk w_k,
+ * a weighted mean of the rows' cross entropies, each row weighted by its
+ * target's expected class weight. One-hot rows give the hard loss above
+ * exactly; a mixup pair (lambda q_i + (1 - lambda) q_j) gives lambda times
+ * the loss of q_i plus (1 - lambda) times that of q_j over the batch.
+ * dlogits_bj = (sum_k q_bk w_k softmax(z_b)_j - q_bj w_j) / W. */
+double cross_entropy_soft_forward_backward(const float *logits, const float *targets,
+                                           const float *class_weight, float *dlogits, int B,
+                                           int K)
+{
+    double wsum = 0.0, loss = 0.0;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < K; k++)
+            wsum += (double)targets[(size_t)b * K + k] * (class_weight ? class_weight[k] : 1.0);
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K, *q = targets + (size_t)b * K;
+        float *dz = dlogits + (size_t)b * K;
+        double mx = z[0];
+        for (int k = 1; k < K; k++)
+            mx = z[k] > mx ? z[k] : mx;
+        double sum = 0.0;
+        for (int k = 0; k < K; k++)
+            sum += exp(z[k] - mx);
+        const double lse = mx + log(sum);
+        double row_weight = 0.0; /* sum_k q_bk w_k */
+        for (int k = 0; k < K; k++) {
+            const double qw = (double)q[k] * (class_weight ? class_weight[k] : 1.0);
+            row_weight += qw;
+            loss += qw * (lse - z[k]);
+        }
+        for (int k = 0; k < K; k++) {
+            const double qw = (double)q[k] * (class_weight ? class_weight[k] : 1.0);
+            dz[k] = (float)((row_weight * exp(z[k] - lse) - qw) / wsum);
+        }
+    }
+    return loss / wsum;
+}

@@ -198,5 +198,12 @@ void routegate_backward(const float *x, const float *gate, const float *dy, floa
 // logits (B,K), labels (B) -> loss, dlogits (B,K)
 double cross_entropy_forward_backward(const float *logits, const int *labels,
                                       const float *class_weight, float *dlogits, int B, int K);
+/* The same with soft targets (B,K), each row a distribution (mixup, label
+ * smoothing): loss = sum_b sum_k q_bk wt_k (-log softmax(z_b)_k) / W with
+ * W = sum_b sum_k q_bk wt_k, so one-hot rows give the loss above. */
+// logits (B,K), targets (B,K) -> loss, dlogits (B,K)
+double cross_entropy_soft_forward_backward(const float *logits, const float *targets,
+                                           const float *class_weight, float *dlogits, int B,
+                                           int K);
 
 #endif

@@ -2,7 +2,9 @@
 
 #include "tensor/rng.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int64_t augment_random_start(uint64_t *rng, int64_t T, int64_t len)
 {
@@ -75,4 +77,69 @@ void augment_mask(uint64_t *rng, float *x, int P, int64_t T, int D, int n_time, 
                     x[((size_t)p * T + t) * D + d] = mean[(size_t)p * D + d];
     }
     free(mean);
+}
+
+/* Gamma(a, 1) by Marsaglia and Tsang (2000); for a < 1 through
+ * Gamma(a + 1) * U^(1/a). */
+static double draw_gamma(uint64_t *rng, double a)
+{
+    if (a < 1.0) {
+        double u;
+        do
+            u = rng_uniform(rng);
+        while (u <= 0.0);
+        return draw_gamma(rng, a + 1.0) * pow(u, 1.0 / a);
+    }
+    const double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x = rng_normal(rng), v = 1.0 + c * x;
+        if (v <= 0.0)
+            continue;
+        v = v * v * v;
+        double u = rng_uniform(rng);
+        if (u > 0.0 && log(u) < 0.5 * x * x + d - d * v + d * log(v))
+            return d * v;
+    }
+}
+
+double augment_mixup_weight(uint64_t *rng, double alpha)
+{
+    double x = draw_gamma(rng, alpha), y = draw_gamma(rng, alpha);
+    double lambda = x + y > 0.0 ? x / (x + y) : 0.5;
+    return lambda < 0.5 ? 1.0 - lambda : lambda;
+}
+
+void augment_mixup(uint64_t *rng, double alpha, float *x, size_t slot, float *targets, int B,
+                   int K, int *partner, float *x_copy, float *targets_copy)
+{
+    if (B < 2)
+        return;
+    const double lambda = augment_mixup_weight(rng, alpha);
+    for (int b = 0; b < B; b++)
+        partner[b] = b;
+    for (int b = B - 1; b > 0; b--) { /* Fisher-Yates */
+        int j = (int)rng_below(rng, (uint64_t)b + 1), tmp = partner[b];
+        partner[b] = partner[j];
+        partner[j] = tmp;
+    }
+    float *x0 = x_copy, *q0 = targets_copy;
+    memcpy(x0, x, (size_t)B * slot * sizeof *x);
+    memcpy(q0, targets, (size_t)B * K * sizeof *targets);
+    const float a = (float)lambda, b1 = (float)(1.0 - lambda);
+    for (int b = 0; b < B; b++) {
+        const float *xp = x0 + (size_t)partner[b] * slot, *qp = q0 + (size_t)partner[b] * K;
+        float *xb = x + (size_t)b * slot, *qb = targets + (size_t)b * K;
+        for (size_t i = 0; i < slot; i++)
+            xb[i] = a * xb[i] + b1 * xp[i];
+        for (int k = 0; k < K; k++)
+            qb[k] = a * qb[k] + b1 * qp[k];
+    }
+}
+
+void augment_soft_targets(const int *labels, int B, int K, double smoothing, float *targets)
+{
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < K; k++)
+            targets[(size_t)b * K + k] =
+                (float)((k == labels[b] ? 1.0 - smoothing : 0.0) + smoothing / K);
 }

@@ -35,4 +35,22 @@ bool augment_gaussian_noise(uint64_t *rng, const mrnet_noise_config *cfg, float 
 void augment_mask(uint64_t *rng, float *x, int P, int64_t T, int D, int n_time, int64_t max_frames,
                   int n_freq, int max_bands);
 
+/* ---- soft targets (beyond the paper) ---- */
+
+/* targets (B, K): one-hot rows of labels smoothed towards uniform:
+ * (1 - smoothing) onehot + smoothing / K. */
+void augment_soft_targets(const int *labels, int B, int K, double smoothing, float *targets);
+
+/* A mixup weight: lambda ~ Beta(alpha, alpha), folded to [0.5, 1] so each
+ * example stays the larger part of its mix (its label keeps the majority). */
+double augment_mixup_weight(uint64_t *rng, double alpha);
+
+/* Mixup (Zhang et al. 2018) of a batch x (B, slot) with targets (B, K): one
+ * lambda for the batch (augment_mixup_weight) and a random permutation; row b
+ * becomes lambda row b + (1 - lambda) row partner(b), in x and in targets.
+ * partner (B), x_copy (B, slot) and targets_copy (B, K) are scratch. B < 2
+ * leaves the batch as it is. */
+void augment_mixup(uint64_t *rng, double alpha, float *x, size_t slot, float *targets, int B,
+                   int K, int *partner, float *x_copy, float *targets_copy);
+
 #endif

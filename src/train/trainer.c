@@ -50,7 +50,7 @@ void mrnet_train_options_robust(mrnet_train_options *o)
 }
 
 /* Random streams: one per (purpose, epoch, batch, example). */
-enum { STREAM_SHUFFLE = 1, STREAM_CROP, STREAM_NOISE, STREAM_DROPOUT, STREAM_MASK };
+enum { STREAM_SHUFFLE = 1, STREAM_CROP, STREAM_NOISE, STREAM_DROPOUT, STREAM_MASK, STREAM_MIXUP };
 
 static uint64_t stream(uint64_t seed, int purpose, long epoch, long batch, long example)
 {
@@ -181,7 +181,8 @@ static void shuffled(const trainer *t, int epoch, int *order)
     }
 }
 
-/* Random crops of the batch's entries into t->input (B, S, L, crop, D), then noise. */
+/* Random crops of the batch's entries into t->input (B, S, L, crop, D), their
+ * masks, mixup (with the soft targets), then noise. */
 static mrnet_status build_batch(trainer *t, const int *entries, int B, int epoch, int batch)
 {
     size_t slot = (size_t)t->S * t->L * t->D * (size_t)t->crop;
@@ -211,6 +212,14 @@ static mrnet_status build_batch(trainer *t, const int *entries, int B, int epoch
     }
     if (first_error != MRNET_OK)
         return mrnet_fail(first_error, "training batch: %s", message);
+    if (t->targets) {
+        augment_soft_targets(t->batch_labels, B, t->n_labels, t->opt->label_smoothing, t->targets);
+        if (t->opt->mixup_alpha > 0) { /* t->feat is free now: the copy of the batch */
+            uint64_t rng = stream(t->opt->seed, STREAM_MIXUP, epoch, batch, 0);
+            augment_mixup(&rng, t->opt->mixup_alpha, t->input, slot, t->targets, B, t->n_labels,
+                          t->partner, t->feat, t->targets_copy);
+        }
+    }
     if (!t->opt->noise)
         return MRNET_OK;
     if (t->opt->noise_per_example) {
@@ -232,7 +241,10 @@ static mrnet_status train_batch(trainer *t, const int *entries, int B, int epoch
     mrnet_model_set_rng(t->model, stream(t->opt->seed, STREAM_DROPOUT, epoch, batch, 0));
     MRNET_TRY(mrnet_forward(t->model, t->input, B, (int)t->crop, true, NULL, t->logits));
     double loss;
-    MRNET_TRY(mrnet_backward(t->model, t->batch_labels, t->class_weight, &loss));
+    if (t->targets)
+        MRNET_TRY(mrnet_backward_soft(t->model, t->targets, t->class_weight, &loss));
+    else
+        MRNET_TRY(mrnet_backward(t->model, t->batch_labels, t->class_weight, &loss));
     if (!isfinite(loss))
         return mrnet_fail(MRNET_ERR_NUMERIC,
                           "epoch %d batch %d: the loss is %g; the last good state is in %s", epoch,
@@ -424,6 +436,9 @@ static void trainer_free(trainer *t)
     free(t->feat);
     free(t->logits);
     free(t->batch_labels);
+    free(t->targets);
+    free(t->targets_copy);
+    free(t->partner);
     free(t->history);
 }
 
@@ -439,6 +454,12 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
         !(o->time_mask_seconds >= 0 && o->time_mask_seconds <= 3600))
         return mrnet_fail(MRNET_ERR_ARG, "masks: counts and widths must be >= 0 (time mask %g s)",
                           o->time_mask_seconds);
+    if (!(o->mixup_alpha >= 0 && o->mixup_alpha <= 100))
+        return mrnet_fail(MRNET_ERR_ARG, "mixup alpha %g must be in [0, 100] (0: off)",
+                          o->mixup_alpha);
+    if (!(o->label_smoothing >= 0 && o->label_smoothing < 1))
+        return mrnet_fail(MRNET_ERR_ARG, "label smoothing %g must be in [0, 1)",
+                          o->label_smoothing);
     if (!o->out_dir)
         return mrnet_fail(MRNET_ERR_ARG, "training needs an output folder");
     MRNET_TRY(mrnet_make_dirs(o->out_dir));
@@ -479,6 +500,13 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
     if (!t->input || !t->feat || !t->logits || !t->batch_labels || !t->history)
         return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for a batch of %d x %lld frames", B,
                           (long long)t->crop);
+    if (o->mixup_alpha > 0 || o->label_smoothing > 0) {
+        t->targets = malloc((size_t)B * t->n_labels * sizeof(float));
+        t->targets_copy = malloc((size_t)B * t->n_labels * sizeof(float));
+        t->partner = malloc((size_t)B * sizeof(int));
+        if (!t->targets || !t->targets_copy || !t->partner)
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for the soft targets");
+    }
     MRNET_TRY(mrnet_model_reserve(t->model, B, (int)t->crop));
     t->epoch = 1;
     return o->resume ? trainer_resume(t) : MRNET_OK;

@@ -30,6 +30,10 @@ typedef struct {
     float *class_weight;
     float *input, *feat, *logits;
     int *batch_labels;
+    /* soft targets (mixup or label smoothing; NULL otherwise): the batch's
+     * targets (B, K), a copy for mixup, and mixup's partners (B) */
+    float *targets, *targets_copy;
+    int *partner;
     /* position and history */
     int epoch;          /* 1-based epoch in progress */
     int next_batch;     /* first batch of `epoch` still to run */

@@ -59,6 +59,10 @@ cJSON *trainer_options_json(const trainer *t)
         cJSON_AddNumberToObject(j, "freq_masks", o->freq_masks);
         cJSON_AddNumberToObject(j, "freq_mask_bands", o->freq_mask_bands);
     }
+    if (o->mixup_alpha > 0)
+        cJSON_AddNumberToObject(j, "mixup_alpha", o->mixup_alpha);
+    if (o->label_smoothing > 0)
+        cJSON_AddNumberToObject(j, "label_smoothing", o->label_smoothing);
     if (o->route_weights != MRNET_ROUTE_WEIGHTS_PAPER) /* likewise: older states are paper */
         cJSON_AddStringToObject(j, "route_weights", mrnet_route_weights_name(o->route_weights));
     return j;

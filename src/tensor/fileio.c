@@ -106,6 +106,14 @@ static void remove_stale_temporaries(const char *dir, const char *base)
     closedir(d);
 }
 
+void remove_stale_temporaries_of(const char *path)
+{
+    char dir[4096];
+    const char *base;
+    split_path(path, dir, sizeof dir, &base);
+    remove_stale_temporaries(dir, base);
+}
+
 static bool same_file(const struct stat *a, int fd)
 {
     struct stat b;

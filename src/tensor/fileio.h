@@ -18,4 +18,9 @@ mrnet_status read_whole_file(const char *path, size_t max_bytes, char **data, si
 mrnet_status dir_lock(const char *dir, const char *what, int *fd);
 void dir_unlock(int fd);
 
+/* Removes the temporaries of path (mrnet_atomic_open's names) that processes
+ * now gone left behind. mrnet_atomic_open does it before each write; a job
+ * that may write nothing (a finished run resumed) calls it for its outputs. */
+void remove_stale_temporaries_of(const char *path);
+
 #endif

@@ -468,6 +468,10 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
     snprintf(t->path_best, sizeof t->path_best, "%s/best.safetensors", o->out_dir);
     snprintf(t->path_log, sizeof t->path_log, "%s/log.jsonl", o->out_dir);
     snprintf(t->path_curve, sizeof t->path_curve, "%s/curve.svg", o->out_dir);
+    /* a killed run's temporaries go even when this run has nothing left to write */
+    const char *outputs[] = {t->path_last, t->path_best, t->path_log, t->path_curve};
+    for (size_t k = 0; k < sizeof outputs / sizeof *outputs; k++)
+        remove_stale_temporaries_of(outputs[k]);
     MRNET_TRY(mrnet_store_open(store_dir, &t->store));
     snprintf(t->settings, sizeof t->settings, "%s", mrnet_store_settings(t->store));
     t->labels = mrnet_store_labels(t->store, &t->n_labels);

@@ -60,10 +60,12 @@ endforeach()
 if(NOT TARGET mrnet_dep::blas)
   # OpenBLAS built on OpenMP shares our OpenMP thread pool; the default pthread
   # build would run its own threads against ours (oversubscription, spinning).
-  find_library(MRNET_OPENBLAS_OPENMP_LIBRARY openblas
-               PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH)
+  if(NOT MRNET_NO_OPENMP_BLAS)
+    find_library(MRNET_OPENBLAS_OPENMP_LIBRARY openblas
+                 PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH)
+  endif()
   add_library(mrnet_dep::blas INTERFACE IMPORTED)
-  if(MRNET_OPENBLAS_OPENMP_LIBRARY)
+  if(MRNET_OPENBLAS_OPENMP_LIBRARY AND NOT MRNET_NO_OPENMP_BLAS)
     get_filename_component(MRNET_BLAS_DIR ${MRNET_OPENBLAS_OPENMP_LIBRARY} DIRECTORY)
     set_target_properties(mrnet_dep::blas PROPERTIES
       INTERFACE_LINK_LIBRARIES "${MRNET_OPENBLAS_OPENMP_LIBRARY}"

@@ -150,7 +150,7 @@ static void assert_no_temporaries(const char *dir)
 /* Every tensor of a equals b's, bit for bit. */
 static void assert_same_tensors(const char *a_path, const char *b_path)
 {
-    mrnet_st_file *a, *b;
+    mrnet_st_file *a = NULL, *b = NULL;
     if (mrnet_st_open(a_path, &a) != MRNET_OK || mrnet_st_open(b_path, &b) != MRNET_OK)
         fail_msg("%s", mrnet_last_error());
     assert_int_equal(a->n_tensors, b->n_tensors);

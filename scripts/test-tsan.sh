@@ -14,7 +14,7 @@ if ! command -v clang >/dev/null || [ -z "$archer" ]; then
     echo "test-tsan: skipped: needs clang and libomp-14-dev (Archer); scripts/install-deps.sh installs them"
     exit 0
 fi
-tests=${1:-'test_workspace_threads|test_featstore$|test_pipeline|test_train$|test_wavlm$|test_ops$|test_eval_routes|test_locks'}
+tests=${1:-'test_workspace_threads|test_featstore$|test_train$|test_wavlm$|test_ops$|test_eval_routes|test_locks|test_api_infer'}
 CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMRNET_TSAN=ON -DMRNET_WERROR=ON >/dev/null
 cmake --build build-tsan -j"$(nproc)"
 export OMP_TOOL_LIBRARIES=$archer OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1

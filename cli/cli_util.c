@@ -280,6 +280,24 @@ int cli_close_stdout(const char *cmd, int rc)
     return rc ? rc : 1;
 }
 
+void cli_text_escaped(const char *s, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool control = *p < 0x20 || *p == 0x7f;
+        size_t need = control ? 4 : 1;
+        if (n + need >= size)
+            break;
+        if (control)
+            snprintf(buf + n, 5, "\\x%02x", *p);
+        else
+            buf[n] = (char)*p;
+        n += need;
+    }
+    if (size)
+        buf[n < size ? n : size - 1] = '\0';
+}
+
 void cli_print_text(FILE *out, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

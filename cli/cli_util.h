@@ -50,6 +50,9 @@ void cli_csv_field(FILE *out, const char *s);
 /* Writes s for a terminal: control bytes (below 0x20, 0x7f) as \xNN, so a
  * label from a file cannot move the cursor or recolour the screen. */
 void cli_print_text(FILE *out, const char *s);
+/* The same into buf (truncated to size - 1 bytes, never inside an escape),
+ * for tables printed with a field width. */
+void cli_text_escaped(const char *s, char *buf, size_t size);
 
 /* SIGINT/SIGTERM set the returned flag instead of killing the process, so a
  * long job can save and stop; a second signal kills as usual. */

@@ -1,22 +1,32 @@
 #include "report.h"
 
+#include "cli_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Class names as the terminal shows them: control bytes escaped. */
+static const char *shown(const char *name, char buf[64])
+{
+    cli_text_escaped(name ? name : "", buf, 64);
+    return buf;
+}
+
 void report_print(FILE *out, const mrnet_metrics *r, const mrnet_confusion *cm, char *const *names)
 {
+    char b[64];
     fprintf(out, "accuracy %.4f   macro-F1 %.4f   (%lld items)\n\n", r->accuracy, r->macro_f1, (long long)r->total);
     fprintf(out, "%-16s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
     for (int k = 0; k < r->k; k++)
-        fprintf(out, "%-16.16s %9.4f %9.4f %9.4f %8lld\n", names[k], r->precision[k], r->recall[k], r->f1[k],
+        fprintf(out, "%-16.16s %9.4f %9.4f %9.4f %8lld\n", shown(names[k], b), r->precision[k], r->recall[k], r->f1[k],
                (long long)r->support[k]);
     fprintf(out, "\nconfusion matrix (rows: true class, columns: predicted)\n%-16s", "");
     for (int k = 0; k < r->k; k++)
-        fprintf(out, " %6.6s", names[k]);
+        fprintf(out, " %6.6s", shown(names[k], b));
     fprintf(out, "\n");
     for (int i = 0; i < r->k; i++) {
-        fprintf(out, "%-16.16s", names[i]);
+        fprintf(out, "%-16.16s", shown(names[i], b));
         for (int k = 0; k < r->k; k++)
             fprintf(out, " %6lld", (long long)cm->counts[(size_t)i * r->k + k]);
         fprintf(out, "\n");

@@ -10,7 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "audio/decode.h"
+#include "tensor/npy.h"
+#include "tensor/safetensors.h"
 #include "audio/resample.h"
 
 /* Writes a test tone: channel c is a sine of freq * (c + 1) Hz, amplitude
@@ -536,6 +540,41 @@ static void test_probe(void **state)
     assert_non_null(strstr(info.format, "FLAC"));
 }
 
+/* A FIFO (or a device) has size 0: it is named as what it is, not as "an
+ * empty file", and nothing waits for a writer that never comes (an alarm
+ * ends the test if a call blocks). */
+static void test_fifo_refused(void **state)
+{
+    (void)state;
+    const char *names[3] = {"pipe.wav", "pipe.npy", "pipe.safetensors"};
+    char path[3][512];
+    for (int i = 0; i < 3; i++) {
+        snprintf(path[i], sizeof path[i], "%s", test_path(names[i]));
+        assert_int_equal(mkfifo(path[i], 0600), 0);
+    }
+    alarm(20);
+    mrnet_audio_info info;
+    assert_int_equal(mrnet_audio_probe(path[0], &info), MRNET_ERR_IO);
+    assert_non_null(strstr(mrnet_last_error(), "FIFO"));
+    assert_null(strstr(mrnet_last_error(), "empty"));
+    mrnet_audio_options opt;
+    mrnet_audio_options_default(&opt);
+    mrnet_audio a;
+    assert_int_equal(mrnet_audio_decode(path[0], &opt, &a), MRNET_ERR_IO);
+    assert_non_null(strstr(mrnet_last_error(), "FIFO"));
+    npy_header h;
+    assert_int_equal(npy_read_header(path[1], &h), MRNET_ERR_IO);
+    assert_non_null(strstr(mrnet_last_error(), "FIFO"));
+    float *data;
+    assert_int_equal(npy_load_f32(path[1], &h, &data), MRNET_ERR_IO);
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(path[2], &f), MRNET_ERR_IO);
+    assert_non_null(strstr(mrnet_last_error(), "not a regular file"));
+    alarm(0);
+    assert_int_equal(test_run_cli("info '%s'", path[2]), 1);
+    assert_non_null(strstr(test_cli_output(), "not a regular file"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_partial_read),   cmocka_unit_test(test_resample_sweep),
         cmocka_unit_test(test_resample_planar), cmocka_unit_test(test_broken_files),
         cmocka_unit_test(test_probe),          cmocka_unit_test(test_bounded_memory),
+        cmocka_unit_test(test_fifo_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

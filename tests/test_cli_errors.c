@@ -326,6 +326,30 @@ static void labels_escaped(void **state)
     if (!strstr(out, "red\\x1b[31mrock") || !strstr(out, "two\\x0alines"))
         fail_msg("labels not escaped:\n%s", out);
     assert_null(strchr(out, '\x1b'));
+
+    /* eval's tables take the store's class names through the same escape */
+    char dir[512], manifest[600], store[600], run[600], wav[700];
+    snprintf(dir, sizeof dir, "%s", test_path("control_set"));
+    snprintf(manifest, sizeof manifest, "%s/list.csv", dir);
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    mkdir(dir, 0755);
+    FILE *f = fopen(manifest, "w");
+    assert_non_null(f);
+    fprintf(f, "path,label,split\n");
+    for (int i = 0; i < 8; i++) {
+        snprintf(wav, sizeof wav, "%s/%d.wav", dir, i);
+        test_write_tone(wav, 1.0, i % 2 ? 1500 + 30 * i : 200 + 10 * i);
+        fprintf(f, "%d.wav,%s,%s\n", i, i % 2 ? "calm" : "red\x1b[31mrock", i < 6 ? "train" : "test");
+    }
+    fclose(f);
+    CLI_EXPECT(0, "extract '%s' -o '%s' --quiet", manifest, store);
+    CLI_EXPECT(0, "train '%s' -o '%s' --epochs 1 --batch 2 --channels 16 --embed 8 --crop-seconds 0.5 "
+                  "--valid-holdout 0 --quiet", store, run);
+    CLI_EXPECT(0, "eval '%s/best.safetensors' '%s' --split test", run, store);
+    out = test_cli_output();
+    if (!strstr(out, "red\\x1b[31mrock") || strchr(out, '\x1b'))
+        fail_msg("eval's table does not escape the class name:\n%s", out);
 }
 
 int main(void)

@@ -71,6 +71,11 @@ static mrnet_status open_checked(const char *path, SNDFILE **sf, SF_INFO *info)
         return mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return mrnet_fail(MRNET_ERR_IO, "%s: is a folder, not an audio file", path);
+    if (!S_ISREG(st.st_mode)) /* a FIFO or a device has size 0: not "empty" */
+        return mrnet_fail(MRNET_ERR_IO, "%s: is %s, not a regular file; mrnet reads audio from "
+                          "files (copy the stream to a file first)", path,
+                          S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                          : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
     if (st.st_size == 0)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: empty file (0 bytes)", path);
     memset(info, 0, sizeof *info);

@@ -267,6 +267,10 @@ static mrnet_status read_header_fd(int fd, const char *path, npy_header *h)
     struct stat st;
     if (fstat(fd, &st) != 0)
         return mrnet_fail(MRNET_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) /* a FIFO or a device has size 0: not "empty" */
+        return mrnet_fail(MRNET_ERR_IO, "%s: is %s, not a regular .npy file", path,
+                          S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                          : S_ISDIR(st.st_mode) ? "a folder" : "not a regular file");
     if (st.st_size == 0)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: empty file", path);
     size_t want = (size_t)(st.st_size < 12 + NPY_MAX_HEADER ? st.st_size : 12 + NPY_MAX_HEADER);
@@ -285,7 +289,7 @@ static mrnet_status read_header_fd(int fd, const char *path, npy_header *h)
 
 mrnet_status npy_read_header(const char *path, npy_header *h)
 {
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK); /* a FIFO is refused below, not waited on */
     if (fd < 0)
         return mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     mrnet_status s = read_header_fd(fd, path, h);
@@ -362,7 +366,7 @@ mrnet_status npy_load_f32(const char *path, npy_header *h_out, float **data)
 {
     *data = NULL;
     npy_header hh, *h = h_out ? h_out : &hh;
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK); /* a FIFO is refused below, not waited on */
     if (fd < 0)
         return mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     mrnet_status s = read_header_fd(fd, path, h);

@@ -282,7 +282,7 @@ mrnet_status mrnet_st_open(const char *path, mrnet_st_file **out)
         free(f);
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
     }
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK); /* a FIFO is refused below, not waited on */
     if (fd < 0) {
         mrnet_status st = mrnet_fail(MRNET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
         mrnet_st_close(f);

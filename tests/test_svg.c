@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
+#include <mrnet/mrnet.h>
 #include "plot/svg.h"
 
 static char *slurp(const char *path)
@@ -226,12 +229,79 @@ static void test_confusion(void **state)
     assert_no_temporaries();
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A spectrogram PNG decodes with zlib: every chunk's CRC holds, the IDAT
+ * data inflates to height rows of a filter byte and width RGB pixels, the
+ * lowest band's loudest frame is the top of the colour map (viridis yellow),
+ * and the file is compressed (a few percent of the raw pixels). */
+static void test_png_decodes(void **state)
+{
+    (void)state;
+    enum { D = 8, T = 200 };
+    float x[D * T];
+    for (int d = 0; d < D; d++)
+        for (int t = 0; t < T; t++)
+            x[d * T + t] = d == 0 && t == 0 ? 10.0f : (float)(t / 50); /* flat areas */
+    const char *path = test_path("spec.png");
+    mrnet_image_options opt;
+    mrnet_image_options_default(&opt);
+    assert_int_equal(mrnet_image_write_spectrogram(path, x, D, T, &opt), MRNET_OK);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static unsigned char png[1 << 20];
+    size_t n = fread(png, 1, sizeof png, f);
+    fclose(f);
+    assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+    uint32_t width = 0, height = 0;
+    static unsigned char idat[1 << 20];
+    size_t idat_n = 0, pos = 8;
+    bool end = false;
+    while (pos + 12 <= n && !end) {
+        uint32_t len = be32(png + pos);
+        const unsigned char *type = png + pos + 4, *data = png + pos + 8;
+        assert_true(pos + 12 + len <= n);
+        uLong crc = crc32(crc32(0L, type, 4), data, len);
+        assert_int_equal((uint32_t)crc, be32(data + len));
+        if (!memcmp(type, "IHDR", 4)) {
+            width = be32(data);
+            height = be32(data + 4);
+            assert_int_equal(data[8], 8); /* 8 bits */
+            assert_int_equal(data[9], 2); /* RGB */
+        } else if (!memcmp(type, "IDAT", 4)) {
+            memcpy(idat + idat_n, data, len);
+            idat_n += len;
+        } else if (!memcmp(type, "IEND", 4)) {
+            end = true;
+        }
+        pos += 12 + len;
+    }
+    assert_true(end);
+    assert_int_equal(width, T);
+    assert_int_equal(height, D * opt.row_height);
+    size_t raw_n = (size_t)height * (1 + 3 * width);
+    static unsigned char raw[1 << 20];
+    uLongf got = sizeof raw;
+    assert_int_equal(uncompress(raw, &got, idat, (uLong)idat_n), Z_OK);
+    assert_int_equal(got, raw_n);
+    const unsigned char *bottom_left = raw + (height - 1) * (1 + 3 * width) + 1;
+    assert_int_equal(bottom_left[0], 253); /* viridis at 1: (253, 231, 37) */
+    assert_int_equal(bottom_left[1], 231);
+    assert_int_equal(bottom_left[2], 37);
+    print_message("spectrogram PNG: %zu bytes for %zu bytes of pixels\n", n, raw_n);
+    assert_true(n < raw_n / 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_chart),
         cmocka_unit_test(test_bar_chart),
         cmocka_unit_test(test_confusion),
+        cmocka_unit_test(test_png_decodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

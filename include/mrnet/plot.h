@@ -67,8 +67,8 @@ mrnet_status mrnet_plot_bars(const char *path, const mrnet_plot_bar_options *opt
 mrnet_status mrnet_plot_confusion(const char *path, const char *title, const int64_t *counts,
                                   int k, const char *const *class_names);
 
-/* Spectrogram pictures: PNG (8-bit RGB, zlib stream of stored deflate blocks,
- * so no compression library is needed) or SVG (the same PNG embedded, with
+/* Spectrogram pictures: PNG (8-bit RGB, deflated with zlib at its best
+ * level) or SVG (the same PNG embedded, with
  * axes and a title). Low bands at the bottom, time to the right, colours from
  * a viridis-like map over [max - range, max] (or [min, max]). */
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "tensor/error.h"
 #include "tensor/fileio.h"
@@ -39,26 +40,7 @@ static void colour(float v, unsigned char rgb[3])
         rgb[c] = (unsigned char)lrintf(stops[i][c] + f * (stops[i + 1][c] - stops[i][c]));
 }
 
-/* ---- PNG pieces ---- */
-static uint32_t crc_table[256];
-
-static void crc_init(void)
-{
-    for (uint32_t n = 0; n < 256; n++) {
-        uint32_t c = n;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-        crc_table[n] = c;
-    }
-}
-
-static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    return crc;
-}
-
+/* ---- PNG pieces (zlib: deflate and CRC-32) ---- */
 typedef struct {
     unsigned char *p;
     size_t n, cap;
@@ -96,15 +78,15 @@ static void put_chunk(buffer *b, const char *type, const unsigned char *data, si
     put_be32(b, (uint32_t)n);
     put(b, type, 4);
     put(b, data, n);
-    uint32_t crc = crc_update(0xffffffffu, (const unsigned char *)type, 4);
-    crc = crc_update(crc, data, n) ^ 0xffffffffu;
-    put_be32(b, crc);
+    uLong crc = crc32(0L, (const Bytef *)type, 4);
+    if (n)
+        crc = crc32(crc, data, (uInt)n);
+    put_be32(b, (uint32_t)crc);
 }
 
 /* raw: height rows of (1 filter byte + 3*width) bytes. */
 static void encode_png(buffer *out, const unsigned char *raw, size_t raw_n, int width, int height)
 {
-    crc_init();
     put(out, "\x89PNG\r\n\x1a\n", 8);
     unsigned char ihdr[13];
     for (int i = 0; i < 4; i++) {
@@ -115,29 +97,15 @@ static void encode_png(buffer *out, const unsigned char *raw, size_t raw_n, int 
     ihdr[9] = 2;  /* RGB */
     ihdr[10] = ihdr[11] = ihdr[12] = 0;
     put_chunk(out, "IHDR", ihdr, sizeof ihdr);
-    /* zlib: header, stored blocks of <= 65535 bytes, Adler-32. */
-    buffer z = {0};
-    put(&z, "\x78\x01", 2);
-    uint32_t a = 1, bsum = 0;
-    for (size_t i = 0; i < raw_n; i++) {
-        a = (a + raw[i]) % 65521u;
-        bsum = (bsum + a) % 65521u;
-    }
-    size_t pos = 0;
-    do {
-        size_t len = raw_n - pos > 65535 ? 65535 : raw_n - pos;
-        unsigned char hdr[5] = {(unsigned char)(pos + len == raw_n), (unsigned char)len, (unsigned char)(len >> 8),
-                                (unsigned char)~len, (unsigned char)(~len >> 8)};
-        put(&z, hdr, 5);
-        put(&z, raw + pos, len);
-        pos += len;
-    } while (pos < raw_n);
-    put_be32(&z, (bsum << 16) | a);
-    if (z.oom)
+    /* the image data: deflate at the best level (a spectrogram of flat
+     * colour areas shrinks about 100x) */
+    uLongf zn = compressBound((uLong)raw_n);
+    unsigned char *z = malloc(zn);
+    if (!z || compress2(z, &zn, raw, (uLong)raw_n, Z_BEST_COMPRESSION) != Z_OK)
         out->oom = 1;
     else
-        put_chunk(out, "IDAT", z.p, z.n);
-    free(z.p);
+        put_chunk(out, "IDAT", z, zn);
+    free(z);
     put_chunk(out, "IEND", NULL, 0);
 }
 

@@ -55,6 +55,9 @@ void train_flags_usage(FILE *out, const char *synopsis, const char *what)
             "model:\n"
             "  --channels C (512)  --embed E (128)  --dilations a,b,c (2,3,4)  --scale N (8)\n"
             "output:\n"
+            "  --task NAME          what the classes are (genre, mood, ...): recorded with the\n"
+            "                       data, the kept epoch's validation and the date in\n"
+            "                       best.safetensors' model card (mrnet info shows it)\n"
             "  --resume             continue OUT_DIR/last.safetensors\n"
             "  --select-f1          keep the best epoch by macro-F1 instead of accuracy\n"
             "  --quiet              no progress lines\n"
@@ -70,7 +73,7 @@ enum {
     OPT_DILATIONS, OPT_SCALE, OPT_RESUME, OPT_SELECT_F1, OPT_QUIET, OPT_THREADS, OPT_VALID_VIEW,
     OPT_VALID_HOLDOUT, OPT_RECIPE, OPT_INPUT_NORM, OPT_EMA, OPT_CROPS_BY_DURATION, OPT_TIME_MASKS,
     OPT_TIME_MASK_S, OPT_FREQ_MASKS, OPT_FREQ_MASK_BANDS, OPT_ROUTE_WEIGHTS, OPT_MIXUP,
-    OPT_LABEL_SMOOTHING
+    OPT_LABEL_SMOOTHING, OPT_TASK
 };
 
 static bool parse_pair(const char *s, float *lo, float *hi)
@@ -116,6 +119,13 @@ bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *qui
     case OPT_NOISE_STD:
         return parse_pair(arg, &o->noise_cfg.std_lo, &o->noise_cfg.std_hi) && o->noise_cfg.std_lo >= 0;
     case OPT_DROP_ROUTE: return mrnet_parse_routes(arg, &o->drop_routes) == MRNET_OK;
+    case OPT_TASK: { /* a short printable name */
+        size_t n = strlen(arg);
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)arg[i] < 0x20 || arg[i] == 0x7f)
+                return false;
+        return n > 0 && n <= 64 && ((o->task = arg), true);
+    }
     case OPT_MIXUP:
         return cli_parse_double(arg, &o->mixup_alpha) && o->mixup_alpha >= 0 && o->mixup_alpha <= 100;
     case OPT_LABEL_SMOOTHING:
@@ -204,6 +214,7 @@ const struct option train_flags_options[] = {
     {"freq-mask-bands", required_argument, 0, OPT_FREQ_MASK_BANDS},
     {"route-weights", required_argument, 0, OPT_ROUTE_WEIGHTS},
     {"mixup", required_argument, 0, OPT_MIXUP},
+    {"task", required_argument, 0, OPT_TASK},
     {"label-smoothing", required_argument, 0, OPT_LABEL_SMOOTHING},
     {0, 0, 0, 0}};
 

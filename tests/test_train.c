@@ -5,6 +5,8 @@
  * pitches (classes), written as WAV and extracted into a feature store. */
 #include "testutil.h"
 
+#include <cjson/cJSON.h>
+
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -739,6 +741,59 @@ static void mixup_and_smoothing(void **state)
     CLI_EXPECT(2, "train '%s' -o '%s' --mixup x", store_dir, out);
 }
 
+/* The model card: train --task records the task, the data per class, the
+ * kept epoch's validation figures, the version and the date in
+ * best.safetensors; info prints them and --json gives all of it. */
+static void model_card(void **state)
+{
+    (void)state;
+    char out[600], json[700], ckpt[700];
+    snprintf(out, sizeof out, "%s", test_path("card_run"));
+    snprintf(json, sizeof json, "%s/info.json", out);
+    snprintf(ckpt, sizeof ckpt, "%s/best.safetensors", out);
+    CLI_EXPECT(2, "train '%s' -o '%s' --task ''", store_dir, out);
+    assert_non_null(strstr(test_cli_output(), "--task"));
+    CLI_EXPECT(0, "train '%s' -o '%s' --task genre --epochs 2 --batch 6 --channels 16 --embed 8 "
+                  "--crop-seconds 1 --quiet", store_dir, out);
+    CLI_EXPECT(0, "info '%s'", ckpt);
+    const char *text = test_cli_output();
+    if (!strstr(text, "task         genre") || !strstr(text, "trained      20") ||
+        !strstr(text, "validation   accuracy") || !strstr(text, MRNET_VERSION_STRING))
+        fail_msg("info does not show the card:\n%s", text);
+    CLI_EXPECT(0, "info '%s' --json '%s'", ckpt, json);
+    FILE *f = fopen(json, "rb");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+    fclose(f);
+    cJSON *j = cJSON_Parse(buf);
+    assert_non_null(j);
+    const cJSON *card = cJSON_GetObjectItemCaseSensitive(j, "card");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(card, "task")->valuestring, "genre");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(card, "mrnet_version")->valuestring,
+                        mrnet_version());
+    const cJSON *classes = cJSON_GetObjectItemCaseSensitive(card, "classes"), *c;
+    double train = 0, valid = 0;
+    cJSON_ArrayForEach(c, classes) {
+        train += cJSON_GetObjectItemCaseSensitive(c, "train")->valuedouble;
+        valid += cJSON_GetObjectItemCaseSensitive(c, "valid")->valuedouble;
+    }
+    assert_true(train == cJSON_GetObjectItemCaseSensitive(card, "n_train")->valuedouble && train > 0);
+    assert_true(valid == cJSON_GetObjectItemCaseSensitive(card, "n_valid")->valuedouble && valid > 0);
+    const cJSON *acc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(card, "valid"),
+                                                        "accuracy");
+    assert_true(cJSON_IsNumber(acc) && acc->valuedouble >= 0 && acc->valuedouble <= 1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "labels")),
+                     cJSON_GetArraySize(classes));
+    assert_true(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "training")));
+    assert_true(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "config")));
+    cJSON_Delete(j);
+    CLI_EXPECT(0, "info '%s' --json -", ckpt);
+    assert_non_null(strstr(test_cli_output(), "\"card\""));
+    CLI_EXPECT(1, "info '%s' --json '%s'", ckpt, ckpt); /* never onto its input */
+    CLI_EXPECT(0, "info '%s'", ckpt);                   /* still intact */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -754,6 +809,7 @@ int main(void)
         cmocka_unit_test(one_cycle_schedule),
         cmocka_unit_test(recipe_cli),
         cmocka_unit_test(mixup_and_smoothing),
+        cmocka_unit_test(model_card),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -64,6 +64,8 @@ typedef struct {
     int route_weights;    /* an mrnet_route_weights_mode: paper (the default) or after-norm */
     /* output */
     const char *out_dir;  /* last.safetensors, best.safetensors, log.jsonl, curve.svg */
+    const char *task;     /* what the classes are ("genre", "mood"; NULL: not said),
+                             recorded in best.safetensors' model card ("mrnet.card") */
     bool resume;          /* continue out_dir/last.safetensors */
     bool select_macro_f1; /* best checkpoint by macro-F1 instead of accuracy */
     volatile sig_atomic_t *stop; /* set by a signal: save and return INTERRUPTED */

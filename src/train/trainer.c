@@ -333,9 +333,16 @@ static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds
         cJSON_AddNumberToObject(recipe, "epoch", t->epoch);
         char *text = cJSON_PrintUnformatted(recipe);
         cJSON_Delete(recipe);
-        const char *meta[] = {"mrnet.features", t->settings, "mrnet.train", text ? text : "{}", NULL};
-        mrnet_status st = mrnet_model_save(t->model, t->path_best, meta);
+        cJSON *card = trainer_model_card(t, &r);
+        char *card_text = card ? cJSON_PrintUnformatted(card) : NULL;
+        cJSON_Delete(card);
+        const char *meta[] = {"mrnet.features", t->settings, "mrnet.train", text ? text : "{}",
+                              "mrnet.card", card_text ? card_text : "{}", NULL};
+        mrnet_status st = (text && card_text) ? mrnet_model_save(t->model, t->path_best, meta)
+                                              : mrnet_fail(MRNET_ERR_NOMEM, "out of memory for "
+                                                           "the checkpoint's metadata");
         free(text);
+        free(card_text);
         if (st != MRNET_OK && t->ema.shadow)
             ema_swap(&t->ema, t->model);
         MRNET_TRY(st);
@@ -473,6 +480,8 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
     for (size_t k = 0; k < sizeof outputs / sizeof *outputs; k++)
         remove_stale_temporaries_of(outputs[k]);
     MRNET_TRY(mrnet_store_open(store_dir, &t->store));
+    if (!realpath(store_dir, t->store_path))
+        snprintf(t->store_path, sizeof t->store_path, "%s", store_dir);
     snprintf(t->settings, sizeof t->settings, "%s", mrnet_store_settings(t->store));
     t->labels = mrnet_store_labels(t->store, &t->n_labels);
     if (t->n_labels < 2)

@@ -48,6 +48,7 @@ typedef struct {
     int n_held_out;     /* validation entries held out of the training split */
     char note[256];     /* "" or what the run says about its validation set */
     int lock_fd; /* the run folder's lock (tensor/fileio.h), -1 when not held */
+    char store_path[4096]; /* the store, absolute when it resolves, for the model card */
 } trainer;
 
 /* With no valid entries (split column) and opt->valid_holdout > 0: moves a
@@ -66,6 +67,9 @@ static inline long trainer_restart_epochs(const mrnet_train_options *o)
 mrnet_status trainer_input_statistics(trainer *t);
 /* The options a resumed run must share with the interrupted one (JSON). */
 cJSON *trainer_options_json(const trainer *t);
+/* The model card of best.safetensors ("mrnet.card"): task, data, the kept
+ * epoch's validation figures, mrnet's version, the date. */
+cJSON *trainer_model_card(const trainer *t, const epoch_record *r);
 /* last.safetensors: model, optimizer, position and history. */
 mrnet_status trainer_save_last(trainer *t);
 /* Continues from last.safetensors when it exists: the options must match,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "plot/svg.h"
 #include "tensor/error.h"
@@ -65,6 +66,52 @@ cJSON *trainer_options_json(const trainer *t)
         cJSON_AddNumberToObject(j, "label_smoothing", o->label_smoothing);
     if (o->route_weights != MRNET_ROUTE_WEIGHTS_PAPER) /* likewise: older states are paper */
         cJSON_AddStringToObject(j, "route_weights", mrnet_route_weights_name(o->route_weights));
+    return j;
+}
+
+cJSON *trainer_model_card(const trainer *t, const epoch_record *r)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "card_format", 1);
+    if (t->opt->task && t->opt->task[0])
+        cJSON_AddStringToObject(j, "task", t->opt->task);
+    cJSON_AddStringToObject(j, "mrnet_version", mrnet_version());
+    char when[32];
+    time_t now = time(NULL);
+    struct tm utc;
+    if (gmtime_r(&now, &utc) && strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc))
+        cJSON_AddStringToObject(j, "created", when);
+    cJSON_AddStringToObject(j, "store", t->store_path);
+    cJSON *classes = cJSON_AddArrayToObject(j, "classes");
+    for (int k = 0; k < t->n_labels; k++) {
+        long train = 0, valid = 0;
+        for (int i = 0; i < t->n_train; i++)
+            train += mrnet_store_get(t->store, t->train[i])->label_index == k;
+        for (int i = 0; i < t->n_valid; i++)
+            valid += mrnet_store_get(t->store, t->valid[i])->label_index == k;
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "label", t->labels[k]);
+        cJSON_AddNumberToObject(c, "train", (double)train);
+        cJSON_AddNumberToObject(c, "valid", (double)valid);
+        cJSON_AddItemToArray(classes, c);
+    }
+    cJSON_AddNumberToObject(j, "n_train", t->n_train);
+    cJSON_AddNumberToObject(j, "n_valid", t->n_valid);
+    if (t->n_held_out)
+        cJSON_AddNumberToObject(j, "valid_held_out_of_train", t->n_held_out);
+    cJSON_AddNumberToObject(j, "epoch", t->epoch);
+    cJSON_AddNumberToObject(j, "epochs", t->opt->epochs);
+    cJSON *v = cJSON_AddObjectToObject(j, "valid");
+    if (t->n_valid) {
+        cJSON_AddNumberToObject(v, "accuracy", r->valid_acc);
+        cJSON_AddNumberToObject(v, "macro_f1", r->valid_f1);
+        cJSON_AddNumberToObject(v, "loss", r->valid_loss);
+        cJSON_AddStringToObject(v, "view", mrnet_view_name(t->opt->valid_view));
+    }
+    cJSON_AddNumberToObject(j, "train_accuracy", r->train_acc);
+    cJSON_AddStringToObject(j, "selected_by", !t->n_valid ? "training accuracy"
+                                              : t->opt->select_macro_f1 ? "validation macro-F1"
+                                                                        : "validation accuracy");
     return j;
 }
 

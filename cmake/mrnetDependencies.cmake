@@ -65,7 +65,18 @@ if(NOT TARGET mrnet_dep::blas)
                  PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH)
   endif()
   add_library(mrnet_dep::blas INTERFACE IMPORTED)
-  if(MRNET_OPENBLAS_OPENMP_LIBRARY AND NOT MRNET_NO_OPENMP_BLAS)
+  if(MRNET_NO_OPENMP_BLAS)
+    # (the TSan build) OpenBLAS's pthread build: pkg-config's openblas.pc may
+    # name the OpenMP one, whose libgomp would meet clang's libomp
+    find_library(MRNET_OPENBLAS_PTHREAD_LIBRARY NAMES openblas libopenblas.so.0
+                 PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-pthread NO_DEFAULT_PATH)
+  endif()
+  if(MRNET_NO_OPENMP_BLAS AND MRNET_OPENBLAS_PTHREAD_LIBRARY)
+    set(MRNET_BLAS_DIR "")
+    set_target_properties(mrnet_dep::blas PROPERTIES
+      INTERFACE_LINK_LIBRARIES "${MRNET_OPENBLAS_PTHREAD_LIBRARY}"
+      INTERFACE_INCLUDE_DIRECTORIES "${mrnet_dep_openblas_INCLUDE_DIRS}")
+  elseif(MRNET_OPENBLAS_OPENMP_LIBRARY AND NOT MRNET_NO_OPENMP_BLAS)
     get_filename_component(MRNET_BLAS_DIR ${MRNET_OPENBLAS_OPENMP_LIBRARY} DIRECTORY)
     set_target_properties(mrnet_dep::blas PROPERTIES
       INTERFACE_LINK_LIBRARIES "${MRNET_OPENBLAS_OPENMP_LIBRARY}"

@@ -12,8 +12,9 @@ packages=(
   libxml2-utils
   # tools/fuzz.sh and the fuzz smoke of scripts/test.sh: clang with libFuzzer
   clang libclang-rt-14-dev
-  # scripts/test-tsan.sh: LLVM's OpenMP runtime and its Archer tool (TSan)
-  libomp-14-dev
+  # scripts/test-tsan.sh: LLVM's OpenMP runtime and its Archer tool (TSan),
+  # and OpenBLAS's pthread build (the OpenMP one would bring libgomp)
+  libomp-14-dev libopenblas0-pthread
   # sndfile.pc names -lmp3lame for static links (pkg-config --static mrnet),
   # but libsndfile1-dev does not pull in libmp3lame-dev.
   libmp3lame-dev

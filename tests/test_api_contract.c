@@ -367,6 +367,29 @@ static void model_failures(void **state)
     mrnet_model_free(m);
 }
 
+/* Rewrites the safetensors file at path with metadata key set to value
+ * (added when absent; every tensor and the other keys as they were). */
+static void rewrite_meta(const char *path, const char *key, const char *value)
+{
+    mrnet_st_file *f;
+    assert_int_equal(mrnet_st_open(path, &f), MRNET_OK);
+    mrnet_st_writer *w = mrnet_st_writer_create();
+    for (int i = 0; i < f->n_tensors; i++) {
+        const mrnet_st_tensor *t = &f->tensors[i];
+        assert_int_equal(mrnet_st_writer_add(w, t->name, t->dtype, t->ndim, t->shape, t->data),
+                         MRNET_OK);
+    }
+    for (int i = 0; i < f->n_meta; i++)
+        assert_int_equal(mrnet_st_writer_meta(w, f->meta_keys[i], f->meta_values[i]), MRNET_OK);
+    assert_int_equal(mrnet_st_writer_meta(w, key, value), MRNET_OK); /* replaced or added */
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    assert_int_equal(mrnet_st_writer_save(w, tmp), MRNET_OK);
+    mrnet_st_writer_free(w);
+    mrnet_st_close(f);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
 static void checkpoint_failures(void **state)
 {
     (void)state;
@@ -374,9 +397,15 @@ static void checkpoint_failures(void **state)
     char path[600];
     snprintf(path, sizeof path, "%s", test_path("no-such-folder/model.safetensors"));
     EXPECT_FAIL(mrnet_model_save(m, path, NULL), MRNET_ERR_IO, path);
+    /* the model's own keys cannot be given by the caller */
     const char *extra[] = {"mrnet.labels", "[1]", NULL};
     snprintf(path, sizeof path, "%s", test_path("bad_labels.safetensors"));
-    assert_int_equal(mrnet_model_save(m, path, extra), MRNET_OK);
+    EXPECT_FAIL(mrnet_model_save(m, path, extra), MRNET_ERR_ARG, "mrnet.labels", "model's own");
+    const char *extra_config[] = {"note", "fine", "mrnet.config", "{}", NULL};
+    EXPECT_FAIL(mrnet_model_save(m, path, extra_config), MRNET_ERR_ARG, "mrnet.config");
+    /* so a bad labels entry is made by rewriting a good file's header */
+    assert_int_equal(mrnet_model_save(m, path, NULL), MRNET_OK);
+    rewrite_meta(path, "mrnet.labels", "[1]");
     mrnet_model_free(m);
 
     mrnet_model *loaded = (mrnet_model *)path;

@@ -14,6 +14,7 @@
  *   AdamW golden (4 steps, float32 in both): 1e-6 relative; schedule: 1e-12. */
 #include "testutil.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,15 @@ static void schedule_golden(void **s)
         if (fabs(got - want) > 1e-12 * want)
             fail_msg("epoch %lld: lr %.15g, torch %.15g", (long long)epoch, got, want);
     }
+    /* one cycle length (T_mult 1) for ever: the position is epoch mod T_0,
+     * with no loop over 10^12 / 7 cycles; a huge T_mult cannot overflow */
+    const long big = 1000000000000L;
+    double t = (double)(big % 7);
+    assert_true(fabs(mrnet_cosine_restart_lr(big, 1e-3, 5e-4, 7, 1) -
+                     (5e-4 + 5e-4 * (1 + cos(M_PI * t / 7)) / 2)) < 1e-15);
+    assert_true(fabs(mrnet_cosine_restart_lr(10, 1e-3, 5e-4, 3, LONG_MAX / 2) -
+                     (5e-4 + 5e-4 * (1 + cos(M_PI * 7.0 / (3.0 * (double)(LONG_MAX / 2)))) / 2)) <
+                1e-15);
     /* the spec's closed form for the first cycle */
     assert_true(fabs(mrnet_cosine_restart_lr(1, 1e-3, 5e-4, 1000, 2) -
                      (5e-4 + 5e-4 * (1 + cos(M_PI / 1000)) / 2)) < 1e-15);

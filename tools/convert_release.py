@@ -24,7 +24,7 @@ Output: the network's tensors unprefixed, in the release's key order, then the
 head's under `head.` (head.fc1.*, head.bn1.*, and head.softmax_loss.weight, the
 CE class weights, when the checkpoint has it); floats as F32,
 num_batches_tracked as I64 scalars. With --labels the file also gets the mrnet
-metadata: format, mrnet.labels and the inferred mrnet.config. The input
+metadata: format, mrnet.format, mrnet.labels and the inferred mrnet.config. The input
 channel count S and the dilations cannot be read from tensor shapes: S defaults
 to 2 and the dilations to 2,3,4 as hard-coded in the release (a mono log-mel
 model with D = 48 needs --in-channels 1, see the spec).
@@ -229,7 +229,10 @@ def convert(in_path, out_path, head_path=None, labels=None, in_channels=2, dilat
     if labels is not None:
         if len(labels) != cfg.classes:
             raise ConvertError(f"--labels gives {len(labels)} names but the head has {cfg.classes} classes")
-        meta = {"format": "mrnet", "mrnet.config": cfg.to_json(), "mrnet.labels": json.dumps(labels)}
+        # mrnet.format 1: the paper's model (format 2 is global input norm or
+        # after-norm route weights, which the release does not have)
+        meta = {"format": "mrnet", "mrnet.format": "1", "mrnet.config": cfg.to_json(),
+                "mrnet.labels": json.dumps(labels)}
     st.save(out_path, tensors, meta)
     log(f"wrote {out_path}: {len(tensors)} tensors, config {cfg.to_json()}")
     return cfg

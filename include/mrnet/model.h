@@ -202,7 +202,9 @@ const float *mrnet_model_route_weights(const mrnet_model *model);
  * that is not a positive integer MRNET_ERR_FORMAT. */
 #define MRNET_CHECKPOINT_FORMAT 2
 mrnet_status mrnet_model_load(const char *path, int in_channels_hint, mrnet_model **out);
-/* Writes atomically. extra_meta: NULL or key/value pairs, NULL-terminated. */
+/* Writes atomically. extra_meta: NULL or key/value pairs, NULL-terminated;
+ * the model's own keys ("format", "mrnet.format", "mrnet.config",
+ * "mrnet.drop_routes", "mrnet.labels") are refused (MRNET_ERR_ARG). */
 mrnet_status mrnet_model_save(const mrnet_model *model, const char *path,
                               const char *const *extra_meta);
 

@@ -291,8 +291,17 @@ mrnet_status mrnet_model_save(const mrnet_model *m, const char *path,
     mrnet_status st = model_add_tensors(m, w);
     if (st == MRNET_OK)
         st = model_add_metadata(m, w);
-    for (int i = 0; st == MRNET_OK && extra_meta && extra_meta[i]; i += 2)
-        st = mrnet_st_writer_meta(w, extra_meta[i], extra_meta[i + 1] ? extra_meta[i + 1] : "");
+    /* the model's own keys describe the tensors: a caller's may not replace them */
+    static const char *const reserved[] = {"format", "mrnet.format", "mrnet.config",
+                                           "mrnet.drop_routes", "mrnet.labels"};
+    for (int i = 0; st == MRNET_OK && extra_meta && extra_meta[i]; i += 2) {
+        for (size_t r = 0; r < sizeof reserved / sizeof *reserved && st == MRNET_OK; r++)
+            if (strcmp(extra_meta[i], reserved[r]) == 0)
+                st = mrnet_fail(MRNET_ERR_ARG, "%s: metadata key '%s' is the model's own and "
+                                "cannot be given", path, extra_meta[i]);
+        if (st == MRNET_OK)
+            st = mrnet_st_writer_meta(w, extra_meta[i], extra_meta[i + 1] ? extra_meta[i + 1] : "");
+    }
     if (st == MRNET_OK)
         st = mrnet_st_writer_save(w, path);
     mrnet_st_writer_free(w);

@@ -86,9 +86,9 @@ static mrnet_status parse_metadata(mrnet_st_file *f, const cJSON *meta)
                               f->path, item->string);
         f->meta_keys[f->n_meta] = strdup(item->string);
         f->meta_values[f->n_meta] = strdup(item->valuestring);
-        if (!f->meta_keys[f->n_meta] || !f->meta_values[f->n_meta])
+        f->n_meta++; /* counted now: close frees the one that was made if the other failed */
+        if (!f->meta_keys[f->n_meta - 1] || !f->meta_values[f->n_meta - 1])
             return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", f->path);
-        f->n_meta++;
     }
     return MRNET_OK;
 }

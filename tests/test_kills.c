@@ -26,7 +26,6 @@
 
 #include <mrnet/mrnet.h>
 #include "tensor/rng.h"
-#include "tensor/safetensors.h"
 
 enum { KILLS = 20 };
 
@@ -147,31 +146,14 @@ static void assert_no_temporaries(const char *dir)
         fail_msg("%d temporaries left in %s, e.g. %s", n, dir, first);
 }
 
-/* Every tensor of a equals b's, bit for bit. */
-static void assert_same_tensors(const char *a_path, const char *b_path)
-{
-    mrnet_st_file *a = NULL, *b = NULL;
-    if (mrnet_st_open(a_path, &a) != MRNET_OK || mrnet_st_open(b_path, &b) != MRNET_OK)
-        fail_msg("%s", mrnet_last_error());
-    assert_int_equal(a->n_tensors, b->n_tensors);
-    for (int i = 0; i < a->n_tensors; i++) {
-        const mrnet_st_tensor *t = &a->tensors[i], *u = mrnet_st_find(b, t->name);
-        assert_non_null(u);
-        if (memcmp(t->data, u->data, (size_t)t->numel * mrnet_dtype_size(t->dtype)) != 0)
-            fail_msg("%s differs between %s and %s", t->name, a_path, b_path);
-    }
-    mrnet_st_close(a);
-    mrnet_st_close(b);
-}
-
 static void assert_same_runs(const char *a, const char *b)
 {
-    char pa[1100], pb[1100];
+    char pa[1200], pb[1200];
     for (int k = 0; k < 2; k++) {
         const char *file = k ? "best.safetensors" : "last.safetensors";
         snprintf(pa, sizeof pa, "%s/%s", a, file);
         snprintf(pb, sizeof pb, "%s/%s", b, file);
-        assert_same_tensors(pa, pb);
+        test_assert_same_tensor_files(pa, pb);
     }
 }
 

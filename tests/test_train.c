@@ -122,23 +122,6 @@ static void stop_at(void *ctx, const mrnet_train_progress *p)
         s->flag = 1;
 }
 
-static void assert_same_tensors(const char *a_path, const char *b_path)
-{
-    mrnet_st_file *a, *b;
-    assert_int_equal(mrnet_st_open(a_path, &a), MRNET_OK);
-    assert_int_equal(mrnet_st_open(b_path, &b), MRNET_OK);
-    assert_int_equal(a->n_tensors, b->n_tensors);
-    for (int i = 0; i < a->n_tensors; i++) {
-        const mrnet_st_tensor *t = &a->tensors[i], *u = mrnet_st_find(b, t->name);
-        assert_non_null(u);
-        size_t bytes = (size_t)t->numel * mrnet_dtype_size(t->dtype);
-        if (memcmp(t->data, u->data, bytes) != 0)
-            fail_msg("%s differs between %s and %s", t->name, a_path, b_path);
-    }
-    mrnet_st_close(a);
-    mrnet_st_close(b);
-}
-
 /* The store, and the uninterrupted 3-epoch run. */
 static int setup(void **state)
 {
@@ -182,10 +165,10 @@ static void resume_equals_uninterrupted(void **state)
     char a[600], b[600];
     snprintf(a, sizeof a, "%s/last.safetensors", test_path("full"));
     snprintf(b, sizeof b, "%s/last.safetensors", test_path("parts"));
-    assert_same_tensors(a, b);
+    test_assert_same_tensor_files(a, b);
     snprintf(a, sizeof a, "%s/best.safetensors", test_path("full"));
     snprintf(b, sizeof b, "%s/best.safetensors", test_path("parts"));
-    assert_same_tensors(a, b);
+    test_assert_same_tensor_files(a, b);
     assert_int_equal(full.best_epoch, part.best_epoch);
     assert_true(full.best_accuracy == part.best_accuracy);
     assert_true(full.last_macro_f1 == part.last_macro_f1);
@@ -541,7 +524,7 @@ static void robust_recipe_resumes_exactly(void **state)
         const char *file = k ? "best.safetensors" : "last.safetensors";
         snprintf(a, sizeof a, "%s/%s", test_path("robust_full"), file);
         snprintf(b, sizeof b, "%s/%s", test_path("robust_parts"), file);
-        assert_same_tensors(a, b);
+        test_assert_same_tensor_files(a, b);
     }
     /* resuming without the average (or another mask count) is refused */
     o.ema_decay = 0;
@@ -720,7 +703,7 @@ static void mixup_and_smoothing(void **state)
         const char *file = k ? "best.safetensors" : "last.safetensors";
         snprintf(a, sizeof a, "%s/%s", mixed, file);
         snprintf(b, sizeof b, "%s/%s", parts, file);
-        assert_same_tensors(a, b);
+        test_assert_same_tensor_files(a, b);
     }
 
     robust_options(&o, test_path("soft_bad"));

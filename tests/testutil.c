@@ -1,6 +1,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
 #include "audio/encode.h"
+#include <mrnet/mrnet.h>
 
 #include <ftw.h>
 #include <math.h>
@@ -155,4 +156,22 @@ void test_write_two_classes(const char *dir, int per_class)
             test_write_tone(path, 1.0, (c ? 1800.0 : 150.0) * (1 + 0.05 * i));
         }
     }
+}
+
+void test_assert_same_tensor_files(const char *a_path, const char *b_path)
+{
+    mrnet_st_file *a = NULL, *b = NULL;
+    if (mrnet_st_open(a_path, &a) != MRNET_OK || mrnet_st_open(b_path, &b) != MRNET_OK)
+        fail_msg("%s", mrnet_last_error());
+    assert_int_equal(a->n_tensors, b->n_tensors);
+    for (int i = 0; i < a->n_tensors; i++) {
+        const mrnet_st_tensor *t = &a->tensors[i], *u = mrnet_st_find(b, t->name);
+        if (!u)
+            fail_msg("%s is in %s but not in %s", t->name, a_path, b_path);
+        size_t bytes = (size_t)t->numel * mrnet_dtype_size(t->dtype);
+        if (memcmp(t->data, u->data, bytes) != 0)
+            fail_msg("%s differs between %s and %s", t->name, a_path, b_path);
+    }
+    mrnet_st_close(a);
+    mrnet_st_close(b);
 }

@@ -40,6 +40,10 @@ void test_write_tone(const char *path, double seconds, double freq);
  * 1800 Hz, each file a little higher than the last). */
 void test_write_two_classes(const char *dir, int per_class);
 
+/* Fails unless the safetensors files a and b hold the same tensors, bit for
+ * bit (metadata is not compared: it records times). */
+void test_assert_same_tensor_files(const char *a, const char *b);
+
 /* max |a-b| over n values. */
 double test_max_abs_diff(const float *a, const float *b, size_t n);
 double test_max_abs(const float *a, size_t n);

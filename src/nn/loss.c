@@ -6,6 +6,18 @@
 
 #include <math.h>
 
+/* log(sum_k exp(z_k)) of one row, the maximum subtracted: no overflow in exp. */
+static double row_logsumexp(const float *z, int K)
+{
+    double mx = z[0];
+    for (int k = 1; k < K; k++)
+        mx = z[k] > mx ? z[k] : mx;
+    double sum = 0.0;
+    for (int k = 0; k < K; k++)
+        sum += exp(z[k] - mx);
+    return mx + log(sum);
+}
+
 // logits (B,K), labels (B) -> loss, dlogits (B,K) = wt[y_b] (softmax(z_b) - onehot(y_b)) / W
 // with W = sum_b wt[y_b]. An all-zero weight sum gives NaN, as PyTorch does.
 double cross_entropy_forward_backward(const float *logits, const int *labels,
@@ -19,14 +31,7 @@ double cross_entropy_forward_backward(const float *logits, const int *labels,
         float *dz = dlogits + (size_t)b * K;
         const int y = labels[b];
         const double wt = class_weight ? class_weight[y] : 1.0, scale = wt / wsum;
-        /* log-softmax with the row maximum subtracted: no overflow in exp */
-        double mx = z[0];
-        for (int k = 1; k < K; k++)
-            mx = z[k] > mx ? z[k] : mx;
-        double sum = 0.0;
-        for (int k = 0; k < K; k++)
-            sum += exp(z[k] - mx);
-        const double lse = mx + log(sum);
+        const double lse = row_logsumexp(z, K);
         loss += wt * (lse - z[y]);
         for (int k = 0; k < K; k++)
             dz[k] = (float)(scale * (exp(z[k] - lse) - (k == y ? 1.0 : 0.0)));
@@ -53,13 +58,7 @@ double cross_entropy_soft_forward_backward(const float *logits, const float *tar
     for (int b = 0; b < B; b++) {
         const float *z = logits + (size_t)b * K, *q = targets + (size_t)b * K;
         float *dz = dlogits + (size_t)b * K;
-        double mx = z[0];
-        for (int k = 1; k < K; k++)
-            mx = z[k] > mx ? z[k] : mx;
-        double sum = 0.0;
-        for (int k = 0; k < K; k++)
-            sum += exp(z[k] - mx);
-        const double lse = mx + log(sum);
+        const double lse = row_logsumexp(z, K);
         double row_weight = 0.0; /* sum_k q_bk w_k */
         for (int k = 0; k < K; k++) {
             const double qw = (double)q[k] * (class_weight ? class_weight[k] : 1.0);

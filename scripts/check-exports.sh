@@ -53,7 +53,7 @@ for l in so_dynamic so_symtab static; do
   fi
   if grep -v '^mrnet_' "$tmp/$l.checked" > "$tmp/$l.bad"; then
     echo "FAIL $l: $(wc -l < "$tmp/$l.bad") global symbols without the mrnet_ prefix:"
-    sed 's/^/    /' "$tmp/$l.bad" | head -50
+    head -50 "$tmp/$l.bad" | sed 's/^/    /'  # head first: no SIGPIPE under pipefail
     fail=1
   fi
   echo "$l: $n exported symbols"

@@ -26,7 +26,9 @@ fi
 target=${1#fuzz_}
 seconds=$2
 shift 2
-if ! echo "$targets" | grep -qx "$target"; then
+# A here-string, not a pipe: under pipefail, grep -q quitting early kills echo
+# with SIGPIPE and the pipeline fails at random (CI, 3 Dec).
+if ! grep -qx -- "$target" <<<"$targets"; then
   echo "tools/fuzz.sh: no target '$target' (one of: $(echo $targets))" >&2
   exit 2
 fi

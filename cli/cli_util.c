@@ -135,19 +135,49 @@ const char *cli_bar(double done, double total, int width)
     return bar;
 }
 
-void cli_csv_field(FILE *out, const char *s)
+void cli_csv_field(FILE *out, const char *text)
 {
-    if (!strpbrk(s, ",\"\n\r")) {
+    char *clean = mrnet_utf8_sanitize(text);
+    const char *s = clean ? clean : "?";
+    if (!strpbrk(s, ",\"\n\r"))
         fputs(s, out);
-        return;
+    else {
+        fputc('"', out);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', out);
+            fputc(*s, out);
+        }
+        fputc('"', out);
     }
+    free(clean);
+}
+
+void cli_json_string(FILE *out, const char *text)
+{
+    char *clean = mrnet_utf8_sanitize(text);
+    const char *s = clean ? clean : "?";
     fputc('"', out);
     for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
+        if (*s == '"' || *s == '\\')
+            fprintf(out, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            fprintf(out, "\\u%04x", (unsigned char)*s);
+        else
+            fputc(*s, out);
     }
     fputc('"', out);
+    free(clean);
+}
+
+void cli_percent_encoded(FILE *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '"' || *p == '\\')
+            fprintf(out, "%%%02X", *p);
+        else
+            fputc(*p, out);
+    }
 }
 
 mrnet_status cli_output_open(cli_output *o, const char *path)

@@ -1,388 +1,540 @@
 /* mrnet predict / mrnet embed CHECKPOINT FILES-OR-FOLDERS...: class
- * probabilities (top k, optionally per window) or embeddings of audio files,
- * with the features computed as the checkpoint's training store made them. */
+ * probabilities (top k, optionally per window) or embeddings of a whole
+ * collection, with the features computed as the checkpoint's training store
+ * made them. Every input is processed or reported; records stream out in
+ * input order as they are ready, and a run into a file resumes where a
+ * stopped one left off (predict_output.h). */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <getopt.h>
-#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
+#include <mrnet/collection.h>
 #include <mrnet/mrnet.h>
 #include "cli_util.h"
 #include "commands.h"
-
-typedef enum { FORMAT_TABLE, FORMAT_JSONL, FORMAT_CSV } output_format;
+#include "predict_output.h"
 
 typedef struct {
     bool embed; /* mrnet embed */
+    const char *cmd;
     const char *checkpoint, *output;
     const char *wavlm; /* WavLM weights, for checkpoints trained on WavLM features */
-    output_format format;
-    int top;
-    bool timeline;
+    const char *format_name;
+    out_format format;
+    const char **lists; /* --files-from */
+    int n_lists;
+    int top, jobs;
+    bool timeline, restart, quiet;
     mrnet_view view;
     double crop_seconds, hop_seconds;
     long batch;
 } predict_args;
 
+enum { OPT_TOP = 256, OPT_FORMAT, OPT_TIMELINE, OPT_VIEW, OPT_CROP, OPT_HOP, OPT_BATCH, OPT_WAVLM,
+       OPT_FILES_FROM, OPT_RESTART, OPT_QUIET };
+
 static void usage(FILE *out, bool embed)
 {
     if (embed)
         fprintf(out,
-                "usage: mrnet embed CHECKPOINT FILES-OR-FOLDERS... -o OUT.safetensors|OUT.csv\n"
-                "Writes the E-dimensional embedding of each file (mean over 6-s windows):\n"
-                "OUT.safetensors holds 'embeddings' (N, E) and the paths in metadata 'paths';\n"
-                "OUT.csv has a row path,e0,...,e(E-1).\n");
+                "usage: mrnet embed CHECKPOINT [FILES-OR-FOLDERS...] [--files-from LIST] [-o OUT] [options]\n"
+                "The E-dimensional embedding of each file (the mean over 6-s windows).\n"
+                "  -o OUT               .jsonl ({\"path\", \"seconds\", \"embedding\"} per line), .csv\n"
+                "                       (path,e0,...), .npy ((N, E) float32, the paths in OUT.paths.txt)\n"
+                "                       or .safetensors ('embeddings' (N, E), metadata 'paths');\n"
+                "                       without -o (or -o -): JSON lines on standard output\n"
+                "  --format F           jsonl, csv, npy or safetensors, whatever OUT's name\n");
     else
         fprintf(out,
-                "usage: mrnet predict CHECKPOINT FILES-OR-FOLDERS... [options]\n"
+                "usage: mrnet predict CHECKPOINT [FILES-OR-FOLDERS...] [--files-from LIST] [-o OUT] [options]\n"
                 "Classifies audio files (wav flac ogg opus mp3 au aiff) and .npy features; folders\n"
-                "are searched recursively. Unreadable files are reported and skipped.\n"
+                "are searched recursively (symlinks followed, loops reported).\n"
                 "  --top K              labels per file (default 3)\n"
-                "  --format F           table (default), jsonl or csv\n"
-                "  --timeline           also the prediction of every window\n"
-                "  -o FILE              write to FILE instead of standard output (-: standard output)\n");
+                "  -o OUT               the format follows the name: .txt/.tsv (table), .jsonl, .csv,\n"
+                "                       .npy ((N, K) probabilities, paths in OUT.paths.txt) or\n"
+                "                       .safetensors ('probabilities', metadata 'paths' and 'labels');\n"
+                "                       without -o (or -o -): the table on standard output\n"
+                "  --format F           " OUT_FORMAT_CHOICES ", whatever OUT's name\n"
+                "  --timeline           also the prediction of every window (table, jsonl, csv)\n");
     fprintf(out,
+            "  --files-from LIST    also the paths in LIST, one per line (-: standard input)\n"
+            "  -j, --threads N      N files at once, one thread each (default 1: one file at a\n"
+            "                       time on all the threads OpenMP allows)\n"
+            "  --restart            ignore OUT.partial of a stopped run (default: continue it)\n"
+            "  --quiet              no progress line\n"
             "  --view V             windows (default: 6-s windows, averaged), crop (first 6 s),\n"
             "                       full (the whole file in one pass)\n"
             "  --crop-seconds S (6)  --hop-seconds S (3)  --batch N (32)\n"
             "  --wavlm WEIGHTS      the WavLM weights, for a checkpoint trained on WavLM features\n"
-            "                       (checked against the fingerprint its store recorded)\n");
+            "                       (checked against the fingerprint its store recorded)\n"
+            "Records are written in input order as each file is done. Into a file, they go to\n"
+            "OUT.partial first (with OUT.partial.journal); a stopped run (Ctrl-C, kill, full disk)\n"
+            "keeps them, and the same command again continues; OUT appears when all is done.\n"
+            "Exit status: 0 every file done; 1 some path or file failed (each is named on\n"
+            "standard error, the others are done), or the output could not be written;\n"
+            "2 bad usage; 130 stopped by a signal (run again to continue).\n");
 }
 
 static int parse(int argc, char **argv, predict_args *a)
 {
     static const struct option opts[] = {
-        {"top", required_argument, 0, 'k'},          {"format", required_argument, 0, 'f'},
-        {"timeline", no_argument, 0, 't'},           {"output", required_argument, 0, 'o'},
-        {"view", required_argument, 0, 'v'},         {"crop-seconds", required_argument, 0, 'c'},
-        {"hop-seconds", required_argument, 0, 'p'},  {"batch", required_argument, 0, 'b'},
-        {"wavlm", required_argument, 0, 'w'},        {"help", no_argument, 0, 'h'},
+        {"top", required_argument, 0, OPT_TOP},          {"format", required_argument, 0, OPT_FORMAT},
+        {"timeline", no_argument, 0, OPT_TIMELINE},      {"output", required_argument, 0, 'o'},
+        {"view", required_argument, 0, OPT_VIEW},        {"crop-seconds", required_argument, 0, OPT_CROP},
+        {"hop-seconds", required_argument, 0, OPT_HOP},  {"batch", required_argument, 0, OPT_BATCH},
+        {"wavlm", required_argument, 0, OPT_WAVLM},      {"files-from", required_argument, 0, OPT_FILES_FROM},
+        {"threads", required_argument, 0, 'j'},          {"restart", no_argument, 0, OPT_RESTART},
+        {"quiet", no_argument, 0, OPT_QUIET},            {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    const char *cmd = a->embed ? "embed" : "predict";
     long v;
-    int c, index;
-    while ((c = getopt_long(argc, argv, "o:h", opts, &index)) != -1) {
+    int c, index = -1;
+    while ((c = getopt_long(argc, argv, "o:j:h", opts, &index)) != -1) {
         bool ok = true;
+        const char *name = index >= 0 ? opts[index].name : c == 'j' ? "threads" : "output";
         switch (c) {
-        case 'k': ok = cli_parse_int(optarg, 1, 100000, &v); a->top = (int)v; break;
-        case 'f':
-            ok = !strcmp(optarg, "table") || !strcmp(optarg, "jsonl") || !strcmp(optarg, "csv");
-            a->format = !strcmp(optarg, "jsonl") ? FORMAT_JSONL : !strcmp(optarg, "csv") ? FORMAT_CSV : FORMAT_TABLE;
+        case OPT_TOP: ok = cli_parse_int(optarg, 1, 100000, &v); a->top = (int)v; break;
+        case OPT_FORMAT:
+            if (!out_format_parse(optarg, &a->format) || (a->embed && a->format == OUT_TABLE))
+                return cli_error(a->cmd, 2, "bad value '%s' for --format: choose %s", optarg,
+                                 a->embed ? "jsonl, csv, npy or safetensors" : OUT_FORMAT_CHOICES);
+            a->format_name = optarg;
             break;
-        case 't': a->timeline = true; break;
+        case OPT_TIMELINE: a->timeline = true; break;
         case 'o': a->output = optarg; break;
-        case 'v': ok = mrnet_view_parse(optarg, &a->view) == MRNET_OK; break;
-        case 'c': ok = cli_parse_double(optarg, &a->crop_seconds) && a->crop_seconds > 0; break;
-        case 'p': ok = cli_parse_double(optarg, &a->hop_seconds) && a->hop_seconds > 0; break;
-        case 'b': ok = cli_parse_int(optarg, 1, 4096, &a->batch); break;
-        case 'w': a->wavlm = optarg; break;
+        case OPT_VIEW: ok = mrnet_view_parse(optarg, &a->view) == MRNET_OK; break;
+        case OPT_CROP: ok = cli_parse_double(optarg, &a->crop_seconds) && a->crop_seconds > 0; break;
+        case OPT_HOP: ok = cli_parse_double(optarg, &a->hop_seconds) && a->hop_seconds > 0; break;
+        case OPT_BATCH: ok = cli_parse_int(optarg, 1, 4096, &a->batch); break;
+        case OPT_WAVLM: a->wavlm = optarg; break;
+        case OPT_FILES_FROM: a->lists[a->n_lists++] = optarg; break;
+        case 'j': ok = cli_parse_int(optarg, 1, 256, &v); a->jobs = (int)v; break;
+        case OPT_RESTART: a->restart = true; break;
+        case OPT_QUIET: a->quiet = true; break;
         case 'h': usage(stdout, a->embed); return 0;
         default: usage(stderr, a->embed); return 2;
         }
         if (!ok)
-            return cli_error(cmd, 2, "bad value '%s' for --%s", optarg, opts[index].name);
+            return cli_error(a->cmd, 2, "bad value '%s' for --%s", optarg, name);
+        index = -1;
     }
-    if (optind + 2 > argc || (a->embed && !a->output)) {
+    if (optind >= argc || (optind + 1 >= argc && a->n_lists == 0)) {
         usage(stderr, a->embed);
         return 2;
     }
     a->checkpoint = argv[optind];
+    if (a->output && !strcmp(a->output, "-"))
+        a->output = NULL;
+    if (!a->format_name) {
+        if (!a->output)
+            a->format = a->embed ? OUT_JSONL : OUT_TABLE;
+        else if (!out_format_of_name(a->output, &a->format) || (a->embed && a->format == OUT_TABLE))
+            return cli_error(a->cmd, 2, "-o %s: cannot tell the format from the name: end it in %s, or give "
+                             "--format (%s)", a->output, a->embed ? ".jsonl, .csv, .npy or .safetensors"
+                                                                  : ".txt, .jsonl, .csv, .npy or .safetensors",
+                             a->embed ? "jsonl, csv, npy or safetensors" : OUT_FORMAT_CHOICES);
+    }
+    if (out_format_is_matrix(a->format) && !a->output)
+        return cli_error(a->cmd, 2, "%s output is a file: give -o FILE.%s", out_format_name(a->format),
+                         out_format_name(a->format));
+    if (a->timeline && (a->embed || out_format_is_matrix(a->format)))
+        return cli_error(a->cmd, 2, "--timeline needs the table, jsonl or csv format of predict");
     return -1;
 }
 
-typedef struct {
-    const predict_args *a;
-    const mrnet_classifier *c;
-    FILE *out;
-    const char *path;
-    int *idx;          /* (K) scratch for the top k */
-    bool first_window;
-} printer;
-
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(out, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(out, "\\u%04x", *s);
-        else
-            fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
-/* One result (a file, or a window at start seconds when window >= 0). */
-static void print_result(printer *pr, const float *p, double start, double end, bool window)
-{
-    const predict_args *a = pr->a;
-    int *idx = pr->idx;
-    int n = mrnet_top_k(p, mrnet_classifier_classes(pr->c), a->top, idx);
-    FILE *out = pr->out;
-    if (a->format == FORMAT_TABLE) {
-        if (window)
-            fprintf(out, "    %7.1f-%7.1f s ", start, end);
-        else
-            fprintf(out, "%s\n   ", pr->path);
-        for (int i = 0; i < n; i++)
-        {
-            fputc(' ', out);
-            cli_print_text(out, mrnet_classifier_label(pr->c, idx[i]));
-            fprintf(out, " %.3f", p[idx[i]]);
-        }
-        fputc('\n', out);
-    } else if (a->format == FORMAT_JSONL) {
-        fputs("{\"path\":", out);
-        json_string(out, pr->path);
-        if (window)
-            fprintf(out, ",\"start\":%.3f,\"end\":%.3f", start, end);
-        fputs(",\"top\":[", out);
-        for (int i = 0; i < n; i++) {
-            fprintf(out, "%s{\"label\":", i ? "," : "");
-            json_string(out, mrnet_classifier_label(pr->c, idx[i]));
-            fprintf(out, ",\"probability\":%.6f}", p[idx[i]]);
-        }
-        fputs("]}\n", out);
-    } else {
-        cli_csv_field(out, pr->path);
-        if (window)
-            fprintf(out, ",%.3f,%.3f", start, end);
-        else
-            fputs(",,", out);
-        for (int i = 0; i < n; i++) {
-            fputc(',', out);
-            cli_csv_field(out, mrnet_classifier_label(pr->c, idx[i]));
-            fprintf(out, ",%.6f", p[idx[i]]);
-        }
-        fputc('\n', out);
-    }
-}
-
-static void on_window(void *ctx, double start, double end, const float *probs)
-{
-    printer *pr = ctx;
-    if (pr->a->format == FORMAT_TABLE && pr->first_window) {
-        fprintf(pr->out, "%s (timeline)\n", pr->path);
-        pr->first_window = false;
-    }
-    print_result(pr, probs, start, end, true);
-}
-
-/* ---- the run ------------------------------------------------------------------ */
-
-typedef struct {
-    float *embeddings; /* (n_ok, E) */
-    char **paths;
-    int n_ok;
-} embed_collect;
-
-static mrnet_status write_embeddings(const predict_args *a, const embed_collect *c, int E)
-{
-    size_t n = strlen(a->output);
-    if (n > 4 && !strcmp(a->output + n - 4, ".csv")) {
-        cli_output o;
-        MRNET_TRY(cli_output_open(&o, a->output));
-        FILE *f = o.f;
-        fputs("path", f);
-        for (int e = 0; e < E; e++)
-            fprintf(f, ",e%d", e);
-        fputc('\n', f);
-        for (int i = 0; i < c->n_ok; i++) {
-            cli_csv_field(f, c->paths[i]);
-            for (int e = 0; e < E; e++)
-                fprintf(f, ",%.7g", c->embeddings[(size_t)i * E + e]);
-            fputc('\n', f);
-        }
-        return cli_output_commit(&o);
-    }
-    cJSON *arr = cJSON_CreateStringArray((const char *const *)c->paths, c->n_ok);
-    char *paths = arr ? cJSON_PrintUnformatted(arr) : NULL;
-    cJSON_Delete(arr);
-    mrnet_st_writer *w = mrnet_st_writer_create();
-    mrnet_status st = (!paths || !w) ? mrnet_fail(MRNET_ERR_NOMEM, "out of memory") : MRNET_OK;
-    if (st == MRNET_OK)
-        st = mrnet_st_writer_add(w, "embeddings", MRNET_F32, 2, (int64_t[]){c->n_ok, E}, c->embeddings);
-    if (st == MRNET_OK)
-        st = mrnet_st_writer_meta(w, "paths", paths);
-    if (st == MRNET_OK)
-        st = mrnet_st_writer_save(w, a->output);
-    mrnet_st_writer_free(w);
-    free(paths);
-    return st;
-}
-
-/* Every file named, and every media file under each folder named
- * (recursively, sorted). A missing path is an error naming it. */
-static mrnet_status collect_inputs(char **paths, int n, mrnet_dataset *ds)
-{
-    for (int i = 0; i < n; i++) {
-        struct stat sb;
-        if (stat(paths[i], &sb) != 0)
-            return mrnet_fail(MRNET_ERR_IO, "%s: %s", paths[i], strerror(errno));
-        if (S_ISDIR(sb.st_mode))
-            MRNET_TRY(mrnet_dataset_read_files(ds, paths[i]));
-        else
-            MRNET_TRY(mrnet_dataset_add(ds, paths[i], NULL, NULL, -1, NULL));
-    }
-    return MRNET_OK;
-}
+/* ---- records ------------------------------------------------------------------- */
 
 typedef struct {
     const predict_args *a;
     mrnet_classifier *c;
-    mrnet_dataset ds;
-    FILE *out;
-    cli_output file;
-    embed_collect col;
-    float *probs, *emb;
-    int *idx;
-} predict_run;
+    int K, E;
+    int *idx; /* (K) scratch for the top k */
+    out_sink sink;
+    const char *const *paths;
+    int total, done, failed, warned;
+    cli_progress progress;
+    double started;
+    mrnet_status write_status;
+} run_state;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void json_path(FILE *out, const char *path)
+{
+    fputs("{\"path\":", out);
+    cli_json_string(out, path);
+    if (!mrnet_utf8_valid(path)) { /* the exact bytes, for finding the file again */
+        fputs(",\"path_bytes\":\"", out);
+        cli_percent_encoded(out, path);
+        fputc('"', out);
+    }
+}
+
+static void print_top(run_state *r, FILE *out, const float *p)
+{
+    const predict_args *a = r->a;
+    int n = mrnet_top_k(p, r->K, a->top, r->idx);
+    for (int i = 0; i < n; i++) {
+        const char *label = mrnet_classifier_label(r->c, r->idx[i]);
+        if (a->format == OUT_TABLE) {
+            fputs(i ? "  " : "", out);
+            cli_print_text(out, label);
+            fprintf(out, " %.3f", p[r->idx[i]]);
+        } else if (a->format == OUT_JSONL) {
+            fputs(i ? ",{\"label\":" : "{\"label\":", out);
+            cli_json_string(out, label);
+            fprintf(out, ",\"probability\":%.6f}", p[r->idx[i]]);
+        } else {
+            fputc(',', out);
+            cli_csv_field(out, label);
+            fprintf(out, ",%.6f", p[r->idx[i]]);
+        }
+    }
+}
+
+/* One prediction line: the file's (window < 0) or one window's. */
+static void print_prediction(run_state *r, const mrnet_batch_result *res, int window)
+{
+    FILE *out = r->sink.f;
+    const float *p = window < 0 ? res->probs : res->window_probs + (size_t)window * r->K;
+    double start = window < 0 ? 0 : res->spans[2 * window], end = window < 0 ? 0 : res->spans[2 * window + 1];
+    switch (r->a->format) {
+    case OUT_TABLE: /* one line per record, the path first: grep keeps both */
+        cli_print_text(out, res->path);
+        if (window >= 0)
+            fprintf(out, "\t%.1f-%.1f s", start, end);
+        fputc('\t', out);
+        print_top(r, out, p);
+        fputc('\n', out);
+        break;
+    case OUT_JSONL:
+        json_path(out, res->path);
+        if (window >= 0)
+            fprintf(out, ",\"start\":%.3f,\"end\":%.3f", start, end);
+        else
+            fprintf(out, ",\"seconds\":%.3f", res->seconds);
+        fputs(",\"top\":[", out);
+        print_top(r, out, p);
+        fputc(']', out);
+        if (window < 0 && res->warning[0]) {
+            fputs(",\"warning\":", out);
+            cli_json_string(out, res->warning);
+        }
+        fputs("}\n", out);
+        break;
+    default:
+        cli_csv_field(out, res->path);
+        if (window >= 0)
+            fprintf(out, ",%.3f,%.3f", start, end);
+        else
+            fputs(",,", out);
+        print_top(r, out, p);
+        fputc('\n', out);
+        break;
+    }
+}
+
+static void print_embedding(run_state *r, const mrnet_batch_result *res)
+{
+    FILE *out = r->sink.f;
+    if (r->a->format == OUT_JSONL) {
+        json_path(out, res->path);
+        fprintf(out, ",\"seconds\":%.3f,\"embedding\":[", res->seconds);
+        for (int e = 0; e < r->E; e++)
+            fprintf(out, "%s%.9g", e ? "," : "", res->embedding[e]);
+        fputs("]}\n", out);
+    } else {
+        cli_csv_field(out, res->path);
+        for (int e = 0; e < r->E; e++)
+            fprintf(out, ",%.9g", res->embedding[e]);
+        fputc('\n', out);
+    }
+}
+
+static void show_progress(run_state *r, bool force)
+{
+    if (r->a->quiet)
+        return;
+    double elapsed = now_seconds() - r->started, rate = elapsed > 0 ? r->done / elapsed : 0;
+    int left = r->total - r->done;
+    char eta[32] = "";
+    if (rate > 0 && left > 0)
+        snprintf(eta, sizeof eta, ", %.0f s left", left / rate);
+    cli_progress_print(&r->progress, force, "%s %s %d/%d files, %d failed, %.2f files/s%s", r->a->cmd,
+                       cli_bar(r->done, r->total, 24), r->done, r->total, r->failed, rate, eta);
+}
+
+static int on_result(void *ctx, const mrnet_batch_result *res)
+{
+    run_state *r = ctx;
+    r->done++;
+    if (res->status != MRNET_OK) {
+        r->failed++;
+        cli_progress_done(&r->progress);
+        fprintf(stderr, "mrnet %s: failed: %s\n", r->a->cmd, res->error);
+        show_progress(r, false);
+        return 0;
+    }
+    if (res->warning[0]) {
+        r->warned++;
+        cli_progress_done(&r->progress);
+        fprintf(stderr, "mrnet %s: warning: ", r->a->cmd);
+        cli_print_text(stderr, res->path);
+        fputs(": ", stderr);
+        cli_print_text(stderr, res->warning);
+        fputc('\n', stderr);
+    }
+    const predict_args *a = r->a;
+    if (out_format_is_matrix(a->format)) {
+        const float *row = a->embed ? res->embedding : res->probs;
+        fwrite(row, sizeof(float), (size_t)(a->embed ? r->E : r->K), r->sink.f);
+    } else if (a->embed)
+        print_embedding(r, res);
+    else {
+        for (int w = 0; w < res->n_windows; w++)
+            print_prediction(r, res, w);
+        print_prediction(r, res, -1);
+    }
+    r->write_status = out_sink_commit_record(&r->sink, res->path);
+    show_progress(r, false);
+    return r->write_status != MRNET_OK; /* a full disk stops the run; what is written stays */
+}
+
+/* ---- the run ------------------------------------------------------------------- */
+
+/* What the records depend on: a partial made otherwise is not continued. */
+static void settings_line(const predict_args *a, char *buf, size_t size)
+{
+    struct stat sb;
+    long long bytes = 0, mtime = 0;
+    if (stat(a->checkpoint, &sb) == 0) {
+        bytes = (long long)sb.st_size;
+        mtime = (long long)sb.st_mtime;
+    }
+    snprintf(buf, size, "%s format=%s top=%d timeline=%d view=%s crop=%g hop=%g checkpoint=%lld:%lld wavlm=%s",
+             a->cmd, out_format_name(a->format), a->embed ? 0 : a->top, a->timeline, mrnet_view_name(a->view),
+             a->crop_seconds, a->hop_seconds, bytes, mtime, a->wavlm ? "yes" : "no");
+}
+
+static void csv_header(const predict_args *a, int K, int E, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    if (a->format != OUT_CSV)
+        return;
+    if (a->embed) {
+        n += (size_t)snprintf(buf + n, size - n, "path");
+        for (int e = 0; e < E && n < size; e++)
+            n += (size_t)snprintf(buf + n, size - n, ",e%d", e);
+    } else {
+        n += (size_t)snprintf(buf + n, size - n, "path,start,end");
+        for (int i = 1; i <= (a->top < K ? a->top : K) && n < size; i++)
+            n += (size_t)snprintf(buf + n, size - n, ",label%d,probability%d", i, i);
+    }
+    if (n < size - 1)
+        strcat(buf, "\n");
+}
+
+static mrnet_status open_classifiers(const predict_args *a, mrnet_classifier **cls, int n)
+{
+    for (int i = 0; i < n; i++) {
+        MRNET_TRY(mrnet_classifier_open(a->checkpoint, &cls[i]));
+        mrnet_features_kind kind = mrnet_classifier_features(cls[i])->kind;
+        if (a->wavlm && kind != MRNET_FEATURES_WAVLM)
+            return mrnet_fail(MRNET_ERR_ARG, "%s was not trained on WavLM features: drop --wavlm", a->checkpoint);
+        if (a->wavlm)
+            MRNET_TRY(mrnet_classifier_set_wavlm(cls[i], a->wavlm));
+        else if (kind == MRNET_FEATURES_WAVLM)
+            return mrnet_fail(MRNET_ERR_ARG, "%s was trained on WavLM features: give the weights with --wavlm WEIGHTS",
+                              a->checkpoint);
+    }
+    return MRNET_OK;
+}
 
 /* -o is none of the inputs: the checkpoint, the weights, every file found. */
-static mrnet_status check_output_not_input(const predict_args *a, const mrnet_dataset *ds)
+static mrnet_status check_output_not_input(const predict_args *a, const char *const *paths, int n)
 {
     if (!a->output)
         return MRNET_OK;
-    const char **in = malloc(sizeof(char *) * ((size_t)ds->n_items + 2));
+    const char **in = malloc(sizeof(char *) * ((size_t)n + 2));
     if (!in)
-        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d files", ds->n_items);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d files", n);
     in[0] = a->checkpoint;
     in[1] = a->wavlm;
-    for (int i = 0; i < ds->n_items; i++)
-        in[i + 2] = ds->items[i].path;
-    mrnet_status st = cli_output_not_input("-o", a->output, in, ds->n_items + 2);
+    memcpy(in + 2, paths, sizeof(char *) * (size_t)n);
+    mrnet_status st = cli_output_not_input("-o", a->output, in, n + 2);
     free(in);
     return st;
 }
 
-static mrnet_status run_open(predict_run *r, char **inputs, int n_inputs)
+static mrnet_status collect(const predict_args *a, char **names, int n_names, mrnet_inputs *in)
 {
-    const predict_args *a = r->a;
-    if (a->embed && !strcmp(a->output, "-"))
-        return mrnet_fail(MRNET_ERR_ARG, "-o -: embed writes a file (.safetensors or .csv), not "
-                          "standard output");
-    MRNET_TRY(mrnet_classifier_open(a->checkpoint, &r->c));
-    if (a->wavlm && mrnet_classifier_features(r->c)->kind != MRNET_FEATURES_WAVLM)
-        return mrnet_fail(MRNET_ERR_ARG, "%s was not trained on WavLM features: drop --wavlm", a->checkpoint);
-    if (a->wavlm)
-        MRNET_TRY(mrnet_classifier_set_wavlm(r->c, a->wavlm));
-    else if (mrnet_classifier_features(r->c)->kind == MRNET_FEATURES_WAVLM)
-        return mrnet_fail(MRNET_ERR_ARG, "%s was trained on WavLM features: give the weights with --wavlm WEIGHTS",
-                          a->checkpoint);
-    MRNET_TRY(collect_inputs(inputs, n_inputs, &r->ds));
-    MRNET_TRY(check_output_not_input(a, &r->ds));
-    int K = mrnet_classifier_classes(r->c), E = mrnet_classifier_embed_size(r->c);
-    size_t n = (size_t)(r->ds.n_items ? r->ds.n_items : 1);
-    r->col.embeddings = malloc(sizeof(float) * n * (size_t)E);
-    r->col.paths = calloc(n, sizeof(char *));
-    r->probs = malloc(sizeof(float) * (size_t)K);
-    r->emb = malloc(sizeof(float) * (size_t)E);
-    r->idx = malloc(sizeof(int) * (size_t)K);
-    if (!r->col.embeddings || !r->col.paths || !r->probs || !r->emb || !r->idx)
-        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for %d files", r->ds.n_items);
-    r->out = stdout;
-    if (!a->embed && a->output) {
-        MRNET_TRY(cli_output_open(&r->file, a->output));
-        r->out = r->file.f;
-    }
+    for (int i = 0; i < n_names; i++)
+        MRNET_TRY(mrnet_inputs_add_path(in, names[i]));
+    for (int i = 0; i < a->n_lists; i++)
+        MRNET_TRY(mrnet_inputs_add_list(in, a->lists[i]));
     return MRNET_OK;
 }
 
-static void run_close(predict_run *r)
+/* The files to do (problems printed and counted); their paths into *paths. */
+static int report_problems(const predict_args *a, const mrnet_inputs *in, const char ***paths, int *n_paths)
 {
-    if (r->file.f)
-        cli_output_discard(&r->file);
-    free(r->col.embeddings);
-    free(r->col.paths);
-    free(r->probs);
-    free(r->emb);
-    free(r->idx);
-    mrnet_dataset_free(&r->ds);
-    mrnet_classifier_free(r->c);
+    *paths = malloc(sizeof(char *) * (size_t)(in->n ? in->n : 1));
+    if (!*paths)
+        return -1;
+    *n_paths = 0;
+    for (int i = 0; i < in->n; i++) {
+        if (in->items[i].problem) {
+            fprintf(stderr, "mrnet %s: failed: ", a->cmd);
+            cli_print_text(stderr, in->items[i].path);
+            fprintf(stderr, ": %s\n", in->items[i].problem);
+        } else
+            (*paths)[(*n_paths)++] = in->items[i].path;
+    }
+    return in->n_problems;
 }
 
-/* One file: its result printed (predict) or its embedding kept (embed). */
-static mrnet_status run_file(predict_run *r, int i)
+static char *labels_json(mrnet_classifier *c, int K)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int k = 0; arr && k < K; k++) {
+        char *clean = mrnet_utf8_sanitize(mrnet_classifier_label(c, k));
+        cJSON *item = clean ? cJSON_CreateString(clean) : NULL;
+        free(clean);
+        if (!item) {
+            cJSON_Delete(arr);
+            return NULL;
+        }
+        cJSON_AddItemToArray(arr, item);
+    }
+    char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
+    cJSON_Delete(arr);
+    return text;
+}
+
+/* Runs the batch into the sink; returns the exit status. */
+static int run_batch(run_state *r, mrnet_classifier **cls, int jobs, const char *const *paths, int n_paths,
+                     int problems)
 {
     const predict_args *a = r->a;
-    const char *path = r->ds.items[i].path;
-    mrnet_classify_options co = {.view = a->view, .crop_seconds = a->crop_seconds,
-                                 .hop_seconds = a->hop_seconds, .batch = (int)a->batch};
-    printer pr = {a, r->c, r->out, path, r->idx, true};
-    bool timeline = a->timeline && !a->embed;
-    MRNET_TRY(mrnet_classify_file(r->c, path, &co, r->probs, r->emb, timeline ? on_window : NULL, &pr,
-                                  NULL));
-    if (!a->embed)
-        print_result(&pr, r->probs, 0, 0, false);
-    else {
-        int E = mrnet_classifier_embed_size(r->c);
-        memcpy(r->col.embeddings + (size_t)r->col.n_ok * E, r->emb, sizeof(float) * E);
-        r->col.paths[r->col.n_ok++] = r->ds.items[i].path;
+    bool *skip = calloc((size_t)(n_paths ? n_paths : 1), sizeof(bool));
+    if (!skip)
+        return cli_fail(a->cmd, mrnet_fail(MRNET_ERR_NOMEM, "out of memory"));
+    int skipped = 0;
+    for (int i = 0; i < n_paths; i++)
+        skipped += skip[i] = out_sink_has(&r->sink, paths[i]);
+    if (r->sink.resumed && !a->quiet)
+        fprintf(stderr, "mrnet %s: continuing %s: %d of %d files are done\n", a->cmd, r->sink.partial, skipped,
+                n_paths);
+    r->total = n_paths - skipped;
+    mrnet_batch_options bo = {.classify = {.view = a->view, .crop_seconds = a->crop_seconds,
+                                           .hop_seconds = a->hop_seconds, .batch = (int)a->batch},
+                              .want_windows = a->timeline, .stop = cli_stop_on_signal()};
+    r->started = now_seconds();
+    mrnet_status st = mrnet_batch_run(cls, jobs, paths, n_paths, skip, &bo, on_result, r);
+    cli_stop_restore();
+    free(skip);
+    show_progress(r, true);
+    cli_progress_done(&r->progress);
+    if (r->write_status != MRNET_OK)
+        st = r->write_status;
+    if (st == MRNET_OK) {
+        char *labels = a->embed ? NULL : labels_json(r->c, r->K);
+        st = out_sink_finish(&r->sink, a->embed ? "embeddings" : "probabilities", labels ? "labels" : NULL, labels);
+        free(labels);
     }
-    return MRNET_OK;
-}
-
-static int run(const predict_args *a, char **inputs, int n_inputs)
-{
-    const char *cmd = a->embed ? "embed" : "predict";
-    predict_run r = {.a = a};
-    mrnet_dataset_init(&r.ds);
-    mrnet_status st = run_open(&r, inputs, n_inputs);
+    int failed = r->failed + problems;
     if (st != MRNET_OK) {
-        run_close(&r);
-        return cli_fail(cmd, st);
+        bool stopped = st == MRNET_ERR_INTERRUPTED;
+        fprintf(stderr, "mrnet %s: %s\n", a->cmd, mrnet_last_error());
+        if (r->sink.journaled && r->sink.n_done > 0)
+            fprintf(stderr, "mrnet %s: the %d files done are kept in %s: run the same command again to continue\n",
+                    a->cmd, r->sink.n_done, r->sink.partial);
+        return stopped ? 130 : 1;
     }
-    if (!mrnet_classifier_has_feature_settings(r.c))
-        fprintf(stderr, "mrnet %s: %s records no feature settings; using the default (melon) "
-                "log-mel\n", cmd, a->checkpoint);
-    int K = mrnet_classifier_classes(r.c), E = mrnet_classifier_embed_size(r.c);
-    if (!a->embed && a->format == FORMAT_CSV) {
-        fputs("path,start,end", r.out);
-        for (int i = 1; i <= (a->top < K ? a->top : K); i++)
-            fprintf(r.out, ",label%d,probability%d", i, i);
-        fputc('\n', r.out);
-    }
-    int failed = 0, total = r.ds.n_items;
-    for (int i = 0; i < total; i++) {
-        mrnet_status fs = run_file(&r, i);
-        if (fs == MRNET_ERR_NOMEM) { /* not the file's fault: stop, write nothing */
-            run_close(&r);
-            return cli_fail(cmd, fs);
-        }
-        if (fs != MRNET_OK) {
-            failed++;
-            fprintf(stderr, "mrnet %s: skipped %s\n", cmd, mrnet_last_error());
-        }
-    }
-    if (a->embed)
-        st = write_embeddings(a, &r.col, E);
-    if (r.file.f) {
-        st = st == MRNET_OK ? cli_output_commit(&r.file) : (cli_output_discard(&r.file), st);
-        r.file.f = NULL;
-    }
-    run_close(&r);
-    if (st != MRNET_OK)
-        return cli_fail(cmd, st);
     if (failed)
-        fprintf(stderr, "mrnet %s: %d of %d files skipped\n", cmd, failed, total);
-    if (a->embed)
-        fprintf(stderr, "mrnet embed: %d embeddings of size %d in %s\n", total - failed, E, a->output);
-    return (total > 0 && failed == total) ? 1 : 0;
+        fprintf(stderr, "mrnet %s: %d of %d inputs failed (named above); %d done\n", a->cmd, failed,
+                n_paths + problems, n_paths - r->failed);
+    return failed ? 1 : 0;
+}
+
+static int run(const predict_args *a, char **names, int n_names)
+{
+    mrnet_inputs in;
+    mrnet_inputs_init(&in);
+    int jobs = a->jobs;
+    mrnet_classifier **cls = calloc((size_t)jobs, sizeof *cls);
+    run_state r = {.a = a};
+    const char **paths = NULL;
+    int n_paths = 0, rc;
+    mrnet_status st = cls ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    if (st == MRNET_OK)
+        st = open_classifiers(a, cls, 1);
+    if (st == MRNET_OK)
+        st = collect(a, names, n_names, &in);
+    int problems = st == MRNET_OK ? report_problems(a, &in, &paths, &n_paths) : 0;
+    if (st == MRNET_OK && problems < 0)
+        st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    if (st == MRNET_OK)
+        st = check_output_not_input(a, paths, n_paths);
+    if (st == MRNET_OK && jobs > n_paths)
+        jobs = n_paths > 0 ? n_paths : 1;
+    if (st == MRNET_OK && jobs > 1)
+        st = open_classifiers(a, cls + 1, jobs - 1);
+    if (st == MRNET_OK) {
+        r.c = cls[0];
+        r.K = mrnet_classifier_classes(r.c);
+        r.E = mrnet_classifier_embed_size(r.c);
+        r.idx = malloc(sizeof(int) * (size_t)r.K);
+        if (!r.idx)
+            st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        if (!mrnet_classifier_has_feature_settings(r.c))
+            fprintf(stderr, "mrnet %s: %s records no feature settings; using the default (melon) log-mel\n", a->cmd,
+                    a->checkpoint);
+    }
+    if (st == MRNET_OK) {
+        char settings[1024], header[1 << 14];
+        settings_line(a, settings, sizeof settings);
+        csv_header(a, r.K, r.E, header, sizeof header);
+        st = out_sink_open(&r.sink, a->cmd, a->output, a->format, a->embed ? r.E : r.K, settings, a->restart,
+                           header[0] ? header : NULL);
+    }
+    if (st == MRNET_OK) {
+        cli_progress_init(&r.progress, 30);
+        rc = run_batch(&r, cls, jobs, paths, n_paths, problems);
+    } else
+        rc = cli_fail(a->cmd, st);
+    out_sink_close(&r.sink);
+    free(r.idx);
+    free(paths);
+    for (int i = 0; cls && i < a->jobs; i++)
+        mrnet_classifier_free(cls[i]);
+    free(cls);
+    mrnet_inputs_free(&in);
+    return rc;
 }
 
 static int predict_main(int argc, char **argv, bool embed)
 {
-    predict_args a = {.embed = embed, .top = 3, .view = MRNET_VIEW_WINDOWS, .crop_seconds = 6,
-                      .hop_seconds = 3, .batch = 32};
+    const char **lists = calloc((size_t)argc, sizeof *lists);
+    if (!lists)
+        return cli_fail(embed ? "embed" : "predict", mrnet_fail(MRNET_ERR_NOMEM, "out of memory"));
+    predict_args a = {.embed = embed, .cmd = embed ? "embed" : "predict", .lists = lists, .top = 3, .jobs = 1,
+                      .view = MRNET_VIEW_WINDOWS, .crop_seconds = 6, .hop_seconds = 3, .batch = 32};
     int rc = parse(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
-    return run(&a, argv + optind + 1, argc - optind - 1);
+    if (rc < 0)
+        rc = run(&a, argv + optind + 1, argc - optind - 1);
+    free(lists);
+    return rc;
 }
 
 int cmd_predict(int argc, char **argv) { return predict_main(argc, argv, false); }

@@ -65,6 +65,16 @@ mrnet_status mrnet_fail_context(mrnet_status status, const char *fmt, ...) MRNET
     } while (0)
 
 
+/* ---- Text for outputs ------------------------------------------------------ */
+
+/* Whether s is valid UTF-8 (no overlong forms, surrogates or code points
+ * above U+10FFFF). */
+bool mrnet_utf8_valid(const char *s);
+/* A copy of s (malloc'd; NULL when out of memory) with every byte that does
+ * not start a valid UTF-8 sequence replaced by U+FFFD: what the JSON, CSV
+ * and SVG writers print, so a Latin-1 file name still gives valid output. */
+char *mrnet_utf8_sanitize(const char *s);
+
 /* A short name for a status code. */
 const char *mrnet_status_name(mrnet_status status);
 

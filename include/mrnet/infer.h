@@ -85,6 +85,15 @@ mrnet_status mrnet_classify_features(mrnet_classifier *c, const mrnet_features *
 mrnet_status mrnet_classify_file(mrnet_classifier *c, const char *path,
                                  const mrnet_classify_options *opt, float *probs, float *embedding,
                                  mrnet_timeline_fn on_window, void *ctx, char warning[256]);
+/* What mrnet_classify_file_info tells besides the scores. */
+typedef struct {
+    double seconds;    /* the track's length */
+    char warning[256]; /* non-fatal problems ("" if none): truncated, silent, shorter than one window */
+} mrnet_classify_info;
+/* mrnet_classify_file, and the track's length and warnings into info (may be NULL). */
+mrnet_status mrnet_classify_file_info(mrnet_classifier *c, const char *path,
+                                      const mrnet_classify_options *opt, float *probs, float *embedding,
+                                      mrnet_timeline_fn on_window, void *ctx, mrnet_classify_info *info);
 /* The same for PCM in memory: interleaved (frames, channels) float samples
  * in [-1, 1] at sample_rate Hz; resampled and mixed as the settings ask. */
 mrnet_status mrnet_classify_pcm(mrnet_classifier *c, const float *pcm, int channels,

@@ -34,5 +34,6 @@
 #include <mrnet/baseline.h>
 #include <mrnet/plot.h>
 #include <mrnet/io.h>
+#include <mrnet/collection.h>
 
 #endif

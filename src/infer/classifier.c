@@ -315,26 +315,55 @@ static mrnet_status classify_wavlm_audio(mrnet_classifier *c, const char *name, 
     return st;
 }
 
-mrnet_status mrnet_classify_file(mrnet_classifier *c, const char *path,
-                                 const mrnet_classify_options *opt, float *probs, float *embedding,
-                                 mrnet_timeline_fn on_window, void *ctx, char warning[256])
+/* A track shorter than one window is repeated to fill it: say so, since a
+ * 0.03-s fragment gets a confident-looking answer all the same. */
+static void note_short(mrnet_classify_info *info, const mrnet_classify_options *opt)
 {
+    double window = opt ? opt->crop_seconds : 6.0;
+    if (!(info->seconds < window) || (opt && opt->view == MRNET_VIEW_FULL))
+        return;
+    size_t n = strlen(info->warning);
+    snprintf(info->warning + n, sizeof info->warning - n, "%sonly %.2f s of audio, shorter than the %g-s window "
+             "(repeated to fill it)", n ? "; " : "", info->seconds, window);
+}
+
+mrnet_status mrnet_classify_file_info(mrnet_classifier *c, const char *path,
+                                      const mrnet_classify_options *opt, float *probs, float *embedding,
+                                      mrnet_timeline_fn on_window, void *ctx, mrnet_classify_info *info)
+{
+    mrnet_classify_info scratch;
+    if (!info)
+        info = &scratch;
+    memset(info, 0, sizeof *info);
     mrnet_features f;
-    if (warning)
-        warning[0] = '\0';
     if (!features_is_npy(path) && c->features.kind == MRNET_FEATURES_WAVLM) {
         MRNET_TRY(mrnet_fail_context(check_front_end(c), "%s", path));
         mrnet_audio audio;
         MRNET_TRY(mrnet_audio_decode(path, &c->features.audio, &audio));
-        mrnet_status st = classify_wavlm_audio(c, path, &audio, opt, probs, embedding, on_window, ctx, warning);
+        info->seconds = audio.sample_rate > 0 ? (double)audio.frames / audio.sample_rate : 0;
+        mrnet_status st = classify_wavlm_audio(c, path, &audio, opt, probs, embedding, on_window, ctx, info->warning);
+        note_short(info, opt);
         return st == MRNET_ERR_SHAPE ? mrnet_fail_context(st, "%s", path) : st;
     }
     MRNET_TRY(mrnet_features_from_file(path, &c->features, c->mel, &f));
-    if (warning)
-        snprintf(warning, 256, "%s", f.warning);
+    snprintf(info->warning, sizeof info->warning, "%s", f.warning);
+    double rate = f.frame_rate > 0 ? f.frame_rate : mrnet_features_options_frame_rate(&c->features);
+    info->seconds = rate > 0 ? (double)f.T / rate : 0;
+    note_short(info, opt);
     mrnet_status st = mrnet_classify_features(c, &f, opt, probs, embedding, on_window, ctx);
     mrnet_features_free(&f);
     return st == MRNET_ERR_SHAPE || st == MRNET_ERR_NUMERIC ? mrnet_fail_context(st, "%s", path) : st;
+}
+
+mrnet_status mrnet_classify_file(mrnet_classifier *c, const char *path,
+                                 const mrnet_classify_options *opt, float *probs, float *embedding,
+                                 mrnet_timeline_fn on_window, void *ctx, char warning[256])
+{
+    mrnet_classify_info info;
+    mrnet_status st = mrnet_classify_file_info(c, path, opt, probs, embedding, on_window, ctx, &info);
+    if (warning)
+        snprintf(warning, 256, "%s", st == MRNET_OK ? info.warning : "");
+    return st;
 }
 
 mrnet_status mrnet_classify_pcm(mrnet_classifier *c, const float *pcm, int channels,

@@ -9,6 +9,7 @@
 
 #include "tensor/error.h"
 #include "tensor/fileio.h"
+#include "tensor/text.h"
 
 /* ---- text buffer ---- */
 
@@ -64,24 +65,6 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static int utf8_sequence(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    int n = (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-    if (n == 0 || (n == 2 && s[0] < 0xC2) || (n == 4 && s[0] > 0xF4))
-        return 0;
-    for (int i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
-        return 0; /* overlong, surrogates */
-    if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
-        return 0;
-    return n;
-}
-
 /* Text content or attribute value: XML-escaped, valid UTF-8 only. */
 static void sb_escape(sbuf *b, const char *text)
 {
@@ -99,7 +82,7 @@ static void sb_escape(sbuf *b, const char *text)
             s++;
             continue;
         }
-        int n = utf8_sequence(s);
+        int n = text_utf8_sequence(s);
         if (n == 0) {
             sb_put(b, "\xEF\xBF\xBD", 3);
             s++;
@@ -116,7 +99,7 @@ static double text_width(const char *text, double font_size)
 {
     double w = 0;
     for (const unsigned char *s = (const unsigned char *)(text ? text : ""); *s;) {
-        int n = utf8_sequence(s);
+        int n = text_utf8_sequence(s);
         if (n == 0)
             n = 1;
         w += n >= 3 ? 1.0 : 0.6;

@@ -129,8 +129,10 @@ static int parse(int argc, char **argv, predict_args *a)
     a->checkpoint = argv[optind];
     if (a->output && !strcmp(a->output, "-"))
         a->output = NULL;
+    struct stat sb;
+    bool device = a->output && stat(a->output, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode);
     if (!a->format_name) {
-        if (!a->output)
+        if (!a->output || device) /* standard output, /dev/null, a FIFO */
             a->format = a->embed ? OUT_JSONL : OUT_TABLE;
         else if (!out_format_of_name(a->output, &a->format) || (a->embed && a->format == OUT_TABLE))
             return cli_error(a->cmd, 2, "-o %s: cannot tell the format from the name: end it in %s, or give "
@@ -155,10 +157,11 @@ typedef struct {
     int *idx; /* (K) scratch for the top k */
     out_sink sink;
     const char *const *paths;
-    int total, done, failed, warned;
+    int total, done, failed, warned, shown; /* shown: done count of the last progress line */
     cli_progress progress;
     double started;
     mrnet_status write_status;
+    char write_error[1024];
 } run_state;
 
 static double now_seconds(void)
@@ -262,8 +265,9 @@ static void print_embedding(run_state *r, const mrnet_batch_result *res)
 
 static void show_progress(run_state *r, bool force)
 {
-    if (r->a->quiet)
+    if (r->a->quiet || (force && r->shown == r->done))
         return;
+    r->shown = r->done;
     double elapsed = now_seconds() - r->started, rate = elapsed > 0 ? r->done / elapsed : 0;
     int left = r->total - r->done;
     char eta[32] = "";
@@ -305,6 +309,8 @@ static int on_result(void *ctx, const mrnet_batch_result *res)
         print_prediction(r, res, -1);
     }
     r->write_status = out_sink_commit_record(&r->sink, res->path);
+    if (r->write_status != MRNET_OK)
+        snprintf(r->write_error, sizeof r->write_error, "%s", mrnet_last_error());
     show_progress(r, false);
     return r->write_status != MRNET_OK; /* a full disk stops the run; what is written stays */
 }
@@ -446,7 +452,7 @@ static int run_batch(run_state *r, mrnet_classifier **cls, int jobs, const char 
     show_progress(r, true);
     cli_progress_done(&r->progress);
     if (r->write_status != MRNET_OK)
-        st = r->write_status;
+        st = mrnet_fail(r->write_status, "%s", r->write_error);
     if (st == MRNET_OK) {
         char *labels = a->embed ? NULL : labels_json(r->c, r->K);
         st = out_sink_finish(&r->sink, a->embed ? "embeddings" : "probabilities", labels ? "labels" : NULL, labels);

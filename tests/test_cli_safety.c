@@ -73,7 +73,10 @@ static void dash_refused_elsewhere(void **state)
     (void)state;
     char in[700];
     snprintf(in, sizeof in, "%s", ckpt); /* any file: the refusal comes first */
-    EXPECT_RUN(sx_run("", "embed '%s' '%s' -o -", ckpt, wav), 1, sx_err(), "-o -", "standard output", NULL);
+    /* embed -o - is JSON lines on standard output, never a file named "-" */
+    EXPECT_RUN(sx_run("", "embed '%s' '%s' -o -", ckpt, wav), 0, sx_out(), "{\"path\":", "low0.wav", "\"embedding\":[", NULL);
+    assert_int_equal(access(test_path("-"), F_OK), -1);
+    EXPECT_RUN(sx_run("", "embed '%s' '%s' -o - --format npy", ckpt, wav), 2, sx_err(), "npy", "-o FILE", NULL);
     EXPECT_RUN(sx_run("", "train '%s' -o - --epochs 1", store), 2, sx_err(), "-o -", "standard output", NULL);
     EXPECT_RUN(sx_run("", "cv '%s' -o - --epochs 1", store), 2, sx_err(), "-o -", "standard output", NULL);
     EXPECT_RUN(sx_run("", "extract '%s' -o -", wav_dir), 2, sx_err(), "-o -", "standard output", NULL);
@@ -141,9 +144,11 @@ static void output_is_input_refused(void **state)
     take(&f, fwd_in);
 
     EXPECT_RUN(sx_run("", "predict '%s' '%s' -o '%s'", ckpt, wav, ckpt), 1, sx_err(), "the same", ckpt, NULL);
-    EXPECT_RUN(sx_run("", "predict '%s' '%s' -o '%s'", ckpt, wav, link), 1, sx_err(), "the same", link, NULL);
+    EXPECT_RUN(sx_run("", "predict '%s' '%s' -o '%s' --format jsonl", ckpt, wav, link), 1, sx_err(), "the same", link,
+               NULL);
     /* a file found in a folder given as input */
-    EXPECT_RUN(sx_run("", "predict '%s' '%s' -o '%s'", ckpt, wav_dir, wav), 1, sx_err(), "the same", wav, NULL);
+    EXPECT_RUN(sx_run("", "predict '%s' '%s' -o '%s' --format csv", ckpt, wav_dir, wav), 1, sx_err(), "the same",
+               wav, NULL);
     EXPECT_RUN(sx_run("", "embed '%s' '%s' -o '%s'", ckpt, wav, ckpt), 1, sx_err(), "the same", NULL);
     EXPECT_RUN(sx_run("", "eval '%s' '%s' --json '%s'", ckpt, store, ckpt), 1, sx_err(), "--json", ckpt, NULL);
     EXPECT_RUN(sx_run("", "eval '%s' '%s' --confusion '%s'", ckpt, store, ckpt), 1, sx_err(), "--confusion", NULL);

@@ -247,22 +247,33 @@ static void assert_same_stores(const char *a_dir, const char *b_dir)
     mrnet_store_close(b);
 }
 
-static void extract_survives_kills(void **state)
+/* 80 tones of 5 s in two class folders (made once): long enough to be
+ * killed in the middle of a file. */
+static const char *many_songs(void)
 {
-    (void)state;
-    char many[1024], whole[1024], killed[1024], log[1024];
+    static char many[1024];
+    if (many[0])
+        return many;
     snprintf(many, sizeof many, "%s", test_path("many_songs"));
-    snprintf(whole, sizeof whole, "%s", test_path("store_whole"));
-    snprintf(killed, sizeof killed, "%s", test_path("store_killed"));
-    snprintf(log, sizeof log, "%s", test_path("extract.log"));
     mkdir(many, 0755);
-    for (int i = 0; i < 80; i++) { /* 5-s tones: long enough to be killed in the middle */
+    for (int i = 0; i < 80; i++) {
         char p[1100];
         snprintf(p, sizeof p, "%s/%s", many, i % 2 ? "high" : "low");
         mkdir(p, 0755);
         snprintf(p, sizeof p, "%s/%s/%d.wav", many, i % 2 ? "high" : "low", i);
         test_write_tone(p, 5.0, (i % 2 ? 1800.0 : 150.0) + 7.0 * i);
     }
+    return many;
+}
+
+static void extract_survives_kills(void **state)
+{
+    (void)state;
+    char many[1024], whole[1024], killed[1024], log[1024];
+    snprintf(many, sizeof many, "%s", many_songs());
+    snprintf(whole, sizeof whole, "%s", test_path("store_whole"));
+    snprintf(killed, sizeof killed, "%s", test_path("store_killed"));
+    snprintf(log, sizeof log, "%s", test_path("extract.log"));
     double t0 = now();
     const char *args_whole[] = {"extract", many, "-o", whole, "-j", "1", "--quiet", NULL};
     run_ok(log, args_whole);
@@ -277,6 +288,39 @@ static void extract_survives_kills(void **state)
     run_ok(log, args);
     assert_same_stores(whole, killed);
     assert_no_temporaries(killed);
+}
+
+static bool same_bytes(const char *a, const char *b);
+
+/* predict -o: each killed run leaves OUT.partial and its journal; the next
+ * continues; the last one's file equals an uninterrupted run's, byte for
+ * byte, with two workers. */
+static void predict_survives_kills(void **state)
+{
+    (void)state;
+    char run_dir[1024], ckpt[1100], whole[1024], killed[1024], log[1024], partial[1100];
+    snprintf(run_dir, sizeof run_dir, "%s", test_path("predict_run"));
+    snprintf(ckpt, sizeof ckpt, "%s/best.safetensors", run_dir);
+    snprintf(whole, sizeof whole, "%s", test_path("whole.jsonl"));
+    snprintf(killed, sizeof killed, "%s", test_path("killed.jsonl"));
+    snprintf(partial, sizeof partial, "%s.partial", killed);
+    snprintf(log, sizeof log, "%s", test_path("predict.log"));
+    run_ok(log, TRAIN_ARGS(run_dir, "16", NULL));
+    const char *many = many_songs();
+    double t0 = now();
+    run_ok(log, (const char *const[]){"predict", ckpt, many, "-o", whole, "--timeline", "-j", "2", "--crop-seconds",
+                                      "1", "--quiet", NULL});
+    double wall = now() - t0;
+    const char *args[] = {"predict", ckpt, many, "-o", killed, "--timeline", "-j", "2", "--crop-seconds", "1",
+                          "--quiet", NULL};
+    uint64_t rng = 4122026;
+    int hits = 0;
+    for (int k = 0; k < KILLS; k++) /* up to half a run's time */
+        hits += run_and_kill(log, args, (0.02 + 0.5 * rng_uniform(&rng)) * wall);
+    print_message("predict: %d of %d runs killed (uninterrupted: %.2f s)\n", hits, KILLS, wall);
+    run_ok(log, args);
+    assert_true(same_bytes(whole, killed));
+    assert_int_equal(access(partial, F_OK), -1);
 }
 
 /* ---- a full disk during training ---------------------------------------- */
@@ -393,6 +437,7 @@ int main(void)
         cmocka_unit_test(train_survives_kills),
         cmocka_unit_test(finished_run_cleans_temporaries),
         cmocka_unit_test(extract_survives_kills),
+        cmocka_unit_test(predict_survives_kills),
         cmocka_unit_test(full_disk_keeps_checkpoint),
     };
     return cmocka_run_group_tests(tests, setup, unmount_disk);

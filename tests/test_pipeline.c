@@ -145,16 +145,16 @@ static void eval_json_and_views(void **state)
 static void predict_formats_and_bad_files(void **state)
 {
     (void)state;
-    /* a garbage file among real ones is reported and skipped */
+    /* a garbage file among real ones is reported, the others are done, exit 1 */
     const char *junk = test_path("junk.wav");
     assert_int_equal(test_write_file(junk, "not audio at all", 16), 0);
     assert_int_equal(test_run_cli("predict '%s/run/best.safetensors' '%s/data/techno' '%s' "
                                   "--top 2 --format jsonl --crop-seconds 2",
-                                  demo_dir, demo_dir, junk), 0);
+                                  demo_dir, demo_dir, junk), 1);
     const char *out = test_cli_output();
     assert_non_null(strstr(out, "{\"path\":"));
     assert_non_null(strstr(out, "\"probability\":"));
-    assert_non_null(strstr(out, "skipped"));
+    assert_non_null(strstr(out, "failed"));
     assert_non_null(strstr(out, "junk.wav"));
     int lines = 0;
     for (const char *p = out; (p = strstr(p, "{\"path\":")); p++)
@@ -188,8 +188,12 @@ static void embed_outputs(void **state)
     mrnet_st_close(f);
     assert_int_equal(test_run_cli("embed '%s/run/best.safetensors' '%s/data/jazz' -o '%s' "
                                   "--crop-seconds 2", demo_dir, demo_dir, csv), 0);
-    assert_int_equal(test_run_cli("embed '%s/run/best.safetensors' '%s/data/jazz'", demo_dir,
-                                  demo_dir), 2); /* -o is required */
+    /* without -o: JSON lines on standard output */
+    assert_int_equal(test_run_cli("embed '%s/run/best.safetensors' '%s/data/jazz' --quiet", demo_dir, demo_dir), 0);
+    int lines = 0;
+    for (const char *p = test_cli_output(); (p = strstr(p, "\"embedding\":[")); p++)
+        lines++;
+    assert_int_equal(lines, CLIPS_PER_STYLE);
 }
 
 static void routes_and_info(void **state)

@@ -113,8 +113,21 @@ if(NOT TARGET mrnet_dep::svm)
                         INTERFACE_INCLUDE_DIRECTORIES "${MRNET_SVM_INCLUDE_DIR}")
 endif()
 
+# Optional: FFmpeg, for m4a/AAC/ALAC and what else libsndfile cannot read.
+# The build decides MRNET_WITH_FFMPEG (option MRNET_FFMPEG) and records it in
+# the package config, so that a static consumer links what libmrnet.a calls.
+if(MRNET_WITH_FFMPEG AND NOT TARGET PkgConfig::mrnet_dep_ffmpeg)
+  pkg_check_modules(mrnet_dep_ffmpeg QUIET IMPORTED_TARGET libavformat libavcodec libavutil libswresample)
+  if(NOT mrnet_dep_ffmpeg_FOUND)
+    _mrnet_dep_missing("FFmpeg's libraries (Debian: libavformat-dev libavcodec-dev libavutil-dev libswresample-dev)")
+  endif()
+endif()
+
 # Everything a static link of libmrnet needs, in link order.
 set(MRNET_DEPENDENCIES mrnet_dep::blas PkgConfig::mrnet_dep_cjson PkgConfig::mrnet_dep_sndfile
     PkgConfig::mrnet_dep_soxr PkgConfig::mrnet_dep_fftw3f PkgConfig::mrnet_dep_zlib mrnet_dep::csv
     mrnet_dep::svm
     OpenMP::OpenMP_C Threads::Threads m)
+if(MRNET_WITH_FFMPEG)
+  list(INSERT MRNET_DEPENDENCIES 1 PkgConfig::mrnet_dep_ffmpeg)
+endif()

@@ -5,6 +5,8 @@ packages=(
   build-essential cmake pkg-config
   libopenblas-dev libopenblas-openmp-dev libcmocka-dev libsndfile1-dev libsoxr-dev libfftw3-dev
   libcjson-dev libcsv-dev
+  # FFmpeg decoding: m4a/AAC/ALAC, WMA, Matroska... (CMake: MRNET_FFMPEG=AUTO finds it)
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   # PNG pictures (deflate, CRC-32)
   zlib1g-dev
   # the baseline's RBF-SVM (mrnet baseline)

@@ -575,6 +575,87 @@ static void test_fifo_refused(void **state)
     assert_non_null(strstr(test_cli_output(), "not a regular file"));
 }
 
+/* FFmpeg decoding (m4a): ALAC is bit-exact to the WAV it was made from, AAC
+ * close to it; a garbage or truncated m4a is an error naming the file and
+ * both decoders' reasons; folders list m4a files. Without FFmpeg: a clear
+ * error, and m4a is not a media name. */
+static void test_m4a_with_ffmpeg(void **state)
+{
+    (void)state;
+    char wav[600], alac[600], aac[600];
+    snprintf(wav, sizeof wav, "%s", test_source_path("tests/media/tone.wav"));
+    snprintf(alac, sizeof alac, "%s", test_source_path("tests/media/tone_alac.m4a"));
+    snprintf(aac, sizeof aac, "%s", test_source_path("tests/media/tone_aac.m4a"));
+    mrnet_audio_options o;
+    mrnet_audio_options_default(&o);
+    o.channels = MRNET_CHANNELS_KEEP;
+    o.sample_rate = 0; /* the file's rate: no resampling in the comparison */
+    mrnet_audio ref, a;
+    assert_int_equal(mrnet_audio_decode(wav, &o, &ref), MRNET_OK);
+    if (!mrnet_audio_has_ffmpeg()) {
+        assert_false(mrnet_audio_is_media_name("x/song.M4A"));
+        assert_int_equal(mrnet_audio_decode(alac, &o, &a), MRNET_ERR_FORMAT);
+        assert_non_null(strstr(mrnet_last_error(), "tone_alac.m4a"));
+        mrnet_audio_free(&ref);
+        skip();
+    }
+    assert_true(mrnet_audio_is_media_name("x/song.M4A"));
+    assert_int_equal(mrnet_audio_decode(alac, &o, &a), MRNET_OK);
+    assert_int_equal(a.channels, 1);
+    assert_int_equal(a.sample_rate, 16000);
+    assert_int_equal(a.frames, ref.frames);
+    assert_memory_equal(a.samples, ref.samples, sizeof(float) * (size_t)ref.frames);
+    assert_non_null(strstr(a.format, "alac"));
+    assert_string_equal(a.warning, "");
+    mrnet_audio_free(&a);
+    /* an offset and a duration, as for libsndfile's files */
+    o.offset = 0.1;
+    o.duration = 0.2;
+    assert_int_equal(mrnet_audio_decode(alac, &o, &a), MRNET_OK);
+    assert_int_equal(a.frames, 3200);
+    assert_memory_equal(a.samples, ref.samples + 1600, sizeof(float) * 3200);
+    mrnet_audio_free(&a);
+    o.offset = 5;
+    o.duration = 0;
+    assert_int_equal(mrnet_audio_decode(alac, &o, &a), MRNET_ERR_ARG);
+    assert_non_null(strstr(mrnet_last_error(), "past the end"));
+    o.offset = 0;
+    /* AAC: lossy, and the encoder's priming delays it; energy within 10 % */
+    assert_int_equal(mrnet_audio_decode(aac, &o, &a), MRNET_OK);
+    assert_true(llabs((long long)(a.frames - ref.frames)) <= 2048);
+    double e_ref = 0, e = 0;
+    for (int64_t i = 0; i < ref.frames; i++)
+        e_ref += (double)ref.samples[i] * ref.samples[i];
+    for (int64_t i = 0; i < a.frames; i++)
+        e += (double)a.samples[i] * a.samples[i];
+    assert_true(fabs(e / e_ref - 1) < 0.1);
+    mrnet_audio_free(&a);
+    /* probe */
+    mrnet_audio_info info;
+    assert_int_equal(mrnet_audio_probe(alac, &info), MRNET_OK);
+    assert_int_equal(info.sample_rate, 16000);
+    assert_true(info.frames >= 7900 && info.frames <= 8100);
+    /* garbage and a file cut in half (its index, at the end, is gone) */
+    const char *junk = test_path("junk.m4a"), *cut = test_path("cut.m4a");
+    assert_int_equal(test_write_file(junk, "ftypM4A not really an mp4 file", 30), 0);
+    assert_int_equal(mrnet_audio_decode(junk, &o, &a), MRNET_ERR_FORMAT);
+    assert_non_null(strstr(mrnet_last_error(), "junk.m4a"));
+    assert_non_null(strstr(mrnet_last_error(), "FFmpeg"));
+    FILE *f = fopen(alac, "rb");
+    assert_non_null(f);
+    static char bytes[1 << 15];
+    size_t n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    assert_int_equal(test_write_file(cut, bytes, n / 2), 0);
+    mrnet_status st = mrnet_audio_decode(cut, &o, &a);
+    if (st == MRNET_OK) { /* a container whose index comes first decodes partly, with a warning */
+        assert_true(a.warning[0] != '\0');
+        mrnet_audio_free(&a);
+    } else
+        assert_non_null(strstr(mrnet_last_error(), "cut.m4a"));
+    mrnet_audio_free(&ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,7 +663,7 @@ int main(void)
         cmocka_unit_test(test_partial_read),   cmocka_unit_test(test_resample_sweep),
         cmocka_unit_test(test_resample_planar), cmocka_unit_test(test_broken_files),
         cmocka_unit_test(test_probe),          cmocka_unit_test(test_bounded_memory),
-        cmocka_unit_test(test_fifo_refused),
+        cmocka_unit_test(test_fifo_refused),    cmocka_unit_test(test_m4a_with_ffmpeg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,14 @@ typedef struct {
     char format[64];
 } mrnet_audio_info;
 
+/* Whether this build decodes with FFmpeg too (m4a/AAC/ALAC, WMA, Matroska,
+ * WebM, CAF, APE, WavPack; tried when libsndfile cannot open a file). */
+bool mrnet_audio_has_ffmpeg(void);
+/* Whether a file name has an audio extension this build reads: wav flac ogg
+ * oga opus mp3 au snd aiff aif, and with FFmpeg m4a m4b mp4 aac alac wma mka
+ * webm caf ape wv ac3 (case-insensitive). */
+bool mrnet_audio_is_media_name(const char *path);
+
 /* Header facts without decoding. */
 mrnet_status mrnet_audio_probe(const char *path, mrnet_audio_info *info);
 /* Decodes [offset, offset + duration) of path. Seeks where the format

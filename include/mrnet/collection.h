@@ -37,8 +37,8 @@ typedef struct {
 
 void mrnet_inputs_init(mrnet_inputs *in);
 void mrnet_inputs_free(mrnet_inputs *in);
-/* Whether a name has an extension mrnet reads (wav flac ogg oga opus mp3 au
- * snd aiff aif npy), case-insensitively. */
+/* Whether a name has an extension mrnet reads: mrnet_audio_is_media_name's
+ * audio (m4a and the rest with FFmpeg), and npy features. */
 bool mrnet_is_media_name(const char *path);
 /* A file is added as it is (whatever its extension: it was asked for); a
  * folder contributes its media files, recursively, sorted by name within

@@ -62,9 +62,9 @@ static void format_name(int format, char *buf, size_t size)
     snprintf(buf, size, "%s, %s", mname, sname);
 }
 
-/* Opens with the checks every caller needs: exists, not empty, readable by
- * libsndfile, sane channel count and rate. */
-static mrnet_status open_checked(const char *path, SNDFILE **sf, SF_INFO *info)
+/* The checks every caller needs before a decoder sees the file: exists, a
+ * regular file, not empty. */
+static mrnet_status check_file(const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -78,10 +78,22 @@ static mrnet_status open_checked(const char *path, SNDFILE **sf, SF_INFO *info)
                           : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
     if (st.st_size == 0)
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: empty file (0 bytes)", path);
+    return MRNET_OK;
+}
+
+/* Opens with libsndfile and checks the channel count and rate. *sf stays
+ * NULL, with libsndfile's reason in sndfile_error, when libsndfile cannot
+ * read the file at all (FFmpeg may). */
+static mrnet_status open_checked(const char *path, SNDFILE **sf, SF_INFO *info, char *sndfile_error, size_t size)
+{
+    *sf = NULL;
+    MRNET_TRY(check_file(path));
     memset(info, 0, sizeof *info);
     *sf = sf_open(path, SFM_READ, info);
-    if (!*sf)
-        return mrnet_fail(MRNET_ERR_FORMAT, "%s: not a readable audio file: %s", path, sf_strerror(NULL));
+    if (!*sf) {
+        snprintf(sndfile_error, size, "%s", sf_strerror(NULL));
+        return MRNET_OK;
+    }
     if (info->channels < 1 || info->channels > AUDIO_MAX_CHANNELS) {
         sf_close(*sf);
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: header says %d channels", path, info->channels);
@@ -94,11 +106,42 @@ static mrnet_status open_checked(const char *path, SNDFILE **sf, SF_INFO *info)
     return MRNET_OK;
 }
 
+static int64_t audio_max_frames(int rate, int ch);
+static mrnet_status too_long(const char *path, int rate, int ch);
+
+/* libsndfile could not open path: FFmpeg's turn, when built in. */
+static mrnet_status ffmpeg_read(const char *path, const char *sndfile_error, double offset, double duration,
+                                audio_ffmpeg_result *r)
+{
+    mrnet_status s = audio_ffmpeg_read(path, offset, duration, audio_max_frames, r);
+    if (s == MRNET_OK)
+        return MRNET_OK;
+    if (s == MRNET_ERR_NOMEM)
+        return mrnet_fail(s, "%s: out of memory", path);
+    if (!mrnet_audio_has_ffmpeg())
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: not a readable audio file: %s", path, sndfile_error);
+    if (s == MRNET_ERR_UNSUPPORTED)
+        return too_long(path, r->rate, r->channels);
+    return mrnet_fail(MRNET_ERR_FORMAT, "%s: not a readable audio file: %s; FFmpeg: %s", path, sndfile_error,
+                      mrnet_last_error());
+}
+
 mrnet_status mrnet_audio_probe(const char *path, mrnet_audio_info *out)
 {
     SNDFILE *sf = NULL;
     SF_INFO info;
-    MRNET_TRY(open_checked(path, &sf, &info));
+    char why[160] = "";
+    MRNET_TRY(open_checked(path, &sf, &info, why, sizeof why));
+    if (!sf) {
+        audio_ffmpeg_result r;
+        MRNET_TRY(ffmpeg_read(path, why, 0, 0.01, &r));
+        free(r.samples);
+        out->channels = r.channels;
+        out->sample_rate = r.rate;
+        out->frames = r.file_frames;
+        snprintf(out->format, sizeof out->format, "%s", r.format);
+        return MRNET_OK;
+    }
     out->channels = info.channels;
     out->sample_rate = info.samplerate;
     out->frames = (info.frames >= 0 && info.frames < SF_COUNT_MAX) ? (int64_t)info.frames : -1;
@@ -270,6 +313,33 @@ static mrnet_status finish_audio(const char *path, float *inter, int ch, int64_t
     return MRNET_OK;
 }
 
+static mrnet_status decode_with_ffmpeg(const char *path, const char *sndfile_error, const mrnet_audio_options *opt,
+                                       mrnet_audio *out)
+{
+    audio_ffmpeg_result r;
+    MRNET_TRY(ffmpeg_read(path, sndfile_error, opt->offset, opt->duration, &r));
+    out->file_channels = r.channels;
+    out->file_rate = r.rate;
+    out->file_frames = r.file_frames;
+    snprintf(out->format, sizeof out->format, "%s", r.format);
+    if (r.frames == 0) {
+        free(r.samples);
+        if (r.offset_past_end)
+            return mrnet_fail(MRNET_ERR_ARG, "%s: offset %.3f s is past the end of the audio", path, opt->offset);
+        if (r.decode_error[0])
+            return mrnet_fail(MRNET_ERR_FORMAT, "%s: no audio could be decoded: %s", path, r.decode_error);
+        return mrnet_fail(MRNET_ERR_FORMAT, "%s: no audio frames", path);
+    }
+    int64_t start = (int64_t)llround(opt->offset * r.rate);
+    if (r.decode_error[0])
+        snprintf(out->warning, sizeof out->warning, "decoding stopped after %.3f s: %s",
+                 (double)(start + r.frames) / r.rate, r.decode_error);
+    else if (opt->duration <= 0 && r.file_frames > 0 && start + r.frames < 0.95 * (double)r.file_frames)
+        snprintf(out->warning, sizeof out->warning, "truncated: the container says %.3f s, decoded %.3f s",
+                 (double)r.file_frames / r.rate, (double)(start + r.frames) / r.rate);
+    return finish_audio(path, r.samples, r.channels, r.frames, r.rate, opt, out);
+}
+
 mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt, mrnet_audio *out)
 {
     memset(out, 0, sizeof *out);
@@ -279,7 +349,10 @@ mrnet_status mrnet_audio_decode(const char *path, const mrnet_audio_options *opt
         return mrnet_fail(MRNET_ERR_ARG, "%s: invalid sample rate %d or channel policy", path, opt->sample_rate);
     SNDFILE *sf = NULL;
     SF_INFO info;
-    MRNET_TRY(open_checked(path, &sf, &info));
+    char sndfile_error[160] = "";
+    MRNET_TRY(open_checked(path, &sf, &info, sndfile_error, sizeof sndfile_error));
+    if (!sf)
+        return decode_with_ffmpeg(path, sndfile_error, opt, out);
     int ch = info.channels, rate = info.samplerate;
     int64_t file_frames = (info.frames >= 0 && info.frames < SF_COUNT_MAX) ? (int64_t)info.frames : -1;
     out->file_channels = ch;
@@ -398,7 +471,17 @@ bool audio_is_readable(const char *path, char *why, size_t why_size)
     memset(&info, 0, sizeof info);
     SNDFILE *f = sf_open(path, SFM_READ, &info);
     if (!f) {
-        snprintf(why, why_size, "cannot be decoded: %s", sf_strerror(NULL));
+        char sndfile_error[160];
+        snprintf(sndfile_error, sizeof sndfile_error, "%s", sf_strerror(NULL));
+        audio_ffmpeg_result r;
+        if (mrnet_audio_has_ffmpeg() && audio_ffmpeg_read(path, 0, 0.05, audio_max_frames, &r) == MRNET_OK) {
+            free(r.samples);
+            if (r.frames > 0)
+                return true;
+            snprintf(why, why_size, "holds no audio frames");
+            return false;
+        }
+        snprintf(why, why_size, "cannot be decoded: %s", sndfile_error);
         return false;
     }
     bool ok = true;

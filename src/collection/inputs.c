@@ -26,17 +26,10 @@ void mrnet_inputs_free(mrnet_inputs *in)
 
 bool mrnet_is_media_name(const char *path)
 {
-    static const char *const exts[] = {"wav", "flac", "ogg", "oga",  "opus", "mp3",
-                                       "au",  "snd",  "aiff", "aif", "npy"};
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     const char *dot = strrchr(base, '.');
-    if (!dot || dot == base)
-        return false;
-    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++)
-        if (!strcasecmp(dot + 1, exts[i]))
-            return true;
-    return false;
+    return mrnet_audio_is_media_name(path) || (dot && dot != base && !strcasecmp(dot + 1, "npy"));
 }
 
 static mrnet_status push(mrnet_inputs *in, const char *path, const char *problem)
@@ -220,7 +213,10 @@ mrnet_status mrnet_inputs_add_path(mrnet_inputs *in, const char *path)
     int problems_before = in->n_problems;
     mrnet_status st = walk_dir(&w, path, &sb);
     if (st == MRNET_OK && w.found == 0 && in->n_problems == problems_before)
-        st = push(in, path, "no audio or feature files found (wav flac ogg oga opus mp3 au snd aiff aif npy)");
+        st = push(in, path, mrnet_audio_has_ffmpeg()
+                                ? "no audio or feature files found (wav flac ogg opus mp3 aiff m4a wma ... npy)"
+                                : "no audio or feature files found (wav flac ogg oga opus mp3 au snd aiff aif npy; "
+                                  "m4a needs an mrnet built with FFmpeg)");
     free(w.walking.v);
     free(w.walked.v);
     return st;

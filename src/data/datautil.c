@@ -134,17 +134,10 @@ bool path_is_dir(const char *path)
 
 bool path_has_media_extension(const char *path)
 {
-    static const char *const exts[] = {"wav", "flac", "ogg", "oga", "opus", "mp3",
-                                       "au",  "snd",  "aiff", "aif", "npy"};
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     const char *dot = strrchr(base, '.');
-    if (!dot || dot == base)
-        return false;
-    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++)
-        if (str_equal_nocase(dot + 1, exts[i]))
-            return true;
-    return false;
+    return mrnet_audio_is_media_name(path) || (dot && dot != base && str_equal_nocase(dot + 1, "npy"));
 }
 
 /* depth bounds the walk so that a symlink loop cannot recurse forever. */

@@ -16,5 +16,8 @@ int cmd_routes(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_similar(int argc, char **argv);
 
 #endif

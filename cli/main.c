@@ -26,6 +26,9 @@ static const command commands[] = {
     {"routes", cmd_routes, "route weights, and route importance on a store (--importance)"},
     {"predict", cmd_predict, "classify audio files and folders (top-k labels, timeline)"},
     {"embed", cmd_embed, "write the embeddings of audio files (similarity, recommendation)"},
+    {"index", cmd_index, "add a collection to a SQLite index (incremental: new, changed, gone)"},
+    {"query", cmd_query, "list indexed tracks by label and probability, or a track's timeline"},
+    {"similar", cmd_similar, "the indexed tracks most similar to a file (cosine of embeddings)"},
     {"info", cmd_info, "show a checkpoint's configuration, size and route weights"},
     {"forward", cmd_forward, "run a checkpoint on a safetensors input (and one training step)"},
 };

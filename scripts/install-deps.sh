@@ -7,6 +7,8 @@ packages=(
   libcjson-dev libcsv-dev
   # FFmpeg decoding: m4a/AAC/ALAC, WMA, Matroska... (CMake: MRNET_FFMPEG=AUTO finds it)
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
+  # the collection index (mrnet index/query/similar): SQLite, and xxHash for content hashes
+  libsqlite3-dev libxxhash-dev
   # PNG pictures (deflate, CRC-32)
   zlib1g-dev
   # the baseline's RBF-SVM (mrnet baseline)

@@ -91,6 +91,102 @@ mrnet_status mrnet_batch_run(mrnet_classifier *const *classifiers, int n_workers
                              int n_paths, const bool *skip, const mrnet_batch_options *opt,
                              mrnet_batch_fn fn, void *ctx);
 
+
+/* ---- The index: a collection in SQLite ---------------------------------------- *
+ *
+ * One file (WAL journal) per collection, schema in docs/INDEX.md: per track
+ * its path, size, modification time, content hash (XXH3-128), duration, the
+ * model that made the entry, the class probabilities of the whole track and
+ * of each window, and the embedding. A database holds the entries of one
+ * model at a time. Updates run in transactions of a few dozen files: a
+ * killed run loses at most the files of its last transaction, and the
+ * database is never left broken (SQLite's guarantee). */
+
+#define MRNET_INDEX_SCHEMA 1
+
+typedef struct mrnet_index mrnet_index;
+
+/* Opens (create: makes a new one if path does not exist) an index. A file
+ * that is not SQLite, a SQLite database of another application, or one with
+ * a newer schema is refused with a message naming it. */
+mrnet_status mrnet_index_open(const char *path, bool create, mrnet_index **out);
+void mrnet_index_close(mrnet_index *ix);
+
+typedef struct {
+    mrnet_classify_options classify;
+    bool rebuild;                  /* the database has another model's entries: replace them all */
+    volatile sig_atomic_t *stop;   /* set to stop; what is committed stays */
+    /* optional: each file as it is done (status MRNET_OK or why it failed) */
+    void (*on_file)(void *ctx, const char *path, mrnet_status status, const char *message, int done, int total);
+    void *ctx;
+} mrnet_index_options;
+
+typedef struct {
+    int added, updated, unchanged, removed, failed;
+} mrnet_index_report;
+
+/* Brings the index up to date with the files of in (absolute paths are
+ * best: they are stored as given): new and changed files (size or
+ * modification time, then content hash) are classified with classifiers
+ * (n_workers of them, opened from checkpoint), unchanged ones are left,
+ * failed ones are recorded with their reason (tried again next time), and
+ * entries under roots (folders or files; NULL/0: none) that are no longer
+ * among in's files are removed. A different model is refused unless
+ * opt->rebuild. */
+mrnet_status mrnet_index_update(mrnet_index *ix, const char *checkpoint, mrnet_classifier *const *classifiers,
+                                int n_workers, const mrnet_inputs *in, const char *const *roots, int n_roots,
+                                const mrnet_index_options *opt, mrnet_index_report *report);
+
+/* The model of the entries: its class names (K; pointers valid until close),
+ * embedding size, task ("" if none) and checkpoint path at indexing time.
+ * MRNET_ERR_ARG when the index is empty. */
+typedef struct {
+    int K, E;
+    const char *const *labels;
+    const char *task, *checkpoint, *hash;
+    int tracks;
+} mrnet_index_model;
+mrnet_status mrnet_index_model_info(mrnet_index *ix, mrnet_index_model *model);
+
+typedef struct {
+    const char *path;
+    double seconds;
+    const float *probs;     /* (K) */
+    const char *error;      /* NULL, or why the file could not be indexed */
+} mrnet_index_entry;
+
+typedef enum { MRNET_SORT_PROB, MRNET_SORT_PATH, MRNET_SORT_SECONDS } mrnet_index_sort;
+
+/* Entries whose probability of label (NULL: any entry) is at least
+ * min_prob, sorted (by that probability, highest first; or by path; or by
+ * length, longest first), at most limit (<= 0: all), through fn in order.
+ * A label the model does not have is MRNET_ERR_ARG listing the labels. */
+mrnet_status mrnet_index_query(mrnet_index *ix, const char *label, double min_prob, mrnet_index_sort sort, int limit,
+                               void (*fn)(void *ctx, const mrnet_index_entry *e), void *ctx);
+
+/* The windows of an indexed track: (n, 2) spans and (n, K) probabilities,
+ * malloc'd; MRNET_ERR_ARG when path is not indexed. */
+mrnet_status mrnet_index_windows(mrnet_index *ix, const char *path, int *n, double **spans, float **probs);
+
+/* Every embedding (N, E), L2-normalised, with its path (malloc'd; free with
+ * mrnet_index_embeddings_free): what similarity search runs on. */
+typedef struct {
+    int N, E;
+    float *vectors; /* (N, E), unit length (a zero vector stays zero) */
+    char **paths;
+} mrnet_index_embeddings;
+mrnet_status mrnet_index_load_embeddings(mrnet_index *ix, mrnet_index_embeddings *out);
+void mrnet_index_embeddings_free(mrnet_index_embeddings *e);
+/* The row of path, or -1. */
+int mrnet_index_embeddings_find(const mrnet_index_embeddings *e, const char *path);
+
+/* The k entries most similar (cosine) to query (E, any length), best first,
+ * into rows and similarities (min(k, N) of them; returned). Exact: one
+ * matrix-vector product over all N. exclude (>= 0) is left out (the query
+ * itself). */
+int mrnet_nearest(const mrnet_index_embeddings *e, const float *query, int k, int exclude, int *rows,
+                  float *similarities);
+
 #pragma GCC visibility pop
 #ifdef __cplusplus
 }

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <mrnet/mrnet.h>
@@ -323,6 +324,61 @@ static void predict_survives_kills(void **state)
     assert_int_equal(access(partial, F_OK), -1);
 }
 
+/* Standard output of `mrnet ARGS...` (to the end, exit 0) into text. */
+static void run_output(const char *const *args, char *text, size_t size)
+{
+    char out[1100];
+    snprintf(out, sizeof out, "%s", test_path("output.txt"));
+    unlink(out);
+    run_ok(out, args);
+    read_text(out, text, size);
+    char *timing = strstr(text, "mrnet query:"); /* standard error, with times: not compared */
+    if (timing)
+        *timing = '\0';
+}
+
+/* mrnet index: 20 SIGKILLs during an update (in and between transactions),
+ * then a last run: the index lists the same tracks with the same
+ * probabilities as one built without interruption, and SQLite finds it
+ * intact. */
+static void index_survives_kills(void **state)
+{
+    (void)state;
+    char run_dir[1024], ckpt[1100], whole[1024], killed[1024], log[1024];
+    snprintf(run_dir, sizeof run_dir, "%s", test_path("predict_run"));
+    snprintf(ckpt, sizeof ckpt, "%s/best.safetensors", run_dir);
+    snprintf(whole, sizeof whole, "%s", test_path("whole.db"));
+    snprintf(killed, sizeof killed, "%s", test_path("killed.db"));
+    snprintf(log, sizeof log, "%s", test_path("index.log"));
+    if (access(ckpt, F_OK) != 0)
+        run_ok(log, TRAIN_ARGS(run_dir, "16", NULL));
+    const char *many = many_songs();
+    double t0 = now();
+    run_ok(log, (const char *const[]){"index", ckpt, many, "--db", whole, "--crop-seconds", "1", "-j", "2", "--quiet",
+                                      NULL});
+    double wall = now() - t0;
+    const char *args[] = {"index", ckpt, many, "--db", killed, "--crop-seconds", "1", "-j", "2", "--quiet", NULL};
+    uint64_t rng = 5122026;
+    int hits = 0;
+    for (int k = 0; k < KILLS; k++)
+        hits += run_and_kill(log, args, (0.02 + 0.5 * rng_uniform(&rng)) * wall);
+    print_message("index: %d of %d runs killed (uninterrupted: %.2f s)\n", hits, KILLS, wall);
+    run_ok(log, args);
+    static char a[1 << 17], b[1 << 17];
+    run_output((const char *const[]){"query", "--db", whole, "--format", "csv", NULL}, a, sizeof a);
+    run_output((const char *const[]){"query", "--db", killed, "--format", "csv", NULL}, b, sizeof b);
+    assert_string_equal(a, b);
+    assert_true(strlen(a) > 80 * 40); /* 80 tracks listed */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(killed, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 /* ---- a full disk during training ---------------------------------------- */
 
 static char mounted[1024]; /* unmounted at the end, even after a failure */
@@ -438,6 +494,7 @@ int main(void)
         cmocka_unit_test(finished_run_cleans_temporaries),
         cmocka_unit_test(extract_survives_kills),
         cmocka_unit_test(predict_survives_kills),
+        cmocka_unit_test(index_survives_kills),
         cmocka_unit_test(full_disk_keeps_checkpoint),
     };
     return cmocka_run_group_tests(tests, setup, unmount_disk);

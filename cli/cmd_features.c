@@ -21,7 +21,8 @@ static void usage(FILE *out)
             "                      --frontend wavlm 'hidden_states', (S, 13, T, 768), float32)\n"
             "  --float16           store float16 instead of float32\n"
             "  --image PATH        a picture of channel 0 (.png or .svg)\n"
-            "  --image-range DB    colour range below the maximum (default: min to max)\n");
+            "  --image-range DB    colour range in dB below the maximum (default: min to max);\n"
+            "                      log-mel pictures are in dB on a Hz axis, with a colour bar (SVG)\n");
     feature_flags_usage(out);
 }
 
@@ -87,6 +88,34 @@ static mrnet_status save_safetensors(const char *path, const mrnet_features *f, 
         s = mrnet_st_writer_save(w, path);
     mrnet_st_writer_free(w);
     free(half);
+    return s;
+}
+
+/* Channel 0 as a picture. Log-mel features are drawn in dB (whatever log
+ * the settings use) on an axis of band centres in Hz; range is in dB then. */
+static mrnet_status write_picture(const char *image, const char *path, const mrnet_features_options *fo,
+                                  const mrnet_features *f, double range)
+{
+    mrnet_image_options io;
+    mrnet_image_options_default(&io);
+    io.frame_rate = f->frame_rate;
+    io.dynamic_range = (float)range;
+    io.title = path;
+    bool mel = fo->kind == MRNET_FEATURES_MEL && !f->from_npy && fo->mel.n_mels == f->D;
+    if (!mel)
+        return mrnet_image_write_spectrogram(image, f->data, f->D, f->T, &io);
+    size_t n = (size_t)f->D * (size_t)f->T;
+    float *db = malloc(sizeof(float) * n);
+    double *hz = malloc(sizeof(double) * (size_t)f->D);
+    mrnet_status s = db && hz ? mrnet_mel_band_hz(&fo->mel, hz) : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    if (s == MRNET_OK) {
+        mrnet_mel_values_to_db(&fo->mel, f->data, db, n);
+        io.band_hz = hz;
+        io.unit = "dB";
+        s = mrnet_image_write_spectrogram(image, db, f->D, f->T, &io);
+    }
+    free(db);
+    free(hz);
     return s;
 }
 
@@ -160,14 +189,8 @@ int cmd_features(int argc, char **argv)
         fprintf(stderr, "mrnet features: warning: %s: %s\n", path, f.warning);
     char settings[1024];
     mrnet_features_options_describe(&fo, settings, sizeof settings);
-    if (s == MRNET_OK && image) {
-        mrnet_image_options io;
-        mrnet_image_options_default(&io);
-        io.frame_rate = f.frame_rate;
-        io.dynamic_range = (float)range;
-        io.title = path;
-        s = mrnet_image_write_spectrogram(image, f.data, f.D, f.T, &io);
-    }
+    if (s == MRNET_OK && image)
+        s = write_picture(image, path, &fo, &f, range);
     if (s == MRNET_OK && out && is_wavlm)
         s = time_major(&f);
     if (s == MRNET_OK && out) {

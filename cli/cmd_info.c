@@ -133,7 +133,9 @@ static int write_info_json(const char *out, const char *path, const mrnet_model 
                            const mrnet_st_file *f)
 {
     cJSON *j = info_json(path, m, f);
-    char *text = j ? cJSON_Print(j) : NULL;
+    char *printed = j ? cJSON_Print(j) : NULL;
+    char *text = printed ? mrnet_utf8_sanitize(printed) : NULL; /* valid JSON whatever the paths' bytes */
+    cJSON_free(printed);
     cJSON_Delete(j);
     if (!text)
         return cli_error("info", 1, "out of memory writing the JSON");

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,9 +275,51 @@ static void test_describe_differs(void **state)
     assert_string_not_equal(da, db);
 }
 
+/* A long file (200 s of 44.1 kHz stereo, past the 180 s where segments
+ * start) gives the features of the whole file decoded at once: same shape,
+ * the same frames to float rounding, across segment seams included. */
+static void test_long_file_in_segments(void **state)
+{
+    (void)state;
+    enum { RATE = 44100, CH = 2 };
+    const int64_t n = (int64_t)200 * RATE;
+    float *pcm = malloc(sizeof(float) * (size_t)n * CH);
+    assert_non_null(pcm);
+    uint64_t rng = 3;
+    for (int64_t i = 0; i < n; i++) {
+        double t = (double)i / RATE, f = 200 + 30 * t; /* a sweep, so every frame differs */
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        float noise = (float)((rng >> 40) & 0xffff) / 65536.0f - 0.5f;
+        pcm[CH * i] = 0.3f * (float)sin(2 * M_PI * f * t) + 0.02f * noise;
+        pcm[CH * i + 1] = 0.2f * (float)sin(2 * M_PI * 1.5 * f * t) - 0.02f * noise;
+    }
+    const char *path = test_path("long.wav");
+    SF_INFO info = {.samplerate = RATE, .channels = CH, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    assert_non_null(f);
+    assert_int_equal(sf_writef_float(f, pcm, n), n);
+    sf_close(f);
+    mrnet_features_options opt;
+    mrnet_features_options_default(&opt);
+    mrnet_features whole, seg;
+    assert_int_equal(mrnet_features_from_pcm(pcm, CH, n, RATE, &opt, NULL, &whole), MRNET_OK);
+    assert_int_equal(mrnet_features_from_file(path, &opt, NULL, &seg), MRNET_OK);
+    assert_int_equal(seg.S, whole.S);
+    assert_int_equal(seg.D, whole.D);
+    assert_int_equal(seg.T, whole.T);
+    double worst = test_max_abs_diff(seg.data, whole.data, (size_t)seg.S * seg.D * (size_t)seg.T);
+    print_message("200-s file in segments: max |diff| %.3g over %lld frames\n", worst, (long long)seg.T);
+    assert_true(worst < 1e-4);
+    assert_string_equal(seg.warning, "");
+    mrnet_features_free(&whole);
+    mrnet_features_free(&seg);
+    free(pcm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_file_in_segments),
         cmocka_unit_test(test_golden_torchaudio),  cmocka_unit_test(test_golden_slaney_mag),
         cmocka_unit_test(test_golden_librosa),     cmocka_unit_test(test_golden_db_nocenter),
         cmocka_unit_test(test_golden_melon),       cmocka_unit_test(test_golden_ln_odd),

@@ -295,6 +295,66 @@ static void test_png_decodes(void **state)
     assert_true(n < raw_n / 10);
 }
 
+/* A log-mel picture: values in dB whatever the log, band centres in Hz on
+ * the frequency axis, a colour bar whose ends are the dB range. */
+static void test_spectrogram_axes_in_hz_and_db(void **state)
+{
+    (void)state;
+    mrnet_mel_config mel;
+    mrnet_mel_config_preset(&mel, MRNET_MEL_PRESET_MELON);
+    double hz[512];
+    assert_int_equal(mrnet_mel_band_hz(&mel, hz), MRNET_OK);
+    assert_true(hz[0] > mel.f_min);
+    for (int b = 1; b < mel.n_mels; b++)
+        assert_true(hz[b] > hz[b - 1]);
+    assert_true(hz[mel.n_mels - 1] < (mel.f_max > 0 ? mel.f_max : mel.sample_rate / 2.0));
+    /* one value per log kind, all meaning a power of 0.01 (-20 dB) */
+    mrnet_mel_config c = mel;
+    float in, out;
+    c.log = MRNET_MEL_LOG_NONE;
+    in = 0.01f;
+    mrnet_mel_values_to_db(&c, &in, &out, 1);
+    assert_float_equal(out, -20.0, 1e-4);
+    c.log = MRNET_MEL_LOG_LN;
+    in = logf(0.01f);
+    mrnet_mel_values_to_db(&c, &in, &out, 1);
+    assert_float_equal(out, -20.0, 1e-4);
+    c.log = MRNET_MEL_LOG_LOG10;
+    in = -2.0f;
+    mrnet_mel_values_to_db(&c, &in, &out, 1);
+    assert_float_equal(out, -20.0, 1e-4);
+    c.log = MRNET_MEL_LOG_NONE;
+    in = 0.0f;
+    mrnet_mel_values_to_db(&c, &in, &out, 1);
+    assert_float_equal(out, -100.0, 1e-4);
+
+    enum { D = 48, T = 100 };
+    static float x[D * T];
+    for (int i = 0; i < D * T; i++)
+        x[i] = -60.0f + (float)(i % T) * 0.6f; /* -60 .. -0.6 dB */
+    mrnet_image_options opt;
+    mrnet_image_options_default(&opt);
+    opt.band_hz = hz;
+    opt.unit = "dB";
+    opt.frame_rate = 50;
+    opt.dynamic_range = 40;
+    const char *path = test_path("spec_axes.svg");
+    assert_int_equal(mrnet_image_write_spectrogram(path, x, D, T, &opt), MRNET_OK);
+    static char svg[1 << 18];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    svg[fread(svg, 1, sizeof svg - 1, f)] = '\0';
+    fclose(f);
+    assert_non_null(strstr(svg, " Hz</text>"));
+    assert_non_null(strstr(svg, " kHz</text>"));
+    assert_non_null(strstr(svg, ">dB</text>"));
+    assert_non_null(strstr(svg, "linearGradient"));
+    assert_non_null(strstr(svg, ">-0.6</text>"));  /* the top of the bar: the maximum */
+    assert_non_null(strstr(svg, ">-40.6</text>")); /* the bottom: 40 dB below it */
+    assert_non_null(strstr(svg, "2.0 s</text>"));
+    assert_well_formed(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_bar_chart),
         cmocka_unit_test(test_confusion),
         cmocka_unit_test(test_png_decodes),
+        cmocka_unit_test(test_spectrogram_axes_in_hz_and_db),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

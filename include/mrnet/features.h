@@ -69,6 +69,13 @@ mrnet_status mrnet_mel_config_validate(const mrnet_mel_config *cfg);
 void mrnet_mel_config_describe(const mrnet_mel_config *cfg, char *buf, size_t size);
 
 typedef struct mrnet_melspec mrnet_melspec;
+/* The centre frequency (Hz) of each of the n_mels bands, lowest first:
+ * the peaks of the filterbank's triangles (for axes). */
+mrnet_status mrnet_mel_band_hz(const mrnet_mel_config *cfg, double *centre_hz);
+/* n feature values of cfg's log (none, ln, log10, dB) as decibels,
+ * 10 log10 of the power (or of mult * power + offset): what a picture's
+ * colours and --image-range are in. Power at or below 1e-10 is -100 dB. */
+void mrnet_mel_values_to_db(const mrnet_mel_config *cfg, const float *in, float *out, size_t n);
 mrnet_status mrnet_melspec_create(const mrnet_mel_config *cfg, mrnet_melspec **out);
 void mrnet_melspec_free(mrnet_melspec *m);
 const mrnet_mel_config *mrnet_melspec_get_config(const mrnet_melspec *m);

@@ -68,15 +68,18 @@ mrnet_status mrnet_plot_confusion(const char *path, const char *title, const int
                                   int k, const char *const *class_names);
 
 /* Spectrogram pictures: PNG (8-bit RGB, deflated with zlib at its best
- * level) or SVG (the same PNG embedded, with
- * axes and a title). Low bands at the bottom, time to the right, colours from
- * a viridis-like map over [max - range, max] (or [min, max]). */
+ * level: the picture alone) or SVG (the same PNG embedded, with a title,
+ * axes in Hz and seconds, and a colour bar with its unit). Low bands at the
+ * bottom, time to the right, colours from a viridis-like map over
+ * [max - range, max] (or [min, max]). */
 
 typedef struct {
     int row_height;      /* pixels per band (>= 1) */
     float dynamic_range; /* > 0: colours cover [max - range, max]; 0: [min, max] */
     double frame_rate;   /* frames per second, for the time axis (0: frames) */
     const char *title;   /* SVG title (may be NULL) */
+    const double *band_hz; /* D centre frequencies for the frequency axis (NULL: band numbers) */
+    const char *unit;      /* the values' unit on the colour bar ("dB"; NULL: none) */
 } mrnet_image_options;
 
 void mrnet_image_options_default(mrnet_image_options *opt);

@@ -234,7 +234,11 @@ cJSON *metrics_cv_json(const double *accuracy, const double *macro_f1, int n)
 
 mrnet_status metrics_write_json(const char *path, const cJSON *json)
 {
-    char *text = cJSON_Print(json);
+    char *printed = cJSON_Print(json);
+    /* cJSON copies bytes >= 0x80 as they are: a Latin-1 path would make
+     * invalid JSON. Escapes are ASCII, so cleaning the text is enough. */
+    char *text = printed ? mrnet_utf8_sanitize(printed) : NULL;
+    cJSON_free(printed);
     if (!text)
         return mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory printing JSON", path);
     mrnet_atomic_file af;
@@ -244,7 +248,7 @@ mrnet_status metrics_write_json(const char *path, const cJSON *json)
         mrnet_atomic_write(&af, "\n", 1);
         st = mrnet_atomic_commit(&af);
     }
-    cJSON_free(text);
+    free(text);
     return st;
 }
 

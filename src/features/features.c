@@ -419,12 +419,147 @@ static mrnet_audio_options decode_options(const mrnet_features_options *opt)
     return aopt;
 }
 
+/* ---- long files in bounded memory ------------------------------------------------ *
+ *
+ * A long file's log-mel is computed from segments of SEGMENT_SECONDS of
+ * frames, each decoded (and resampled) with MARGIN_SECONDS more on both
+ * sides; only the frames whose whole analysis window lies inside a segment's
+ * decoded span are kept, so the resampler's and the frame padding's edges
+ * never reach a kept frame. Segments start on source samples that fall on
+ * the mel frame grid, so the frames are those of the whole file to float
+ * rounding (tests/test_melspec.c). Memory: one segment's samples instead of
+ * the file's (20 minutes of 44.1 kHz stereo: 0.4 GB of floats). */
+#define SEGMENT_SECONDS 60.0
+#define MARGIN_SECONDS 1.0
+#define SEGMENT_MIN_SECONDS (3 * SEGMENT_SECONDS) /* shorter files are decoded whole */
+
+typedef struct {
+    int64_t frames, src_rate;
+    int channels;
+} long_file;
+
+/* Whether path is long enough to be worth segments, and its facts. */
+static bool is_long_file(const char *path, const mrnet_features_options *opt, long_file *lf)
+{
+    mrnet_audio_info info;
+    if (opt->kind != MRNET_FEATURES_MEL || opt->audio.offset != 0 || opt->audio.duration != 0 ||
+        mrnet_audio_probe(path, &info) != MRNET_OK || info.frames < 0 || info.sample_rate < 1)
+        return false;
+    if (strstr(info.format, "(FFmpeg)"))
+        return false; /* FFmpeg's path decodes from the start for an offset: segments would cost n^2 */
+    lf->frames = info.frames;
+    lf->src_rate = info.sample_rate;
+    return (double)info.frames / info.sample_rate > SEGMENT_MIN_SECONDS;
+}
+
+/* The first mel frame at or before t whose target-rate start sample (t * hop)
+ * is a whole number of source samples; -1 if none close. */
+static int64_t aligned_frame(int64_t t, int hop, int rate, int64_t src_rate)
+{
+    for (int64_t k = t; k >= 0 && k > t - 4096; k--)
+        if (((k * hop) * src_rate) % rate == 0)
+            return k;
+    return -1;
+}
+
+static mrnet_status segment_features(const char *path, const mrnet_features_options *opt, const mrnet_melspec *m,
+                                     const long_file *lf, mrnet_features *out, bool *fallback)
+{
+    const mrnet_mel_config *c = &opt->mel;
+    int rate = c->sample_rate, hop = c->hop_length, D = c->n_mels;
+    int64_t n_target = (int64_t)llround((double)lf->frames * rate / (double)lf->src_rate);
+    int64_t T_alloc = mrnet_melspec_frames(m, n_target), T = T_alloc;
+    int64_t seg = (int64_t)llround(SEGMENT_SECONDS * rate / hop);
+    int64_t margin = (int64_t)ceil(MARGIN_SECONDS * rate / hop) + c->n_fft / hop + 1;
+    *fallback = false;
+    float *data = NULL;
+    int S = 0;
+    bool silent = true;
+    mrnet_status st = MRNET_OK;
+    for (int64_t t0 = 0; st == MRNET_OK && t0 < T; t0 += seg) {
+        int64_t t1 = t0 + seg < T ? t0 + seg : T;
+        int64_t first = t0 > margin ? aligned_frame(t0 - margin, hop, rate, lf->src_rate) : 0;
+        if (first < 0) {
+            *fallback = true; /* no aligned start: decode whole */
+            break;
+        }
+        mrnet_audio_options aopt = decode_options(opt);
+        int64_t start_src = first * hop * lf->src_rate / rate;
+        aopt.offset = (double)start_src / (double)lf->src_rate;
+        aopt.duration = t1 >= T ? 0 : (double)((t1 + margin - first) * hop) / rate; /* the last: to the end */
+        mrnet_audio audio;
+        st = mrnet_audio_decode(path, &aopt, &audio);
+        if (st != MRNET_OK)
+            break;
+        bool seg_silent = !strncmp(audio.warning, "silent", 6);
+        silent &= seg_silent;
+        if (audio.warning[0] && !seg_silent && !out->warning[0])
+            snprintf(out->warning, sizeof out->warning, "%s", audio.warning);
+        if (!data) {
+            S = audio.channels;
+            data = malloc(sizeof(float) * (size_t)S * (size_t)D * (size_t)T_alloc);
+            if (!data)
+                st = mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory for (%d, %d, %lld) features", path, S, D,
+                                (long long)T_alloc);
+        }
+        int64_t local_T = mrnet_melspec_frames(m, audio.frames);
+        float *local = st == MRNET_OK ? malloc(sizeof(float) * (size_t)D * (size_t)(local_T > 0 ? local_T : 1)) : NULL;
+        if (st == MRNET_OK && !local)
+            st = mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
+        int64_t lo = t0 - first, hi = t1 - first < local_T ? t1 - first : local_T; /* local frames kept */
+        for (int ch = 0; st == MRNET_OK && ch < S && hi > lo; ch++) {
+            st = mrnet_melspec_compute(m, audio.samples + (size_t)ch * (size_t)audio.frames, audio.frames, local);
+            for (int d = 0; st == MRNET_OK && d < D; d++)
+                memcpy(data + ((size_t)ch * D + d) * (size_t)T_alloc + t0, local + (size_t)d * local_T + lo,
+                       sizeof(float) * (size_t)(hi - lo));
+        }
+        free(local);
+        mrnet_audio_free(&audio);
+        if (st == MRNET_OK && first + hi < t1) /* the file ended early (the header promised more) */
+            T = hi > lo ? first + hi : t0;
+    }
+    if (st != MRNET_OK || *fallback || T <= 0) {
+        free(data);
+        if (st == MRNET_OK && !*fallback)
+            st = mrnet_fail(MRNET_ERR_FORMAT, "%s: no audio frames", path);
+        return st;
+    }
+    if (T < T_alloc) {
+        if (!out->warning[0])
+            snprintf(out->warning, sizeof out->warning, "truncated: the header says %.3f s, decoded %.3f s",
+                     (double)lf->frames / lf->src_rate, (double)T * hop / rate);
+        for (size_t r = 1; r < (size_t)S * D; r++) /* rows of T_alloc -> rows of T */
+            memmove(data + r * (size_t)T, data + r * (size_t)T_alloc, sizeof(float) * (size_t)T);
+    }
+    if (silent && !out->warning[0])
+        snprintf(out->warning, sizeof out->warning, "silent: every sample is zero");
+    out->data = data;
+    out->S = S;
+    out->L = 1;
+    out->D = D;
+    out->T = T;
+    out->frame_rate = (double)rate / hop;
+    return MRNET_OK;
+}
+
 mrnet_status mrnet_features_from_file(const char *path, const mrnet_features_options *opt, const mrnet_melspec *m,
                                       mrnet_features *out)
 {
     memset(out, 0, sizeof *out);
     if (features_is_npy(path))
         return npy_features(path, opt, out);
+    long_file lf;
+    if (is_long_file(path, opt, &lf)) {
+        mrnet_melspec *own = NULL;
+        if (!m)
+            MRNET_TRY(mrnet_melspec_create(&opt->mel, &own));
+        bool fallback;
+        mrnet_status st = segment_features(path, opt, m ? m : own, &lf, out, &fallback);
+        mrnet_melspec_free(own);
+        if (st != MRNET_OK || !fallback)
+            return st;
+        memset(out, 0, sizeof *out);
+    }
     mrnet_audio_options aopt = decode_options(opt);
     mrnet_audio audio;
     MRNET_TRY(mrnet_audio_decode(path, &aopt, &audio));

@@ -201,6 +201,30 @@ double mel_to_hz(double mel, mrnet_mel_scale scale)
     return SLANEY_F_SP * mel;
 }
 
+mrnet_status mrnet_mel_band_hz(const mrnet_mel_config *c, double *centre_hz)
+{
+    MRNET_TRY(mrnet_mel_config_validate(c));
+    double m_min = mel_from_hz(c->f_min, c->scale), m_max = mel_from_hz(effective_f_max(c), c->scale);
+    for (int b = 0; b < c->n_mels; b++)
+        centre_hz[b] = mel_to_hz(m_min + (m_max - m_min) * (b + 1) / (c->n_mels + 1), c->scale);
+    return MRNET_OK;
+}
+
+void mrnet_mel_values_to_db(const mrnet_mel_config *c, const float *in, float *out, size_t n)
+{
+    const double ln_to_db = 10.0 / log(10.0);
+    for (size_t i = 0; i < n; i++) {
+        double v = in[i];
+        switch (c->log) {
+        case MRNET_MEL_LOG_NONE: v = 10.0 * log10(v > 1e-10 ? v : 1e-10); break;
+        case MRNET_MEL_LOG_LN: v *= ln_to_db; break;
+        case MRNET_MEL_LOG_LOG10: v *= 10.0; break;
+        case MRNET_MEL_LOG_DB: /* 20 log10 of a magnitude is 10 log10 of its power */ break;
+        }
+        out[i] = (float)v;
+    }
+}
+
 /* ---- construction --------------------------------------------------------- */
 
 /* Triangles between n_mels+2 points equally spaced in mel, evaluated at the

@@ -19,6 +19,8 @@ void mrnet_image_options_default(mrnet_image_options *opt)
     opt->dynamic_range = 0.0f;
     opt->frame_rate = 0.0;
     opt->title = NULL;
+    opt->band_hz = NULL;
+    opt->unit = NULL;
 }
 
 /* ---- colour map: viridis sampled at 9 points, linearly interpolated ---- */
@@ -110,7 +112,7 @@ static void encode_png(buffer *out, const unsigned char *raw, size_t raw_n, int 
 }
 
 static mrnet_status render_png(const float *data, int D, int64_t T, const mrnet_image_options *opt, buffer *png,
-                               int *width_out, int *height_out)
+                               int *width_out, int *height_out, float range[2])
 {
     int width = (int)(T < IMAGE_MAX_WIDTH ? T : IMAGE_MAX_WIDTH);
     int rh = opt->row_height > 0 ? opt->row_height : 1, height = D * rh;
@@ -125,6 +127,8 @@ static mrnet_status render_png(const float *data, int D, int64_t T, const mrnet_
     if (opt->dynamic_range > 0.0f && hi - opt->dynamic_range > lo)
         lo = hi - opt->dynamic_range;
     float span = hi > lo ? hi - lo : 1.0f;
+    range[0] = lo;
+    range[1] = hi;
     size_t stride = 1 + 3 * (size_t)width;
     unsigned char *raw = malloc(stride * (size_t)height);
     if (!raw)
@@ -180,10 +184,52 @@ static void put_base64(buffer *b, const unsigned char *p, size_t n)
     }
 }
 
-static void svg_wrap(buffer *svg, const buffer *png, int w, int h, int D, int64_t T, const mrnet_image_options *opt)
+/* A frequency label: "250 Hz", "1.2 kHz", "12 kHz". */
+static void hz_label(double hz, char *buf, size_t size)
+{
+    if (hz < 1000)
+        snprintf(buf, size, "%.0f Hz", hz);
+    else if (hz < 10000)
+        snprintf(buf, size, "%.1f kHz", hz / 1000);
+    else
+        snprintf(buf, size, "%.0f kHz", hz / 1000);
+}
+
+/* The colour bar right of the picture: the map from lo (bottom) to hi, 5 ticks. */
+static void svg_colour_bar(buffer *svg, int x, int top, int h, const float range[2], const char *unit)
 {
     char line[512];
-    int left = 60, top = 30, bottom = 40, right = 20;
+    put_str(svg, "<defs><linearGradient id=\"map\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n");
+    for (int i = 0; i <= 8; i++) {
+        unsigned char rgb[3];
+        colour(i / 8.0f, rgb);
+        snprintf(line, sizeof line, "<stop offset=\"%.3f\" stop-color=\"rgb(%d,%d,%d)\"/>\n", i / 8.0, rgb[0], rgb[1],
+                 rgb[2]);
+        put_str(svg, line);
+    }
+    put_str(svg, "</linearGradient></defs>\n");
+    snprintf(line, sizeof line, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"%d\" fill=\"url(#map)\" "
+             "stroke=\"black\"/>\n", x, top, h);
+    put_str(svg, line);
+    for (int k = 0; k <= 4; k++) {
+        double v = range[0] + (range[1] - range[0]) * k / 4;
+        int y = top + h - (int)((double)h * k / 4);
+        snprintf(line, sizeof line, "<text x=\"%d\" y=\"%d\">%.1f</text>\n", x + 18, y + 4, v);
+        put_str(svg, line);
+    }
+    if (unit) {
+        snprintf(line, sizeof line, "<text x=\"%d\" y=\"%d\">", x, top - 8);
+        put_str(svg, line);
+        put_escaped(svg, unit);
+        put_str(svg, "</text>\n");
+    }
+}
+
+static void svg_wrap(buffer *svg, const buffer *png, int w, int h, int D, int64_t T, const mrnet_image_options *opt,
+                     const float range[2])
+{
+    char line[512];
+    int left = 72, top = 30, bottom = 40, right = 90;
     snprintf(line, sizeof line,
              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
              "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
@@ -204,10 +250,15 @@ static void svg_wrap(buffer *svg, const buffer *png, int w, int h, int D, int64_
     snprintf(line, sizeof line, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"black\"/>\n",
              left, top, w, h);
     put_str(svg, line);
-    /* Axes: bands on the left, time (or frames) below, 5 ticks each. */
+    /* Axes: frequency (or bands) on the left, time (or frames) below, 5 ticks each. */
     for (int k = 0; k <= 4; k++) {
         int band = (D - 1) * k / 4, y = top + h - (int)((double)(band + 0.5) * h / D);
-        snprintf(line, sizeof line, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%d</text>\n", left - 6, y + 4, band);
+        char label[32];
+        if (opt->band_hz)
+            hz_label(opt->band_hz[band], label, sizeof label);
+        else
+            snprintf(label, sizeof label, "%d", band);
+        snprintf(line, sizeof line, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", left - 6, y + 4, label);
         put_str(svg, line);
         double frame = (double)T * k / 4;
         int x = left + (int)((double)w * k / 4);
@@ -221,9 +272,12 @@ static void svg_wrap(buffer *svg, const buffer *png, int w, int h, int D, int64_
     }
     snprintf(line, sizeof line,
              "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n<text x=\"14\" y=\"%d\" "
-             "transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">mel band</text>\n</svg>\n",
-             left + w / 2, top + h + 34, opt->frame_rate > 0 ? "time" : "frame", top + h / 2, top + h / 2);
+             "transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>\n",
+             left + w / 2, top + h + 34, opt->frame_rate > 0 ? "time" : "frame", top + h / 2, top + h / 2,
+             opt->band_hz ? "frequency (mel band centres)" : "band");
     put_str(svg, line);
+    svg_colour_bar(svg, left + w + 16, top, h, range, opt->unit);
+    put_str(svg, "</svg>\n");
 }
 
 mrnet_status mrnet_image_write_spectrogram(const char *path, const float *data, int D, int64_t T, const mrnet_image_options *opt)
@@ -242,9 +296,10 @@ mrnet_status mrnet_image_write_spectrogram(const char *path, const float *data, 
     }
     buffer png = {0}, svg = {0};
     int w = 0, h = 0;
-    mrnet_status s = render_png(data, D, T, opt, &png, &w, &h);
+    float range[2];
+    mrnet_status s = render_png(data, D, T, opt, &png, &w, &h, range);
     if (s == MRNET_OK && is_svg) {
-        svg_wrap(&svg, &png, w, h, D, T, opt);
+        svg_wrap(&svg, &png, w, h, D, T, opt, range);
         if (svg.oom)
             s = mrnet_fail(MRNET_ERR_NOMEM, "%s: out of memory", path);
     }

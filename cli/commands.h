@@ -19,5 +19,6 @@ int cmd_baseline(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_similar(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

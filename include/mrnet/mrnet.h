@@ -35,5 +35,6 @@
 #include <mrnet/plot.h>
 #include <mrnet/io.h>
 #include <mrnet/collection.h>
+#include <mrnet/bench.h>
 
 #endif

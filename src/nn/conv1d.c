@@ -150,6 +150,7 @@ void conv1d_forward(const conv1d_params *p, const float *x, float *y, int B, int
                 // yb[:, t0:t1] (out, n) += W_j (out,in) . xb[:, t0+s : t1+s] (in, n)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, t1 - t0, in, 1.0f,
                             taps + j * tap, in, xb + t0 + s, T, 1.0f, yb + t0, T);
+                nn_count_gemm(out, t1 - t0, in);
             }
         }
     }
@@ -212,10 +213,13 @@ void conv1d_backward(const conv1d_params *p, const float *x, const float *dy, fl
                 // dW_j (out,in) += dy_b[:, t0:t1] (out,n) . x_b[:, t0+s : t1+s]^T (n,in)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, out, in, t1 - t0, 1.0f,
                             dyb + t0, T, xb + t0 + s, T, 1.0f, dt + j * tap, in);
+                nn_count_gemm(out, in, t1 - t0);
                 // dx_b[:, t0+s : t1+s] (in,n) += W_j^T (in,out) . dy_b[:, t0:t1] (out,n)
-                if (dx)
+                if (dx) {
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, t1 - t0, out, 1.0f,
                                 taps + j * tap, in, dyb + t0, T, 1.0f, dx + b * xs + t0 + s, T);
+                    nn_count_gemm(in, t1 - t0, out);
+                }
             }
         }
     }

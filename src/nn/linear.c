@@ -17,6 +17,7 @@ void linear_forward(const float *x, const float *weight, const float *bias, floa
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1.0f, x, in, weight, in,
                 1.0f, y, out);
+    nn_count_gemm(B, out, in);
 }
 
 // dy (B,out) -> dx (B,in) += (dx may be NULL), dweight (out,in) +=, dbias (out) +=
@@ -34,8 +35,11 @@ void linear_backward(const float *x, const float *weight, const float *dy, float
     // dW (out,in) += dy^T (out,B) . x (B,in)
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1.0f, dy, out, x, in, 1.0f,
                 dweight, in);
+    nn_count_gemm(out, in, B);
     // dx (B,in) += dy (B,out) . W (out,in)
-    if (dx)
+    if (dx) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out, 1.0f, dy, out, weight,
                     in, 1.0f, dx, in);
+        nn_count_gemm(B, in, out);
+    }
 }

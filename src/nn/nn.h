@@ -206,4 +206,8 @@ double cross_entropy_soft_forward_backward(const float *logits, const float *tar
                                            const float *class_weight, float *dlogits, int B,
                                            int K);
 
+/* Adds 2 M N K to the FLOP counter when it is on (mrnet/bench.h); called
+ * next to every GEMM of the ops. */
+void nn_count_gemm(int64_t M, int64_t N, int64_t K);
+
 #endif

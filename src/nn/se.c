@@ -31,6 +31,7 @@ static void se_dense(const float *in, int ldi, const float *w, const float *bias
         memcpy(out + (size_t)b * ldo, bias, (size_t)N * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, N, K, 1.0f, in, ldi, w, K, 1.0f,
                 out, ldo);
+    nn_count_gemm(B, N, K);
 }
 
 // x (B,G*C,T) -> y (B,G*C,T) = x * s; caches m (B,G*C), z (B,G*Cb), s (B,G*C)
@@ -72,9 +73,11 @@ static void se_dense_backward(const float *dout, int ldo, const float *in, int l
     // dW (N,K) += dout^T (N,B) . in (B,K)
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, B, 1.0f, dout, ldo, in, ldi, 1.0f,
                 dw, K);
+    nn_count_gemm(N, K, B);
     // din (B,K) = dout (B,N) . W (N,K)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, K, N, 1.0f, dout, ldo, w, K, 0.0f,
                 din, ldi);
+    nn_count_gemm(B, K, N);
 }
 
 // ds (B,G*C) = sum_t dy x, then through the sigmoid: dsp = ds s (1 - s)

@@ -117,7 +117,8 @@ int cmd_index(int argc, char **argv)
         index_usage(stderr);
         return 2;
     }
-    const char *checkpoint = argv[optind];
+    char *checkpoint_abs = absolute(argv[optind]); /* the index records it: similar and serve find it anywhere */
+    const char *checkpoint = checkpoint_abs ? checkpoint_abs : argv[optind];
     int n_roots = argc - optind - 1;
     char **roots = calloc((size_t)n_roots + 1, sizeof *roots);
     mrnet_classifier **cls = calloc((size_t)jobs, sizeof *cls);
@@ -176,6 +177,7 @@ int cmd_index(int argc, char **argv)
     free(roots);
     free(cls);
     free(lists);
+    free(checkpoint_abs);
     mrnet_inputs_free(&in);
     return rc;
 }

@@ -29,6 +29,7 @@ static const command commands[] = {
     {"index", cmd_index, "add a collection to a SQLite index (incremental: new, changed, gone)"},
     {"query", cmd_query, "list indexed tracks by label and probability, or a track's timeline"},
     {"similar", cmd_similar, "the indexed tracks most similar to a file (cosine of embeddings)"},
+    {"serve", cmd_serve, "a read-only page over an index: tracks, labels, timeline, neighbours"},
     {"bench", cmd_bench, "training and inference speed against this machine's sgemm rate"},
     {"info", cmd_info, "show a checkpoint's configuration, size and route weights"},
     {"forward", cmd_forward, "run a checkpoint on a safetensors input (and one training step)"},

@@ -4,7 +4,7 @@
 # interface, so the two sides must define them the same way.
 #
 #   mrnet_dep::blas  OpenBLAS, its OpenMP build when installed
-#   PkgConfig::mrnet_dep_{cjson,sndfile,soxr,fftw3f,zlib,sqlite3,xxhash}
+#   PkgConfig::mrnet_dep_{cjson,sndfile,soxr,fftw3f,zlib,sqlite3,xxhash,microhttpd}
 #   mrnet_dep::csv   libcsv (no pkg-config file)
 #   mrnet_dep::svm   libsvm (no pkg-config file; Debian's libsvm-dev: <libsvm/svm.h>, -lsvm)
 #   OpenMP::OpenMP_C, Threads::Threads
@@ -46,7 +46,7 @@ if(DEFINED mrnet_FOUND AND NOT mrnet_FOUND)
 endif()
 
 foreach(_mrnet_dep cjson:libcjson sndfile:sndfile soxr:soxr fftw3f:fftw3f openblas:openblas zlib:zlib
-                  sqlite3:sqlite3 xxhash:libxxhash)
+                  sqlite3:sqlite3 xxhash:libxxhash microhttpd:libmicrohttpd)
   string(REPLACE ":" ";" _mrnet_dep "${_mrnet_dep}")
   list(GET _mrnet_dep 0 _mrnet_dep_name)
   list(GET _mrnet_dep 1 _mrnet_dep_module)
@@ -127,7 +127,7 @@ endif()
 # Everything a static link of libmrnet needs, in link order.
 set(MRNET_DEPENDENCIES mrnet_dep::blas PkgConfig::mrnet_dep_cjson PkgConfig::mrnet_dep_sndfile
     PkgConfig::mrnet_dep_soxr PkgConfig::mrnet_dep_fftw3f PkgConfig::mrnet_dep_zlib PkgConfig::mrnet_dep_sqlite3
-    PkgConfig::mrnet_dep_xxhash mrnet_dep::csv
+    PkgConfig::mrnet_dep_xxhash PkgConfig::mrnet_dep_microhttpd mrnet_dep::csv
     mrnet_dep::svm
     OpenMP::OpenMP_C Threads::Threads m)
 if(MRNET_WITH_FFMPEG)

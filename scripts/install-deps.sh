@@ -9,6 +9,8 @@ packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   # the collection index (mrnet index/query/similar): SQLite, and xxHash for content hashes
   libsqlite3-dev libxxhash-dev
+  # mrnet serve (libmicrohttpd), and its test in headless Chromium
+  libmicrohttpd-dev chromium
   # PNG pictures (deflate, CRC-32)
   zlib1g-dev
   # the baseline's RBF-SVM (mrnet baseline)

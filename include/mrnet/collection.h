@@ -164,6 +164,9 @@ typedef enum { MRNET_SORT_PROB, MRNET_SORT_PATH, MRNET_SORT_SECONDS } mrnet_inde
 mrnet_status mrnet_index_query(mrnet_index *ix, const char *label, double min_prob, mrnet_index_sort sort, int limit,
                                void (*fn)(void *ctx, const mrnet_index_entry *e), void *ctx);
 
+/* Whether path is an indexed track (with or without scores). */
+bool mrnet_index_contains(mrnet_index *ix, const char *path);
+
 /* The windows of an indexed track: (n, 2) spans and (n, K) probabilities,
  * malloc'd; MRNET_ERR_ARG when path is not indexed. */
 mrnet_status mrnet_index_windows(mrnet_index *ix, const char *path, int *n, double **spans, float **probs);

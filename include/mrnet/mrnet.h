@@ -36,5 +36,6 @@
 #include <mrnet/io.h>
 #include <mrnet/collection.h>
 #include <mrnet/bench.h>
+#include <mrnet/serve.h>
 
 #endif

@@ -799,6 +799,17 @@ mrnet_status mrnet_index_query(mrnet_index *ix, const char *label, double min_pr
     return st;
 }
 
+bool mrnet_index_contains(mrnet_index *ix, const char *path)
+{
+    sqlite3_stmt *s;
+    if (!path || sqlite3_prepare_v2(ix->db, "SELECT 1 FROM tracks WHERE path = ?", -1, &s, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+    bool found = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return found;
+}
+
 mrnet_status mrnet_index_windows(mrnet_index *ix, const char *path, int *n, double **spans, float **probs)
 {
     *n = 0;

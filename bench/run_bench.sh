@@ -10,7 +10,8 @@
 # as the mrnet tool sets for itself).
 #
 # Sections: the network (paper WavLM configuration and the log-mel
-# configuration; forward and training step), log-mel extraction (per core),
+# configuration; forward and training step), `mrnet bench` (share of the
+# sgemm rate), log-mel extraction (per core),
 # and `mrnet extract` over a folder of generated clips. Optional (--wavlm):
 # the WavLM Base+ front end on 6 s and 30 s mono clips (6 s only with
 # --quick), bench/bench_wavlm against bench/bench_wavlm_torch.py, with the
@@ -77,6 +78,13 @@ for config in "paper WavLM (D 768, S 2, L 13)|--in-dim 768 --in-channels 2 --lay
   else
     cat "$out/c.jsonl"; echo "(python3-torch missing: no PyTorch figures)"
   fi
+done
+
+echo "## mrnet bench: achieved GFLOP/s against the sgemm rate on the model's largest GEMM, same run"
+for config in paper mel; do
+  for b in ${batches//,/ }; do
+    ./build/mrnet bench --config "$config" --batch "$b" --T 300 --repeats "$repeats" --threads "$threads"
+  done
 done
 
 echo "## log-mel extraction, one core"

@@ -1,6 +1,7 @@
 /* mrnet index / query / similar: a collection in a SQLite index
  * (mrnet/collection.h, docs/INDEX.md). */
 #include <getopt.h>
+#include <omp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,8 @@ static void index_usage(FILE *out)
             "from the folders named are removed. A killed run keeps what it committed; run again.\n"
             "  --db FILE            the index (required)\n"
             "  --files-from LIST    also the paths in LIST, one per line (-: standard input)\n"
-            "  -j, --threads N      N files at once, one thread each (default 1)\n"
+            "  -j, --threads N      N files at once, one thread each (default: as many as OpenMP\n"
+            "                       threads; 1 for a WavLM checkpoint)\n"
             "  --rebuild            the index holds another model's entries: index all again\n"
             "  --wavlm WEIGHTS      for a checkpoint trained on WavLM features\n"
             "  --crop-seconds S (6)  --hop-seconds S (3)  --quiet\n"
@@ -87,7 +89,7 @@ int cmd_index(int argc, char **argv)
     const char *db = NULL, *wavlm = NULL;
     const char **lists = calloc((size_t)argc + 1, sizeof *lists);
     int n_lists = 0, c;
-    long jobs = 1;
+    long jobs = 0;
     bool quiet = false;
     mrnet_index_options io = {0};
     mrnet_classify_options_default(&io.classify);
@@ -120,6 +122,8 @@ int cmd_index(int argc, char **argv)
     char *checkpoint_abs = absolute(argv[optind]); /* the index records it: similar and serve find it anywhere */
     const char *checkpoint = checkpoint_abs ? checkpoint_abs : argv[optind];
     int n_roots = argc - optind - 1;
+    if (jobs == 0)
+        jobs = wavlm ? 1 : omp_get_max_threads(); /* a WavLM front end per worker is 0.4 GB each */
     char **roots = calloc((size_t)n_roots + 1, sizeof *roots);
     mrnet_classifier **cls = calloc((size_t)jobs, sizeof *cls);
     mrnet_inputs in;

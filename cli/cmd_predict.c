@@ -6,6 +6,7 @@
  * stopped one left off (predict_output.h). */
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <omp.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +64,9 @@ static void usage(FILE *out, bool embed)
                 "  --timeline           also the prediction of every window (table, jsonl, csv)\n");
     fprintf(out,
             "  --files-from LIST    also the paths in LIST, one per line (-: standard input)\n"
-            "  -j, --threads N      N files at once, one thread each (default 1: one file at a\n"
-            "                       time on all the threads OpenMP allows)\n"
+            "  -j, --threads N      N files at once, one thread each (default: as many as OpenMP\n"
+            "                       threads; 1 for a WavLM checkpoint or a single file, which then\n"
+            "                       gets every thread)\n"
             "  --restart            ignore OUT.partial of a stopped run (default: continue it)\n"
             "  --quiet              no progress line\n"
             "  --view V             windows (default: 6-s windows, averaged), crop (first 6 s),\n"
@@ -477,14 +479,16 @@ static int run(const predict_args *a, char **names, int n_names)
 {
     mrnet_inputs in;
     mrnet_inputs_init(&in);
-    int jobs = a->jobs;
-    mrnet_classifier **cls = calloc((size_t)jobs, sizeof *cls);
+    int cap = a->jobs > 0 ? a->jobs : omp_get_max_threads(), jobs = cap;
+    mrnet_classifier **cls = calloc((size_t)cap, sizeof *cls);
     run_state r = {.a = a};
     const char **paths = NULL;
     int n_paths = 0, rc;
     mrnet_status st = cls ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     if (st == MRNET_OK)
         st = open_classifiers(a, cls, 1);
+    if (st == MRNET_OK && a->jobs == 0 && mrnet_classifier_features(cls[0])->kind == MRNET_FEATURES_WAVLM)
+        jobs = 1; /* a WavLM front end per worker is 0.4 GB each: one file at a time on every thread */
     if (st == MRNET_OK)
         st = collect(a, names, n_names, &in);
     int problems = st == MRNET_OK ? report_problems(a, &in, &paths, &n_paths) : 0;
@@ -522,7 +526,7 @@ static int run(const predict_args *a, char **names, int n_names)
     out_sink_close(&r.sink);
     free(r.idx);
     free(paths);
-    for (int i = 0; cls && i < a->jobs; i++)
+    for (int i = 0; cls && i < cap; i++)
         mrnet_classifier_free(cls[i]);
     free(cls);
     mrnet_inputs_free(&in);
@@ -534,7 +538,7 @@ static int predict_main(int argc, char **argv, bool embed)
     const char **lists = calloc((size_t)argc, sizeof *lists);
     if (!lists)
         return cli_fail(embed ? "embed" : "predict", mrnet_fail(MRNET_ERR_NOMEM, "out of memory"));
-    predict_args a = {.embed = embed, .cmd = embed ? "embed" : "predict", .lists = lists, .top = 3, .jobs = 1,
+    predict_args a = {.embed = embed, .cmd = embed ? "embed" : "predict", .lists = lists, .top = 3, .jobs = 0,
                       .view = MRNET_VIEW_WINDOWS, .crop_seconds = 6, .hop_seconds = 3, .batch = 32};
     int rc = parse(argc, argv, &a);
     if (rc < 0)

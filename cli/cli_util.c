@@ -170,16 +170,6 @@ void cli_json_string(FILE *out, const char *text)
     free(clean);
 }
 
-void cli_percent_encoded(FILE *out, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '"' || *p == '\\')
-            fprintf(out, "%%%02X", *p);
-        else
-            fputc(*p, out);
-    }
-}
-
 mrnet_status cli_output_open(cli_output *o, const char *path)
 {
     *o = (cli_output){.path = path};

@@ -51,9 +51,6 @@ void cli_csv_field(FILE *out, const char *s);
 /* Writes s as a JSON string: quoted, escaped, bytes that are not UTF-8 as
  * U+FFFD (valid JSON whatever the file system gave us). */
 void cli_json_string(FILE *out, const char *s);
-/* Writes s with bytes outside printable ASCII, '%', '"' and '\\' as %XX:
- * the exact bytes of a file name, recoverable (urllib's unquote_to_bytes). */
-void cli_percent_encoded(FILE *out, const char *s);
 /* Writes s for a terminal: control bytes (below 0x20, 0x7f) as \xNN, so a
  * label from a file cannot move the cursor or recolour the screen. */
 void cli_print_text(FILE *out, const char *s);

@@ -157,7 +157,7 @@ typedef struct {
     mrnet_classifier *c;
     int K, E;
     int *idx; /* (K) scratch for the top k */
-    out_sink sink;
+    mrnet_partial_output sink;
     const char *const *paths;
     int total, done, failed, warned, shown; /* shown: done count of the last progress line */
     cli_progress progress;
@@ -179,7 +179,7 @@ static void json_path(FILE *out, const char *path)
     cli_json_string(out, path);
     if (!mrnet_utf8_valid(path)) { /* the exact bytes, for finding the file again */
         fputs(",\"path_bytes\":\"", out);
-        cli_percent_encoded(out, path);
+        mrnet_fputs_percent_encoded(out, path);
         fputc('"', out);
     }
 }
@@ -310,7 +310,7 @@ static int on_result(void *ctx, const mrnet_batch_result *res)
             print_prediction(r, res, w);
         print_prediction(r, res, -1);
     }
-    r->write_status = out_sink_commit_record(&r->sink, res->path);
+    r->write_status = mrnet_partial_commit_record(&r->sink, res->path);
     if (r->write_status != MRNET_OK)
         snprintf(r->write_error, sizeof r->write_error, "%s", mrnet_last_error());
     show_progress(r, false);
@@ -439,7 +439,7 @@ static int run_batch(run_state *r, mrnet_classifier **cls, int jobs, const char 
         return cli_fail(a->cmd, mrnet_fail(MRNET_ERR_NOMEM, "out of memory"));
     int skipped = 0;
     for (int i = 0; i < n_paths; i++)
-        skipped += skip[i] = out_sink_has(&r->sink, paths[i]);
+        skipped += skip[i] = mrnet_partial_has(&r->sink, paths[i]);
     if (r->sink.resumed && !a->quiet)
         fprintf(stderr, "mrnet %s: continuing %s: %d of %d files are done\n", a->cmd, r->sink.partial, skipped,
                 n_paths);
@@ -457,7 +457,7 @@ static int run_batch(run_state *r, mrnet_classifier **cls, int jobs, const char 
         st = mrnet_fail(r->write_status, "%s", r->write_error);
     if (st == MRNET_OK) {
         char *labels = a->embed ? NULL : labels_json(r->c, r->K);
-        st = out_sink_finish(&r->sink, a->embed ? "embeddings" : "probabilities", labels ? "labels" : NULL, labels);
+        st = mrnet_partial_finish(&r->sink, a->embed ? "embeddings" : "probabilities", labels ? "labels" : NULL, labels);
         free(labels);
     }
     int failed = r->failed + problems;
@@ -515,7 +515,9 @@ static int run(const predict_args *a, char **names, int n_names)
         char settings[1024], header[1 << 14];
         settings_line(a, settings, sizeof settings);
         csv_header(a, r.K, r.E, header, sizeof header);
-        st = out_sink_open(&r.sink, a->cmd, a->output, a->format, a->embed ? r.E : r.K, settings, a->restart,
+        mrnet_partial_kind kind = a->format == OUT_NPY ? MRNET_PARTIAL_NPY
+                                  : a->format == OUT_SAFETENSORS ? MRNET_PARTIAL_SAFETENSORS : MRNET_PARTIAL_LINES;
+        st = mrnet_partial_open(&r.sink, a->output, kind, a->embed ? r.E : r.K, settings, a->restart,
                            header[0] ? header : NULL);
     }
     if (st == MRNET_OK) {
@@ -523,7 +525,7 @@ static int run(const predict_args *a, char **names, int n_names)
         rc = run_batch(&r, cls, jobs, paths, n_paths, problems);
     } else
         rc = cli_fail(a->cmd, st);
-    out_sink_close(&r.sink);
+    mrnet_partial_close(&r.sink);
     free(r.idx);
     free(paths);
     for (int i = 0; cls && i < cap; i++)

@@ -13,6 +13,7 @@
 #ifndef MRNET_COLLECTION_H
 #define MRNET_COLLECTION_H
 #include <signal.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <mrnet/common.h>
@@ -91,6 +92,56 @@ mrnet_status mrnet_batch_run(mrnet_classifier *const *classifiers, int n_workers
                              int n_paths, const bool *skip, const mrnet_batch_options *opt,
                              mrnet_batch_fn fn, void *ctx);
 
+
+/* ---- Output that survives being stopped ---------------------------------------------
+ *
+ * Records written one file at a time to standard output (flushed), or into
+ * FINAL.partial with a journal, FINAL.partial.journal, of the files whose
+ * records are complete (the partial's length after each, and the file's name
+ * percent-encoded). A run that stops (killed, interrupted, disk full) leaves
+ * both; opening again with the same settings cuts the partial back to the
+ * journal's last complete entry and continues, so the finished file is the
+ * same as an uninterrupted run's. Finishing renames the partial over FINAL
+ * (or assembles a .npy / .safetensors matrix from rows of floats) and removes
+ * the journal. docs/RELIABILITY.md, "Collections". */
+
+typedef enum {
+    MRNET_PARTIAL_LINES,      /* text records, the partial becomes the file */
+    MRNET_PARTIAL_NPY,        /* rows of row_width float32 -> (N, row_width) .npy + NAME.paths.txt */
+    MRNET_PARTIAL_SAFETENSORS /* the same into a safetensors tensor, the paths in metadata "paths" */
+} mrnet_partial_kind;
+
+typedef struct {
+    const char *final;      /* NULL: standard output */
+    mrnet_partial_kind kind;
+    int row_width;
+    FILE *f;                /* write a record's text (or floats) here, then mrnet_partial_commit */
+    bool journaled;         /* a regular file: partial + journal (else written through) */
+    char *partial, *journal_path;
+    FILE *journal;
+    char **done;            /* the keys in the journal, in order */
+    int n_done, cap_done;
+    char **table;           /* hash set over done */
+    int table_size;
+    int resumed;            /* records found at open */
+} mrnet_partial_output;
+
+/* settings identifies what the records depend on; a partial made with other
+ * settings is refused (MRNET_ERR_ARG) unless restart, and a journal that is
+ * not one is MRNET_ERR_FORMAT. header is written once, at the start. */
+mrnet_status mrnet_partial_open(mrnet_partial_output *s, const char *final, mrnet_partial_kind kind, int row_width,
+                                const char *settings, bool restart, const char *header);
+/* Whether key's record is already there (a resumed run). */
+bool mrnet_partial_has(const mrnet_partial_output *s, const char *key);
+/* After writing one key's records to s->f: flushes and journals them. A
+ * write error (full disk) is MRNET_ERR_IO naming the file. */
+mrnet_status mrnet_partial_commit_record(mrnet_partial_output *s, const char *key);
+/* Everything written: the file replaces final (matrix kinds: tensor_name,
+ * and meta_key = meta_json when given); partial and journal are removed. */
+mrnet_status mrnet_partial_finish(mrnet_partial_output *s, const char *tensor_name, const char *meta_key,
+                                  const char *meta_json);
+/* Closes; an unfinished partial stays for the next run. */
+void mrnet_partial_close(mrnet_partial_output *s);
 
 /* ---- The index: a collection in SQLite ---------------------------------------- *
  *

@@ -8,6 +8,7 @@
 #define MRNET_COMMON_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdbool.h>
 
@@ -74,6 +75,9 @@ bool mrnet_utf8_valid(const char *s);
  * not start a valid UTF-8 sequence replaced by U+FFFD: what the JSON, CSV
  * and SVG writers print, so a Latin-1 file name still gives valid output. */
 char *mrnet_utf8_sanitize(const char *s);
+/* Writes s with bytes outside printable ASCII, '%', '"' and '\\' as %XX:
+ * the exact bytes of a file name, recoverable (urllib's unquote_to_bytes). */
+void mrnet_fputs_percent_encoded(FILE *f, const char *s);
 
 /* A short name for a status code. */
 const char *mrnet_status_name(mrnet_status status);

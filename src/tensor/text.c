@@ -1,5 +1,6 @@
 /* UTF-8 checks for everything mrnet prints as JSON, CSV or SVG: file names
  * come from file systems that do not promise any encoding. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,4 +71,14 @@ char *mrnet_utf8_sanitize(const char *s)
     }
     *o = '\0';
     return out;
+}
+
+void mrnet_fputs_percent_encoded(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '"' || *p == '\\')
+            fprintf(f, "%%%02X", *p);
+        else
+            fputc(*p, f);
+    }
 }

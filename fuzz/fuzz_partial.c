@@ -1,0 +1,37 @@
+/* mrnet_partial_open resuming a run: the input split at the first form feed
+ * (0x0c) into a journal (before) and a partial (after), opened with the
+ * settings "s"; on success one more record is committed and the output
+ * finished, as a resumed predict would. (The list reader is not fuzzed:
+ * its lines are paths that it walks, "/" included.) */
+#include <mrnet/collection.h>
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char out[600], partial[700], journal[700];
+    snprintf(out, sizeof out, "%s/out.jsonl", fuzz_dir());
+    const uint8_t *split = memchr(data, '\f', size);
+    size_t n1 = split ? (size_t)(split - data) : size;
+    fuzz_write(journal, sizeof journal, "out.jsonl.partial.journal", data, n1);
+    fuzz_write(partial, sizeof partial, "out.jsonl.partial", split ? split + 1 : data, split ? size - n1 - 1 : 0);
+    for (int kind = 0; kind < 2; kind++) {
+        mrnet_partial_output s;
+        if (mrnet_partial_open(&s, out, kind ? MRNET_PARTIAL_NPY : MRNET_PARTIAL_LINES, 2, "s", false, NULL) ==
+            MRNET_OK) {
+            for (int i = 0; i < s.n_done; i++)
+                (void)mrnet_partial_has(&s, s.done[i]);
+            static const float row[2] = {1, 2};
+            if (kind)
+                fwrite(row, sizeof row, 1, s.f);
+            else
+                fputs("{\"path\":\"new\"}\n", s.f);
+            if (mrnet_partial_commit_record(&s, "new") == MRNET_OK)
+                (void)mrnet_partial_finish(&s, "x", NULL, NULL);
+        }
+        mrnet_partial_close(&s);
+        /* the next round starts from the input again */
+        fuzz_write(journal, sizeof journal, "out.jsonl.partial.journal", data, n1);
+        fuzz_write(partial, sizeof partial, "out.jsonl.partial", split ? split + 1 : data, split ? size - n1 - 1 : 0);
+    }
+    return 0;
+}

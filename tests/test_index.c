@@ -348,10 +348,54 @@ static void cli_index_query_similar(void **state)
     EXPECT_RUN(sx_run("", "index '%s' '%s' --db '%s'", ckpt_b, tones, db), 1, sx_err(), "--rebuild", NULL);
 }
 
+/* The embedding cache beside the index equals reading SQLite; a damaged or
+ * stale one is ignored. */
+static void embedding_cache(void **state)
+{
+    (void)state;
+    char cache[700];
+    snprintf(cache, sizeof cache, "%s.embeddings", lib);
+    assert_int_equal(access(cache, F_OK), 0);
+    mrnet_index *ix;
+    assert_int_equal(mrnet_index_open(lib, false, &ix), MRNET_OK);
+    mrnet_index_embeddings a, b;
+    assert_int_equal(mrnet_index_load_embeddings(ix, &a), MRNET_OK);
+    assert_int_equal(rename(cache, test_path("cache.bak")), 0);
+    assert_int_equal(mrnet_index_load_embeddings(ix, &b), MRNET_OK); /* from SQLite */
+    assert_int_equal(a.N, b.N);
+    assert_int_equal(a.E, b.E);
+    assert_true(a.N > 0);
+    assert_memory_equal(a.vectors, b.vectors, sizeof(float) * (size_t)a.N * a.E);
+    for (int i = 0; i < a.N; i++)
+        assert_string_equal(a.paths[i], b.paths[i]);
+    mrnet_index_embeddings_free(&b);
+    /* a cut or scribbled cache: SQLite's answer all the same */
+    FILE *f = fopen(test_path("cache.bak"), "rb");
+    static char bytes[1 << 20];
+    size_t n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    for (int k = 0; k < 3; k++) {
+        if (k == 0)
+            assert_int_equal(test_write_file(cache, bytes, n / 2), 0);
+        else if (k == 1) {
+            bytes[20] ^= 1; /* the generation stamp */
+            assert_int_equal(test_write_file(cache, bytes, n), 0);
+        } else
+            assert_int_equal(test_write_file(cache, "MRNETEMB", 8), 0);
+        assert_int_equal(mrnet_index_load_embeddings(ix, &b), MRNET_OK);
+        assert_int_equal(b.N, a.N);
+        assert_memory_equal(a.vectors, b.vectors, sizeof(float) * (size_t)a.N * a.E);
+        mrnet_index_embeddings_free(&b);
+    }
+    mrnet_index_embeddings_free(&a);
+    mrnet_index_close(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(incremental_updates),        cmocka_unit_test(another_model_refused),
+        cmocka_unit_test(incremental_updates),        cmocka_unit_test(embedding_cache),
+        cmocka_unit_test(another_model_refused),
         cmocka_unit_test(foreign_and_corrupt_databases), cmocka_unit_test(stopped_update_keeps_work),
         cmocka_unit_test(nearest_equals_brute_force), cmocka_unit_test(cli_index_query_similar),
     };

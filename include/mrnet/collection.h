@@ -231,6 +231,10 @@ typedef struct {
 } mrnet_index_embeddings;
 mrnet_status mrnet_index_load_embeddings(mrnet_index *ix, mrnet_index_embeddings *out);
 void mrnet_index_embeddings_free(mrnet_index_embeddings *e);
+/* Writes PATH.embeddings, the block mrnet_index_load_embeddings reads in one
+ * go while it is current (an update rewrites it; any change to the index
+ * makes it stale, and a stale or damaged one is ignored). */
+mrnet_status mrnet_index_write_embedding_cache(mrnet_index *ix);
 /* The row of path, or -1. */
 int mrnet_index_embeddings_find(const mrnet_index_embeddings *e, const char *path);
 

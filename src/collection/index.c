@@ -381,19 +381,11 @@ typedef struct {
     int size;
 } known_set;
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static known_track *known_find(const known_set *k, const char *path)
 {
     if (!k->size)
         return NULL;
-    for (uint64_t i = hash_str(path) & (uint64_t)(k->size - 1);; i = (i + 1) & (uint64_t)(k->size - 1)) {
+    for (uint64_t i = collection_hash_str(path) & (uint64_t)(k->size - 1);; i = (i + 1) & (uint64_t)(k->size - 1)) {
         if (k->slots[i] < 0)
             return NULL;
         if (!strcmp(k->v[k->slots[i]].path, path))
@@ -459,7 +451,7 @@ static mrnet_status load_known(mrnet_index *ix, known_set *k)
     for (int i = 0; i < size; i++)
         k->slots[i] = -1;
     for (int j = 0; j < k->n; j++) {
-        uint64_t i = hash_str(k->v[j].path) & (uint64_t)(size - 1);
+        uint64_t i = collection_hash_str(k->v[j].path) & (uint64_t)(size - 1);
         while (k->slots[i] >= 0)
             i = (i + 1) & (uint64_t)(size - 1);
         k->slots[i] = j;

@@ -19,7 +19,7 @@
 
 /* ---- the set of files done ----------------------------------------------------- */
 
-static uint64_t hash_str(const char *s)
+uint64_t collection_hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (; *s; s++)
@@ -29,7 +29,7 @@ static uint64_t hash_str(const char *s)
 
 static void table_insert(char **table, int size, char *path)
 {
-    for (uint64_t i = hash_str(path) & (uint64_t)(size - 1);; i = (i + 1) & (uint64_t)(size - 1))
+    for (uint64_t i = collection_hash_str(path) & (uint64_t)(size - 1);; i = (i + 1) & (uint64_t)(size - 1))
         if (!table[i] || !strcmp(table[i], path)) {
             table[i] = path;
             return;
@@ -40,7 +40,7 @@ bool mrnet_partial_has(const mrnet_partial_output *s, const char *path)
 {
     if (!s->table_size)
         return false;
-    for (uint64_t i = hash_str(path) & (uint64_t)(s->table_size - 1);; i = (i + 1) & (uint64_t)(s->table_size - 1)) {
+    for (uint64_t i = collection_hash_str(path) & (uint64_t)(s->table_size - 1);; i = (i + 1) & (uint64_t)(s->table_size - 1)) {
         if (!s->table[i])
             return false;
         if (!strcmp(s->table[i], path))

@@ -91,6 +91,18 @@ static void fill(const char *path, int N, int E, int K)
     free(p);
 }
 
+/* reps loads of every embedding, timed into ms; the last one stays in emb. */
+static void time_loads(mrnet_index *ix, mrnet_index_embeddings *emb, double *ms, int reps)
+{
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        mrnet_index_load_embeddings(ix, emb);
+        ms[r] = 1e3 * (now() - t0);
+        if (r < reps - 1)
+            mrnet_index_embeddings_free(emb);
+    }
+}
+
 static int n_seen;
 static void count(void *ctx, const mrnet_index_entry *e)
 {
@@ -112,26 +124,14 @@ int main(int argc, char **argv)
     enum { REPS = 20 };
     double ms[REPS];
     mrnet_index_embeddings emb;
-    for (int r = 0; r < REPS / 4; r++) {
-        t0 = now();
-        mrnet_index_load_embeddings(ix, &emb);
-        ms[r] = 1e3 * (now() - t0);
-        if (r < REPS / 4 - 1)
-            mrnet_index_embeddings_free(&emb);
-    }
+    time_loads(ix, &emb, ms, REPS / 4);
     report("load embeddings from SQLite", ms, REPS / 4);
     mrnet_index_embeddings_free(&emb);
     if (mrnet_index_write_embedding_cache(ix) != MRNET_OK) {
         fprintf(stderr, "%s\n", mrnet_last_error());
         return 1;
     }
-    for (int r = 0; r < REPS / 4; r++) {
-        t0 = now();
-        mrnet_index_load_embeddings(ix, &emb);
-        ms[r] = 1e3 * (now() - t0);
-        if (r < REPS / 4 - 1)
-            mrnet_index_embeddings_free(&emb);
-    }
+    time_loads(ix, &emb, ms, REPS / 4);
     report("load embeddings from the cache", ms, REPS / 4);
     uint64_t rng = 2;
     int rows[10];

@@ -412,21 +412,14 @@ static int report_problems(const predict_args *a, const mrnet_inputs *in, const 
     return in->n_problems;
 }
 
+/* The class names as a JSON array (safetensors metadata "labels"). */
 static char *labels_json(mrnet_classifier *c, int K)
 {
-    cJSON *arr = cJSON_CreateArray();
-    for (int k = 0; arr && k < K; k++) {
-        char *clean = mrnet_utf8_sanitize(mrnet_classifier_label(c, k));
-        cJSON *item = clean ? cJSON_CreateString(clean) : NULL;
-        free(clean);
-        if (!item) {
-            cJSON_Delete(arr);
-            return NULL;
-        }
-        cJSON_AddItemToArray(arr, item);
-    }
-    char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
-    cJSON_Delete(arr);
+    const char **names = malloc(sizeof(char *) * (size_t)K);
+    for (int k = 0; names && k < K; k++)
+        names[k] = mrnet_classifier_label(c, k);
+    char *text = names ? mrnet_json_string_array(names, K) : NULL;
+    free(names);
     return text;
 }
 

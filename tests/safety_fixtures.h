@@ -82,6 +82,27 @@ static inline void sx_tiny_options(mrnet_train_options *o, const char *out_dir, 
     o->out_dir = out_dir;
 }
 
+/* The tone store (sx_make_store("tones", "store")) and a one-epoch tiny
+ * checkpoint trained on it in test_path(run) with seed; the checkpoint's
+ * path into ckpt. Returns the store folder, NULL (message printed) when
+ * training fails: for a group setup. */
+static inline const char *sx_tiny_checkpoint(const char *run, uint64_t seed, char *ckpt, size_t size)
+{
+    static const char *tone_store;
+    if (!tone_store)
+        tone_store = sx_make_store("tones", "store");
+    mrnet_train_options o;
+    sx_tiny_options(&o, test_path(run), 1);
+    o.seed = seed;
+    mrnet_train_result r;
+    if (mrnet_train(tone_store, &o, &r) != MRNET_OK) {
+        fprintf(stderr, "training: %s\n", mrnet_last_error());
+        return NULL;
+    }
+    snprintf(ckpt, size, "%s/best.safetensors", test_path(run));
+    return tone_store;
+}
+
 /* A change to one tensor's float32 values while copying a file. */
 typedef void (*sx_edit_fn)(float *data, int64_t n, void *ctx);
 

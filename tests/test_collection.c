@@ -23,15 +23,8 @@ static char ckpt[600], tones[600];
 static int setup(void **state)
 {
     (void)state;
-    store = sx_make_store("tones", "store");
-    mrnet_train_options o;
-    sx_tiny_options(&o, test_path("run"), 1);
-    mrnet_train_result r;
-    if (mrnet_train(store, &o, &r) != MRNET_OK) {
-        fprintf(stderr, "training: %s\n", mrnet_last_error());
+    if (!(store = sx_tiny_checkpoint("run", 7, ckpt, sizeof ckpt)))
         return -1;
-    }
-    snprintf(ckpt, sizeof ckpt, "%s/best.safetensors", test_path("run"));
     snprintf(tones, sizeof tones, "%s", test_path("tones"));
     return 0;
 }

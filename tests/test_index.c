@@ -22,18 +22,9 @@ static char ckpt[600], ckpt_b[600], tones[600], lib[600];
 static int setup(void **state)
 {
     (void)state;
-    store = sx_make_store("tones", "store");
-    mrnet_train_options o;
-    mrnet_train_result r;
-    sx_tiny_options(&o, test_path("run"), 1);
-    if (mrnet_train(store, &o, &r) != MRNET_OK)
+    if (!(store = sx_tiny_checkpoint("run", 7, ckpt, sizeof ckpt)) ||
+        !sx_tiny_checkpoint("run_b", 8, ckpt_b, sizeof ckpt_b))
         return -1;
-    sx_tiny_options(&o, test_path("run_b"), 1);
-    o.seed = 8;
-    if (mrnet_train(store, &o, &r) != MRNET_OK)
-        return -1;
-    snprintf(ckpt, sizeof ckpt, "%s/best.safetensors", test_path("run"));
-    snprintf(ckpt_b, sizeof ckpt_b, "%s/best.safetensors", test_path("run_b"));
     snprintf(tones, sizeof tones, "%s", test_path("tones"));
     return 0;
 }

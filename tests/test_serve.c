@@ -25,13 +25,8 @@ static int port;
 static int setup(void **state)
 {
     (void)state;
-    store = sx_make_store("tones", "store");
-    mrnet_train_options o;
-    sx_tiny_options(&o, test_path("run"), 1);
-    mrnet_train_result r;
-    if (mrnet_train(store, &o, &r) != MRNET_OK)
+    if (!(store = sx_tiny_checkpoint("run", 7, ckpt, sizeof ckpt)))
         return -1;
-    snprintf(ckpt, sizeof ckpt, "%s/best.safetensors", test_path("run"));
     snprintf(tones, sizeof tones, "%s", test_path("tones"));
     snprintf(db, sizeof db, "%s", test_path("lib.db"));
     if (test_run_cli("index '%s' '%s' --db '%s' --quiet", ckpt, tones, db) != 0)

@@ -78,6 +78,9 @@ char *mrnet_utf8_sanitize(const char *s);
 /* Writes s with bytes outside printable ASCII, '%', '"' and '\\' as %XX:
  * the exact bytes of a file name, recoverable (urllib's unquote_to_bytes). */
 void mrnet_fputs_percent_encoded(FILE *f, const char *s);
+/* A JSON array of n strings (each mrnet_utf8_sanitize'd), malloc'd; NULL
+ * when out of memory. For metadata such as a file's paths or labels. */
+char *mrnet_json_string_array(const char *const *items, int n);
 
 /* A short name for a status code. */
 const char *mrnet_status_name(mrnet_status status);

@@ -285,11 +285,11 @@ static void now_utc(char buf[32])
 static char *labels_json(mrnet_classifier *c)
 {
     int K = mrnet_classifier_classes(c);
-    cJSON *arr = cJSON_CreateArray();
-    for (int k = 0; arr && k < K; k++)
-        cJSON_AddItemToArray(arr, cJSON_CreateString(mrnet_classifier_label(c, k)));
-    char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
-    cJSON_Delete(arr);
+    const char **names = malloc(sizeof(char *) * (size_t)K);
+    for (int k = 0; names && k < K; k++)
+        names[k] = mrnet_classifier_label(c, k);
+    char *text = names ? mrnet_json_string_array(names, K) : NULL;
+    free(names);
     return text;
 }
 

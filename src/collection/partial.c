@@ -1,7 +1,6 @@
 /* Output that survives being stopped (mrnet/collection.h): records
  * streamed to standard output, or to a journaled partial file that a later
  * run resumes. */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -285,23 +284,6 @@ static mrnet_status write_paths_beside(const mrnet_partial_output *s)
     return st;
 }
 
-static char *paths_json(const mrnet_partial_output *s)
-{
-    cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; arr && i < s->n_done; i++) {
-        char *clean = mrnet_utf8_sanitize(s->done[i]);
-        cJSON *item = clean ? cJSON_CreateString(clean) : NULL;
-        free(clean);
-        if (!item) {
-            cJSON_Delete(arr);
-            return NULL;
-        }
-        cJSON_AddItemToArray(arr, item);
-    }
-    char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
-    cJSON_Delete(arr);
-    return text;
-}
 
 static mrnet_status assemble(const mrnet_partial_output *s, const char *tensor_name, const char *meta_key, const char *meta_json)
 {
@@ -313,7 +295,7 @@ static mrnet_status assemble(const mrnet_partial_output *s, const char *tensor_n
         if (st == MRNET_OK)
             st = write_paths_beside(s);
     } else if (st == MRNET_OK) {
-        char *paths = paths_json(s);
+        char *paths = mrnet_json_string_array((const char *const *)s->done, s->n_done);
         mrnet_st_writer *w = mrnet_st_writer_create();
         st = (!paths || !w) ? mrnet_fail(MRNET_ERR_NOMEM, "out of memory") : MRNET_OK;
         if (st == MRNET_OK)

@@ -1,5 +1,6 @@
 /* UTF-8 checks for everything mrnet prints as JSON, CSV or SVG: file names
  * come from file systems that do not promise any encoding. */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,4 +82,22 @@ void mrnet_fputs_percent_encoded(FILE *f, const char *s)
         else
             fputc(*p, f);
     }
+}
+
+char *mrnet_json_string_array(const char *const *items, int n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; arr && i < n; i++) {
+        char *clean = mrnet_utf8_sanitize(items[i] ? items[i] : "");
+        cJSON *item = clean ? cJSON_CreateString(clean) : NULL;
+        free(clean);
+        if (!item) {
+            cJSON_Delete(arr);
+            return NULL;
+        }
+        cJSON_AddItemToArray(arr, item);
+    }
+    char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
+    cJSON_Delete(arr);
+    return text;
 }

@@ -361,7 +361,7 @@ static void test_grad_asp(void **state)
     asp_ctx c = {.x = x};
     float *bnw = frand(ASP_H, &rng, 0.5f, 1.5f), *bnb = frand(ASP_H, &rng, -0.5f, 0.5f);
     float *wb = frand(nw, &rng, -1, 1), *bb = frand(ASP_C, &rng, -0.5f, 0.5f);
-    c.p = (asp_params){ASP_C, ASP_H, wa, ba, {ASP_H, 1e-5f, 0.1f, bnw, bnb, fbuf(ASP_H), fbuf(ASP_H)},
+    c.p = (asp_params){ASP_C, ASP_H, wa, ba, {ASP_H, 1e-5f, 0.1f, bnw, bnb, fbuf(ASP_H), fbuf(ASP_H), NULL},
                        wb, bb};
     c.c = (asp_cache){fbuf(nh), fbuf(ASP_H), fbuf(ASP_H), fbuf(nh), fbuf(n),
                       fbuf(ASP_B * ASP_C), fbuf(ASP_B * ASP_C)};

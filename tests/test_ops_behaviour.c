@@ -61,7 +61,7 @@ static void test_batchnorm_running_stats(void **state)
     float *x = frand(B * C * T, &rng, -1, 4), *y = fbuf(B * C * T);
     float w[C] = {1.5f, 0.5f}, bias[C] = {0.1f, -0.2f}, rm[C] = {0.5f, -1.0f}, rv[C] = {2.0f, 0.3f};
     float mean[C], rstd[C];
-    batchnorm_params p = {C, 1e-5f, 0.1f, w, bias, rm, rv};
+    batchnorm_params p = {C, 1e-5f, 0.1f, w, bias, rm, rv, NULL};
     batchnorm_forward_train(&p, x, y, B, T, mean, rstd);
     for (int c = 0; c < C; c++) {
         double s = 0, ss = 0;
@@ -94,7 +94,7 @@ static void test_batchnorm_eval_uses_running_stats(void **state)
     uint64_t rng = 43;
     float *x = frand(B * C * T, &rng, -2, 2), *y = fbuf(B * C * T);
     float w[C] = {1, 2, 0.5f}, bias[C] = {0, 1, -1}, rm[C] = {0.3f, -0.2f, 1}, rv[C] = {1, 4, 0.25f};
-    batchnorm_params p = {C, 1e-5f, 0.1f, w, bias, rm, rv};
+    batchnorm_params p = {C, 1e-5f, 0.1f, w, bias, rm, rv, NULL};
     batchnorm_forward_eval(&p, x, y, B, T);
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++)
@@ -176,7 +176,7 @@ static void asp_fixture_init(asp_fixture *f, int C, int H, int B, int T, uint64_
     *f = (asp_fixture){.C = C, .H = H, .B = B, .T = T};
     f->p = (asp_params){C, H, frand(nw, rng, -0.3f, 0.3f), frand(H, rng, -0.2f, 0.2f),
                         {H, 1e-5f, 0.1f, frand(H, rng, 0.5f, 1.5f), frand(H, rng, -1, 1),
-                         fbuf(H), fbuf(H)},
+                         fbuf(H), fbuf(H), NULL},
                         frand(nw, rng, -1, 1), frand(C, rng, -1, 1)};
     f->c = (asp_cache){fbuf(nh), fbuf(H), fbuf(H), fbuf(nh), fbuf(n), fbuf((size_t)B * C),
                        fbuf((size_t)B * C)};
@@ -302,7 +302,7 @@ static void test_overwriting_backwards(void **state)
     float *x = frand(N, &rng, -1, 2), *y = fbuf(N), *dy = frand(N, &rng, -1, 1);
     float w[C] = {1.2f, 0.7f}, bias[C] = {0.1f, 0.2f}, rm[C] = {0}, rv[C] = {1, 1};
     float mean[C], rstd[C], dw[2][C] = {{0}}, db[2][C] = {{0}};
-    batchnorm_params p = {C, 1e-5f, 0.1f, w, bias, rm, rv};
+    batchnorm_params p = {C, 1e-5f, 0.1f, w, bias, rm, rv, NULL};
     batchnorm_forward_train(&p, x, y, B, T, mean, rstd);
     float *dx1 = fbuf(N), *dx2 = fbuf(N);
     batchnorm_backward(&p, x, mean, rstd, dy, dx1, dw[0], db[0], B, T);
@@ -436,7 +436,7 @@ static void test_asp_forward_matches_formula(void **state)
     float *wa = frand(Hd * C, &rng, -1, 1), *ba = frand(Hd, &rng, -0.3f, 0.3f);
     float *wb = frand(C * Hd, &rng, -2, 2), *bb = frand(C, &rng, -1, 1);
     float bnw[Hd] = {1.3f, 0.8f}, bnb[Hd] = {0.2f, -0.1f}, rm[Hd] = {0.4f, 0.1f}, rv[Hd] = {0.5f, 2};
-    asp_params p = {C, Hd, wa, ba, {Hd, 1e-5f, 0.1f, bnw, bnb, rm, rv}, wb, bb};
+    asp_params p = {C, Hd, wa, ba, {Hd, 1e-5f, 0.1f, bnw, bnb, rm, rv, NULL}, wb, bb};
     asp_cache c = {fbuf(B * Hd * T), NULL, NULL, fbuf(B * Hd * T), fbuf(B * C * T), fbuf(B * C),
                    fbuf(B * C)};
     float out[B * 2 * C];
@@ -535,7 +535,7 @@ static void run_all_ops(float *out, size_t *n_out)
         float *x = frand(N, &rng, -1, 3), *y = fbuf(N), *dy = frand(N, &rng, -1, 1), *dx = fbuf(N);
         float *w = frand(C, &rng, 0.5f, 1.5f), *b = frand(C, &rng, -1, 1), *rm = fbuf(C), *rv = fbuf(C);
         float *mean = fbuf(C), *rstd = fbuf(C), *dw = fbuf(C), *db = fbuf(C), *rs = fbuf(B * C);
-        batchnorm_params p = {C, 1e-5f, 0.1f, w, b, rm, rv};
+        batchnorm_params p = {C, 1e-5f, 0.1f, w, b, rm, rv, NULL};
         batchnorm_forward_train(&p, x, y, B, T, mean, rstd);
         batchnorm_backward(&p, x, mean, rstd, dy, dx, dw, db, B, T);
         KEEP(y, N), KEEP(dx, N), KEEP(dw, C), KEEP(db, C), KEEP(rm, C), KEEP(rv, C);

@@ -79,7 +79,7 @@ static void test_golden_batchnorm(void **state)
     (void)state;
     enum { B = 3, C = 4, T = 10, N = B * C * T };
     batchnorm_params p = {C, 1e-5f, 0.1f, gold("bn.weight", C), gold("bn.bias", C),
-                          gold("bn.running_mean_in", C), gold("bn.running_var_in", C)};
+                          gold("bn.running_mean_in", C), gold("bn.running_var_in", C), NULL};
     float *x = gold("bn.x", N), *dy = gold("bn.dy", N), *y = fbuf(N), *dx = fbuf(N);
     float mean[C], rstd[C], dw[C] = {0}, db[C] = {0};
     batchnorm_forward_train(&p, x, y, B, T, mean, rstd);
@@ -141,7 +141,7 @@ static void test_golden_asp(void **state)
     enum { C = 8, H = 3, B = 3, T = 9, N = B * C * T, NH = B * H * T };
     asp_params p = {C, H, gold("asp.wa", H * C), gold("asp.ba", H),
                     {H, 1e-5f, 0.1f, gold("asp.bn_weight", H), gold("asp.bn_bias", H),
-                     gold("asp.running_mean_in", H), gold("asp.running_var_in", H)},
+                     gold("asp.running_mean_in", H), gold("asp.running_var_in", H), NULL},
                     gold("asp.wb", C * H), gold("asp.bb", C)};
     asp_cache c = {fbuf(NH), fbuf(H), fbuf(H), fbuf(NH), fbuf(N), fbuf(B * C), fbuf(B * C)};
     asp_grads g = {fbuf(H * C), fbuf(H), fbuf(H), fbuf(H), fbuf(C * H), fbuf(C)};

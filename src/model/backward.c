@@ -15,6 +15,19 @@
 
 static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
 
+/* The loss's denominator: this batch's weight sum, or in a data-parallel run
+ * the sum over every process's slice (the returned loss and the gradients
+ * are then this slice's part; summed over processes they are the batch's). */
+static double batch_weight_sum(mrnet_model *m, double local)
+{
+    if (!m->dp.sum)
+        return local;
+    double *acc = m->dp.scratch;
+    acc[0] = local;
+    m->dp.sum(m->dp.ctx, acc, 1);
+    return acc[0];
+}
+
 /* conv -> ReLU -> BN backward. dy (B,out,T) -> dx (B,in,T) +=; tmp (B,out,T);
  * scratch planned for `threads` threads. */
 static void cbr_backward(cbr_layer *L, const float *x, const cbr_cache *c, const float *dy,
@@ -233,12 +246,13 @@ mrnet_status mrnet_backward(mrnet_model *m, const int *labels, const float *clas
     double wsum = 0;
     for (int b = 0; b < B; b++)
         wsum += class_weight ? class_weight[labels[b]] : 1.0;
+    wsum = batch_weight_sum(m, wsum);
     if (!(wsum > 0))
         return mrnet_fail(MRNET_ERR_ARG, "backward: the batch's class weights sum to %g", wsum);
 
     zero(m->grads, m->n_params);
-    double l = cross_entropy_forward_backward(m->ws->logits, labels, class_weight,
-                                              m->ws->g_logits, B, K);
+    double l = cross_entropy_partial(m->ws->logits, labels, class_weight, m->ws->g_logits, B, K,
+                                     wsum);
     backward_from_logits(m);
     if (loss)
         *loss = l;
@@ -266,12 +280,13 @@ mrnet_status mrnet_backward_soft(mrnet_model *m, const float *targets, const flo
             return mrnet_fail(MRNET_ERR_ARG, "backward: the targets of sample %d sum to %g, not 1",
                               b, row);
     }
+    wsum = batch_weight_sum(m, wsum);
     if (!(wsum > 0))
         return mrnet_fail(MRNET_ERR_ARG, "backward: the batch's class weights sum to %g", wsum);
 
     zero(m->grads, m->n_params);
-    double l = cross_entropy_soft_forward_backward(m->ws->logits, targets, class_weight,
-                                                   m->ws->g_logits, B, K);
+    double l = cross_entropy_soft_partial(m->ws->logits, targets, class_weight, m->ws->g_logits,
+                                          B, K, wsum);
     backward_from_logits(m);
     if (loss)
         *loss = l;

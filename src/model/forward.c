@@ -80,7 +80,8 @@ static void mrblock_forward(mrnet_model *m, int i, int B, int T, bool train)
     size_t N = (size_t)B * (size_t)T;
 
     if (train && m->dropout > 0)
-        dropout_forward(ws->x[i], bc->x_drop, bc->mask, (size_t)C * N, m->dropout, &m->rng);
+        dropout_forward_samples(ws->x[i], bc->x_drop, bc->mask, B, (size_t)C * T, m->dropout,
+                                &m->rng, m->sample0);
     const float *xd = model_block_input(m, i, train);
 
     cbr_forward(&blk->conv1, xd, &bc->conv1, B, T, train, ws->scratch);
@@ -223,7 +224,6 @@ mrnet_status mrnet_forward(mrnet_model *m, const float *input, int B, int T, boo
     const mrnet_config *cfg = &m->cfg;
     int S = cfg->in_channels, D = cfg->in_dim, SD = S * D, C = cfg->channels;
     int E = cfg->embed, K = cfg->classes;
-    size_t N = (size_t)B * (size_t)T;
 
     if (cfg->input_norm == MRNET_INPUT_NORM_GLOBAL) {
         featnorm_forward(input, m->in_mean, m->in_std, ws->std_input, (long)B * S * cfg->n_layers,
@@ -236,7 +236,8 @@ mrnet_status mrnet_forward(mrnet_model *m, const float *input, int B, int T, boo
     if (cfg->input_norm == MRNET_INPUT_NORM_INSTANCE)
         instnorm_forward(ws->mix, ws->norm, ws->norm_rstd, B, SD, T, 1e-5f);
     if (train && m->dropout > 0) {
-        dropout_forward(x0, ws->x_drop0, ws->mask0, (size_t)SD * N, m->dropout, &m->rng);
+        dropout_forward_samples(x0, ws->x_drop0, ws->mask0, B, (size_t)SD * T, m->dropout,
+                                &m->rng, m->sample0);
         x0 = ws->x_drop0;
     }
     cbr_forward(&m->fst, x0, &ws->fst, B, T, train, ws->scratch);

@@ -68,9 +68,41 @@ void mrnet_model_free(mrnet_model *m)
     free(m->grads);
     free(m->running);
     free(m->counts);
+    free(m->dp.scratch);
     model_workspace_free(m->ws);
     free(m);
 }
+
+/* The widest batch norm: its scratch bounds every BN's (2 C + 1). */
+static int widest_bn(const mrnet_model *m)
+{
+    int widest = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const mrnet_tensor_info *t = &m->tensors[i];
+        if (t->kind == MRNET_TENSOR_RUNNING_STAT && (int)t->numel > widest)
+            widest = (int)t->numel;
+    }
+    return widest;
+}
+
+mrnet_status model_set_data_parallel(mrnet_model *m, const nn_allreduce *sum, bool sync_bn)
+{
+    free(m->dp.scratch);
+    m->dp = (nn_allreduce){0};
+    m->bn_sync = NULL;
+    if (!sum || !sum->sum)
+        return MRNET_OK;
+    size_t n = 2 * (size_t)widest_bn(m) + 2; /* + the loss's weight sum */
+    double *scratch = malloc(n * sizeof *scratch);
+    if (!scratch)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    m->dp = (nn_allreduce){sum->sum, sum->ctx, scratch, n};
+    m->bn_sync = sync_bn ? &m->dp : NULL;
+    m->have_train_forward = false;
+    return MRNET_OK;
+}
+
+void model_set_first_sample(mrnet_model *m, long sample0) { m->sample0 = sample0; }
 
 /* A model with its tensors allocated but not initialised. */
 mrnet_status model_alloc(const mrnet_config *cfg, mrnet_model **out)

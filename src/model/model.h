@@ -25,6 +25,7 @@ typedef struct {
     float *weight, *bias, *running_mean, *running_var; /* (C) each */
     int64_t *num_batches_tracked;
     float *dweight, *dbias;
+    nn_allreduce *const *sync; /* the model's bn_sync: synchronised statistics when set */
 } bn_layer;
 
 typedef struct {
@@ -97,7 +98,21 @@ struct mrnet_model {
     size_t ws_frames; /* ... and up to ws_frames frames in all (B*T) */
     bool have_train_forward; /* backward needs a training forward first */
     int last_batch, last_frames;
+
+    /* data-parallel training (model_set_data_parallel): NULL/0 in one process */
+    nn_allreduce dp;         /* sums over the processes; dp.sum NULL: one process */
+    nn_allreduce *bn_sync;   /* &dp when BN statistics are synchronised, else NULL */
+    long sample0;            /* the global index of this slice's first sample */
 };
+
+/* Data-parallel training: this model computes one process's slice of every
+ * batch. sum adds partial sums over the processes (the loss's weight sum
+ * always; the batch statistics too with sync_bn); the model keeps a copy and
+ * its own scratch. sum NULL returns to one process. */
+mrnet_status model_set_data_parallel(mrnet_model *m, const nn_allreduce *sum, bool sync_bn);
+/* The global index of the first sample of the next forward's batch (the
+ * dropout masks follow the sample, not its place in the slice). */
+void model_set_first_sample(mrnet_model *m, long sample0);
 
 /* Builds the tensor table and layer descriptors (params.c). */
 mrnet_status model_build_tensors(mrnet_model *m);
@@ -133,7 +148,7 @@ static inline conv1d_params conv_view(const conv_layer *c)
 static inline batchnorm_params bn_view(const bn_layer *b)
 {
     return (batchnorm_params){b->channels, 1e-5f, 0.1f, b->weight, b->bias, b->running_mean,
-                              b->running_var};
+                              b->running_var, b->sync ? *b->sync : NULL};
 }
 
 #endif

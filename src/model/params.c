@@ -75,7 +75,7 @@ static void conv(builder *b, conv_layer *c, int out, int in, int kernel, int dil
 
 static void batchnorm(builder *b, bn_layer *n, int channels, const char *prefix)
 {
-    *n = (bn_layer){.channels = channels};
+    *n = (bn_layer){.channels = channels, .sync = &b->m->bn_sync};
     int64_t shape[1] = {channels};
     n->weight = param(b, &n->dweight, 1, shape, prefix, "weight");
     n->bias = param(b, &n->dbias, 1, shape, prefix, "bias");

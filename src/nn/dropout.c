@@ -3,10 +3,12 @@
  * the identity.
  *
  * The mask is drawn in fixed chunks of DROPOUT_CHUNK elements: one rng_next()
- * of the caller's state gives a base, and chunk k draws from its own stream
- * rng_derive(base, k). A seed therefore reproduces the mask whatever the thread
- * count, and the chunks can be drawn in parallel: drawing 22M values serially
- * (the first dropout at the paper's size) took ~170 ms on one core. */
+ * of the caller's state gives a base, and chunk k of sample b draws from its
+ * own stream rng_derive(rng_derive(base, sample0 + b), k). A seed therefore
+ * reproduces the mask whatever the thread count and whichever process of a
+ * data-parallel run holds the sample, and the chunks can be drawn in
+ * parallel: drawing 22M values serially (the first dropout at the paper's
+ * size) took ~170 ms on one core. */
 #include "nn/nn.h"
 
 #include "tensor/rng.h"
@@ -19,6 +21,14 @@
 void dropout_forward(const float *x, float *y, float *mask, size_t n, float p,
                      uint64_t *rng_state)
 {
+    dropout_forward_samples(x, y, mask, 1, n, p, rng_state, 0);
+}
+
+// x (B, n) -> y (B, n), mask (B, n); y may alias x
+void dropout_forward_samples(const float *x, float *y, float *mask, int B, size_t per_sample,
+                             float p, uint64_t *rng_state, long sample0)
+{
+    const size_t n = (size_t)B * per_sample;
     if (p <= 0.0f || p >= 1.0f) {
         const float m = p <= 0.0f ? 1.0f : 0.0f;
 #pragma omp parallel for schedule(static) if (n >= DROPOUT_PARALLEL_MIN)
@@ -30,12 +40,16 @@ void dropout_forward(const float *x, float *y, float *mask, size_t n, float p,
     }
     const float keep = 1.0f / (1.0f - p);
     const uint64_t base = rng_next(rng_state);
-    const size_t chunks = (n + DROPOUT_CHUNK - 1) / DROPOUT_CHUNK;
+    const size_t chunks = (per_sample + DROPOUT_CHUNK - 1) / DROPOUT_CHUNK;
+    const size_t jobs = (size_t)B * chunks;
 #pragma omp parallel for schedule(static) if (n >= DROPOUT_PARALLEL_MIN)
-    for (size_t k = 0; k < chunks; k++) {
-        uint64_t s = rng_derive(base, k);
-        const size_t end = (k + 1) * DROPOUT_CHUNK < n ? (k + 1) * DROPOUT_CHUNK : n;
-        for (size_t i = k * DROPOUT_CHUNK; i < end; i++) {
+    for (size_t job = 0; job < jobs; job++) {
+        const size_t b = job / chunks, k = job % chunks;
+        uint64_t s = rng_derive(rng_derive(base, (uint64_t)(sample0 + (long)b)), k);
+        const size_t start = b * per_sample + k * DROPOUT_CHUNK;
+        const size_t end = b * per_sample +
+                           ((k + 1) * DROPOUT_CHUNK < per_sample ? (k + 1) * DROPOUT_CHUNK : per_sample);
+        for (size_t i = start; i < end; i++) {
             mask[i] = rng_uniform(&s) < p ? 0.0f : keep;
             y[i] = x[i] * mask[i];
         }

@@ -23,9 +23,16 @@ static double row_logsumexp(const float *z, int K)
 double cross_entropy_forward_backward(const float *logits, const int *labels,
                                       const float *class_weight, float *dlogits, int B, int K)
 {
-    double wsum = 0.0, loss = 0.0;
+    double wsum = 0.0;
     for (int b = 0; b < B; b++)
         wsum += class_weight ? class_weight[labels[b]] : 1.0;
+    return cross_entropy_partial(logits, labels, class_weight, dlogits, B, K, wsum);
+}
+
+double cross_entropy_partial(const float *logits, const int *labels, const float *class_weight,
+                             float *dlogits, int B, int K, double wsum)
+{
+    double loss = 0.0;
     for (int b = 0; b < B; b++) {
         const float *z = logits + (size_t)b * K;
         float *dz = dlogits + (size_t)b * K;
@@ -51,10 +58,18 @@ double cross_entropy_soft_forward_backward(const float *logits, const float *tar
                                            const float *class_weight, float *dlogits, int B,
                                            int K)
 {
-    double wsum = 0.0, loss = 0.0;
+    double wsum = 0.0;
     for (int b = 0; b < B; b++)
         for (int k = 0; k < K; k++)
             wsum += (double)targets[(size_t)b * K + k] * (class_weight ? class_weight[k] : 1.0);
+    return cross_entropy_soft_partial(logits, targets, class_weight, dlogits, B, K, wsum);
+}
+
+double cross_entropy_soft_partial(const float *logits, const float *targets,
+                                  const float *class_weight, float *dlogits, int B, int K,
+                                  double wsum)
+{
+    double loss = 0.0;
     for (int b = 0; b < B; b++) {
         const float *z = logits + (size_t)b * K, *q = targets + (size_t)b * K;
         float *dz = dlogits + (size_t)b * K;

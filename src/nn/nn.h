@@ -43,6 +43,19 @@ void conv1d_forward(const conv1d_params *p, const float *x, float *y, int B, int
 void conv1d_backward(const conv1d_params *p, const float *x, const float *dy, float *dx,
                      float *dweight, float *dbias, int B, int T, float *scratch, int threads);
 
+/* ---- data-parallel sums ------------------------------------------------------
+ * A data-parallel run splits each batch over processes; the few ops whose
+ * result depends on the whole batch (batch statistics, the loss's weight
+ * sum) add their per-process partial sums through this. sum() adds buf (n
+ * doubles) in place over every process, the same on each; scratch holds
+ * scratch_n doubles for the caller's partial sums. */
+typedef struct {
+    void (*sum)(void *ctx, double *buf, int n);
+    void *ctx;
+    double *scratch;
+    size_t scratch_n;
+} nn_allreduce;
+
 /* ---- batch norm 1-d --------------------------------------------------------
  * eps 1e-5, momentum 0.1 as PyTorch. T = 1 for 2-D (B, C) input. */
 typedef struct {
@@ -50,6 +63,9 @@ typedef struct {
     float eps, momentum;
     const float *weight, *bias;       /* (C) */
     float *running_mean, *running_var; /* (C), updated in training */
+    /* NULL: statistics of this call's batch. Else of the batches of every
+     * process (synchronised BN); scratch_n >= 2 C + 1. */
+    const nn_allreduce *sync;
 } batchnorm_params;
 
 // train: x (B,C,T) -> y (B,C,T); caches mean (C), rstd (C) of the batch;
@@ -99,6 +115,13 @@ void softmax_backward(const float *y, const float *dy, float *dx, size_t rows, i
  * reproduces it. p = 0 gives a mask of ones. */
 void dropout_forward(const float *x, float *y, float *mask, size_t n, float p,
                      uint64_t *rng_state);
+/* The same over B samples of n values each, sample b's mask drawn from its
+ * own stream (sample0 + b): a sample keeps its mask whichever slice of a
+ * batch (a process of a data-parallel run) it is drawn in.
+ * dropout_forward is this with B = 1, sample0 = 0. */
+// x (B, n) -> y (B, n), mask (B, n)
+void dropout_forward_samples(const float *x, float *y, float *mask, int B, size_t n, float p,
+                             uint64_t *rng_state, long sample0);
 // dx = dy * mask; dx may alias dy
 void dropout_backward(const float *mask, const float *dy, float *dx, size_t n);
 
@@ -205,6 +228,14 @@ double cross_entropy_forward_backward(const float *logits, const int *labels,
 double cross_entropy_soft_forward_backward(const float *logits, const float *targets,
                                            const float *class_weight, float *dlogits, int B,
                                            int K);
+/* The two above with the denominator W given (the weight sum over every
+ * process's batch in a data-parallel run): returns this batch's part of the
+ * loss, sum_b ... / W, and its gradient. */
+double cross_entropy_partial(const float *logits, const int *labels, const float *class_weight,
+                             float *dlogits, int B, int K, double wsum);
+double cross_entropy_soft_partial(const float *logits, const float *targets,
+                                  const float *class_weight, float *dlogits, int B, int K,
+                                  double wsum);
 
 /* Adds 2 M N K to the FLOP counter when it is on (mrnet/bench.h); called
  * next to every GEMM of the ops. */

@@ -13,8 +13,40 @@
 #include <time.h>
 #include <unistd.h>
 
+/* ---- several processes (mpirun) ---- */
+static mrnet_collective world;
+static bool world_started;
+
+const mrnet_collective *cli_collective(void) { return world_started ? &world : NULL; }
+
+bool cli_is_root(void) { return !world_started || world.rank == 0; }
+
+int cli_parallel_start(const char *cmd, int *argc, char ***argv)
+{
+    if (!mrnet_mpi_launched())
+        return -1;
+    if (mrnet_mpi_init(argc, argv, &world) != MRNET_OK) {
+        cli_fail(cmd, MRNET_ERR_UNSUPPORTED);
+        return 2;
+    }
+    world_started = true;
+    /* the job's results, progress and agreed errors are rank 0's to print */
+    if (world.rank != 0 && !freopen("/dev/null", "w", stdout))
+        return cli_fail(cmd, mrnet_fail(MRNET_ERR_IO, "cannot silence rank %d's output", world.rank));
+    return -1;
+}
+
+void cli_parallel_end(void)
+{
+    if (world_started)
+        mrnet_mpi_finalize();
+    world_started = false;
+}
+
 int cli_fail(const char *cmd, mrnet_status status)
 {
+    if (!cli_is_root()) /* agreed errors: rank 0 prints the failing rank's message */
+        return 1;
     const char *msg = mrnet_last_error();
     fprintf(stderr, "mrnet %s: %s\n", cmd, msg[0] ? msg : mrnet_status_name(status));
     return 1;
@@ -22,6 +54,8 @@ int cli_fail(const char *cmd, mrnet_status status)
 
 int cli_error(const char *cmd, int code, const char *fmt, ...)
 {
+    if (!cli_is_root())
+        return code;
     va_list ap;
     fprintf(stderr, "mrnet %s: ", cmd);
     va_start(ap, fmt);

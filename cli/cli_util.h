@@ -9,6 +9,15 @@
 
 /* Prints "mrnet CMD: <library error message>" to stderr; returns 1. */
 int cli_fail(const char *cmd, mrnet_status status);
+
+/* Several processes (mpirun): under an MPI launcher starts MPI and returns
+ * -1 to go on (rank 0 prints; the others' stdout is silenced), or an exit
+ * status when it cannot (a build without MPI); -1 too without a launcher.
+ * cli_collective() is then the job's collective, NULL in one process. */
+int cli_parallel_start(const char *cmd, int *argc, char ***argv);
+void cli_parallel_end(void);
+const mrnet_collective *cli_collective(void);
+bool cli_is_root(void);
 /* Prints "mrnet CMD: <formatted message>" to stderr; returns the given code. */
 int cli_error(const char *cmd, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -103,6 +103,7 @@ int cmd_cv(int argc, char **argv)
     cv.on_fold_done = on_fold_done;
     cv.fold_ctx = &view;
     cv.train.stop = cli_stop_on_signal();
+    cv.train.comm = cli_collective();
     mrnet_cv_result res;
     mrnet_status st = mrnet_cross_validate(store_dir, &cv, &res);
     cli_stop_restore();

@@ -27,6 +27,7 @@ int cmd_train(int argc, char **argv)
     o.progress = train_flags_progress;
     o.progress_ctx = &view;
     o.stop = cli_stop_on_signal();
+    o.comm = cli_collective();
     mrnet_train_result r;
     mrnet_status st = mrnet_train(argv[optind], &o, &r);
     cli_stop_restore();

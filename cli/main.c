@@ -12,27 +12,28 @@ typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
+    bool parallel; /* runs over several processes under mpirun */
 } command;
 
 static const command commands[] = {
-    {"demo", cmd_demo, "the whole pipeline on generated music: features, training, evaluation"},
-    {"extract", cmd_extract, "compute features of a folder, manifest or dataset into a feature store"},
-    {"features", cmd_features, "compute the features of one file (.npy, .safetensors, picture)"},
-    {"train", cmd_train, "train MRNet on a feature store with the paper's recipe"},
-    {"eval", cmd_eval, "accuracy, macro-F1 and confusion matrix of a checkpoint on a store"},
-    {"cv", cmd_cv, "k-fold cross-validation: train and test every fold, mean and std"},
-    {"ablate", cmd_ablate, "route ablation (Table 3): full model and one per dropped route, seeds"},
-    {"baseline", cmd_baseline, "the baseline to beat: an RBF-SVM on clip statistics, scored like eval"},
-    {"routes", cmd_routes, "route weights, and route importance on a store (--importance)"},
-    {"predict", cmd_predict, "classify audio files and folders (top-k labels, timeline)"},
-    {"embed", cmd_embed, "write the embeddings of audio files (similarity, recommendation)"},
-    {"index", cmd_index, "add a collection to a SQLite index (incremental: new, changed, gone)"},
-    {"query", cmd_query, "list indexed tracks by label and probability, or a track's timeline"},
-    {"similar", cmd_similar, "the indexed tracks most similar to a file (cosine of embeddings)"},
-    {"serve", cmd_serve, "a read-only page over an index: tracks, labels, timeline, neighbours"},
-    {"bench", cmd_bench, "training and inference speed against this machine's sgemm rate"},
-    {"info", cmd_info, "show a checkpoint's configuration, size and route weights"},
-    {"forward", cmd_forward, "run a checkpoint on a safetensors input (and one training step)"},
+    {"demo", cmd_demo, "the whole pipeline on generated music: features, training, evaluation", false},
+    {"extract", cmd_extract, "compute features of a folder, manifest or dataset into a feature store", true},
+    {"features", cmd_features, "compute the features of one file (.npy, .safetensors, picture)", false},
+    {"train", cmd_train, "train MRNet on a feature store with the paper's recipe", true},
+    {"eval", cmd_eval, "accuracy, macro-F1 and confusion matrix of a checkpoint on a store", false},
+    {"cv", cmd_cv, "k-fold cross-validation: train and test every fold, mean and std", true},
+    {"ablate", cmd_ablate, "route ablation (Table 3): full model and one per dropped route, seeds", false},
+    {"baseline", cmd_baseline, "the baseline to beat: an RBF-SVM on clip statistics, scored like eval", false},
+    {"routes", cmd_routes, "route weights, and route importance on a store (--importance)", false},
+    {"predict", cmd_predict, "classify audio files and folders (top-k labels, timeline)", false},
+    {"embed", cmd_embed, "write the embeddings of audio files (similarity, recommendation)", false},
+    {"index", cmd_index, "add a collection to a SQLite index (incremental: new, changed, gone)", false},
+    {"query", cmd_query, "list indexed tracks by label and probability, or a track's timeline", false},
+    {"similar", cmd_similar, "the indexed tracks most similar to a file (cosine of embeddings)", false},
+    {"serve", cmd_serve, "a read-only page over an index: tracks, labels, timeline, neighbours", false},
+    {"bench", cmd_bench, "training and inference speed against this machine's sgemm rate", false},
+    {"info", cmd_info, "show a checkpoint's configuration, size and route weights", false},
+    {"forward", cmd_forward, "run a checkpoint on a safetensors input (and one training step)", false},
 };
 
 static void usage(FILE *out)
@@ -59,6 +60,26 @@ static void prefer_passive_waiting(char **argv)
     /* exec failed: go on with the default policy */
 }
 
+/* Under mpirun the commands that share their work start MPI; the others
+ * would only repeat theirs in every process, so they refuse. */
+static int run_command(const command *c, int argc, char **argv)
+{
+    if (mrnet_mpi_launched() && !c->parallel) {
+        fprintf(stderr, "mrnet %s: runs in one process; start it without mpirun (under mpirun: ",
+                c->name);
+        for (size_t i = 0, n = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (commands[i].parallel)
+                fprintf(stderr, "%s%s", n++ ? ", " : "", commands[i].name);
+        fprintf(stderr, ")\n");
+        return 2;
+    }
+    int rc = c->parallel ? cli_parallel_start(c->name, &argc, &argv) : -1;
+    if (rc < 0)
+        rc = cli_close_stdout(c->name, c->run(argc - 1, argv + 1));
+    cli_parallel_end();
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     prefer_passive_waiting(argv);
@@ -78,7 +99,7 @@ int main(int argc, char **argv)
      * /dev/full is an error, not lost output with exit status 0 */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
-            return cli_close_stdout(commands[i].name, commands[i].run(argc - 1, argv + 1));
+            return run_command(&commands[i], argc, argv);
     fprintf(stderr, "mrnet: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

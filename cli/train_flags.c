@@ -62,6 +62,11 @@ void train_flags_usage(FILE *out, const char *synopsis, const char *what)
             "  --select-f1          keep the best epoch by macro-F1 instead of accuracy\n"
             "  --quiet              no progress lines\n"
             "  --threads N          worker threads (default: OMP_NUM_THREADS or all cores)\n"
+            "several processes (mpirun -np N mrnet ...; docs/SCALING.md):\n"
+            "  each batch is shared by the N processes and their gradients summed; rank 0\n"
+            "  writes the files. Resume works with any N.\n"
+            "  --sync-bn            batch statistics over the whole batch (else per process,\n"
+            "                       as PyTorch DDP): the same run as one process's\n"
             "Ctrl-C saves the state and stops; run again with --resume to continue.\n",
             synopsis, what);
 }
@@ -70,7 +75,7 @@ enum {
     OPT_FOLD = 256, OPT_CROP, OPT_RATE, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_LR_MIN, OPT_T0,
     OPT_TMULT, OPT_WD, OPT_DROPOUT, OPT_NO_CW, OPT_NO_NOISE, OPT_NOISE_EX, OPT_NOISE_P,
     OPT_NOISE_MEAN, OPT_NOISE_STD, OPT_DROP_ROUTE, OPT_SEED, OPT_CHANNELS, OPT_EMBED,
-    OPT_DILATIONS, OPT_SCALE, OPT_RESUME, OPT_SELECT_F1, OPT_QUIET, OPT_THREADS, OPT_VALID_VIEW,
+    OPT_DILATIONS, OPT_SCALE, OPT_RESUME, OPT_SELECT_F1, OPT_SYNC_BN, OPT_QUIET, OPT_THREADS, OPT_VALID_VIEW,
     OPT_VALID_HOLDOUT, OPT_RECIPE, OPT_INPUT_NORM, OPT_EMA, OPT_CROPS_BY_DURATION, OPT_TIME_MASKS,
     OPT_TIME_MASK_S, OPT_FREQ_MASKS, OPT_FREQ_MASK_BANDS, OPT_ROUTE_WEIGHTS, OPT_MIXUP,
     OPT_LABEL_SMOOTHING, OPT_TASK
@@ -141,6 +146,7 @@ bool train_flags_apply(int c, const char *arg, mrnet_train_options *o, bool *qui
     case OPT_SCALE: return cli_parse_int(arg, 2, 16, &v) && ((o->scale = (int)v), true);
     case OPT_RESUME: o->resume = true; return true;
     case OPT_SELECT_F1: o->select_macro_f1 = true; return true;
+    case OPT_SYNC_BN: o->sync_bn = true; return true;
     case OPT_QUIET: *quiet = true; return true;
     case OPT_THREADS: return cli_parse_int(arg, 1, 1024, &v) && (omp_set_num_threads((int)v), true);
     case OPT_VALID_HOLDOUT:
@@ -203,7 +209,7 @@ const struct option train_flags_options[] = {
     {"seed", required_argument, 0, OPT_SEED}, {"channels", required_argument, 0, OPT_CHANNELS},
     {"embed", required_argument, 0, OPT_EMBED}, {"dilations", required_argument, 0, OPT_DILATIONS},
     {"scale", required_argument, 0, OPT_SCALE}, {"resume", no_argument, 0, OPT_RESUME},
-    {"select-f1", no_argument, 0, OPT_SELECT_F1}, {"quiet", no_argument, 0, OPT_QUIET},
+    {"select-f1", no_argument, 0, OPT_SELECT_F1}, {"sync-bn", no_argument, 0, OPT_SYNC_BN}, {"quiet", no_argument, 0, OPT_QUIET},
     {"threads", required_argument, 0, OPT_THREADS}, {"valid-view", required_argument, 0, OPT_VALID_VIEW},
     {"valid-holdout", required_argument, 0, OPT_VALID_HOLDOUT},
     {"recipe", required_argument, 0, OPT_RECIPE}, {"input-norm", required_argument, 0, OPT_INPUT_NORM},

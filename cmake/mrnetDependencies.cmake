@@ -124,6 +124,14 @@ if(MRNET_WITH_FFMPEG AND NOT TARGET PkgConfig::mrnet_dep_ffmpeg)
   endif()
 endif()
 
+# Optional: MPI (Open MPI's mpi-c), for runs over several processes.
+if(MRNET_WITH_MPI AND NOT TARGET PkgConfig::mrnet_dep_mpi)
+  pkg_check_modules(mrnet_dep_mpi QUIET IMPORTED_TARGET mpi-c)
+  if(NOT mrnet_dep_mpi_FOUND)
+    _mrnet_dep_missing("MPI (Debian: libopenmpi-dev)")
+  endif()
+endif()
+
 # Everything a static link of libmrnet needs, in link order.
 set(MRNET_DEPENDENCIES mrnet_dep::blas PkgConfig::mrnet_dep_cjson PkgConfig::mrnet_dep_sndfile
     PkgConfig::mrnet_dep_soxr PkgConfig::mrnet_dep_fftw3f PkgConfig::mrnet_dep_zlib PkgConfig::mrnet_dep_sqlite3
@@ -132,4 +140,7 @@ set(MRNET_DEPENDENCIES mrnet_dep::blas PkgConfig::mrnet_dep_cjson PkgConfig::mrn
     OpenMP::OpenMP_C Threads::Threads m)
 if(MRNET_WITH_FFMPEG)
   list(INSERT MRNET_DEPENDENCIES 1 PkgConfig::mrnet_dep_ffmpeg)
+endif()
+if(MRNET_WITH_MPI)
+  list(INSERT MRNET_DEPENDENCIES 1 PkgConfig::mrnet_dep_mpi)
 endif()

@@ -11,6 +11,8 @@ packages=(
   libsqlite3-dev libxxhash-dev
   # mrnet serve (libmicrohttpd), and its test in headless Chromium
   libmicrohttpd-dev chromium
+  # runs over several processes (mpirun -np N mrnet train/cv/extract; CMake MRNET_MPI=AUTO)
+  libopenmpi-dev openmpi-bin
   # PNG pictures (deflate, CRC-32)
   zlib1g-dev
   # the baseline's RBF-SVM (mrnet baseline)

@@ -37,5 +37,6 @@
 #include <mrnet/collection.h>
 #include <mrnet/bench.h>
 #include <mrnet/serve.h>
+#include <mrnet/parallel.h>
 
 #endif

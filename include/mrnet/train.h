@@ -98,6 +98,13 @@ typedef struct {
                                 of itself, lambda ~ Beta(alpha, alpha) folded to [0.5, 1],
                                 inputs and targets alike */
     double label_smoothing;  /* 0: off. Else the targets are (1 - this) one-hot + this / K */
+    /* ---- several processes (mrnet/parallel.h; NULL: this one) ----
+     * Each batch is shared by the collective's processes, each computing
+     * its slice; gradients are summed, so every process keeps the same
+     * weights. Only rank 0 writes files and calls progress. Results match
+     * one process's up to float reordering when sync_bn is set. */
+    const struct mrnet_collective *comm;
+    bool sync_bn;            /* batch statistics over the whole batch, not each slice */
 } mrnet_train_options;
 
 /* mrnet's recipe for collections of a few hours of audio (docs/RECIPES.md):

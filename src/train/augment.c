@@ -22,14 +22,27 @@ void mrnet_noise_default(mrnet_noise_config *cfg)
     cfg->std_hi = 0.1f;
 }
 
-bool augment_gaussian_noise(uint64_t *rng, const mrnet_noise_config *cfg, float *x, size_t n)
+bool augment_noise_draw(uint64_t *rng, const mrnet_noise_config *cfg, float *mean, float *std)
 {
     if (!(rng_uniform(rng) < cfg->p))
         return false;
-    float mean = rng_uniform_range(rng, cfg->mean_lo, cfg->mean_hi);
-    float std = rng_uniform_range(rng, cfg->std_lo, cfg->std_hi);
+    *mean = rng_uniform_range(rng, cfg->mean_lo, cfg->mean_hi);
+    *std = rng_uniform_range(rng, cfg->std_lo, cfg->std_hi);
+    return true;
+}
+
+void augment_noise_add(uint64_t *rng, float mean, float std, float *x, size_t n)
+{
     for (size_t i = 0; i < n; i++)
         x[i] += mean + std * rng_normal(rng);
+}
+
+bool augment_gaussian_noise(uint64_t *rng, const mrnet_noise_config *cfg, float *x, size_t n)
+{
+    float mean, std;
+    if (!augment_noise_draw(rng, cfg, &mean, &std))
+        return false;
+    augment_noise_add(rng, mean, std, x, n);
     return true;
 }
 
@@ -109,11 +122,8 @@ double augment_mixup_weight(uint64_t *rng, double alpha)
     return lambda < 0.5 ? 1.0 - lambda : lambda;
 }
 
-void augment_mixup(uint64_t *rng, double alpha, float *x, size_t slot, float *targets, int B,
-                   int K, int *partner, float *x_copy, float *targets_copy)
+double augment_mixup_pairs(uint64_t *rng, double alpha, int B, int *partner)
 {
-    if (B < 2)
-        return;
     const double lambda = augment_mixup_weight(rng, alpha);
     for (int b = 0; b < B; b++)
         partner[b] = b;
@@ -122,6 +132,22 @@ void augment_mixup(uint64_t *rng, double alpha, float *x, size_t slot, float *ta
         partner[b] = partner[j];
         partner[j] = tmp;
     }
+    return lambda;
+}
+
+void augment_mix(double lambda, float *x, const float *xp, size_t n)
+{
+    const float a = (float)lambda, b1 = (float)(1.0 - lambda);
+    for (size_t i = 0; i < n; i++)
+        x[i] = a * x[i] + b1 * xp[i];
+}
+
+void augment_mixup(uint64_t *rng, double alpha, float *x, size_t slot, float *targets, int B,
+                   int K, int *partner, float *x_copy, float *targets_copy)
+{
+    if (B < 2)
+        return;
+    const double lambda = augment_mixup_pairs(rng, alpha, B, partner);
     float *x0 = x_copy, *q0 = targets_copy;
     memcpy(x0, x, (size_t)B * slot * sizeof *x);
     memcpy(q0, targets, (size_t)B * K * sizeof *targets);
@@ -129,8 +155,7 @@ void augment_mixup(uint64_t *rng, double alpha, float *x, size_t slot, float *ta
     for (int b = 0; b < B; b++) {
         const float *xp = x0 + (size_t)partner[b] * slot, *qp = q0 + (size_t)partner[b] * K;
         float *xb = x + (size_t)b * slot, *qb = targets + (size_t)b * K;
-        for (size_t i = 0; i < slot; i++)
-            xb[i] = a * xb[i] + b1 * xp[i];
+        augment_mix(lambda, xb, xp, slot);
         for (int k = 0; k < K; k++)
             qb[k] = a * qb[k] + b1 * qp[k];
     }

@@ -25,6 +25,11 @@ int64_t augment_random_start(uint64_t *rng, int64_t T, int64_t len);
  * the release's behaviour, or per example). Returns whether it applied. The
  * number of draws depends only on n and the outcome, never on threads. */
 bool augment_gaussian_noise(uint64_t *rng, const mrnet_noise_config *cfg, float *x, size_t n);
+/* Its two halves: whether to apply, and the mean and std (false: no noise);
+ * then the values, from any stream (one per example keeps a batch's noise
+ * the same however it is shared between processes). */
+bool augment_noise_draw(uint64_t *rng, const mrnet_noise_config *cfg, float *mean, float *std);
+void augment_noise_add(uint64_t *rng, float mean, float std, float *x, size_t n);
 
 /* SpecAugment-style masking of one example x (P, T, D) (P planes of T frames
  * of D features, the model input's layout): n_time masks of a uniform width
@@ -44,6 +49,10 @@ void augment_soft_targets(const int *labels, int B, int K, double smoothing, flo
 /* A mixup weight: lambda ~ Beta(alpha, alpha), folded to [0.5, 1] so each
  * example stays the larger part of its mix (its label keeps the majority). */
 double augment_mixup_weight(uint64_t *rng, double alpha);
+/* augment_mixup's draws: lambda, then the partner of each of B rows. */
+double augment_mixup_pairs(uint64_t *rng, double alpha, int B, int *partner);
+/* x (n) = lambda x + (1 - lambda) xp */
+void augment_mix(double lambda, float *x, const float *xp, size_t n);
 
 /* Mixup (Zhang et al. 2018) of a batch x (B, slot) with targets (B, K): one
  * lambda for the batch (augment_mixup_weight) and a random permutation; row b

@@ -11,6 +11,7 @@
 #include <mrnet/plot.h>
 
 #include "eval/metrics.h"
+#include "mrnet/parallel.h"
 #include "tensor/error.h"
 #include "tensor/fileio.h"
 #include "train/ema.h"
@@ -148,10 +149,16 @@ mrnet_status mrnet_cross_validate(const char *store_dir, const mrnet_cv_options 
     memset(res, 0, sizeof *res);
     if (!opt->train.out_dir)
         return mrnet_fail(MRNET_ERR_ARG, "cross-validation needs an output folder");
-    MRNET_TRY(mrnet_make_dirs(opt->train.out_dir));
-    int lock;
-    MRNET_TRY(dir_lock(opt->train.out_dir, "cross-validation", &lock));
-    mrnet_status st = cross_validate(store_dir, opt, res);
+    /* in a data-parallel run rank 0 holds the lock and writes the summary */
+    const mrnet_collective *comm = opt->train.comm;
+    bool root = !comm || comm->rank == 0;
+    int lock = -1;
+    mrnet_status st = root ? mrnet_make_dirs(opt->train.out_dir) : MRNET_OK;
+    if (st == MRNET_OK && root)
+        st = dir_lock(opt->train.out_dir, "cross-validation", &lock);
+    st = mrnet_collective_agree(comm, st);
+    if (st == MRNET_OK)
+        st = cross_validate(store_dir, opt, res);
     dir_unlock(lock);
     return st;
 }
@@ -163,7 +170,6 @@ static mrnet_status cross_validate(const char *store_dir, const mrnet_cv_options
         return mrnet_fail(MRNET_ERR_ARG, "cross-validation needs an output folder");
     if ((unsigned)opt->view > MRNET_VIEW_FULL)
         return mrnet_fail(MRNET_ERR_ARG, "cross-validation: unknown view %d", opt->view);
-    MRNET_TRY(mrnet_make_dirs(opt->train.out_dir));
     mrnet_store *fs;
     MRNET_TRY(mrnet_store_open(store_dir, &fs));
     int folds[MRNET_CV_MAX_FOLDS];
@@ -187,7 +193,10 @@ static mrnet_status cross_validate(const char *store_dir, const mrnet_cv_options
         }
         mrnet_mean_std(acc, res->n_folds, &res->mean_accuracy, &res->std_accuracy);
         mrnet_mean_std(f1, res->n_folds, &res->mean_macro_f1, &res->std_macro_f1);
-        st = write_summary(opt->train.out_dir, res, (mrnet_view)opt->view, &total, names);
+        const mrnet_collective *comm = opt->train.comm;
+        if (!comm || comm->rank == 0)
+            st = write_summary(opt->train.out_dir, res, (mrnet_view)opt->view, &total, names);
+        st = mrnet_collective_agree(comm, st);
     }
     mrnet_confusion_free(&total);
     mrnet_store_close(fs);

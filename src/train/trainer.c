@@ -14,6 +14,8 @@
 #include "infer/infer.h"
 #include "eval/metrics.h"
 #include "train/train_state.h"
+#include "train/augment.h"
+#include "model/model.h"
 #include "train/trainer_internal.h"
 
 void mrnet_train_options_default(mrnet_train_options *o)
@@ -50,7 +52,8 @@ void mrnet_train_options_robust(mrnet_train_options *o)
 }
 
 /* Random streams: one per (purpose, epoch, batch, example). */
-enum { STREAM_SHUFFLE = 1, STREAM_CROP, STREAM_NOISE, STREAM_DROPOUT, STREAM_MASK, STREAM_MIXUP };
+enum { STREAM_SHUFFLE = 1, STREAM_CROP, STREAM_NOISE, STREAM_DROPOUT, STREAM_MASK, STREAM_MIXUP,
+       STREAM_NOISE_VALUES };
 
 static uint64_t stream(uint64_t seed, int purpose, long epoch, long batch, long example)
 {
@@ -181,70 +184,156 @@ static void shuffled(const trainer *t, int epoch, int *order)
     }
 }
 
-/* Random crops of the batch's entries into t->input (B, S, L, crop, D), their
- * masks, mixup (with the soft targets), then noise. */
-static mrnet_status build_batch(trainer *t, const int *entries, int B, int epoch, int batch)
+/* Global example k of the batch (entry `entry`): its random crop into x
+ * (S, L, crop, D) through the read buffer feat, then its masks. */
+static mrnet_status build_example(trainer *t, int entry, int epoch, int batch, int k, float *feat,
+                                  float *x)
+{
+    const mrnet_store_entry *e = mrnet_store_get(t->store, entry);
+    uint64_t rng = stream(t->opt->seed, STREAM_CROP, epoch, batch, k);
+    int64_t t0 = augment_random_start(&rng, e->T, t->crop);
+    MRNET_TRY(mrnet_store_read(t->store, entry, t0, t->crop, feat));
+    mrnet_features_to_input(feat, t->S * t->L, t->D, t->crop, x);
+    uint64_t mask_rng = stream(t->opt->seed, STREAM_MASK, epoch, batch, k);
+    augment_mask(&mask_rng, x, t->S * t->L, t->crop, t->D, t->opt->time_masks, t->mask_frames,
+                 t->opt->freq_masks, t->opt->freq_mask_bands);
+    return MRNET_OK;
+}
+
+/* Examples ks[0..n) of the batch into out (n, slot), in parallel. */
+static mrnet_status build_examples(trainer *t, const int *entries, const int *ks, int n, int epoch,
+                                   int batch, float *out)
 {
     size_t slot = (size_t)t->S * t->L * t->D * (size_t)t->crop;
     mrnet_status first_error = MRNET_OK;
     char message[1024] = "";
 #pragma omp parallel for schedule(dynamic)
-    for (int k = 0; k < B; k++) {
-        const mrnet_store_entry *e = mrnet_store_get(t->store, entries[k]);
-        uint64_t rng = stream(t->opt->seed, STREAM_CROP, epoch, batch, k);
-        int64_t t0 = augment_random_start(&rng, e->T, t->crop);
-        float *feat = t->feat + (size_t)k * slot;
-        mrnet_status st = mrnet_store_read(t->store, entries[k], t0, t->crop, feat);
+    for (int i = 0; i < n; i++) {
+        mrnet_status st = build_example(t, entries[ks[i]], epoch, batch, ks[i],
+                                        t->feat + (size_t)i * slot, out + (size_t)i * slot);
         if (st != MRNET_OK) {
 #pragma omp critical
             if (first_error == MRNET_OK) {
                 first_error = st;
                 snprintf(message, sizeof message, "%s", mrnet_last_error());
             }
-            continue;
         }
-        float *x = t->input + (size_t)k * slot;
-        mrnet_features_to_input(feat, t->S * t->L, t->D, t->crop, x);
-        uint64_t mask_rng = stream(t->opt->seed, STREAM_MASK, epoch, batch, k);
-        augment_mask(&mask_rng, x, t->S * t->L, t->crop, t->D, t->opt->time_masks, t->mask_frames,
-                     t->opt->freq_masks, t->opt->freq_mask_bands);
-        t->batch_labels[k] = e->label_index;
     }
     if (first_error != MRNET_OK)
         return mrnet_fail(first_error, "training batch: %s", message);
-    if (t->targets) {
-        augment_soft_targets(t->batch_labels, B, t->n_labels, t->opt->label_smoothing, t->targets);
-        if (t->opt->mixup_alpha > 0) { /* t->feat is free now: the copy of the batch */
-            uint64_t rng = stream(t->opt->seed, STREAM_MIXUP, epoch, batch, 0);
-            augment_mixup(&rng, t->opt->mixup_alpha, t->input, slot, t->targets, B, t->n_labels,
-                          t->partner, t->feat, t->targets_copy);
-        }
+    return MRNET_OK;
+}
+
+/* Mixup of this process's rows: the partner permutation and lambda are drawn
+ * for the whole batch, so a row is mixed with the same partner whichever
+ * process holds it; a partner another process holds is built here from its
+ * own streams. Targets (B, K) are mixed for the whole batch. */
+static mrnet_status mix_batch(trainer *t, const int *entries, int B, batch_slice s, int epoch,
+                              int batch)
+{
+    size_t slot = (size_t)t->S * t->L * t->D * (size_t)t->crop;
+    int K = t->n_labels, n = s.hi - s.lo;
+    uint64_t rng = stream(t->opt->seed, STREAM_MIXUP, epoch, batch, 0);
+    const double lambda = augment_mixup_pairs(&rng, t->opt->mixup_alpha, B, t->partner);
+    int *remote = malloc((size_t)n * sizeof *remote), n_remote = 0;
+    if (!remote)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for mixup");
+    for (int b = s.lo; b < s.hi; b++) {
+        int p = t->partner[b];
+        if (p < s.lo || p >= s.hi)
+            remote[n_remote++] = p;
     }
-    if (!t->opt->noise)
-        return MRNET_OK;
+    mrnet_status st = n_remote ? build_examples(t, entries, remote, n_remote, epoch, batch,
+                                                t->partner_input)
+                               : MRNET_OK;
+    if (st == MRNET_OK) {
+        float *x0 = t->feat; /* free now: the unmixed rows */
+        memcpy(x0, t->input, (size_t)n * slot * sizeof *x0);
+        for (int b = s.lo, r = 0; b < s.hi; b++) {
+            int p = t->partner[b];
+            const float *xp = (p >= s.lo && p < s.hi) ? x0 + (size_t)(p - s.lo) * slot
+                                                      : t->partner_input + (size_t)r++ * slot;
+            augment_mix(lambda, t->input + (size_t)(b - s.lo) * slot, xp, slot);
+        }
+        memcpy(t->targets_copy, t->targets, (size_t)B * K * sizeof *t->targets);
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < K; k++) {
+                float *q = t->targets + (size_t)b * K;
+                const float *qb = t->targets_copy + (size_t)b * K,
+                            *qp = t->targets_copy + (size_t)t->partner[b] * K;
+                q[k] = (float)lambda * qb[k] + (float)(1.0 - lambda) * qp[k];
+            }
+    }
+    free(remote);
+    return st;
+}
+
+/* Gaussian noise on this process's rows: per example, or the release's one
+ * mean/std per mini-batch, the values of example k from its own stream. */
+static void add_noise(trainer *t, int epoch, int batch, batch_slice s)
+{
+    size_t slot = (size_t)t->S * t->L * t->D * (size_t)t->crop;
     if (t->opt->noise_per_example) {
-        for (int k = 0; k < B; k++) {
+        for (int k = s.lo; k < s.hi; k++) {
             uint64_t rng = stream(t->opt->seed, STREAM_NOISE, epoch, batch, k + 1);
-            augment_gaussian_noise(&rng, &t->opt->noise_cfg, t->input + (size_t)k * slot, slot);
+            augment_gaussian_noise(&rng, &t->opt->noise_cfg, t->input + (size_t)(k - s.lo) * slot,
+                                   slot);
         }
-    } else { /* the release: one draw of mean/std per mini-batch */
-        uint64_t rng = stream(t->opt->seed, STREAM_NOISE, epoch, batch, 0);
-        augment_gaussian_noise(&rng, &t->opt->noise_cfg, t->input, (size_t)B * slot);
+        return;
     }
+    uint64_t rng = stream(t->opt->seed, STREAM_NOISE, epoch, batch, 0);
+    float mean, std;
+    if (!augment_noise_draw(&rng, &t->opt->noise_cfg, &mean, &std))
+        return;
+    for (int k = s.lo; k < s.hi; k++) {
+        uint64_t values = stream(t->opt->seed, STREAM_NOISE_VALUES, epoch, batch, k);
+        augment_noise_add(&values, mean, std, t->input + (size_t)(k - s.lo) * slot, slot);
+    }
+}
+
+/* This process's examples [s.lo, s.hi) of the batch `entries` (B) into
+ * t->input, with their labels; the soft targets of the whole batch. Every
+ * draw comes from the example's global index, so the batch is the same
+ * however the processes share it. */
+static mrnet_status build_batch(trainer *t, const int *entries, int B, batch_slice s, int epoch,
+                                int batch)
+{
+    int n = s.hi - s.lo;
+    for (int k = 0; k < n; k++)
+        t->local_ks[k] = s.lo + k;
+    MRNET_TRY(build_examples(t, entries, t->local_ks, n, epoch, batch, t->input));
+    for (int k = s.lo; k < s.hi; k++)
+        t->batch_labels[k - s.lo] = mrnet_store_get(t->store, entries[k])->label_index;
+    if (t->targets) {
+        for (int b = 0; b < B; b++)
+            t->all_labels[b] = mrnet_store_get(t->store, entries[b])->label_index;
+        augment_soft_targets(t->all_labels, B, t->n_labels, t->opt->label_smoothing, t->targets);
+        if (t->opt->mixup_alpha > 0 && B >= 2)
+            MRNET_TRY(mix_batch(t, entries, B, s, epoch, batch));
+    }
+    if (t->opt->noise)
+        add_noise(t, epoch, batch, s);
     return MRNET_OK;
 }
 
 static mrnet_status train_batch(trainer *t, const int *entries, int B, int epoch, int batch,
                                 double lr)
 {
-    MRNET_TRY(build_batch(t, entries, B, epoch, batch));
+    batch_slice s = trainer_slice(t, B);
+    int n = s.hi - s.lo;
+    /* a failed read anywhere stops every process before the first sum */
+    MRNET_TRY(trainer_agree(t, build_batch(t, entries, B, s, epoch, batch)));
     mrnet_model_set_rng(t->model, stream(t->opt->seed, STREAM_DROPOUT, epoch, batch, 0));
-    MRNET_TRY(mrnet_forward(t->model, t->input, B, (int)t->crop, true, NULL, t->logits));
-    double loss;
-    if (t->targets)
-        MRNET_TRY(mrnet_backward_soft(t->model, t->targets, t->class_weight, &loss));
-    else
-        MRNET_TRY(mrnet_backward(t->model, t->batch_labels, t->class_weight, &loss));
+    model_set_first_sample(t->model, s.lo);
+    mrnet_status st = mrnet_forward(t->model, t->input, n, (int)t->crop, true, NULL, t->logits);
+    double loss = 0;
+    if (st == MRNET_OK)
+        st = t->targets ? mrnet_backward_soft(t->model, t->targets + (size_t)s.lo * t->n_labels,
+                                              t->class_weight, &loss)
+                        : mrnet_backward(t->model, t->batch_labels, t->class_weight, &loss);
+    MRNET_TRY(trainer_agree(t, st));
+    trainer_sum_gradients(t);
+    loss = trainer_sum(t, loss); /* each slice's part of the batch's loss */
     if (!isfinite(loss))
         return mrnet_fail(MRNET_ERR_NUMERIC,
                           "epoch %d batch %d: the loss is %g; the last good state is in %s", epoch,
@@ -253,30 +342,41 @@ static mrnet_status train_batch(trainer *t, const int *entries, int B, int epoch
     if (t->ema.shadow)
         ema_update(&t->ema, t->model, mrnet_adamw_steps(t->adamw));
     t->loss_sum += loss;
-    for (int k = 0; k < B; k++)
-        t->correct += mrnet_argmax(t->logits + (size_t)k * t->n_labels, t->n_labels) == t->batch_labels[k];
+    long correct = 0;
+    for (int k = 0; k < n; k++)
+        correct += mrnet_argmax(t->logits + (size_t)k * t->n_labels, t->n_labels) == t->batch_labels[k];
+    t->correct += lround(trainer_sum(t, (double)correct));
     t->seen += B;
     return MRNET_OK;
 }
 
-/* Validation on the first crop of every validation entry. */
+/* Validation on the first crop of every validation entry. In a
+ * data-parallel run each process scores its share of the entries and the
+ * probabilities are summed, so every process sees the same figures. */
 static mrnet_status validate(trainer *t, epoch_record *r)
 {
     r->valid_loss = r->valid_acc = r->valid_f1 = NAN;
     if (t->n_valid == 0)
         return MRNET_OK;
     int K = t->n_labels;
-    float *probs = malloc((size_t)t->n_valid * K * sizeof(float));
+    float *probs = calloc((size_t)t->n_valid * K, sizeof(float));
     mrnet_confusion cm;
     if (!probs || mrnet_confusion_init(&cm, K) != MRNET_OK) {
         free(probs);
-        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for validation");
+        return trainer_agree(t, mrnet_fail(MRNET_ERR_NOMEM, "out of memory for validation"));
     }
-    mrnet_store_source_ctx ctx = {t->store, t->valid};
-    mrnet_feature_source src = mrnet_store_source(&ctx, t->n_valid);
+    batch_slice share = trainer_slice(t, t->n_valid);
+    mrnet_store_source_ctx ctx = {t->store, t->valid + share.lo};
+    mrnet_feature_source src = mrnet_store_source(&ctx, share.hi - share.lo);
     mrnet_infer_options eo = {.view = t->opt->valid_view, .crop = t->crop, .hop = t->crop / 2,
                        .batch = t->opt->batch};
-    mrnet_status st = mrnet_infer_source(t->model, &src, &eo, probs, NULL, NULL, NULL);
+    mrnet_status st = share.hi > share.lo
+                          ? mrnet_infer_source(t->model, &src, &eo, probs + (size_t)share.lo * K,
+                                               NULL, NULL, NULL)
+                          : MRNET_OK;
+    st = trainer_agree(t, st);
+    if (st == MRNET_OK && trainer_ranks(t) > 1)
+        t->comm->sum_float(t->comm->ctx, probs, (size_t)t->n_valid * K);
     double loss = 0;
     for (int i = 0; st == MRNET_OK && i < t->n_valid; i++) {
         int y = mrnet_store_get(t->store, t->valid[i])->label_index;
@@ -305,6 +405,38 @@ static double now_seconds(void)
 
 /* ---- the loop ------------------------------------------------------------------- */
 
+/* best.safetensors from the model as it validates, with the recipe and the
+ * model card. */
+static mrnet_status save_best(trainer *t, const epoch_record *r)
+{
+    /* the recipe (noise place included) and the epoch, for the record */
+    cJSON *recipe = trainer_options_json(t);
+    cJSON_AddNumberToObject(recipe, "epoch", t->epoch);
+    char *text = cJSON_PrintUnformatted(recipe);
+    cJSON_Delete(recipe);
+    cJSON *card = trainer_model_card(t, r);
+    char *card_text = card ? cJSON_PrintUnformatted(card) : NULL;
+    cJSON_Delete(card);
+    const char *meta[] = {"mrnet.features", t->settings, "mrnet.train", text ? text : "{}",
+                          "mrnet.card", card_text ? card_text : "{}", NULL};
+    mrnet_status st = (text && card_text) ? mrnet_model_save(t->model, t->path_best, meta)
+                                          : mrnet_fail(MRNET_ERR_NOMEM, "out of memory for "
+                                                       "the checkpoint's metadata");
+    free(text);
+    free(card_text);
+    return st;
+}
+
+/* last.safetensors, log.jsonl and curve.svg: rank 0's files. */
+static mrnet_status write_outputs(trainer *t)
+{
+    if (!trainer_is_root(t))
+        return MRNET_OK;
+    MRNET_TRY(trainer_save_last(t));
+    MRNET_TRY(trainer_write_log(t));
+    return trainer_write_curve(t);
+}
+
 static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds, bool *best)
 {
     epoch_record r = {.train_loss = batches ? t->loss_sum / batches : NAN,
@@ -315,47 +447,30 @@ static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds
     /* validation and the best checkpoint see the weight average */
     if (t->ema.shadow)
         ema_swap(&t->ema, t->model);
-    mrnet_status vs = validate(t, &r);
-    if (vs != MRNET_OK) {
-        if (t->ema.shadow)
-            ema_swap(&t->ema, t->model);
-        return mrnet_fail_context(vs, "epoch %d: validation", t->epoch);
-    }
-    t->history[t->n_history++] = r;
-    double metric = t->n_valid ? (t->opt->select_macro_f1 ? r.valid_f1 : r.valid_acc)
-                               : r.train_acc;
-    *best = t->best_epoch == 0 || metric > t->best_metric;
-    if (*best) {
-        t->best_epoch = t->epoch;
-        t->best_metric = metric;
-        /* the recipe (noise place included) and the epoch, for the record */
-        cJSON *recipe = trainer_options_json(t);
-        cJSON_AddNumberToObject(recipe, "epoch", t->epoch);
-        char *text = cJSON_PrintUnformatted(recipe);
-        cJSON_Delete(recipe);
-        cJSON *card = trainer_model_card(t, &r);
-        char *card_text = card ? cJSON_PrintUnformatted(card) : NULL;
-        cJSON_Delete(card);
-        const char *meta[] = {"mrnet.features", t->settings, "mrnet.train", text ? text : "{}",
-                              "mrnet.card", card_text ? card_text : "{}", NULL};
-        mrnet_status st = (text && card_text) ? mrnet_model_save(t->model, t->path_best, meta)
-                                              : mrnet_fail(MRNET_ERR_NOMEM, "out of memory for "
-                                                           "the checkpoint's metadata");
-        free(text);
-        free(card_text);
-        if (st != MRNET_OK && t->ema.shadow)
-            ema_swap(&t->ema, t->model);
-        MRNET_TRY(st);
+    mrnet_status st = validate(t, &r);
+    if (st != MRNET_OK)
+        st = mrnet_fail_context(st, "epoch %d: validation", t->epoch);
+    double metric = 0;
+    if (st == MRNET_OK) {
+        t->history[t->n_history++] = r;
+        metric = t->n_valid ? (t->opt->select_macro_f1 ? r.valid_f1 : r.valid_acc) : r.train_acc;
+        *best = t->best_epoch == 0 || metric > t->best_metric;
+        if (*best)
+            st = trainer_agree(t, trainer_is_root(t) ? save_best(t, &r) : MRNET_OK);
     }
     if (t->ema.shadow)
         ema_swap(&t->ema, t->model);
+    MRNET_TRY(st);
+    if (*best) {
+        t->best_epoch = t->epoch;
+        t->best_metric = metric;
+    }
     t->epoch++;
     t->next_batch = 0;
     t->loss_sum = 0;
     t->correct = t->seen = 0;
-    MRNET_TRY(trainer_save_last(t));
-    MRNET_TRY(trainer_write_log(t));
-    return trainer_write_curve(t);
+    MRNET_TRY(trainer_check_replicas(t));
+    return trainer_agree(t, write_outputs(t));
 }
 
 static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
@@ -378,7 +493,7 @@ static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
             if (st != MRNET_OK)
                 break;
             t->next_batch = b + 1;
-            if (o->progress) {
+            if (o->progress && trainer_is_root(t)) {
                 double el = now_seconds() - start;
                 mrnet_train_progress p = {.epoch = t->epoch, .epochs = o->epochs, .batch = b + 1,
                                       .batches = batches,
@@ -388,10 +503,12 @@ static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
                                       .lr = lr};
                 o->progress(o->progress_ctx, &p);
             }
-            if (o->stop && *o->stop && b + 1 < batches) {
+            /* a signal to any process stops them all at the same batch */
+            if (trainer_any(t, o->stop && *o->stop) && b + 1 < batches) {
                 st = trainer_check_finite(t);
-                if (st == MRNET_OK)
+                if (st == MRNET_OK && trainer_is_root(t))
                     st = trainer_save_last(t);
+                st = trainer_agree(t, st);
                 free(order);
                 if (st != MRNET_OK)
                     return st;
@@ -406,13 +523,13 @@ static mrnet_status run_epochs(trainer *t, mrnet_train_result *res)
         bool best = false;
         int epoch = t->epoch;
         st = end_epoch(t, batches, lr, now_seconds() - start, &best);
-        if (st == MRNET_OK && o->progress) {
+        if (st == MRNET_OK && o->progress && trainer_is_root(t)) {
             const epoch_record *r = &t->history[t->n_history - 1];
             mrnet_train_progress p = {epoch, o->epochs, batches, batches, r->train_loss, r->train_acc,
                                   0, lr, true, r->valid_loss, r->valid_acc, r->valid_f1, best, NULL};
             o->progress(o->progress_ctx, &p);
         }
-        if (st == MRNET_OK && o->stop && *o->stop && t->epoch <= o->epochs)
+        if (st == MRNET_OK && trainer_any(t, o->stop && *o->stop) && t->epoch <= o->epochs)
             st = mrnet_fail(MRNET_ERR_INTERRUPTED,
                             "interrupted after epoch %d; state saved in %s (run again with --resume)",
                             epoch, t->path_last);
@@ -446,10 +563,13 @@ static void trainer_free(trainer *t)
     free(t->targets);
     free(t->targets_copy);
     free(t->partner);
+    free(t->all_labels);
+    free(t->local_ks);
+    free(t->partner_input);
     free(t->history);
 }
 
-static mrnet_status prepare(trainer *t, const char *store_dir)
+static mrnet_status check_options(trainer *t)
 {
     const mrnet_train_options *o = t->opt;
     if (o->epochs < 1 || o->batch < 2)
@@ -469,16 +589,31 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
                           o->label_smoothing);
     if (!o->out_dir)
         return mrnet_fail(MRNET_ERR_ARG, "training needs an output folder");
-    MRNET_TRY(mrnet_make_dirs(o->out_dir));
-    MRNET_TRY(dir_lock(o->out_dir, "training", &t->lock_fd));
     snprintf(t->path_last, sizeof t->path_last, "%s/last.safetensors", o->out_dir);
     snprintf(t->path_best, sizeof t->path_best, "%s/best.safetensors", o->out_dir);
     snprintf(t->path_log, sizeof t->path_log, "%s/log.jsonl", o->out_dir);
     snprintf(t->path_curve, sizeof t->path_curve, "%s/curve.svg", o->out_dir);
+    return MRNET_OK;
+}
+
+/* Rank 0's part: the run folder, its lock, a killed run's temporaries. */
+static mrnet_status prepare_folder(trainer *t)
+{
+    const mrnet_train_options *o = t->opt;
+    if (!trainer_is_root(t))
+        return MRNET_OK;
+    MRNET_TRY(mrnet_make_dirs(o->out_dir));
+    MRNET_TRY(dir_lock(o->out_dir, "training", &t->lock_fd));
     /* a killed run's temporaries go even when this run has nothing left to write */
     const char *outputs[] = {t->path_last, t->path_best, t->path_log, t->path_curve};
     for (size_t k = 0; k < sizeof outputs / sizeof *outputs; k++)
         remove_stale_temporaries_of(outputs[k]);
+    return MRNET_OK;
+}
+
+static mrnet_status prepare_run(trainer *t, const char *store_dir)
+{
+    const mrnet_train_options *o = t->opt;
     MRNET_TRY(mrnet_store_open(store_dir, &t->store));
     if (!realpath(store_dir, t->store_path))
         snprintf(t->store_path, sizeof t->store_path, "%s", store_dir);
@@ -504,34 +639,49 @@ static mrnet_status prepare(trainer *t, const char *store_dir)
     if (o->ema_decay > 0)
         MRNET_TRY(ema_create(&t->ema, t->model, o->ema_decay));
     int B = o->batch < t->n_epoch_items ? o->batch : t->n_epoch_items;
+    MRNET_TRY(trainer_parallel_setup(t, B));
+    batch_slice share = trainer_slice(t, B);
+    int n = share.hi - share.lo; /* this process's examples of a batch */
     size_t slot = (size_t)t->S * t->L * t->D * (size_t)t->crop;
-    t->input = malloc((size_t)B * slot * sizeof(float));
-    t->feat = malloc((size_t)B * slot * sizeof(float));
-    t->logits = malloc((size_t)B * t->n_labels * sizeof(float));
-    t->batch_labels = malloc((size_t)B * sizeof(int));
+    t->input = malloc((size_t)n * slot * sizeof(float));
+    t->feat = malloc((size_t)n * slot * sizeof(float));
+    t->logits = malloc((size_t)n * t->n_labels * sizeof(float));
+    t->batch_labels = malloc((size_t)n * sizeof(int));
+    t->local_ks = malloc((size_t)n * sizeof(int));
     t->history = calloc((size_t)o->epochs, sizeof(epoch_record));
-    if (!t->input || !t->feat || !t->logits || !t->batch_labels || !t->history)
-        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for a batch of %d x %lld frames", B,
+    if (!t->input || !t->feat || !t->logits || !t->batch_labels || !t->local_ks || !t->history)
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for a batch of %d x %lld frames", n,
                           (long long)t->crop);
     if (o->mixup_alpha > 0 || o->label_smoothing > 0) {
         t->targets = malloc((size_t)B * t->n_labels * sizeof(float));
         t->targets_copy = malloc((size_t)B * t->n_labels * sizeof(float));
         t->partner = malloc((size_t)B * sizeof(int));
-        if (!t->targets || !t->targets_copy || !t->partner)
+        t->all_labels = malloc((size_t)B * sizeof(int));
+        if (!t->targets || !t->targets_copy || !t->partner || !t->all_labels)
             return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for the soft targets");
+        /* partners another process holds: at most this process's rows */
+        if (o->mixup_alpha > 0 && trainer_ranks(t) > 1 &&
+            !(t->partner_input = malloc((size_t)n * slot * sizeof(float))))
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory for mixup's partners");
     }
-    MRNET_TRY(mrnet_model_reserve(t->model, B, (int)t->crop));
+    MRNET_TRY(mrnet_model_reserve(t->model, n, (int)t->crop));
     t->epoch = 1;
     return o->resume ? trainer_resume(t) : MRNET_OK;
 }
 
 mrnet_status mrnet_train(const char *store_dir, const mrnet_train_options *opt, mrnet_train_result *res)
 {
-    trainer t = {.opt = opt, .lock_fd = -1};
+    trainer t = {.opt = opt, .lock_fd = -1, .comm = opt->comm};
     memset(res, 0, sizeof *res);
     double start = now_seconds();
-    mrnet_status st = prepare(&t, store_dir);
-    if (st == MRNET_OK && t.note[0] && opt->progress)
+    /* every step that can fail on one process is agreed on before the
+     * next collective, so no process waits for one that has given up */
+    mrnet_status st = check_options(&t);
+    if (st == MRNET_OK)
+        st = trainer_agree(&t, prepare_folder(&t));
+    if (st == MRNET_OK)
+        st = trainer_agree(&t, prepare_run(&t, store_dir));
+    if (st == MRNET_OK && t.note[0] && opt->progress && trainer_is_root(&t))
         opt->progress(opt->progress_ctx, &(mrnet_train_progress){.note = t.note});
     if (st == MRNET_OK)
         st = run_epochs(&t, res);

@@ -7,6 +7,7 @@
 
 #include "store/featstore.h"
 #include "train/ema.h"
+#include "mrnet/parallel.h"
 #include "train/trainer.h"
 
 typedef struct {
@@ -49,7 +50,32 @@ typedef struct {
     char note[256];     /* "" or what the run says about its validation set */
     int lock_fd; /* the run folder's lock (tensor/fileio.h), -1 when not held */
     char store_path[4096]; /* the store, absolute when it resolves, for the model card */
+    const mrnet_collective *comm; /* opt->comm: NULL in one process */
+    /* mixup in a data-parallel run: inputs of partners another process
+     * holds (B, slot), built here from their own streams */
+    float *partner_input;
+    int *all_labels; /* (B) the whole batch's labels, for its soft targets */
+    int *local_ks;   /* (B / processes) this process's example indices */
 } trainer;
+
+/* ---- data-parallel runs (parallel.c) ---- */
+typedef struct {
+    int lo, hi; /* this process's examples [lo, hi) of a batch */
+} batch_slice;
+bool trainer_is_root(const trainer *t); /* rank 0, or one process: writes the files */
+int trainer_ranks(const trainer *t);
+batch_slice trainer_slice(const trainer *t, int B);
+/* Every process's status: the lowest failing rank's, named (mrnet/parallel.h). */
+mrnet_status trainer_agree(const trainer *t, mrnet_status st);
+double trainer_sum(const trainer *t, double v);
+bool trainer_any(const trainer *t, bool flag);
+/* Puts the model in data-parallel mode for batches of B (B >= processes). */
+mrnet_status trainer_parallel_setup(trainer *t, int B);
+/* The batch's gradient from the slices'; running statistics averaged
+ * unless they are synchronised. */
+void trainer_sum_gradients(trainer *t);
+/* The replicas' weights are identical (agreed). */
+mrnet_status trainer_check_replicas(const trainer *t);
 
 /* With no valid entries (split column) and opt->valid_holdout > 0: moves a
  * seeded, stratified share of the training groups into t->valid and writes

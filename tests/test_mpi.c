@@ -1,0 +1,312 @@
+/* Runs over several processes (issue 14, docs/SCALING.md): `mpirun -np 2
+ * mrnet train/cv/extract` on this machine against one process. Skipped in a
+ * build without MPI or where mpirun is missing. Every mpirun runs under
+ * timeout(1), so a hang fails the test instead of stalling the suite. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "testutil.h"
+#include "safety_fixtures.h"
+#include <mrnet/mrnet.h>
+
+#define MPI_TIMEOUT_S 240
+/* What every training run here shares: small, three batches an epoch. */
+#define TINY "--batch 8 --channels 16 --embed 8 --seed 3 --quiet"
+
+static const char *store; /* the demo's store (5 styles, 8 clips each) */
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mrnet_mpi_built() || system("command -v mpirun > /dev/null 2>&1") != 0)
+        return 0; /* each test skips */
+    setenv("OMP_NUM_THREADS", "1", 1);
+    /* CI runs as root; Open MPI refuses that unless told */
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
+    if (sx_run("", "demo -o demo --clips 8 --epochs 1 --channels 16 --embed 8 --quiet") != 0) {
+        fprintf(stderr, "demo: %s\n", sx_err());
+        return -1;
+    }
+    static char path[600];
+    snprintf(path, sizeof path, "%s", test_path("demo/store"));
+    store = path;
+    return 0;
+}
+
+static void need_mpi(void)
+{
+    if (!store)
+        skip();
+}
+
+/* `mpirun -np N mrnet ARGS` in the test folder (stdout to out.txt, stderr to
+ * err.txt): its exit status, 124 when it ran past MPI_TIMEOUT_S. */
+static int mpi_run(int n, const char *fmt, ...)
+{
+    char args[4096], cmd[9000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    char out[600], err[600];
+    snprintf(out, sizeof out, "%s", test_path("out.txt"));
+    snprintf(err, sizeof err, "%s", test_path("err.txt"));
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout %d mpirun -np %d '%s' %s > '%s' 2> '%s' < /dev/null",
+             test_tmpdir(), MPI_TIMEOUT_S, n, MRNET_CLI_PATH, args, out, err);
+    int rc = system(cmd);
+    return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+}
+
+/* train_loss of every epoch of run/log.jsonl into loss (up to max). */
+static int read_losses(const char *run, double *loss, int max)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/log.jsonl", test_path(run));
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("%s: missing", path);
+    char line[4096];
+    int n = 0;
+    while (n < max && fgets(line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "train_loss");
+        if (cJSON_IsNumber(v))
+            loss[n++] = v->valuedouble;
+        cJSON_Delete(j);
+    }
+    fclose(f);
+    return n;
+}
+
+/* ||a - b|| / ||a|| over the parameters of run_a's and run_b's last.safetensors. */
+static double relative_distance(const char *run_a, const char *run_b)
+{
+    char pa[700], pb[700];
+    snprintf(pa, sizeof pa, "%s/last.safetensors", test_path(run_a));
+    snprintf(pb, sizeof pb, "%s/last.safetensors", test_path(run_b));
+    mrnet_model *a, *b;
+    if (mrnet_model_load(pa, 0, &a) != MRNET_OK || mrnet_model_load(pb, 0, &b) != MRNET_OK)
+        fail_msg("%s", mrnet_last_error());
+    size_t n = mrnet_model_param_count(a, true);
+    assert_int_equal(n, mrnet_model_param_count(b, true));
+    const float *x = mrnet_model_params(a), *y = mrnet_model_params(b);
+    double d = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        d += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
+        s += (double)x[i] * x[i];
+    }
+    mrnet_model_free(a);
+    mrnet_model_free(b);
+    return sqrt(d / s);
+}
+
+/* The stated tolerance of "the same run": every epoch's training loss within
+ * 1e-4 (relative) and the weights within 1e-3 (relative L2). Not bit for bit:
+ * the sums over processes add in another order, and AdamW's first steps
+ * (g / |g|) turn the rounding of near-zero gradients into full steps of the
+ * few parameters whose exact gradient is zero (biases before a batch norm). */
+static void expect_same_run(const char *a, const char *b, int epochs)
+{
+    double la[64], lb[64];
+    assert_int_equal(read_losses(a, la, 64), epochs);
+    assert_int_equal(read_losses(b, lb, 64), epochs);
+    for (int e = 0; e < epochs; e++)
+        if (fabs(la[e] - lb[e]) > 1e-4 * fabs(la[e]))
+            fail_msg("epoch %d: training loss %.8g (%s) against %.8g (%s)", e + 1, la[e], a, lb[e], b);
+    double d = relative_distance(a, b);
+    if (!(d < 1e-3))
+        fail_msg("%s and %s: weights differ by %.3g (relative L2)", a, b, d);
+}
+
+static void sync_bn_equals_one_process(void **state)
+{
+    (void)state;
+    need_mpi();
+    EXPECT_RUN(sx_run("", "train '%s' -o one --epochs 3 " TINY, store), 0, sx_err(), NULL);
+    EXPECT_RUN(mpi_run(2, "train '%s' -o two --epochs 3 --sync-bn " TINY, store), 0, sx_err(), NULL);
+    expect_same_run("one", "two", 3);
+    /* rank 0 alone wrote, and said so once */
+    const char *out = sx_out();
+    const char *first = strstr(out, "trained 3 epochs");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "trained 3 epochs"));
+    /* per-process statistics (the default) are another run, still a sane one */
+    EXPECT_RUN(mpi_run(2, "train '%s' -o local --epochs 3 " TINY, store), 0, sx_err(), NULL);
+    double ll[3];
+    assert_int_equal(read_losses("local", ll, 3), 3);
+    assert_true(isfinite(ll[2]) && relative_distance("one", "local") > 1e-6);
+}
+
+/* Two epochs on 2 processes, the third resumed on 1 and on 3: the run of 3
+ * epochs on 2 processes. */
+static void resume_with_other_counts(void **state)
+{
+    (void)state;
+    need_mpi();
+    EXPECT_RUN(mpi_run(2, "train '%s' -o ref --epochs 3 --sync-bn " TINY, store), 0, sx_err(), NULL);
+    EXPECT_RUN(mpi_run(2, "train '%s' -o r1 --epochs 2 --sync-bn " TINY, store), 0, sx_err(), NULL);
+    EXPECT_RUN(sx_run("", "train '%s' -o r1 --epochs 3 --resume --sync-bn " TINY, store), 0, sx_err(), NULL);
+    expect_same_run("ref", "r1", 3);
+    EXPECT_RUN(sx_run("", "train '%s' -o r3 --epochs 2 --sync-bn " TINY, store), 0, sx_err(), NULL);
+    EXPECT_RUN(mpi_run(3, "train '%s' -o r3 --epochs 3 --resume --sync-bn " TINY, store), 0, sx_err(),
+               NULL);
+    expect_same_run("ref", "r3", 3);
+}
+
+/* Cross-validation over two processes: rank 0 writes the summary. */
+static void cv_over_two(void **state)
+{
+    (void)state;
+    need_mpi();
+    EXPECT_RUN(sx_run("", "extract '%s/data' -o cvstore --make-folds 2 --seed 1 --quiet",
+                      test_path("demo")), 0, sx_err(), NULL);
+    EXPECT_RUN(mpi_run(2, "cv cvstore -o cv --epochs 1 --sync-bn " TINY), 0, sx_err(), NULL);
+    EXPECT_RUN(sx_run("", "cv cvstore -o cv1 --epochs 1 --sync-bn " TINY), 0, sx_err(), NULL);
+    const char *two = sx_read(test_path("cv/cv.json"));
+    assert_non_null(strstr(two, "accuracy"));
+    expect_same_run("cv1/fold-1", "cv/fold-1", 1);
+    expect_same_run("cv1/fold-2", "cv/fold-2", 1);
+}
+
+/* A file every process fails on: all stop, rank 0 says which rank and why;
+ * the checkpoint of the last finished epoch is kept. */
+static void failing_file_stops_every_rank(void **state)
+{
+    (void)state;
+    need_mpi();
+    char copy[700];
+    snprintf(copy, sizeof copy, "%s", test_path("broken"));
+    char cmd[4000];
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", store, copy);
+    assert_int_equal(system(cmd), 0);
+    EXPECT_RUN(mpi_run(2, "train broken -o fail --epochs 1 " TINY), 0, sx_err(), NULL);
+    char last[800], saved[800];
+    snprintf(last, sizeof last, "%s/last.safetensors", test_path("fail"));
+    snprintf(saved, sizeof saved, "%s/saved.safetensors", test_path("fail"));
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && find '%s'/features -type f -exec truncate -s 1 {} +", last,
+             saved, copy);
+    assert_int_equal(system(cmd), 0);
+    EXPECT_RUN(mpi_run(2, "train broken -o fail --epochs 3 --resume " TINY), 1, sx_err(), "rank ",
+               "training batch", NULL);
+    test_assert_same_tensor_files(saved, last);
+    /* one process's batch cannot be empty */
+    EXPECT_RUN(mpi_run(3, "train '%s' -o small --epochs 1 --batch 2 --channels 16 --embed 8 --quiet",
+                       store), 1, sx_err(), "cannot be shared by 3 processes", NULL);
+}
+
+/* The pids of rank `rank` of the job (its environment says so). */
+static pid_t find_rank(int rank)
+{
+    char want[64];
+    snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t found = 0;
+    while (d && !found && (e = readdir(d))) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid <= 0 || pid == getpid())
+            continue;
+        char path[300], exe[600] = "";
+        snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+        ssize_t n = readlink(path, exe, sizeof exe - 1);
+        if (n <= 0)
+            continue;
+        exe[n] = '\0';
+        if (!strstr(exe, "mrnet"))
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        static char env[1 << 17];
+        size_t len = fread(env, 1, sizeof env - 1, f);
+        fclose(f);
+        env[len] = '\0';
+        bool dir_ok = false, rank_ok = false;
+        for (size_t i = 0; i < len; i += strlen(env + i) + 1) {
+            rank_ok |= !strcmp(env + i, want);
+            dir_ok |= !strncmp(env + i, "MRNET_TEST_JOB=", 15) &&
+                      !strcmp(env + i + 15, test_tmpdir());
+        }
+        if (rank_ok && dir_ok)
+            found = pid;
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* kill -9 of one rank mid-run: the job ends (no rank waits forever), the
+ * last checkpoint stays loadable, and the run resumes. */
+static void dead_rank_ends_the_job(void **state)
+{
+    (void)state;
+    need_mpi();
+    setenv("MRNET_TEST_JOB", test_tmpdir(), 1);
+    char cmd[4000], last[700];
+    snprintf(last, sizeof last, "%s/long/last.safetensors", test_path(""));
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout %d mpirun -np 2 '%s' train '%s' -o long --epochs 40 "
+             TINY " > '%s' 2>&1 < /dev/null", test_tmpdir(), MPI_TIMEOUT_S, MRNET_CLI_PATH, store,
+             test_path("long.out"));
+    pid_t job = fork();
+    assert_true(job >= 0);
+    if (job == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    struct stat st;
+    for (int i = 0; i < 600 && stat(last, &st) != 0; i++)
+        usleep(100 * 1000);
+    assert_int_equal(stat(last, &st), 0);
+    pid_t victim = find_rank(1);
+    assert_true(victim > 0);
+    assert_int_equal(kill(victim, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(job, &status, 0), job);
+    assert_true(WIFEXITED(status));
+    int rc = WEXITSTATUS(status);
+    if (rc == 0 || rc == 124)
+        fail_msg("mpirun exit %d after a rank died (124: it hung)\n%s", rc,
+                 sx_read(test_path("long.out")));
+    mrnet_model *m;
+    if (mrnet_model_load(last, 0, &m) != MRNET_OK)
+        fail_msg("the last checkpoint after the kill: %s", mrnet_last_error());
+    mrnet_model_free(m);
+    EXPECT_RUN(mpi_run(2, "train '%s' -o long --epochs 40 --resume " TINY, store), 0, sx_err(), NULL);
+    double loss[64];
+    assert_int_equal(read_losses("long", loss, 64), 40);
+}
+
+/* Commands that would only repeat their work in every process refuse. */
+static void one_process_commands_refuse(void **state)
+{
+    (void)state;
+    need_mpi();
+    EXPECT_RUN(mpi_run(2, "info '%s/../run/best.safetensors'", store), 2, sx_err(),
+               "runs in one process", "train", NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sync_bn_equals_one_process),
+        cmocka_unit_test(resume_with_other_counts),
+        cmocka_unit_test(cv_over_two),
+        cmocka_unit_test(failing_file_stops_every_rank),
+        cmocka_unit_test(dead_rank_ends_the_job),
+        cmocka_unit_test(one_process_commands_refuse),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -230,6 +230,7 @@ int cmd_extract(int argc, char **argv)
     eo.stop = &interrupted;
     eo.progress = on_progress;
     eo.progress_ctx = &ps;
+    eo.comm = cli_collective();
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
@@ -242,7 +243,8 @@ int cmd_extract(int argc, char **argv)
     sigaction(SIGTERM, &old_term, NULL);
     if (ps.tty && !quiet && rep.total != rep.reused + rep.computed + rep.failed)
         fputc('\n', stderr);
-    print_summary(&rep, &ds, &df, store);
+    if (cli_is_root()) /* every process ends with the whole report */
+        print_summary(&rep, &ds, &df, store);
     int code = 0;
     if (s != MRNET_OK)
         code = cli_fail("extract", s);

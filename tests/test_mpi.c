@@ -289,6 +289,99 @@ static void dead_rank_ends_the_job(void **state)
     assert_int_equal(read_losses("long", loss, 64), 40);
 }
 
+/* ---- sharded extraction ---- */
+
+/* Two stores hold the same index and feature files, byte for byte. */
+static void expect_same_store(const char *a, const char *b)
+{
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "diff -r -x .mrnet.lock '%s' '%s' > '%s' 2>&1", test_path(a), test_path(b),
+             test_path("diff.txt"));
+    if (system(cmd) != 0)
+        fail_msg("%s and %s differ:\n%s", a, b, sx_read(test_path("diff.txt")));
+}
+
+/* A folder of longer tones (two classes), slow enough to stop mid-way. */
+static void write_tones(const char *dir, int per_class, double seconds)
+{
+    char path[700];
+    for (int c = 0; c < 2; c++) {
+        snprintf(path, sizeof path, "%s/%s", test_path(dir), c ? "high" : "low");
+        assert_int_equal(mrnet_make_dirs(path), MRNET_OK);
+        for (int i = 0; i < per_class; i++) {
+            char file[800];
+            snprintf(file, sizeof file, "%s/%03d.wav", path, i);
+            test_write_tone(file, seconds, (c ? 1800.0 : 150.0) * (1 + 0.01 * i));
+        }
+    }
+}
+
+static void extract_equals_one_process(void **state)
+{
+    (void)state;
+    need_mpi();
+    char data[700];
+    snprintf(data, sizeof data, "%s", test_path("demo/data"));
+    EXPECT_RUN(sx_run("", "extract '%s' -o x1 --quiet", data), 0, sx_err(), NULL);
+    EXPECT_RUN(mpi_run(2, "extract '%s' -o x2 --quiet", data), 0, sx_err(), "40 computed", NULL);
+    expect_same_store("x1", "x2");
+    /* again, on 3: nothing to do */
+    EXPECT_RUN(mpi_run(3, "extract '%s' -o x2 --quiet", data), 0, sx_err(), "0 computed, 40 reused",
+               NULL);
+    expect_same_store("x1", "x2");
+    /* a file no process can decode: named once, by rank 0, the rest stored */
+    char bad[800];
+    snprintf(bad, sizeof bad, "%s/jazz/broken.wav", data);
+    assert_int_equal(test_write_file(bad, "RIFF\x10\0\0\0WAVEjunk", 16), 0);
+    EXPECT_RUN(mpi_run(2, "extract '%s' -o x3 --quiet", data), 0, sx_err(), "40 computed", "1 failed",
+               "broken.wav", NULL);
+    const char *err = sx_err(), *first = strstr(err, "broken.wav");
+    assert_null(strstr(first + 1, "broken.wav"));
+    remove(bad);
+}
+
+/* The parts of an extraction killed mid-way (rank 1 with SIGKILL) are
+ * merged by the next run, on another process count; the result is the
+ * one-process store. */
+static void extract_continues_after_kill(void **state)
+{
+    (void)state;
+    need_mpi();
+    write_tones("long", 30, 12.0);
+    EXPECT_RUN(sx_run("", "extract long -o k1 --quiet"), 0, sx_err(), NULL);
+    setenv("MRNET_TEST_JOB", test_tmpdir(), 1);
+    char cmd[4000], part[700];
+    snprintf(part, sizeof part, "%s/k2/parts/rank-1/index.jsonl", test_path(""));
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec timeout %d mpirun -np 2 '%s' extract long -o k2 --quiet "
+             "> '%s' 2>&1 < /dev/null", test_tmpdir(), MPI_TIMEOUT_S, MRNET_CLI_PATH,
+             test_path("kill.out"));
+    pid_t job = fork();
+    assert_true(job >= 0);
+    if (job == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    /* once rank 1 has journaled a few files, stop it dead */
+    pid_t victim = 0;
+    for (int i = 0; i < 20000 && !victim; i++) {
+        const char *idx = sx_read(part);
+        int lines = 0;
+        for (const char *p = idx; (p = strchr(p, '\n')); p++)
+            lines++;
+        if (lines >= 4) /* header, labels, two files */
+            victim = find_rank(1);
+        else
+            usleep(1000);
+    }
+    assert_true(victim > 0);
+    assert_int_equal(kill(victim, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(job, &status, 0), job);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 124);
+    EXPECT_RUN(mpi_run(3, "extract long -o k2 --quiet"), 0, sx_err(), "reused", NULL);
+    expect_same_store("k1", "k2");
+}
+
 /* Commands that would only repeat their work in every process refuse. */
 static void one_process_commands_refuse(void **state)
 {
@@ -306,6 +399,8 @@ int main(void)
         cmocka_unit_test(cv_over_two),
         cmocka_unit_test(failing_file_stops_every_rank),
         cmocka_unit_test(dead_rank_ends_the_job),
+        cmocka_unit_test(extract_equals_one_process),
+        cmocka_unit_test(extract_continues_after_kill),
         cmocka_unit_test(one_process_commands_refuse),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -92,6 +92,13 @@ typedef struct {
     /* Called after every file and once at the start, from one thread at a time. */
     void (*progress)(void *ctx, const mrnet_extract_progress *p);
     void *progress_ctx;
+    /* Several processes (mrnet/parallel.h; NULL: this one). Each computes a
+     * share of the sources (by a hash of the path) into STORE/parts/rank-R,
+     * a store of its own; rank 0 merges the parts into STORE at the end, and
+     * at the start merges what a killed run left (any process count), so a
+     * restart continues. Every process needs the dataset and ends with the
+     * whole report; only rank 0 calls progress (its share's). */
+    const struct mrnet_collective *comm;
 } mrnet_extract_options;
 
 typedef struct {

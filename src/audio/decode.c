@@ -122,8 +122,10 @@ static mrnet_status ffmpeg_read(const char *path, const char *sndfile_error, dou
         return mrnet_fail(MRNET_ERR_FORMAT, "%s: not a readable audio file: %s", path, sndfile_error);
     if (s == MRNET_ERR_UNSUPPORTED)
         return too_long(path, r->rate, r->channels);
+    char why[1024]; /* the message buffer is the one mrnet_fail writes: copy it first */
+    snprintf(why, sizeof why, "%s", mrnet_last_error());
     return mrnet_fail(MRNET_ERR_FORMAT, "%s: not a readable audio file: %s; FFmpeg: %s", path, sndfile_error,
-                      mrnet_last_error());
+                      why);
 }
 
 mrnet_status mrnet_audio_probe(const char *path, mrnet_audio_info *out)

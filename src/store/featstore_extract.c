@@ -122,7 +122,7 @@ typedef struct {
 
 /* The entry still describes source: same size and mtime, or same size and
  * checksum (then the mtime is refreshed); and its feature file is there. */
-static bool entry_is_fresh(const mrnet_store *fs, mrnet_store_entry *e, const char *source)
+bool featstore_entry_fresh(const mrnet_store *fs, mrnet_store_entry *e, const char *source)
 {
     struct stat st, fst;
     if (stat(source, &st) != 0)
@@ -142,7 +142,7 @@ static bool entry_is_fresh(const mrnet_store *fs, mrnet_store_entry *e, const ch
     return true;
 }
 
-static mrnet_status set_meta(mrnet_store_entry *e, const mrnet_dataset_item *it)
+mrnet_status featstore_entry_set_meta(mrnet_store_entry *e, const mrnet_dataset_item *it)
 {
     free(e->label);
     free(e->split);
@@ -269,7 +269,7 @@ static mrnet_status compute_entry(extract_ctx *x, const work_item *w, mrnet_stor
     e->src_size = (int64_t)st.st_size;
     e->src_mtime_ns = mtime_ns(&st);
     e->checksum = sum;
-    mrnet_status s = set_meta(e, it);
+    mrnet_status s = featstore_entry_set_meta(e, it);
     if (s == MRNET_OK && (!e->source || !e->file || !e->warning))
         s = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     return s;
@@ -472,8 +472,8 @@ static mrnet_status plan_work(extract_ctx *x, char **canon, bool *first)
         x->prog.total++;
         int idx = featstore_lookup(&x->fs, canon[i]);
         mrnet_store_entry *e = idx >= 0 ? &x->fs.entries[idx] : NULL;
-        if (e && entry_is_fresh(&x->fs, e, canon[i])) {
-            s = set_meta(e, &ds->items[i]);
+        if (e && featstore_entry_fresh(&x->fs, e, canon[i])) {
+            s = featstore_entry_set_meta(e, &ds->items[i]);
             x->prog.reused++;
             x->prog.done++;
         } else {
@@ -548,6 +548,8 @@ mrnet_status mrnet_store_extract(const char *dir, const mrnet_dataset *ds, const
                                mrnet_extract_report *report)
 {
     memset(report, 0, sizeof *report);
+    if (opt->comm && opt->comm->size > 1)
+        return featstore_extract_sharded(dir, ds, opt, report);
     extract_ctx x;
     memset(&x, 0, sizeof x);
     x.lock_fd = -1;

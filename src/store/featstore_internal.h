@@ -40,4 +40,13 @@ void featstore_entry_path(const mrnet_store *fs, const mrnet_store_entry *e, cha
  * its data, int8 scales): extraction reuses only such entries. */
 bool featstore_entry_intact(const mrnet_store *fs, const mrnet_store_entry *e);
 
+/* The entry still describes source (size and mtime, or checksum; the mtime
+ * is then refreshed) and its features file is intact. */
+bool featstore_entry_fresh(const mrnet_store *fs, mrnet_store_entry *e, const char *source);
+/* Label, split, id, group and fold of the dataset item. */
+mrnet_status featstore_entry_set_meta(mrnet_store_entry *e, const mrnet_dataset_item *it);
+/* mrnet_store_extract over opt->comm's processes (featstore_shards.c). */
+mrnet_status featstore_extract_sharded(const char *dir, const mrnet_dataset *ds,
+                                       const mrnet_extract_options *opt, mrnet_extract_report *report);
+
 #endif

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <omp.h>
 #include <math.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,7 @@ typedef struct {
     double started;
     mrnet_status write_status;
     char write_error[1024];
+    bool merge_due; /* several processes: every part is complete, rank 0 merges */
 } run_state;
 
 static double now_seconds(void)
@@ -268,7 +270,7 @@ static void print_embedding(run_state *r, const mrnet_batch_result *res)
 
 static void show_progress(run_state *r, bool force)
 {
-    if (r->a->quiet || (force && r->shown == r->done))
+    if (r->a->quiet || !cli_is_root() || (force && r->shown == r->done))
         return;
     r->shown = r->done;
     double elapsed = now_seconds() - r->started, rate = elapsed > 0 ? r->done / elapsed : 0;
@@ -403,6 +405,8 @@ static int report_problems(const predict_args *a, const mrnet_inputs *in, const 
     *n_paths = 0;
     for (int i = 0; i < in->n; i++) {
         if (in->items[i].problem) {
+            if (!cli_is_root()) /* the same walk on every process: rank 0 names them */
+                continue;
             fprintf(stderr, "mrnet %s: failed: ", a->cmd);
             cli_print_text(stderr, in->items[i].path);
             fprintf(stderr, ": %s\n", in->items[i].problem);
@@ -421,6 +425,104 @@ static char *labels_json(mrnet_classifier *c, int K)
     char *text = names ? mrnet_json_string_array(names, K) : NULL;
     free(names);
     return text;
+}
+
+/* ---- several processes (mpirun): a block of the inputs each ---------------------- */
+
+/* Process r's block of n inputs: [n r / N, n (r + 1) / N), so the parts
+ * joined in rank order are in input order. */
+static void own_block(int n, int *lo, int *hi)
+{
+    const mrnet_collective *w = cli_collective();
+    *lo = w ? (int)((long)n * w->rank / w->size) : 0;
+    *hi = w ? (int)((long)n * (w->rank + 1) / w->size) : n;
+}
+
+/* Process r's part of OUT: OUT.rank-R-of-N (its own partial and journal). */
+static void part_name(const char *out, int rank, int size, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s.rank-%d-of-%d", out, rank, size);
+}
+
+/* A stopped run on another process count left parts this one cannot continue. */
+static mrnet_status no_foreign_parts(const char *out, int size)
+{
+    char dir[4096], pattern[4096];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : out;
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    snprintf(pattern, sizeof pattern, "%s.rank-", base);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    mrnet_status st = MRNET_OK;
+    while (d && st == MRNET_OK && (e = readdir(d))) {
+        int r, n;
+        char tail[32];
+        if (strncmp(e->d_name, pattern, strlen(pattern)) ||
+            sscanf(e->d_name + strlen(pattern), "%d-of-%d%31s", &r, &n, tail) != 3 || n == size)
+            continue;
+        st = mrnet_fail(MRNET_ERR_ARG, "%s/%s: a run on %d processes stopped here; run it on %d "
+                        "processes to continue, or give --restart", dir, e->d_name, n, n);
+    }
+    if (d)
+        closedir(d);
+    return st;
+}
+
+/* Rank 0: the parts, in rank order, into OUT; then they go. */
+static mrnet_status merge_parts(run_state *r, const char *settings, const char *header)
+{
+    const predict_args *a = r->a;
+    const mrnet_collective *w = cli_collective();
+    mrnet_partial_output out;
+    mrnet_partial_kind kind = a->format == OUT_NPY ? MRNET_PARTIAL_NPY
+                              : a->format == OUT_SAFETENSORS ? MRNET_PARTIAL_SAFETENSORS : MRNET_PARTIAL_LINES;
+    mrnet_status st = mrnet_partial_open(&out, a->output, kind, a->embed ? r->E : r->K, settings, true,
+                                         header[0] ? header : NULL);
+    char part[4200];
+    for (int k = 0; st == MRNET_OK && k < w->size; k++) {
+        part_name(a->output, k, w->size, part, sizeof part);
+        st = mrnet_partial_append(&out, part);
+    }
+    if (st == MRNET_OK) {
+        char *labels = a->embed ? NULL : labels_json(r->c, r->K);
+        st = mrnet_partial_finish(&out, a->embed ? "embeddings" : "probabilities", labels ? "labels" : NULL,
+                                  labels);
+        free(labels);
+    }
+    mrnet_partial_close(&out);
+    for (int k = 0; st == MRNET_OK && k < w->size; k++) {
+        part_name(a->output, k, w->size, part, sizeof part);
+        mrnet_partial_discard(part);
+    }
+    return st;
+}
+
+/* Every process's outcome, agreed: the exit status all of them return. */
+static int sharded_result(run_state *r, mrnet_status st, int n_paths, int problems)
+{
+    const predict_args *a = r->a;
+    const mrnet_collective *w = cli_collective();
+    double counts[2] = {r->failed, n_paths};
+    w->sum_double(w->ctx, counts, 2);
+    st = mrnet_collective_agree(w, st);
+    if (st != MRNET_OK) {
+        cli_fail(a->cmd, st);
+        if (cli_is_root())
+            fprintf(stderr, "mrnet %s: each process keeps what it finished in %s.rank-*: run the same "
+                    "command on %d processes again to continue\n", a->cmd, a->output, w->size);
+        return st == MRNET_ERR_INTERRUPTED ? 130 : 1;
+    }
+    r->merge_due = true;
+    int failed = (int)counts[0] + problems;
+    if (failed && cli_is_root())
+        fprintf(stderr, "mrnet %s: %d of %d inputs failed (named above); %d done\n", a->cmd, failed,
+                (int)counts[1] + problems, (int)counts[1] - (int)counts[0]);
+    return failed ? 1 : 0;
 }
 
 /* Runs the batch into the sink; returns the exit status. */
@@ -449,11 +551,13 @@ static int run_batch(run_state *r, mrnet_classifier **cls, int jobs, const char 
     cli_progress_done(&r->progress);
     if (r->write_status != MRNET_OK)
         st = mrnet_fail(r->write_status, "%s", r->write_error);
-    if (st == MRNET_OK) {
+    if (st == MRNET_OK && !cli_collective()) { /* several processes: rank 0 merges the parts */
         char *labels = a->embed ? NULL : labels_json(r->c, r->K);
         st = mrnet_partial_finish(&r->sink, a->embed ? "embeddings" : "probabilities", labels ? "labels" : NULL, labels);
         free(labels);
     }
+    if (cli_collective())
+        return sharded_result(r, st, n_paths, problems);
     int failed = r->failed + problems;
     if (st != MRNET_OK) {
         bool stopped = st == MRNET_ERR_INTERRUPTED;
@@ -490,8 +594,21 @@ static int run(const predict_args *a, char **names, int n_names)
         st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
     if (st == MRNET_OK)
         st = check_output_not_input(a, paths, n_paths);
-    if (st == MRNET_OK && jobs > n_paths)
-        jobs = n_paths > 0 ? n_paths : 1;
+    const mrnet_collective *world = cli_collective();
+    if (st == MRNET_OK && world && (!a->output || !strcmp(a->output, "-")))
+        st = mrnet_fail(MRNET_ERR_ARG, "under mpirun give -o FILE: the processes' records are merged "
+                        "into it in input order");
+    if (st == MRNET_OK && world && cli_is_root() && !a->restart)
+        st = no_foreign_parts(a->output, world->size);
+    if (world)
+        st = mrnet_collective_agree(world, st);
+    bool agreed = st != MRNET_OK; /* every process holds this failure already */
+    int lo = 0, hi = n_paths;
+    own_block(n_paths, &lo, &hi);
+    if (world && !cli_is_root())
+        problems = 0; /* rank 0 named them, and counts them */
+    if (st == MRNET_OK && jobs > hi - lo)
+        jobs = hi > lo ? hi - lo : 1;
     if (st == MRNET_OK && jobs > 1)
         st = open_classifiers(a, cls + 1, jobs - 1);
     if (st == MRNET_OK) {
@@ -505,18 +622,30 @@ static int run(const predict_args *a, char **names, int n_names)
             fprintf(stderr, "mrnet %s: %s records no feature settings; using the default (melon) log-mel\n", a->cmd,
                     a->checkpoint);
     }
+    static char settings[1024], header[1 << 14];
     if (st == MRNET_OK) {
-        char settings[1024], header[1 << 14];
         settings_line(a, settings, sizeof settings);
         csv_header(a, r.K, r.E, header, sizeof header);
         mrnet_partial_kind kind = a->format == OUT_NPY ? MRNET_PARTIAL_NPY
                                   : a->format == OUT_SAFETENSORS ? MRNET_PARTIAL_SAFETENSORS : MRNET_PARTIAL_LINES;
-        st = mrnet_partial_open(&r.sink, a->output, kind, a->embed ? r.E : r.K, settings, a->restart,
-                           header[0] ? header : NULL);
+        char part[4200];
+        if (world)
+            part_name(a->output, world->rank, world->size, part, sizeof part);
+        st = mrnet_partial_open(&r.sink, world ? part : a->output, kind, a->embed ? r.E : r.K, settings,
+                                a->restart, header[0] ? header : NULL);
     }
+    if (world && !agreed) /* every failure so far, agreed before the run's collectives */
+        st = mrnet_collective_agree(world, st);
     if (st == MRNET_OK) {
         cli_progress_init(&r.progress, 30);
-        rc = run_batch(&r, cls, jobs, paths, n_paths, problems);
+        rc = run_batch(&r, cls, jobs, paths + lo, hi - lo, problems);
+        if (world && r.merge_due) {
+            mrnet_partial_close(&r.sink); /* the parts are complete on disk */
+            mrnet_status ms = cli_is_root() ? merge_parts(&r, settings, header) : MRNET_OK;
+            ms = mrnet_collective_agree(world, ms);
+            if (ms != MRNET_OK)
+                rc = cli_fail(a->cmd, ms);
+        }
     } else
         rc = cli_fail(a->cmd, st);
     mrnet_partial_close(&r.sink);

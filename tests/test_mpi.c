@@ -382,6 +382,85 @@ static void extract_continues_after_kill(void **state)
     expect_same_store("k1", "k2");
 }
 
+/* ---- predict and embed ---- */
+
+/* The block of every rank merged in input order: the one-process output,
+ * byte for byte, in every format. */
+static void predict_equals_one_process(void **state)
+{
+    (void)state;
+    need_mpi();
+    static const char *const formats[] = {"txt", "jsonl", "csv", "npy", "safetensors"};
+    for (int i = 0; i < 5; i++) {
+        EXPECT_RUN(sx_run("", "predict demo/run/best.safetensors demo/data -o p1.%s --quiet", formats[i]),
+                   0, sx_err(), NULL);
+        EXPECT_RUN(mpi_run(2, "predict demo/run/best.safetensors demo/data -o p2.%s --quiet", formats[i]),
+                   0, sx_err(), NULL);
+        char a[700], b[700];
+        snprintf(a, sizeof a, "%s/p1.%s", test_tmpdir(), formats[i]);
+        snprintf(b, sizeof b, "%s/p2.%s", test_tmpdir(), formats[i]);
+        char cmd[1600];
+        snprintf(cmd, sizeof cmd, "cmp '%s' '%s'", a, b);
+        if (system(cmd) != 0)
+            fail_msg("%s: 2 processes wrote another file than 1", formats[i]);
+    }
+    EXPECT_RUN(sx_run("", "embed demo/run/best.safetensors demo/data -o e1.npy --quiet"), 0, sx_err(), NULL);
+    EXPECT_RUN(mpi_run(3, "embed demo/run/best.safetensors demo/data -o e3.npy --quiet"), 0, sx_err(), NULL);
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "cd '%s' && cmp e1.npy e3.npy && cmp e1.paths.txt e3.paths.txt && ! ls e3.npy.rank-* 2> /dev/null",
+             test_tmpdir());
+    assert_int_equal(system(cmd), 0);
+    /* standard output cannot be merged */
+    EXPECT_RUN(mpi_run(2, "predict demo/run/best.safetensors demo/data"), 1, sx_err(), "give -o FILE", NULL);
+}
+
+/* Rank 1 killed mid-run: the same command on as many processes continues
+ * (each from its own part) to the one-process file; another count is told
+ * how to continue. */
+static void predict_continues_after_kill(void **state)
+{
+    (void)state;
+    need_mpi();
+    struct stat st;
+    if (stat(test_path("long"), &st) != 0)
+        write_tones("long", 30, 12.0);
+    EXPECT_RUN(sx_run("", "predict demo/run/best.safetensors long -o q1.jsonl --quiet -j 1"), 0, sx_err(), NULL);
+    setenv("MRNET_TEST_JOB", test_tmpdir(), 1);
+    char cmd[4000], journal[700];
+    snprintf(journal, sizeof journal, "%s/q2.jsonl.rank-1-of-2.partial.journal", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec timeout %d mpirun -np 2 '%s' predict demo/run/best.safetensors "
+             "long -o q2.jsonl --quiet -j 1 > '%s' 2>&1 < /dev/null", test_tmpdir(), MPI_TIMEOUT_S,
+             MRNET_CLI_PATH, test_path("q.out"));
+    pid_t job = fork();
+    assert_true(job >= 0);
+    if (job == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    pid_t victim = 0;
+    for (int i = 0; i < 20000 && !victim; i++) {
+        const char *text = sx_read(journal);
+        int lines = 0;
+        for (const char *p = text; (p = strchr(p, '\n')); p++)
+            lines++;
+        if (lines >= 3) /* the settings, two files */
+            victim = find_rank(1);
+        else
+            usleep(1000);
+    }
+    assert_true(victim > 0);
+    assert_int_equal(kill(victim, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(job, &status, 0), job);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 124);
+    EXPECT_RUN(mpi_run(3, "predict demo/run/best.safetensors long -o q2.jsonl --quiet -j 1"), 1, sx_err(),
+               "run it on 2 processes", NULL);
+    EXPECT_RUN(mpi_run(2, "predict demo/run/best.safetensors long -o q2.jsonl -j 1"), 0, sx_err(),
+               "continuing", NULL);
+    snprintf(cmd, sizeof cmd, "cd '%s' && cmp q1.jsonl q2.jsonl", test_tmpdir());
+    assert_int_equal(system(cmd), 0);
+}
+
 /* Commands that would only repeat their work in every process refuse. */
 static void one_process_commands_refuse(void **state)
 {
@@ -401,6 +480,8 @@ int main(void)
         cmocka_unit_test(dead_rank_ends_the_job),
         cmocka_unit_test(extract_equals_one_process),
         cmocka_unit_test(extract_continues_after_kill),
+        cmocka_unit_test(predict_equals_one_process),
+        cmocka_unit_test(predict_continues_after_kill),
         cmocka_unit_test(one_process_commands_refuse),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -142,6 +142,12 @@ mrnet_status mrnet_partial_finish(mrnet_partial_output *s, const char *tensor_na
                                   const char *meta_json);
 /* Closes; an unfinished partial stays for the next run. */
 void mrnet_partial_close(mrnet_partial_output *s);
+/* Appends, in order, the complete records of another output's partial (part:
+ * its final name; part.partial and its journal, left unfinished by a process
+ * of a run over several, are read and not changed) to s, of the same kind. */
+mrnet_status mrnet_partial_append(mrnet_partial_output *s, const char *part);
+/* Removes part's partial and journal. */
+void mrnet_partial_discard(const char *part);
 
 /* ---- The index: a collection in SQLite ---------------------------------------- *
  *

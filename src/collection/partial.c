@@ -244,6 +244,75 @@ mrnet_status mrnet_partial_commit_record(mrnet_partial_output *s, const char *pa
     return add_done(s, path);
 }
 
+/* ---- merging the parts of several processes ------------------------------------ */
+
+mrnet_status mrnet_partial_append(mrnet_partial_output *s, const char *part)
+{
+    char *partial = with_suffix(part, ".partial"), *journal = with_suffix(part, ".partial.journal");
+    FILE *j = journal ? fopen(journal, "r") : NULL, *p = partial ? fopen(partial, "rb") : NULL;
+    mrnet_status st = MRNET_OK;
+    if (!partial || !journal)
+        st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    else if (!j || !p)
+        st = mrnet_fail(MRNET_ERR_IO, "%s: %s", j ? partial : journal, strerror(errno));
+    char *line = NULL, *bytes = NULL;
+    size_t cap = 0, bytes_cap = 0;
+    ssize_t len = st == MRNET_OK ? getline(&line, &cap, j) : -1;
+    long start = 0;
+    if (st == MRNET_OK) { /* "magic \t end of the header \t settings" */
+        char *tab = len > 0 ? strchr(line, '\t') : NULL, *end = NULL;
+        if (tab)
+            start = strtol(tab + 1, &end, 10);
+        if (!tab || strncmp(line, JOURNAL_MAGIC, strlen(JOURNAL_MAGIC)) || !end || *end != '\t' || start < 0)
+            st = mrnet_fail(MRNET_ERR_FORMAT, "%s is not a journal of mrnet's", journal);
+    }
+    while (st == MRNET_OK && (len = getline(&line, &cap, j)) > 0 && line[len - 1] == '\n') {
+        line[len - 1] = '\0';
+        char *end, *tab = strchr(line, '\t');
+        long offset = strtol(line, &end, 10);
+        if (!tab || end != tab || offset < start || !percent_decode(tab + 1))
+            break; /* a torn last line: that record is not done */
+        size_t n = (size_t)(offset - start);
+        if (n > bytes_cap) {
+            char *grown = realloc(bytes, n);
+            if (!grown) {
+                st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+                break;
+            }
+            bytes = grown;
+            bytes_cap = n;
+        }
+        if (fseek(p, start, SEEK_SET) != 0 || fread(bytes, 1, n, p) != n)
+            st = mrnet_fail(MRNET_ERR_FORMAT, "%s is shorter than its journal says", partial);
+        else if (fwrite(bytes, 1, n, s->f) != n)
+            st = mrnet_fail(MRNET_ERR_IO, "cannot write %s: %s", s->partial ? s->partial : s->final,
+                            strerror(errno));
+        else
+            st = mrnet_partial_commit_record(s, tab + 1);
+        start = offset;
+    }
+    free(line);
+    free(bytes);
+    if (j)
+        fclose(j);
+    if (p)
+        fclose(p);
+    free(partial);
+    free(journal);
+    return st;
+}
+
+void mrnet_partial_discard(const char *part)
+{
+    char *partial = with_suffix(part, ".partial"), *journal = with_suffix(part, ".partial.journal");
+    if (partial)
+        remove(partial);
+    if (journal)
+        remove(journal);
+    free(partial);
+    free(journal);
+}
+
 /* ---- assembling matrix formats ------------------------------------------------- */
 
 /* The partial's rows into memory: (n_done, row_width) floats. */

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/model.h"
 #include "tensor/error.h"
@@ -35,10 +36,20 @@ double trainer_sum(const trainer *t, double v)
 
 bool trainer_any(const trainer *t, bool flag) { return trainer_sum(t, flag ? 1.0 : 0.0) > 0; }
 
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The model's sums (batch statistics, the loss's weight sum), timed. */
 static void nn_sum(void *ctx, double *buf, int n)
 {
-    const mrnet_collective *c = ctx;
-    c->sum_double(c->ctx, buf, (size_t)n);
+    trainer *t = ctx;
+    double start = seconds_now();
+    t->comm->sum_double(t->comm->ctx, buf, (size_t)n);
+    t->comm_seconds += seconds_now() - start;
 }
 
 mrnet_status trainer_parallel_setup(trainer *t, int B)
@@ -49,7 +60,7 @@ mrnet_status trainer_parallel_setup(trainer *t, int B)
         return mrnet_fail(MRNET_ERR_ARG, "a batch of %d cannot be shared by %d processes: use "
                           "--batch %d or more, or fewer processes", B, trainer_ranks(t),
                           trainer_ranks(t));
-    nn_allreduce sum = {nn_sum, (void *)t->comm, NULL, 0};
+    nn_allreduce sum = {nn_sum, t, NULL, 0};
     return model_set_data_parallel(t->model, &sum, t->opt->sync_bn);
 }
 
@@ -63,12 +74,14 @@ void trainer_sum_gradients(trainer *t)
     if (n <= 1)
         return;
     mrnet_model *m = t->model;
+    double start = seconds_now();
     t->comm->sum_float(t->comm->ctx, m->grads, m->n_params);
     if (!t->opt->sync_bn && m->n_running) {
         t->comm->sum_float(t->comm->ctx, m->running, m->n_running);
         for (size_t i = 0; i < m->n_running; i++)
             m->running[i] /= (float)n;
     }
+    t->comm_seconds += seconds_now() - start;
 }
 
 /* FNV-1a over the bytes of the parameters and running statistics. */

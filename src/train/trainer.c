@@ -441,7 +441,9 @@ static mrnet_status end_epoch(trainer *t, int batches, double lr, double seconds
 {
     epoch_record r = {.train_loss = batches ? t->loss_sum / batches : NAN,
                       .train_acc = t->seen ? (double)t->correct / t->seen : NAN,
-                      .lr = lr, .seconds = seconds};
+                      .lr = lr, .seconds = seconds, .processes = trainer_ranks(t),
+                      .comm_seconds = t->comm_seconds};
+    t->comm_seconds = 0;
     /* a ReLU can hide NaN weights from the loss: never save them */
     MRNET_TRY(trainer_check_finite(t));
     /* validation and the best checkpoint see the weight average */

@@ -12,6 +12,11 @@
 
 typedef struct {
     double train_loss, train_acc, valid_loss, valid_acc, valid_f1, lr, seconds;
+    /* several processes (in log.jsonl, not in the resumable state): their
+     * count and the epoch's seconds in sums over them (gradients, batch
+     * statistics, the loss) */
+    int processes;
+    double comm_seconds;
 } epoch_record;
 
 typedef struct {
@@ -51,6 +56,7 @@ typedef struct {
     int lock_fd; /* the run folder's lock (tensor/fileio.h), -1 when not held */
     char store_path[4096]; /* the store, absolute when it resolves, for the model card */
     const mrnet_collective *comm; /* opt->comm: NULL in one process */
+    double comm_seconds;          /* in sums over processes, this epoch */
     /* mixup in a data-parallel run: inputs of partners another process
      * holds (B, slot), built here from their own streams */
     float *partner_input;

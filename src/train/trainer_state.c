@@ -190,7 +190,7 @@ static mrnet_status history_record(const trainer *t, const cJSON *item, int epoc
                               cJSON_IsNumber(x) ? "out of range" : "not a number");
         v[k] = x->valuedouble;
     }
-    *r = (epoch_record){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+    *r = (epoch_record){v[0], v[1], v[2], v[3], v[4], v[5], v[6], 0, 0};
     return MRNET_OK;
 }
 
@@ -427,6 +427,10 @@ mrnet_status trainer_write_log(const trainer *t)
         json_number_or_null(f, "valid_loss", r->valid_loss, false);
         json_number_or_null(f, "valid_accuracy", r->valid_acc, false);
         json_number_or_null(f, "valid_macro_f1", r->valid_f1, false);
+        if (r->processes > 1) {
+            fprintf(f, "\"processes\":%d,", r->processes);
+            json_number_or_null(f, "comm_seconds", r->comm_seconds, false);
+        }
         json_number_or_null(f, "seconds", r->seconds, !(i == 0 && t->note[0]));
         if (i == 0 && t->note[0]) /* the note has no quote or backslash */
             fprintf(f, "\"note\":\"%s\"", t->note);

@@ -29,6 +29,8 @@ static void usage(FILE *out)
             "usage: mrnet extract INPUT -o STORE [-j N] [options]\n"
             "Computes features of many files into a store that training reads (docs/FEATURES.md).\n"
             "Run it again after an interruption (Ctrl-C, kill) to continue; changed files are redone.\n"
+            "Under mpirun -np N each process extracts a share of the files (STORE/parts/) and\n"
+            "rank 0 merges them; a killed run continues on any N (docs/SCALING.md).\n"
             "INPUT is one of:\n"
             "  a folder with one sub-folder per class (labels from the folder names); a folder\n"
             "  without class folders is taken as unlabelled files\n"

@@ -79,6 +79,8 @@ static void usage(FILE *out, bool embed)
             "Records are written in input order as each file is done. Into a file, they go to\n"
             "OUT.partial first (with OUT.partial.journal); a stopped run (Ctrl-C, kill, full disk)\n"
             "keeps them, and the same command again continues; OUT appears when all is done.\n"
+            "Under mpirun -np N each process takes a block of the inputs (OUT.rank-R-of-N) and\n"
+            "rank 0 merges them in input order into OUT (-o is then required; docs/SCALING.md).\n"
             "Exit status: 0 every file done; 1 some path or file failed (each is named on\n"
             "standard error, the others are done), or the output could not be written;\n"
             "2 bad usage; 130 stopped by a signal (run again to continue).\n");

@@ -14,8 +14,10 @@ if ! command -v clang >/dev/null || [ -z "$archer" ]; then
     echo "test-tsan: skipped: needs clang and libomp-14-dev (Archer); scripts/install-deps.sh installs them"
     exit 0
 fi
-tests=${1:-'test_workspace_threads|test_featstore$|test_train$|test_wavlm$|test_ops$|test_eval_routes|test_locks|test_api_infer'}
-CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMRNET_TSAN=ON -DMRNET_WERROR=ON >/dev/null
+tests=${1:-'test_workspace_threads|test_featstore$|test_train$|test_wavlm$|test_ops$|test_eval_routes|test_locks|test_api_infer|test_cli_errors'}
+# Built without MPI (ThreadSanitizer and Open MPI's runtime do not mix), which
+# is also where test_cli_errors checks that mpirun use is refused.
+CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMRNET_TSAN=ON -DMRNET_WERROR=ON -DMRNET_MPI=OFF >/dev/null
 cmake --build build-tsan -j"$(nproc)"
 export OMP_TOOL_LIBRARIES=$archer OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1
 export TSAN_OPTIONS="ignore_noninstrumented_modules=1 halt_on_error=1 exitcode=66"

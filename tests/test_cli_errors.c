@@ -13,6 +13,7 @@
 
 #include "tensor/safetensors.h"
 #include <mrnet/model.h>
+#include <mrnet/parallel.h>
 
 /* tiny_a: D 6, S 2, L 3, K 4. */
 #define CKPT "tests/golden/tiny_a.ckpt.safetensors"
@@ -304,6 +305,24 @@ static void info(void **state)
                   1, "not an MRNet checkpoint", NULL);
 }
 
+/* Started by an MPI launcher (its environment says so, here without one):
+ * a one-process command refuses, naming those that share their work; in a
+ * build without MPI those refuse too, saying how to build with it. */
+static void launcher_refusals(void **state)
+{
+    (void)state;
+    setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+    expect_output(test_run_cli("info x.safetensors"), 2, "runs in one process", "train", "extract",
+                  NULL);
+    if (!mrnet_mpi_built())
+        expect_output(test_run_cli("train store -o run"), 2, "built without MPI", "MRNET_MPI=ON",
+                      NULL);
+    unsetenv("OMPI_COMM_WORLD_SIZE");
+    setenv("PMI_SIZE", "1", 1); /* one process: not a job to share */
+    expect_output(test_run_cli("info x.safetensors"), 1, "x.safetensors", NULL);
+    unsetenv("PMI_SIZE");
+}
+
 /* Issue 11, finding 11: class names with control characters (an escape
  * sequence, a line break) are printed as \xNN, never raw. */
 static void labels_escaped(void **state)
@@ -359,6 +378,7 @@ int main(void)
         cmocka_unit_test(missing_checkpoint), cmocka_unit_test(wrong_input_shape),
         cmocka_unit_test(nan_input),          cmocka_unit_test(train_step_labels),
         cmocka_unit_test(output_not_writable), cmocka_unit_test(info), cmocka_unit_test(labels_escaped),
+        cmocka_unit_test(launcher_refusals),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

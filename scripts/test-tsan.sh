@@ -14,7 +14,7 @@ if ! command -v clang >/dev/null || [ -z "$archer" ]; then
     echo "test-tsan: skipped: needs clang and libomp-14-dev (Archer); scripts/install-deps.sh installs them"
     exit 0
 fi
-tests=${1:-'test_workspace_threads|test_featstore$|test_train$|test_wavlm$|test_ops$|test_eval_routes|test_locks|test_api_infer|test_cli_errors'}
+tests=${1:-'test_workspace_threads|test_featstore$|test_train$|test_wavlm$|test_ops$|test_eval_routes|test_locks|test_api_infer|test_cli_errors|test_parallel'}
 # Built without MPI (ThreadSanitizer and Open MPI's runtime do not mix), which
 # is also where test_cli_errors checks that mpirun use is refused.
 CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMRNET_TSAN=ON -DMRNET_WERROR=ON -DMRNET_MPI=OFF >/dev/null

@@ -111,8 +111,10 @@ static double relative_distance(const char *run_a, const char *run_b)
     char pa[700], pb[700];
     snprintf(pa, sizeof pa, "%s/last.safetensors", test_path(run_a));
     snprintf(pb, sizeof pb, "%s/last.safetensors", test_path(run_b));
-    mrnet_model *a, *b;
-    if (mrnet_model_load(pa, 0, &a) != MRNET_OK || mrnet_model_load(pb, 0, &b) != MRNET_OK)
+    mrnet_model *a = NULL, *b = NULL;
+    if (mrnet_model_load(pa, 0, &a) != MRNET_OK)
+        fail_msg("%s", mrnet_last_error());
+    if (mrnet_model_load(pb, 0, &b) != MRNET_OK)
         fail_msg("%s", mrnet_last_error());
     size_t n = mrnet_model_param_count(a, true);
     assert_int_equal(n, mrnet_model_param_count(b, true));

@@ -78,7 +78,7 @@ static void bn_gradcheck(int B, int C, int T)
     uint64_t rng = 200 + (uint64_t)T;
     const size_t n = (size_t)B * C * T;
     float *w = frand(C, &rng, 0.5f, 1.5f), *b = frand(C, &rng, -0.5f, 0.5f);
-    bn_ctx c = {.p = {C, 1e-5f, 0.1f, w, b, fbuf(C), fbuf(C)}, .B = B, .T = T};
+    bn_ctx c = {.p = {C, 1e-5f, 0.1f, w, b, fbuf(C), fbuf(C), NULL}, .B = B, .T = T};
     c.x = frand(n, &rng, -2, 3);
     c.y = fbuf(n);
     c.r = frand(n, &rng, -1, 1);

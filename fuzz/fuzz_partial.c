@@ -1,7 +1,9 @@
 /* mrnet_partial_open resuming a run: the input split at the first form feed
  * (0x0c) into a journal (before) and a partial (after), opened with the
  * settings "s"; on success one more record is committed and the output
- * finished, as a resumed predict would. (The list reader is not fuzzed:
+ * finished, as a resumed predict would. Then the same pair is read as the
+ * part of one process of an mpirun job (mrnet_partial_append into a fresh
+ * output, as rank 0 merges). (The list reader is not fuzzed:
  * its lines are paths that it walks, "/" included.) */
 #include <mrnet/collection.h>
 #include "fuzz_common.h"
@@ -33,5 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_write(journal, sizeof journal, "out.jsonl.partial.journal", data, n1);
         fuzz_write(partial, sizeof partial, "out.jsonl.partial", split ? split + 1 : data, split ? size - n1 - 1 : 0);
     }
+    char merged[700];
+    snprintf(merged, sizeof merged, "%s/merged.jsonl", fuzz_dir());
+    mrnet_partial_output m;
+    if (mrnet_partial_open(&m, merged, MRNET_PARTIAL_LINES, 2, "s", true, NULL) == MRNET_OK &&
+        mrnet_partial_append(&m, out) == MRNET_OK)
+        (void)mrnet_partial_finish(&m, "x", NULL, NULL);
+    mrnet_partial_close(&m);
     return 0;
 }

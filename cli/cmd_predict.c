@@ -169,6 +169,7 @@ typedef struct {
     mrnet_status write_status;
     char write_error[1024];
     bool merge_due; /* several processes: every part is complete, rank 0 merges */
+    mrnet_partial_parts *others; /* several processes: the other parts' records (skipped) */
 } run_state;
 
 static double now_seconds(void)
@@ -446,8 +447,10 @@ static void part_name(const char *out, int rank, int size, char *buf, size_t cap
     snprintf(buf, cap, "%s.rank-%d-of-%d", out, rank, size);
 }
 
-/* A stopped run on another process count left parts this one cannot continue. */
-static mrnet_status no_foreign_parts(const char *out, int size)
+/* The parts stopped or finished runs left beside OUT (OUT.rank-R-of-M, any
+ * M), but `skip` (this process's own, which it continues itself); their
+ * names into a malloc'd array. */
+static mrnet_status list_parts(const char *out, const char *skip, char ***names, int *n)
 {
     char dir[4096], pattern[4096];
     snprintf(dir, sizeof dir, "%s", out);
@@ -458,38 +461,72 @@ static mrnet_status no_foreign_parts(const char *out, int size)
     else
         snprintf(dir, sizeof dir, ".");
     snprintf(pattern, sizeof pattern, "%s.rank-", base);
+    *names = NULL;
+    *n = 0;
     DIR *d = opendir(dir);
     struct dirent *e;
     mrnet_status st = MRNET_OK;
     while (d && st == MRNET_OK && (e = readdir(d))) {
-        int r, n;
-        char tail[32];
+        int r, m, used = 0;
         if (strncmp(e->d_name, pattern, strlen(pattern)) ||
-            sscanf(e->d_name + strlen(pattern), "%d-of-%d%31s", &r, &n, tail) != 3 || n == size)
+            sscanf(e->d_name + strlen(pattern), "%d-of-%d.partial.journal%n", &r, &m, &used) != 2 ||
+            e->d_name[strlen(pattern) + (size_t)used] != '\0')
             continue;
-        st = mrnet_fail(MRNET_ERR_ARG, "%s/%s: a run on %d processes stopped here; run it on %d "
-                        "processes to continue, or give --restart", dir, e->d_name, n, n);
+        char name[8300];
+        snprintf(name, sizeof name, "%s/%.*s", dir, (int)(strlen(e->d_name) - strlen(".partial.journal")),
+                 e->d_name);
+        if (skip && !strcmp(name + (slash ? 0 : 2), skip))
+            continue;
+        char **grown = realloc(*names, sizeof *grown * (size_t)(*n + 1));
+        if (!grown || !(grown[*n] = strdup(slash ? name : name + 2)))
+            st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        if (grown)
+            *names = grown;
+        if (st == MRNET_OK)
+            (*n)++;
     }
     if (d)
         closedir(d);
     return st;
 }
 
-/* Rank 0: the parts, in rank order, into OUT; then they go. */
-static mrnet_status merge_parts(run_state *r, const char *settings, const char *header)
+static void free_names(char **names, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* What the other parts beside OUT hold (a stopped run on any process
+ * count, this one's other ranks): this process skips those files. */
+static mrnet_status open_other_parts(run_state *r, const char *own, const char *settings)
+{
+    char **names;
+    int n;
+    MRNET_TRY(list_parts(r->a->output, own, &names, &n));
+    mrnet_status st = mrnet_partial_parts_open((const char *const *)names, n, settings, &r->others);
+    free_names(names, n);
+    return st;
+}
+
+/* Rank 0: every part's records, in input order, into OUT; then they go. */
+static mrnet_status merge_parts(run_state *r, const char *const *paths, int n_paths, const char *settings,
+                                const char *header)
 {
     const predict_args *a = r->a;
-    const mrnet_collective *w = cli_collective();
-    mrnet_partial_output out;
+    char **names;
+    int n;
+    MRNET_TRY(list_parts(a->output, NULL, &names, &n));
+    mrnet_partial_parts *parts = NULL;
+    mrnet_status st = mrnet_partial_parts_open((const char *const *)names, n, settings, &parts);
+    mrnet_partial_output out = {0};
     mrnet_partial_kind kind = a->format == OUT_NPY ? MRNET_PARTIAL_NPY
                               : a->format == OUT_SAFETENSORS ? MRNET_PARTIAL_SAFETENSORS : MRNET_PARTIAL_LINES;
-    mrnet_status st = mrnet_partial_open(&out, a->output, kind, a->embed ? r->E : r->K, settings, true,
-                                         header[0] ? header : NULL);
-    char part[4200];
-    for (int k = 0; st == MRNET_OK && k < w->size; k++) {
-        part_name(a->output, k, w->size, part, sizeof part);
-        st = mrnet_partial_append(&out, part);
-    }
+    if (st == MRNET_OK)
+        st = mrnet_partial_open(&out, a->output, kind, a->embed ? r->E : r->K, settings, true,
+                                header[0] ? header : NULL);
+    if (st == MRNET_OK)
+        st = mrnet_partial_parts_merge(parts, &out, paths, n_paths);
     if (st == MRNET_OK) {
         char *labels = a->embed ? NULL : labels_json(r->c, r->K);
         st = mrnet_partial_finish(&out, a->embed ? "embeddings" : "probabilities", labels ? "labels" : NULL,
@@ -497,11 +534,23 @@ static mrnet_status merge_parts(run_state *r, const char *settings, const char *
         free(labels);
     }
     mrnet_partial_close(&out);
-    for (int k = 0; st == MRNET_OK && k < w->size; k++) {
-        part_name(a->output, k, w->size, part, sizeof part);
-        mrnet_partial_discard(part);
-    }
+    mrnet_partial_parts_free(parts);
+    for (int k = 0; st == MRNET_OK && k < n; k++)
+        mrnet_partial_discard(names[k]);
+    free_names(names, n);
     return st;
+}
+
+/* --restart: rank 0 removes every part first. */
+static mrnet_status discard_parts(const char *out)
+{
+    char **names;
+    int n;
+    MRNET_TRY(list_parts(out, NULL, &names, &n));
+    for (int k = 0; k < n; k++)
+        mrnet_partial_discard(names[k]);
+    free_names(names, n);
+    return MRNET_OK;
 }
 
 /* Every process's outcome, agreed: the exit status all of them return. */
@@ -516,7 +565,7 @@ static int sharded_result(run_state *r, mrnet_status st, int n_paths, int proble
         cli_fail(a->cmd, st);
         if (cli_is_root())
             fprintf(stderr, "mrnet %s: each process keeps what it finished in %s.rank-*: run the same "
-                    "command on %d processes again to continue\n", a->cmd, a->output, w->size);
+                    "command again (on any number of processes) to continue\n", a->cmd, a->output);
         return st == MRNET_ERR_INTERRUPTED ? 130 : 1;
     }
     r->merge_due = true;
@@ -537,8 +586,8 @@ static int run_batch(run_state *r, mrnet_classifier **cls, int jobs, const char 
         return cli_fail(a->cmd, mrnet_fail(MRNET_ERR_NOMEM, "out of memory"));
     int skipped = 0;
     for (int i = 0; i < n_paths; i++)
-        skipped += skip[i] = mrnet_partial_has(&r->sink, paths[i]);
-    if (r->sink.resumed && !a->quiet)
+        skipped += skip[i] = mrnet_partial_has(&r->sink, paths[i]) || mrnet_partial_parts_has(r->others, paths[i]);
+    if ((r->sink.resumed || skipped) && !a->quiet)
         fprintf(stderr, "mrnet %s: continuing %s: %d of %d files are done\n", a->cmd, r->sink.partial, skipped,
                 n_paths);
     r->total = n_paths - skipped;
@@ -600,8 +649,8 @@ static int run(const predict_args *a, char **names, int n_names)
     if (st == MRNET_OK && world && (!a->output || !strcmp(a->output, "-")))
         st = mrnet_fail(MRNET_ERR_ARG, "under mpirun give -o FILE: the processes' records are merged "
                         "into it in input order");
-    if (st == MRNET_OK && world && cli_is_root() && !a->restart)
-        st = no_foreign_parts(a->output, world->size);
+    if (st == MRNET_OK && world && cli_is_root() && a->restart)
+        st = discard_parts(a->output);
     if (world)
         st = mrnet_collective_agree(world, st);
     bool agreed = st != MRNET_OK; /* every process holds this failure already */
@@ -635,6 +684,8 @@ static int run(const predict_args *a, char **names, int n_names)
             part_name(a->output, world->rank, world->size, part, sizeof part);
         st = mrnet_partial_open(&r.sink, world ? part : a->output, kind, a->embed ? r.E : r.K, settings,
                                 a->restart, header[0] ? header : NULL);
+        if (st == MRNET_OK && world)
+            st = open_other_parts(&r, part, settings);
     }
     if (world && !agreed) /* every failure so far, agreed before the run's collectives */
         st = mrnet_collective_agree(world, st);
@@ -643,7 +694,7 @@ static int run(const predict_args *a, char **names, int n_names)
         rc = run_batch(&r, cls, jobs, paths + lo, hi - lo, problems);
         if (world && r.merge_due) {
             mrnet_partial_close(&r.sink); /* the parts are complete on disk */
-            mrnet_status ms = cli_is_root() ? merge_parts(&r, settings, header) : MRNET_OK;
+            mrnet_status ms = cli_is_root() ? merge_parts(&r, paths, n_paths, settings, header) : MRNET_OK;
             ms = mrnet_collective_agree(world, ms);
             if (ms != MRNET_OK)
                 rc = cli_fail(a->cmd, ms);
@@ -651,6 +702,7 @@ static int run(const predict_args *a, char **names, int n_names)
     } else
         rc = cli_fail(a->cmd, st);
     mrnet_partial_close(&r.sink);
+    mrnet_partial_parts_free(r.others);
     free(r.idx);
     free(paths);
     for (int i = 0; cls && i < cap; i++)

@@ -3,7 +3,8 @@
  * settings "s"; on success one more record is committed and the output
  * finished, as a resumed predict would. Then the same pair is read as the
  * part of one process of an mpirun job (mrnet_partial_append into a fresh
- * output, as rank 0 merges). (The list reader is not fuzzed:
+ * output, as rank 0 merges) and as an index by key merged in a given
+ * order (mrnet_partial_parts). (The list reader is not fuzzed:
  * its lines are paths that it walks, "/" included.) */
 #include <mrnet/collection.h>
 #include "fuzz_common.h"
@@ -42,5 +43,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mrnet_partial_append(&m, out) == MRNET_OK)
         (void)mrnet_partial_finish(&m, "x", NULL, NULL);
     mrnet_partial_close(&m);
+    /* and indexed by key, merged in an order (a restart on another count) */
+    mrnet_partial_parts *parts;
+    const char *names[1] = {out};
+    if (mrnet_partial_parts_open(names, 1, "s", &parts) == MRNET_OK) {
+        static const char *const order[] = {"new", "a", "", "%"};
+        if (mrnet_partial_open(&m, merged, MRNET_PARTIAL_LINES, 2, "s", true, NULL) == MRNET_OK &&
+            mrnet_partial_parts_merge(parts, &m, order, 4) == MRNET_OK)
+            (void)mrnet_partial_finish(&m, "x", NULL, NULL);
+        mrnet_partial_close(&m);
+        mrnet_partial_parts_free(parts);
+    }
     return 0;
 }

@@ -436,9 +436,9 @@ static void predict_equals_one_process(void **state)
     EXPECT_RUN(mpi_run(2, "predict demo/run/best.safetensors demo/data"), 1, sx_err(), "give -o FILE", NULL);
 }
 
-/* Rank 1 killed mid-run: the same command on as many processes continues
- * (each from its own part) to the one-process file; another count is told
- * how to continue. */
+/* Rank 1 killed mid-run: the same command on another process count
+ * continues (skipping what any part holds) to the one-process file, and
+ * the parts go. */
 static void predict_continues_after_kill(void **state)
 {
     (void)state;
@@ -475,11 +475,21 @@ static void predict_continues_after_kill(void **state)
     int status = 0;
     assert_int_equal(waitpid(job, &status, 0), job);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 124);
-    EXPECT_RUN(mpi_run(3, "predict demo/run/best.safetensors long -o q2.jsonl --quiet -j 1"), 1, sx_err(),
-               "run it on 2 processes", NULL);
-    EXPECT_RUN(mpi_run(2, "predict demo/run/best.safetensors long -o q2.jsonl -j 1"), 0, sx_err(),
+    EXPECT_RUN(mpi_run(3, "predict demo/run/best.safetensors long -o q2.jsonl -j 1"), 0, sx_err(),
                "continuing", NULL);
-    snprintf(cmd, sizeof cmd, "cd '%s' && cmp q1.jsonl q2.jsonl", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "cd '%s' && cmp q1.jsonl q2.jsonl && ! ls q2.jsonl.rank-* 2> /dev/null",
+             test_tmpdir());
+    assert_int_equal(system(cmd), 0);
+    /* parts of a run with other settings are refused, or dropped by --restart */
+    snprintf(cmd, sizeof cmd, "cd '%s' && printf 'mrnet-partial 1\\t0\\tother\\n' > q2.jsonl.rank-0-of-5.partial.journal"
+             " && : > q2.jsonl.rank-0-of-5.partial", test_tmpdir());
+    assert_int_equal(system(cmd), 0);
+    EXPECT_RUN(mpi_run(2, "predict demo/run/best.safetensors long -o q2.jsonl --quiet -j 1"), 1, sx_err(),
+               "other settings", "--restart", NULL);
+    EXPECT_RUN(mpi_run(2, "predict demo/run/best.safetensors long -o q2.jsonl --quiet -j 1 --restart"), 0,
+               sx_err(), NULL);
+    snprintf(cmd, sizeof cmd, "cd '%s' && cmp q1.jsonl q2.jsonl && ! ls q2.jsonl.rank-* 2> /dev/null",
+             test_tmpdir());
     assert_int_equal(system(cmd), 0);
 }
 

@@ -149,6 +149,21 @@ mrnet_status mrnet_partial_append(mrnet_partial_output *s, const char *part);
 /* Removes part's partial and journal. */
 void mrnet_partial_discard(const char *part);
 
+/* The parts of a run over several processes, any count (their final names:
+ * NAME.partial and its journal each), indexed by key: what a restart skips
+ * and what rank 0 merges. A part started with other settings is
+ * MRNET_ERR_ARG; a torn last record is not held. Read-only. */
+typedef struct mrnet_partial_parts mrnet_partial_parts;
+mrnet_status mrnet_partial_parts_open(const char *const *parts, int n, const char *settings,
+                                      mrnet_partial_parts **out);
+bool mrnet_partial_parts_has(const mrnet_partial_parts *p, const char *key);
+int mrnet_partial_parts_count(const mrnet_partial_parts *p);
+/* Appends to s, in the order of order[], the record of each key a part
+ * holds (the first part's when several do); keys no part holds are left out. */
+mrnet_status mrnet_partial_parts_merge(const mrnet_partial_parts *p, mrnet_partial_output *s,
+                                       const char *const *order, int n_order);
+void mrnet_partial_parts_free(mrnet_partial_parts *p);
+
 /* ---- The index: a collection in SQLite ---------------------------------------- *
  *
  * One file (WAL journal) per collection, schema in docs/INDEX.md: per track

@@ -302,6 +302,212 @@ mrnet_status mrnet_partial_append(mrnet_partial_output *s, const char *part)
     return st;
 }
 
+/* ---- the parts of a run over several processes, by key ---------------------------- */
+
+typedef struct {
+    char *key;
+    int part;
+    long start, end; /* the record's bytes in that part's partial */
+} part_record;
+
+struct mrnet_partial_parts {
+    char **partials;     /* each part's .partial path */
+    int n_parts;
+    part_record *records;
+    int n_records, cap_records;
+    int *table;          /* open addressing over records by key, -1 empty */
+    int table_size;
+};
+
+static int parts_find(const mrnet_partial_parts *p, const char *key)
+{
+    if (!p->table_size)
+        return -1;
+    for (uint64_t i = collection_hash_str(key) & (uint64_t)(p->table_size - 1);;
+         i = (i + 1) & (uint64_t)(p->table_size - 1)) {
+        int r = p->table[i];
+        if (r < 0 || !strcmp(p->records[r].key, key))
+            return r;
+    }
+}
+
+static mrnet_status parts_add(mrnet_partial_parts *p, char *key, int part, long start, long end)
+{
+    if (parts_find(p, key) >= 0) { /* the first part holding a key wins */
+        free(key);
+        return MRNET_OK;
+    }
+    if (p->n_records == p->cap_records) {
+        int cap = p->cap_records ? 2 * p->cap_records : 256;
+        part_record *v = realloc(p->records, sizeof *v * (size_t)cap);
+        if (!v) {
+            free(key);
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        }
+        p->records = v;
+        p->cap_records = cap;
+    }
+    p->records[p->n_records++] = (part_record){key, part, start, end};
+    if (2 * p->n_records >= p->table_size) {
+        int size = p->table_size ? 2 * p->table_size : 512;
+        int *t = malloc(sizeof *t * (size_t)size);
+        if (!t)
+            return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        for (int i = 0; i < size; i++)
+            t[i] = -1;
+        free(p->table);
+        p->table = t;
+        p->table_size = size;
+        for (int r = 0; r < p->n_records; r++) {
+            uint64_t i = collection_hash_str(p->records[r].key) & (uint64_t)(size - 1);
+            while (t[i] >= 0)
+                i = (i + 1) & (uint64_t)(size - 1);
+            t[i] = r;
+        }
+    } else {
+        uint64_t i = collection_hash_str(key) & (uint64_t)(p->table_size - 1);
+        while (p->table[i] >= 0)
+            i = (i + 1) & (uint64_t)(p->table_size - 1);
+        p->table[i] = p->n_records - 1;
+    }
+    return MRNET_OK;
+}
+
+/* One part's journal into p: its complete records (a torn tail is not done). */
+static mrnet_status parts_read(mrnet_partial_parts *p, const char *part, const char *settings)
+{
+    char *journal = with_suffix(part, ".partial.journal");
+    char *partial = with_suffix(part, ".partial");
+    if (!journal || !partial) {
+        free(journal);
+        free(partial);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    }
+    p->partials[p->n_parts] = partial;
+    int index = p->n_parts++;
+    FILE *j = fopen(journal, "r");
+    struct stat sb;
+    mrnet_status st = MRNET_OK;
+    if (!j || stat(partial, &sb) != 0)
+        st = mrnet_fail(MRNET_ERR_IO, "%s: %s", j ? partial : journal, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len = st == MRNET_OK ? getline(&line, &cap, j) : -1;
+    long start = 0;
+    if (st == MRNET_OK) { /* "magic \t end of the header \t settings" */
+        char *tab = len > 0 ? strchr(line, '\t') : NULL, *end = NULL;
+        if (tab)
+            start = strtol(tab + 1, &end, 10);
+        if (len > 0 && line[len - 1] == '\n')
+            line[len - 1] = '\0';
+        if (!tab || strncmp(line, JOURNAL_MAGIC, strlen(JOURNAL_MAGIC)) || !end || *end != '\t' || start < 0)
+            st = mrnet_fail(MRNET_ERR_FORMAT, "%s is not a journal of mrnet's: remove it and %s, or give "
+                            "--restart", journal, partial);
+        else if (strcmp(end + 1, settings))
+            st = mrnet_fail(MRNET_ERR_ARG, "%s was started with other settings (model, format or options): "
+                            "run with --restart to start over, or give the same options", partial);
+    }
+    while (st == MRNET_OK && (len = getline(&line, &cap, j)) > 0 && line[len - 1] == '\n') {
+        line[len - 1] = '\0';
+        char *end, *tab = strchr(line, '\t');
+        long offset = strtol(line, &end, 10);
+        if (!tab || end != tab || offset < start || offset > (long)sb.st_size || !percent_decode(tab + 1))
+            break;
+        char *key = strdup(tab + 1);
+        st = key ? parts_add(p, key, index, start, offset) : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+        start = offset;
+    }
+    free(line);
+    if (j)
+        fclose(j);
+    free(journal);
+    return st;
+}
+
+mrnet_status mrnet_partial_parts_open(const char *const *parts, int n, const char *settings,
+                                      mrnet_partial_parts **out)
+{
+    *out = NULL;
+    mrnet_partial_parts *p = calloc(1, sizeof *p);
+    if (!p || !(p->partials = calloc((size_t)(n > 0 ? n : 1), sizeof *p->partials))) {
+        free(p);
+        return mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    }
+    mrnet_status st = MRNET_OK;
+    for (int i = 0; i < n && st == MRNET_OK; i++)
+        st = parts_read(p, parts[i], settings);
+    if (st != MRNET_OK) {
+        mrnet_partial_parts_free(p);
+        return st;
+    }
+    *out = p;
+    return MRNET_OK;
+}
+
+bool mrnet_partial_parts_has(const mrnet_partial_parts *p, const char *key)
+{
+    return p && parts_find(p, key) >= 0;
+}
+
+int mrnet_partial_parts_count(const mrnet_partial_parts *p) { return p ? p->n_records : 0; }
+
+mrnet_status mrnet_partial_parts_merge(const mrnet_partial_parts *p, mrnet_partial_output *s,
+                                       const char *const *order, int n_order)
+{
+    FILE **files = calloc((size_t)(p->n_parts > 0 ? p->n_parts : 1), sizeof *files);
+    char *bytes = NULL;
+    size_t bytes_cap = 0;
+    mrnet_status st = files ? MRNET_OK : mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n_order && st == MRNET_OK; i++) {
+        int r = parts_find(p, order[i]);
+        if (r < 0)
+            continue;
+        const part_record *rec = &p->records[r];
+        FILE **f = &files[rec->part];
+        if (!*f && !(*f = fopen(p->partials[rec->part], "rb"))) {
+            st = mrnet_fail(MRNET_ERR_IO, "%s: %s", p->partials[rec->part], strerror(errno));
+            break;
+        }
+        size_t n = (size_t)(rec->end - rec->start);
+        if (n > bytes_cap) {
+            char *grown = realloc(bytes, n);
+            if (!grown) {
+                st = mrnet_fail(MRNET_ERR_NOMEM, "out of memory");
+                break;
+            }
+            bytes = grown;
+            bytes_cap = n;
+        }
+        if (fseek(*f, rec->start, SEEK_SET) != 0 || fread(bytes, 1, n, *f) != n)
+            st = mrnet_fail(MRNET_ERR_FORMAT, "%s is shorter than its journal says", p->partials[rec->part]);
+        else if (fwrite(bytes, 1, n, s->f) != n)
+            st = mrnet_fail(MRNET_ERR_IO, "cannot write %s: %s", s->partial ? s->partial : s->final,
+                            strerror(errno));
+        else
+            st = mrnet_partial_commit_record(s, rec->key);
+    }
+    for (int i = 0; files && i < p->n_parts; i++)
+        if (files[i])
+            fclose(files[i]);
+    free(files);
+    free(bytes);
+    return st;
+}
+
+void mrnet_partial_parts_free(mrnet_partial_parts *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->n_parts; i++)
+        free(p->partials[i]);
+    free(p->partials);
+    for (int r = 0; r < p->n_records; r++)
+        free(p->records[r].key);
+    free(p->records);
+    free(p->table);
+    free(p);
+}
+
 void mrnet_partial_discard(const char *part)
 {
     char *partial = with_suffix(part, ".partial"), *journal = with_suffix(part, ".partial.journal");

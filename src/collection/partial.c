@@ -266,12 +266,19 @@ mrnet_status mrnet_partial_append(mrnet_partial_output *s, const char *part)
         if (!tab || strncmp(line, JOURNAL_MAGIC, strlen(JOURNAL_MAGIC)) || !end || *end != '\t' || start < 0)
             st = mrnet_fail(MRNET_ERR_FORMAT, "%s is not a journal of mrnet's", journal);
     }
+    struct stat sb;
+    if (st == MRNET_OK && fstat(fileno(p), &sb) != 0)
+        st = mrnet_fail(MRNET_ERR_IO, "%s: %s", partial, strerror(errno));
     while (st == MRNET_OK && (len = getline(&line, &cap, j)) > 0 && line[len - 1] == '\n') {
         line[len - 1] = '\0';
         char *end, *tab = strchr(line, '\t');
         long offset = strtol(line, &end, 10);
         if (!tab || end != tab || offset < start || !percent_decode(tab + 1))
             break; /* a torn last line: that record is not done */
+        if (offset > (long)sb.st_size) { /* before sizing a buffer by it */
+            st = mrnet_fail(MRNET_ERR_FORMAT, "%s is shorter than its journal says", partial);
+            break;
+        }
         size_t n = (size_t)(offset - start);
         if (n > bytes_cap) {
             char *grown = realloc(bytes, n);

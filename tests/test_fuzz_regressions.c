@@ -83,11 +83,62 @@ static void test_store_index_out_of_range(void **state)
     }
 }
 
+/* fuzz_partial: a part's journal recording an offset past the end of its
+ * partial (an mpirun part, merged by rank 0) sized a buffer by it in
+ * mrnet_partial_append: a 17 GB realloc (libFuzzer: out of memory). Now a
+ * format error naming the partial; the index of parts ignores such records. */
+static void test_partial_offset_past_end(void **state)
+{
+    (void)state;
+    const char *dir = test_path("fuzz_partial");
+    mkdir(dir, 0777);
+    char part[1024], partial[1100], journal[1100], merged[1100];
+    snprintf(part, sizeof part, "%s/out.jsonl.rank-1-of-2", dir);
+    snprintf(partial, sizeof partial, "%s.partial", part);
+    snprintf(journal, sizeof journal, "%s.partial.journal", part);
+    snprintf(merged, sizeof merged, "%s/merged.jsonl", dir);
+    assert_int_equal(test_write_file(partial, "{\"a\":1}\n", 8), 0);
+    const char *bad = "mrnet-partial 1\t0\ts\n8\ta\n17777777777\tb\n";
+    assert_int_equal(test_write_file(journal, bad, strlen(bad)), 0);
+
+    mrnet_partial_output m;
+    assert_int_equal(mrnet_partial_open(&m, merged, MRNET_PARTIAL_LINES, 2, "s", true, NULL), MRNET_OK);
+    assert_int_equal(mrnet_partial_append(&m, part), MRNET_ERR_FORMAT);
+    assert_non_null(strstr(mrnet_last_error(), "shorter than its journal says"));
+    assert_non_null(strstr(mrnet_last_error(), partial));
+    mrnet_partial_close(&m);
+
+    /* indexed by key: the record that fits is held, the one past the end is not */
+    mrnet_partial_parts *parts = NULL;
+    const char *names[1] = {part};
+    assert_int_equal(mrnet_partial_parts_open(names, 1, "s", &parts), MRNET_OK);
+    assert_true(mrnet_partial_parts_has(parts, "a"));
+    assert_false(mrnet_partial_parts_has(parts, "b"));
+    assert_int_equal(mrnet_partial_parts_count(parts), 1);
+    mrnet_partial_parts_free(parts);
+
+    /* the same part without the bad line merges */
+    const char *good = "mrnet-partial 1\t0\ts\n8\ta\n";
+    assert_int_equal(test_write_file(journal, good, strlen(good)), 0);
+    assert_int_equal(mrnet_partial_open(&m, merged, MRNET_PARTIAL_LINES, 2, "s", true, NULL), MRNET_OK);
+    assert_int_equal(mrnet_partial_append(&m, part), MRNET_OK);
+    assert_int_equal(mrnet_partial_finish(&m, "x", NULL, NULL), MRNET_OK);
+    mrnet_partial_close(&m);
+    char text[64] = {0};
+    FILE *f = fopen(merged, "rb");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text, f);
+    fclose(f);
+    assert_int_equal(n, 8);
+    assert_memory_equal(text, "{\"a\":1}\n", 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_features_line_out_of_range),
         cmocka_unit_test(test_store_index_out_of_range),
+        cmocka_unit_test(test_partial_offset_past_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -684,8 +684,15 @@ static int run(const predict_args *a, char **names, int n_names)
             part_name(a->output, world->rank, world->size, part, sizeof part);
         st = mrnet_partial_open(&r.sink, world ? part : a->output, kind, a->embed ? r.E : r.K, settings,
                                 a->restart, header[0] ? header : NULL);
-        if (st == MRNET_OK && world)
+    }
+    if (world && !agreed) { /* every part's journal has its header before any process reads another's */
+        st = mrnet_collective_agree(world, st);
+        agreed = st != MRNET_OK;
+        if (st == MRNET_OK) {
+            char part[4200];
+            part_name(a->output, world->rank, world->size, part, sizeof part);
             st = open_other_parts(&r, part, settings);
+        }
     }
     if (world && !agreed) /* every failure so far, agreed before the run's collectives */
         st = mrnet_collective_agree(world, st);

@@ -193,8 +193,7 @@ static void blocks_backward(mrnet_model *m, int B, int T)
         mrblock_backward(m, i, B, T);
         if (m->dropout > 0)
             dropout_backward(ws->blocks[i].mask, ws->g_x_drop, ws->g_x_drop, n);
-        for (size_t k = 0; k < n; k++) /* dx_i = dx_{i+1} (skip) + through the block */
-            ws->g_x[k] += ws->g_x_drop[k];
+        add_to(ws->g_x, ws->g_x_drop, n); /* dx_i = dx_{i+1} (skip) + through the block */
     }
 }
 

@@ -103,8 +103,7 @@ static void mrblock_forward(mrnet_model *m, int i, int B, int T, bool train)
     se_forward(&sp, bc->conv3.y, se_out, bc->se_m, bc->se_z, bc->se_s, B, T);
     conv1d_params rp = conv_view(&blk->residual);
     conv1d_forward(&rp, xd, ws->block_out, B, T, NULL);
-    for (size_t k = 0; k < 3 * (size_t)C * N; k++)
-        ws->block_out[k] += se_out[k];
+    add_to(ws->block_out, se_out, 3 * (size_t)C * N);
 }
 
 /* Splits block i's output into its routes and forms the next block's input. */
@@ -117,7 +116,7 @@ static void mrblock_route(mrnet_model *m, int i, int B, int T)
     slice_copy(ws->mid_in[i], 2 * C, 0, ws->block_out, 3 * C, 2 * C, C, B, T);
     if (i + 1 < MRNET_BLOCKS) { /* x_{i+1} = x_i + l_i: the residual skips the dropout */
         float *next = ws->x[i + 1];
-        memcpy(next, ws->x[i], (size_t)B * C * T * sizeof(float));
+        copy_floats(next, ws->x[i], (size_t)B * C * T);
         slice_add(next, C, 0, ws->block_out, 3 * C, C, C, B, T);
     }
 }

@@ -6,6 +6,8 @@
 
 #include <math.h>
 
+#include "nn/reduce.h"
+
 #define ACT_PARALLEL_MIN 65536
 
 // x (n) -> y (n) = max(x, 0); y may alias x
@@ -21,8 +23,10 @@ void relu_forward(const float *x, float *y, size_t n)
 void relu_backward(const float *y, const float *dy, float *dx, size_t n)
 {
 #pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN)
-    for (size_t i = 0; i < n; i++)
-        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) { /* dy read unconditionally: a blend, not a branch */
+        const float g = dy[i];
+        dx[i] = y[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 // x (n) -> y (n) = tanh(x)
@@ -75,12 +79,9 @@ void softmax_forward(const float *x, float *y, size_t rows, int T)
         float mx = xr[0];
         for (int t = 1; t < T; t++)
             mx = xr[t] > mx ? xr[t] : mx;
-        double sum = 0.0;
-        for (int t = 0; t < T; t++) {
+        for (int t = 0; t < T; t++)
             yr[t] = expf(xr[t] - mx);
-            sum += yr[t];
-        }
-        const float inv = (float)(1.0 / sum);
+        const float inv = (float)(1.0 / reduce_sum(yr, T));
         for (int t = 0; t < T; t++)
             yr[t] *= inv;
     }
@@ -93,10 +94,7 @@ void softmax_backward(const float *y, const float *dy, float *dx, size_t rows, i
     for (size_t r = 0; r < rows; r++) {
         const float *yr = y + r * (size_t)T, *dr = dy + r * (size_t)T;
         float *dxr = dx + r * (size_t)T;
-        double dot = 0.0;
-        for (int t = 0; t < T; t++)
-            dot += (double)dr[t] * yr[t];
-        const float d = (float)dot;
+        const float d = (float)reduce_dot(dr, yr, T);
         for (int t = 0; t < T; t++)
             dxr[t] = yr[t] * (dr[t] - d);
     }

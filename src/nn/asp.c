@@ -6,6 +6,7 @@
  * Built from the conv1d, batchnorm and activation ops of this folder; the only
  * code of its own is the weighted statistics and their gradient. */
 #include "nn/nn.h"
+#include "nn/reduce.h"
 
 #include <math.h>
 #include <string.h>
@@ -34,12 +35,8 @@ static void asp_weighted_stats(const float *x, const float *a, float *mu, float 
 #pragma omp parallel for schedule(static) if ((size_t)rows * T >= ASP_PARALLEL_MIN)
     for (long r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * T, *ar = a + (size_t)r * T;
-        double s1 = 0.0, s2 = 0.0;
-        for (int t = 0; t < T; t++) {
-            const double xa = (double)xr[t] * ar[t];
-            s1 += xa;
-            s2 += xa * xr[t];
-        }
+        double s1, s2;
+        reduce_weighted_moments(xr, ar, T, &s1, &s2);
         const float m = (float)s1, var = (float)(s2 - s1 * s1);
         const long b = r / C, c = r % C;
         mu[r] = m;
@@ -101,14 +98,11 @@ static void asp_stats_backward(const float *x, const float *a, const float *mu,
          * PyTorch's (v >= floor) test. */
         const float dv = sg[r] > sqrtf(ASP_VAR_FLOOR) ? db[C] * 0.5f / sg[r] : 0.0f;
         const float dmu = db[0] - 2.0f * mu[r] * dv;
-        double dot = 0.0;
         for (int t = 0; t < T; t++) {
-            const float da = (dmu + dv * xr[t]) * xr[t];
-            gr[t] = da;
-            dot += (double)da * ar[t];
+            gr[t] = (dmu + dv * xr[t]) * xr[t];
             dxr[t] += ar[t] * (dmu + 2.0f * dv * xr[t]);
         }
-        const float d = (float)dot;
+        const float d = (float)reduce_dot(gr, ar, T);
         for (int t = 0; t < T; t++)
             gr[t] = ar[t] * (gr[t] - d);
     }

@@ -12,6 +12,8 @@
 
 #include <math.h>
 
+#include "nn/reduce.h"
+
 #define BN_PARALLEL_MIN 32768
 
 static const float *bn_row(const float *x, int b, int c, int C, int T)
@@ -23,11 +25,8 @@ static const float *bn_row(const float *x, int b, int c, int C, int T)
 static double bn_channel_sum(const float *x, int c, int B, int C, int T)
 {
     double sum = 0.0;
-    for (int b = 0; b < B; b++) {
-        const float *row = bn_row(x, b, c, C, T);
-        for (int t = 0; t < T; t++)
-            sum += row[t];
-    }
+    for (int b = 0; b < B; b++)
+        sum += reduce_sum(bn_row(x, b, c, C, T), T);
     return sum;
 }
 
@@ -35,13 +34,8 @@ static double bn_channel_sum(const float *x, int c, int B, int C, int T)
 static double bn_channel_squares(const float *x, int c, int B, int C, int T, double mu)
 {
     double ss = 0.0;
-    for (int b = 0; b < B; b++) {
-        const float *row = bn_row(x, b, c, C, T);
-        for (int t = 0; t < T; t++) {
-            const double d = row[t] - mu;
-            ss += d * d;
-        }
-    }
+    for (int b = 0; b < B; b++)
+        ss += reduce_squares(bn_row(x, b, c, C, T), T, mu);
     return ss;
 }
 
@@ -138,13 +132,8 @@ static void bn_channel_grad_sums(const float *x, const float *dy, int c, int B, 
                                  float mu, float rs, double *sum_dy, double *sum_dy_xhat)
 {
     double s1 = 0.0, s2 = 0.0;
-    for (int b = 0; b < B; b++) {
-        const float *xr = bn_row(x, b, c, C, T), *dr = bn_row(dy, b, c, C, T);
-        for (int t = 0; t < T; t++) {
-            s1 += dr[t];
-            s2 += (double)dr[t] * ((xr[t] - mu) * rs);
-        }
-    }
+    for (int b = 0; b < B; b++)
+        reduce_bn_grad(bn_row(x, b, c, C, T), bn_row(dy, b, c, C, T), T, mu, rs, &s1, &s2);
     *sum_dy = s1;
     *sum_dy_xhat = s2;
 }

@@ -27,6 +27,7 @@
  * backward never runs on more threads than that, whatever
  * omp_get_max_threads() has become since. */
 #include "nn/nn.h"
+#include "nn/reduce.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -162,11 +163,8 @@ static void conv1d_bias_grad(const float *dy, float *dbias, int B, int out, int 
 #pragma omp parallel for schedule(static) if ((size_t)B * out * T >= CONV_PARALLEL_MIN)
     for (int o = 0; o < out; o++) {
         double acc = 0.0;
-        for (int b = 0; b < B; b++) {
-            const float *row = dy + ((size_t)b * out + o) * T;
-            for (int t = 0; t < T; t++)
-                acc += row[t];
-        }
+        for (int b = 0; b < B; b++)
+            acc += reduce_sum(dy + ((size_t)b * out + o) * T, T);
         dbias[o] += (float)acc;
     }
 }

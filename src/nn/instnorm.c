@@ -2,6 +2,7 @@
  * default): each (sample, channel) row is normalised over time with its own
  * mean and biased variance. Rows are independent, one thread per row. */
 #include "nn/nn.h"
+#include "nn/reduce.h"
 
 #include <math.h>
 
@@ -17,15 +18,8 @@ void instnorm_forward(const float *x, float *y, float *rstd, int B, int C, int T
         float *yr = y + (size_t)r * T;
         /* Two passes in double: the mean of a feature row can be large next to
          * its spread (WavLM hidden states), where sum-of-squares cancels. */
-        double sum = 0.0;
-        for (int t = 0; t < T; t++)
-            sum += xr[t];
-        const double mu = sum / T;
-        double ss = 0.0;
-        for (int t = 0; t < T; t++) {
-            const double d = xr[t] - mu;
-            ss += d * d;
-        }
+        const double mu = reduce_sum(xr, T) / T;
+        const double ss = reduce_squares(xr, T, mu);
         const double rs = 1.0 / sqrt(ss / T + (double)eps);
         rstd[r] = (float)rs;
         const float m = (float)mu, s = (float)rs;
@@ -44,11 +38,7 @@ void instnorm_backward(const float *y, const float *rstd, const float *dy, float
     for (long r = 0; r < rows; r++) {
         const float *yr = y + (size_t)r * T, *dr = dy + (size_t)r * T;
         float *dxr = dx + (size_t)r * T;
-        double sum_dy = 0.0, sum_dy_y = 0.0;
-        for (int t = 0; t < T; t++) {
-            sum_dy += dr[t];
-            sum_dy_y += (double)dr[t] * yr[t];
-        }
+        const double sum_dy = reduce_sum(dr, T), sum_dy_y = reduce_dot(dr, yr, T);
         const float s = rstd[r], mdy = (float)(sum_dy / T), mdyy = (float)(sum_dy_y / T);
         for (int t = 0; t < T; t++)
             dxr[t] = s * (dr[t] - mdy - yr[t] * mdyy);

@@ -3,6 +3,7 @@
  * and scales its channels by s. Per group the batch is one GEMM: the group's
  * columns of m (B, G*C) form a (B, C) matrix with leading dimension G*C. */
 #include "nn/nn.h"
+#include "nn/reduce.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -15,10 +16,7 @@ static void se_time_mean(const float *x, float *m, long rows, int T)
 #pragma omp parallel for schedule(static) if ((size_t)rows * T >= SE_PARALLEL_MIN)
     for (long r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * T;
-        double sum = 0.0;
-        for (int t = 0; t < T; t++)
-            sum += xr[t];
-        m[r] = (float)(sum / T);
+        m[r] = (float)(reduce_sum(xr, T) / T);
     }
 }
 
@@ -87,10 +85,7 @@ static void se_scale_grad(const float *x, const float *s, const float *dy, float
 #pragma omp parallel for schedule(static) if ((size_t)rows * T >= SE_PARALLEL_MIN)
     for (long r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * T, *dr = dy + (size_t)r * T;
-        double acc = 0.0;
-        for (int t = 0; t < T; t++)
-            acc += (double)dr[t] * xr[t];
-        dsp[r] = (float)acc * s[r] * (1.0f - s[r]);
+        dsp[r] = (float)reduce_dot(dr, xr, T) * s[r] * (1.0f - s[r]);
     }
 }
 

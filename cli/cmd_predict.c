@@ -616,6 +616,9 @@ static int run_batch(run_state *r, mrnet_classifier **cls, int jobs, const char 
         if (r->sink.journaled && r->sink.n_done > 0)
             fprintf(stderr, "mrnet %s: the %d files done are kept in %s: run the same command again to continue\n",
                     a->cmd, r->sink.n_done, r->sink.partial);
+        else if (r->sink.journaled) /* stopped before the first file: the partial is there all the same */
+            fprintf(stderr, "mrnet %s: no file was finished yet (%s is kept): run the same command again to "
+                    "continue\n", a->cmd, r->sink.partial);
         return stopped ? 130 : 1;
     }
     if (failed)

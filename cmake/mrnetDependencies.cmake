@@ -138,6 +138,19 @@ set(MRNET_DEPENDENCIES mrnet_dep::blas PkgConfig::mrnet_dep_cjson PkgConfig::mrn
     PkgConfig::mrnet_dep_xxhash PkgConfig::mrnet_dep_microhttpd mrnet_dep::csv
     mrnet_dep::svm
     OpenMP::OpenMP_C Threads::Threads m)
+# glibc's vector math (libmvec, part of libc6-dev): GCC calls it for expf in
+# vectorised loops on x86-64; clang does not.
+# A static libmrnet built by GCC needs it whatever compiler links it.
+set(MRNET_WITH_MVEC OFF)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  find_library(MRNET_MVEC_LIBRARY mvec)
+  if(MRNET_MVEC_LIBRARY)
+    list(APPEND MRNET_DEPENDENCIES mvec)
+    if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+      set(MRNET_WITH_MVEC ON)
+    endif()
+  endif()
+endif()
 if(MRNET_WITH_FFMPEG)
   list(INSERT MRNET_DEPENDENCIES 1 PkgConfig::mrnet_dep_ffmpeg)
 endif()
